@@ -1,0 +1,126 @@
+"""FastAPI app factory: mounts every capability's router and maps domain errors to problem+json."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from trustdesk import __version__
+from trustdesk.audit.api import router as audit_router
+from trustdesk.auth.api import router as auth_router
+from trustdesk.config import Settings, get_settings
+from trustdesk.customers.api import router as customers_router
+from trustdesk.errors import DomainError
+from trustdesk.observability import Metrics, configure_logging, observe
+from trustdesk.platform import Platform
+from trustdesk.web.pages import mount_pages
+
+__all__ = ["create_app"]
+
+_log = logging.getLogger("trustdesk.app")
+PROBLEM = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    """RFC 9457 problem details."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
+    errors = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        errors.append({"field": loc, "reason": str(err.get("msg", "")).removeprefix("Value error, ")})
+    detail = "; ".join(f"{e['field']}: {e['reason']}" if e["field"] else e["reason"] for e in errors)
+    return detail or "invalid request", errors
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        if exc.status >= 500:
+            _log.error("domain error", extra={"error": type(exc).__name__})
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        response = problem(exc.status, exc.title, exc.detail)
+        if headers:
+            response.headers.update(headers)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail, errors = _validation_detail(exc)
+        return problem(422, "Invalid input", detail, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, str(exc.detail), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        _log.exception("unhandled error")
+        return problem(500, "Internal error", "something went wrong; the request id names it in the logs")
+
+
+def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
+    settings = settings or (platform.settings if platform else get_settings())
+    configure_logging(settings.log_level)
+    owned = platform is None
+    platform = platform or Platform.open(settings)  # fails loudly on a wrong master key
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            platform.close()
+
+    app = FastAPI(
+        title="TrustDesk", version=__version__, lifespan=lifespan, docs_url="/docs",
+        openapi_url="/openapi.json",
+        description="Measure, earn, protect and rebuild customer trust.",
+    )
+    app.state.platform = platform
+    metrics = Metrics()
+    app.state.metrics = metrics
+
+    secret = (
+        settings.secret_key.get_secret_value().encode()
+        if settings.secret_key
+        else platform.vault.signing_key("web-session")
+    )
+    app.add_middleware(
+        SessionMiddleware, secret_key=secret.hex() if isinstance(secret, bytes) else secret,
+        session_cookie="trustdesk_session", max_age=settings.session_max_age_s,
+        same_site="lax", https_only=settings.cookie_secure,
+    )
+    app.middleware("http")(observe(metrics))
+    _install_error_handlers(app)
+
+    api = APIRouter(prefix="/api/v1")
+    api.include_router(auth_router)
+    api.include_router(customers_router)
+    api.include_router(audit_router)
+    app.include_router(api)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        with platform.db.reading() as session:
+            session.execute(text("SELECT 1"))
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/metrics", tags=["ops"], include_in_schema=False)
+    def prometheus() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    mount_pages(app)
+    return app

@@ -1,0 +1,80 @@
+"""`trustdesk users …` and `trustdesk tokens …` commands."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from trustdesk.auth import service
+from trustdesk.auth.roles import Role
+from trustdesk.console import cli_actor, open_platform, out, print_json
+
+users = typer.Typer(help="Staff users.", no_args_is_help=True)
+tokens = typer.Typer(help="API tokens (shown once, stored hashed).", no_args_is_help=True)
+
+
+@users.command("create")
+def create_user(
+    username: str,
+    role: Annotated[Role, typer.Option(help="admin, analyst, agent, privacy_officer or viewer")],
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
+                          envvar="TRUSTDESK_NEW_USER_PASSWORD")
+    ],
+    totp: Annotated[bool | None, typer.Option("--totp/--no-totp", help="Second factor (always on for admin).")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Create a staff user; the first admin bootstraps everything else."""
+    platform = open_platform()
+    with platform.db.transaction() as session:
+        created = service.create_user(
+            session, platform.vault, username=username, password=password, role=role,
+            with_totp=totp, actor=cli_actor(),
+        )
+    if as_json:
+        print_json({"id": created.id, "username": created.username, "role": created.role.value,
+                    "totp_uri": created.totp_uri})
+        return
+    out.print(f"created {created.role.value} user {created.username!r}")
+    if created.totp_uri:
+        out.print("Add this to an authenticator app now (it is not shown again):")
+        out.print(created.totp_uri, markup=False, highlight=False, soft_wrap=True)
+
+
+@tokens.command("create")
+def create_token(
+    name: str,
+    role: Annotated[Role, typer.Option(help="Role the token acts with.")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Create an API token; the token is printed once."""
+    platform = open_platform()
+    with platform.db.transaction() as session:
+        created = service.create_token(session, name=name, role=role, actor=cli_actor())
+    if as_json:
+        print_json({"id": created.id, "name": created.name, "role": created.role.value,
+                    "token": created.token})
+    else:
+        out.print(created.token, markup=False, highlight=False)
+
+
+@tokens.command("list")
+def list_tokens() -> None:
+    platform = open_platform()
+    with platform.db.reading() as session:
+        rows = service.list_tokens(session)
+    table = Table("id", "name", "prefix", "role", "created", "revoked")
+    for t in rows:
+        table.add_row(str(t.id), t.name, t.prefix, t.role, f"{t.created_at:%Y-%m-%d}",
+                      f"{t.revoked_at:%Y-%m-%d}" if t.revoked_at else "")
+    out.print(table)
+
+
+@tokens.command("revoke")
+def revoke_token(token_id: int) -> None:
+    platform = open_platform()
+    with platform.db.transaction() as session:
+        service.revoke_token(session, token_id, actor=cli_actor())
+    out.print(f"token {token_id} revoked")

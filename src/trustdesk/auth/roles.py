@@ -1,0 +1,43 @@
+"""Roles and the permission table: the one place that says who may do what."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["PERMISSIONS", "ROLE_PERMISSIONS", "Role", "role_can"]
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    ANALYST = "analyst"
+    AGENT = "agent"
+    PRIVACY_OFFICER = "privacy_officer"
+    VIEWER = "viewer"
+
+
+PERMISSIONS: dict[str, str] = {
+    "customers:read": "List and view customers (personal data masked)",
+    "customers:read_personal": "See customers' decrypted personal data",
+    "customers:write": "Create, import and edit customers",
+    "customers:erase": "Destroy a customer's data key (crypto-shred their personal data)",
+    "audit:read": "Read and verify the audit trail",
+    "users:manage": "Create and disable staff users",
+    "tokens:manage": "Create and revoke API tokens",
+    "config:read": "See the effective configuration (secrets masked)",
+}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
+    Role.ADMIN: frozenset(PERMISSIONS),
+    Role.PRIVACY_OFFICER: frozenset(
+        {"customers:read", "customers:read_personal", "customers:erase", "audit:read"}
+    ),
+    Role.AGENT: frozenset({"customers:read", "customers:read_personal", "customers:write"}),
+    Role.ANALYST: frozenset({"customers:read", "audit:read"}),
+    Role.VIEWER: frozenset({"customers:read"}),
+}
+
+
+def role_can(role: Role | str, permission: str) -> bool:
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+    return permission in ROLE_PERMISSIONS[Role(role)]

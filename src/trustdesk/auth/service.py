@@ -1,0 +1,252 @@
+"""Staff accounts, passwords (argon2id), TOTP second factor, API tokens and login throttling."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trustdesk import audit
+from trustdesk.auth.models import ApiToken, LoginThrottle, User
+from trustdesk.auth.principal import Principal
+from trustdesk.auth.roles import Role
+from trustdesk.crypto import Vault
+from trustdesk.db import utcnow
+from trustdesk.errors import (
+    AuthenticationFailed,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    TooManyAttempts,
+)
+
+__all__ = [
+    "CreatedToken",
+    "CreatedUser",
+    "authenticate_password",
+    "create_token",
+    "create_user",
+    "list_tokens",
+    "principal_for_token",
+    "principal_for_user",
+    "revoke_token",
+    "verify_totp",
+]
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
+MIN_PASSWORD = 12
+TOKEN_PREFIX = "td_"
+_DUMMY_HASH = _hasher.hash("not-a-real-password-timing-equaliser")
+
+
+@dataclass(frozen=True)
+class CreatedUser:
+    id: int
+    username: str
+    role: Role
+    totp_uri: str | None  # shown once so the user can enrol an authenticator app
+
+
+@dataclass(frozen=True)
+class CreatedToken:
+    id: int
+    name: str
+    role: Role
+    token: str  # the only time the plaintext exists
+
+
+@dataclass(frozen=True)
+class LoginStep:
+    user_id: int
+    needs_totp: bool
+
+
+def _totp_context(user_id: int) -> str:
+    return f"totp:user:{user_id}"
+
+
+def create_user(
+    session: Session,
+    vault: Vault,
+    *,
+    username: str,
+    password: str,
+    role: Role | str,
+    with_totp: bool | None = None,
+    actor: str,
+) -> CreatedUser:
+    """Admins always get TOTP; other roles only when asked."""
+    username = username.strip().lower()
+    if not _USERNAME.match(username):
+        raise InvalidInput("username must be 2-64 characters: lowercase letters, digits, _ . -")
+    try:
+        role = Role(role)
+    except ValueError as exc:
+        raise InvalidInput(f"unknown role {role!r}; roles: {', '.join(r.value for r in Role)}") from exc
+    if len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"password must be at least {MIN_PASSWORD} characters")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"user {username!r} already exists")
+    totp = with_totp if with_totp is not None else role is Role.ADMIN
+    if role is Role.ADMIN and not totp:
+        raise InvalidInput("the admin role requires a TOTP second factor")
+    user = User(username=username, role=role.value, password_hash=_hasher.hash(password))
+    session.add(user)
+    session.flush()
+    uri = None
+    if totp:
+        seed = pyotp.random_base32()
+        user.totp_secret = vault.seal(_totp_context(user.id), seed)
+        uri = pyotp.TOTP(seed).provisioning_uri(name=username, issuer_name="TrustDesk")
+    audit.record(
+        session, actor=actor, action="user.created", entity_type="user", entity_id=user.id,
+        changes={"username": username, "role": role.value, "totp": totp},
+    )
+    return CreatedUser(user.id, username, role, uri)
+
+
+def _throttle(session: Session, username: str) -> LoginThrottle:
+    row = session.get(LoginThrottle, username, with_for_update=True)
+    if row is None:
+        row = LoginThrottle(username=username, failures=0)
+        session.add(row)
+    return row
+
+
+def authenticate_password(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    max_failures: int,
+    lockout: timedelta,
+    now: datetime | None = None,
+) -> LoginStep:
+    """First login step. Failures are counted per username, existing or not."""
+    now = now or utcnow()
+    username = username.strip().lower()[:64]
+    throttle = _throttle(session, username)
+    if throttle.locked_until is not None and throttle.locked_until > now:
+        raise TooManyAttempts("too many failed logins; try again later")
+    user = session.scalar(select(User).where(User.username == username, User.is_active.is_(True)))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        ok = user is not None
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or user is None:
+        throttle.failures += 1
+        if throttle.failures >= max_failures:
+            throttle.locked_until = now + lockout
+            throttle.failures = 0
+        raise AuthenticationFailed("wrong username or password")
+    throttle.failures = 0
+    throttle.locked_until = None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return LoginStep(user.id, needs_totp=user.totp_secret is not None)
+
+
+def verify_totp(
+    session: Session, vault: Vault, *, user_id: int, code: str, now: datetime | None = None
+) -> Principal:
+    """Second login step; a code is accepted once (no replay within its window)."""
+    now = now or utcnow()
+    user = session.get(User, user_id, with_for_update=True)
+    if user is None or not user.is_active or user.totp_secret is None:
+        raise AuthenticationFailed("no second factor pending for this login")
+    totp = pyotp.TOTP(vault.unseal(_totp_context(user.id), user.totp_secret))
+    code = code.strip().replace(" ", "")
+    for offset in (0, -1, 1):
+        step = int(now.timestamp()) // totp.interval + offset
+        if secrets.compare_digest(totp.at(step * totp.interval), code) and step > user.totp_last_step:
+            user.totp_last_step = step
+            return principal_for_user(user)
+    raise AuthenticationFailed("wrong or already used authentication code")
+
+
+def totp_code(session: Session, vault: Vault, user_id: int, now: datetime | None = None) -> str:
+    """The current code for a user's seed: for the demo and tests, which play the user's phone."""
+    user = session.get(User, user_id)
+    if user is None or user.totp_secret is None:
+        raise NotFound("user has no TOTP seed")
+    seed = vault.unseal(_totp_context(user.id), user.totp_secret)
+    return pyotp.TOTP(seed).at(now or utcnow())
+
+
+def principal_for_user(user: User) -> Principal:
+    return Principal(kind="user", id=user.id, name=user.username, role=Role(user.role))
+
+
+def user_principal(session: Session, user_id: int) -> Principal:
+    user = session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise AuthenticationFailed("session user no longer exists")
+    return principal_for_user(user)
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(
+    session: Session,
+    *,
+    name: str,
+    role: Role | str,
+    actor: str,
+    created_by: int | None = None,
+    expires_at: datetime | None = None,
+) -> CreatedToken:
+    try:
+        role = Role(role)
+    except ValueError as exc:
+        raise InvalidInput(f"unknown role {role!r}") from exc
+    if not name.strip():
+        raise InvalidInput("a token needs a name")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        name=name.strip()[:120], prefix=token[:10], token_hash=_hash_token(token), role=role.value,
+        created_by=created_by, expires_at=expires_at,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session, actor=actor, action="token.created", entity_type="api_token", entity_id=row.id,
+        changes={"name": row.name, "role": role.value},
+    )
+    return CreatedToken(row.id, row.name, role, token)
+
+
+def principal_for_token(session: Session, token: str, now: datetime | None = None) -> Principal:
+    now = now or utcnow()
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
+    if row is None or row.revoked_at is not None:
+        raise AuthenticationFailed("invalid or revoked API token")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise AuthenticationFailed("API token expired")
+    return Principal(kind="token", id=row.id, name=row.name, role=Role(row.role))
+
+
+def revoke_token(session: Session, token_id: int, *, actor: str) -> None:
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        raise NotFound(f"no API token {token_id}")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        audit.record(
+            session, actor=actor, action="token.revoked", entity_type="api_token", entity_id=row.id
+        )
+
+
+def list_tokens(session: Session) -> list[ApiToken]:
+    return list(session.scalars(select(ApiToken).order_by(ApiToken.id)))

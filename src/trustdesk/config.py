@@ -1,0 +1,136 @@
+"""Settings from `TRUSTDESK_*` environment variables and an optional TOML file.
+
+Settings are built once by `get_settings()` and passed down; nothing reads the environment at import
+time, so tests can build as many differently configured apps as they like.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = ["Settings", "get_settings"]
+
+_DEFAULT_DATA_DIR = Path(".trustdesk")
+
+
+def _config_file() -> Path | None:
+    explicit = os.environ.get("TRUSTDESK_CONFIG_FILE")
+    if explicit:
+        return Path(explicit)
+    local = Path("trustdesk.toml")
+    return local if local.is_file() else None
+
+
+class Settings(BaseSettings):
+    """Effective configuration. Environment beats the TOML file, which beats the defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="TRUSTDESK_", extra="ignore")
+
+    environment: Literal["development", "production", "test"] = Field(
+        "development", description="Production refuses weak or missing secrets."
+    )
+    data_dir: Path = Field(
+        _DEFAULT_DATA_DIR,
+        description="Holds the SQLite database, the key store and the master-key file.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the main database; default: SQLite in the data directory.",
+    )
+    keystore_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the key store (wrapped data keys). Kept apart from the main "
+        "database so a backup of the main database never holds the keys. Default: "
+        "SQLite file keys.db in the data directory.",
+    )
+    master_key: SecretStr | None = Field(
+        None, description="Base64 32-byte master key; if unset, read from (or created in) the key file."
+    )
+    master_key_file: Path | None = Field(
+        None, description="Path of the master-key file; default: <data_dir>/master.key (mode 0600)."
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Signs web sessions and links; default: derived from the master key.",
+    )
+    cookie_secure: bool = Field(True, description="Send session cookies over HTTPS only.")
+    session_max_age_s: int = Field(8 * 3600, description="Web session lifetime in seconds.")
+    login_max_failures: int = Field(5, description="Failed logins before throttling starts.")
+    login_lockout_s: int = Field(300, description="Throttle window after too many failed logins.")
+    log_level: str = Field("INFO", description="Python logging level.")
+    host: str = Field("127.0.0.1", description="Address `trustdesk serve` binds to.")
+    port: int = Field(8000, description="Port `trustdesk serve` listens on.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml = _config_file()
+        if toml is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
+        return tuple(sources)
+
+    @model_validator(mode="after")
+    def _refuse_weak_production_secrets(self) -> Settings:
+        if self.environment == "production":
+            if self.secret_key is not None and len(self.secret_key.get_secret_value()) < 32:
+                raise ValueError("TRUSTDESK_SECRET_KEY must be at least 32 characters in production")
+            if not self.cookie_secure:
+                raise ValueError("TRUSTDESK_COOKIE_SECURE cannot be false in production")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'trustdesk.db'}"
+
+    @property
+    def effective_keystore_url(self) -> str:
+        return self.keystore_url or f"sqlite:///{self.data_dir / 'keys.db'}"
+
+    @property
+    def effective_master_key_file(self) -> Path:
+        return self.master_key_file or self.data_dir / "master.key"
+
+    def public_view(self) -> dict[str, Any]:
+        """Every setting with secrets and passwords in URLs masked, for `config show`."""
+        out: dict[str, Any] = {}
+        for name, value in self.model_dump().items():
+            if isinstance(value, SecretStr) or name in {"master_key", "secret_key"}:
+                out[name] = None if value is None else "********"
+            elif isinstance(value, Path):
+                out[name] = str(value)
+            else:
+                out[name] = value
+        out["database_url"] = _mask_url(self.effective_database_url)
+        out["keystore_url"] = _mask_url(self.effective_keystore_url)
+        out["master_key_file"] = str(self.effective_master_key_file)
+        out["config_file"] = str(_config_file()) if _config_file() else None
+        return out
+
+
+def _mask_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,107 @@
+"""Customer endpoints under /api/v1/customers."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.orm import Session
+
+from trustdesk.auth.http import get_platform, read_session, require, write_session
+from trustdesk.auth.principal import Principal
+from trustdesk.customers import service
+from trustdesk.customers.importing import import_customer_records
+from trustdesk.customers.schemas import CustomerIn, CustomerOut, ImportReport
+from trustdesk.errors import InvalidInput
+from trustdesk.platform import Platform
+from trustdesk.tabular import Row
+
+router = APIRouter(prefix="/customers", tags=["customers"])
+
+
+class CustomerPage(BaseModel):
+    items: list[CustomerOut]
+    next_cursor: int | None = Field(description="Pass as `cursor` to get the next page.")
+
+
+@router.get("", response_model=CustomerPage)
+def list_customers(
+    cursor: int = Query(0, ge=0),
+    limit: int = Query(50, ge=1, le=500),
+    segment: str | None = None,
+    principal: Principal = Depends(require("customers:read")),
+    platform: Platform = Depends(get_platform),
+    session: Session = Depends(read_session),
+) -> CustomerPage:
+    items, next_cursor = service.list_customers(
+        session, platform.vault, reveal=principal.can("customers:read_personal"),
+        after_id=cursor, limit=limit, segment=segment,
+    )
+    return CustomerPage(items=items, next_cursor=next_cursor)
+
+
+@router.get("/lookup", response_model=list[CustomerOut])
+def lookup_by_email(
+    email: str = Query(..., min_length=3, max_length=254),
+    principal: Principal = Depends(require("customers:read_personal")),
+    platform: Platform = Depends(get_platform),
+    session: Session = Depends(read_session),
+) -> list[CustomerOut]:
+    return service.find_by_email(session, platform.vault, email, reveal=True)
+
+
+@router.get("/{external_id}", response_model=CustomerOut)
+def get_customer(
+    external_id: str,
+    principal: Principal = Depends(require("customers:read")),
+    platform: Platform = Depends(get_platform),
+    session: Session = Depends(read_session),
+) -> CustomerOut:
+    return service.get_customer(
+        session, platform.vault, external_id, reveal=principal.can("customers:read_personal")
+    )
+
+
+@router.put("/{external_id}", response_model=CustomerOut)
+def put_customer(
+    external_id: str,
+    body: CustomerIn,
+    response: Response,
+    principal: Principal = Depends(require("customers:write")),
+    platform: Platform = Depends(get_platform),
+    session: Session = Depends(write_session),
+) -> CustomerOut:
+    """Create or replace a customer; idempotent on the external id (201 when created)."""
+    if body.external_id != external_id:
+        raise InvalidInput("external_id in the body must match the URL")
+    counts = service.upsert_customers(session, platform.vault, [body], actor=principal.actor)
+    if counts.erased:
+        raise InvalidInput("customer was erased; their data cannot be re-imported")
+    response.status_code = 201 if counts.created else 200
+    return service.get_customer(session, platform.vault, external_id, reveal=True)
+
+
+@router.post("/bulk", response_model=ImportReport)
+def bulk_import(
+    rows: list[dict[str, object]],
+    principal: Principal = Depends(require("customers:write")),
+    platform: Platform = Depends(get_platform),
+) -> ImportReport:
+    """Up to 5,000 customers; good rows are stored, every bad one is reported by position."""
+    if len(rows) > 5000:
+        raise InvalidInput("at most 5,000 customers per request")
+    numbered = (Row(i, dict(r)) for i, r in enumerate(rows, start=1))
+    try:
+        return import_customer_records(platform.db, platform.vault, numbered, actor=principal.actor)
+    except ValidationError as exc:  # pragma: no cover - rows are validated one by one
+        raise InvalidInput(str(exc)) from exc
+
+
+@router.delete("/{external_id}/personal-data", response_model=CustomerOut)
+def forget_customer(
+    external_id: str,
+    principal: Principal = Depends(require("customers:erase")),
+    platform: Platform = Depends(get_platform),
+    session: Session = Depends(write_session),
+) -> CustomerOut:
+    """Destroy the customer's data key: their personal data becomes unreadable everywhere."""
+    return service.forget_customer(session, platform.vault, external_id, actor=principal.actor)

@@ -1,0 +1,46 @@
+"""The main job: prepare the embedded database with real shipped data for the dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.resources import as_file, files
+
+from sqlalchemy import select
+
+from trustdesk import migrate
+from trustdesk.auth import service as auth_service
+from trustdesk.auth.models import User
+from trustdesk.auth.roles import Role
+from trustdesk.customers.importing import import_customer_file
+from trustdesk.platform import Platform
+
+__all__ = ["DEMO_PASSWORD", "DEMO_USER", "DemoSummary", "prepare_demo"]
+
+DEMO_USER = "demo"
+DEMO_PASSWORD = "trustdesk-demo"  # noqa: S105 - printed on purpose: a local demo login
+ACTOR = "system:demo"
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    username: str
+    password: str
+    customers: int
+
+
+def prepare_demo(platform: Platform, echo: Callable[[str], None]) -> DemoSummary:
+    """Idempotent: running it again changes nothing already there."""
+    migrate.upgrade(platform.db)
+    echo("database ready")
+    with as_file(files("trustdesk.data") / "customers_sample.csv.gz") as path:
+        report = import_customer_file(platform.db, platform.vault, path, actor=ACTOR)
+    echo(f"customers: {report.created} new, {report.unchanged + report.updated} already there")
+    with platform.db.transaction() as session:
+        if session.scalar(select(User.id).where(User.username == DEMO_USER)) is None:
+            auth_service.create_user(
+                session, platform.vault, username=DEMO_USER, password=DEMO_PASSWORD,
+                role=Role.ANALYST, with_totp=False, actor=ACTOR,
+            )
+            echo(f"created the demo login {DEMO_USER!r} (role analyst)")
+    return DemoSummary(DEMO_USER, DEMO_PASSWORD, report.stored)

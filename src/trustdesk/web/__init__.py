@@ -1,0 +1,3 @@
+"""The server-rendered web shell shared by every capability's pages."""
+
+__all__: list[str] = []
