@@ -15,8 +15,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "airline-tweets" / "tweets.csv"
 OUT = ROOT / "src" / "trustdesk" / "data"
-US_ZONES = {"Eastern Time (US & Canada)", "Central Time (US & Canada)", "Pacific Time (US & Canada)",
-            "Mountain Time (US & Canada)", "Arizona", "Hawaii", "Alaska", "Atlantic Time (Canada)"}
+US_ZONES = {
+    "Eastern Time (US & Canada)",
+    "Central Time (US & Canada)",
+    "Pacific Time (US & Canada)",
+    "Mountain Time (US & Canada)",
+    "Arizona",
+    "Hawaii",
+    "Alaska",
+    "Atlantic Time (Canada)",
+}
 
 
 def main() -> None:
@@ -43,7 +51,9 @@ def main() -> None:
                 "jurisdiction": "US" if zone in US_ZONES else "",
             }
     with gzip.open(OUT / "customers_sample.csv.gz", "wt", newline="", encoding="utf-8") as gz:
-        writer = csv.DictWriter(gz, ["external_id", "name", "email", "phone", "segment", "jurisdiction"])
+        writer = csv.DictWriter(
+            gz, ["external_id", "name", "email", "phone", "segment", "jurisdiction"]
+        )
         writer.writeheader()
         for handle, author in sorted(authors.items()):
             writer.writerow({**author, "segment": ";".join(sorted(segments[handle]))})

@@ -84,7 +84,10 @@ def settings(
         _truncate_postgres(postgres_migrated)
         url = postgres_migrated
     return Settings(
-        data_dir=data_dir, database_url=url, cookie_secure=False, environment="test",
+        data_dir=data_dir,
+        database_url=url,
+        cookie_secure=False,
+        environment="test",
         log_level="WARNING",
     )
 
@@ -113,7 +116,9 @@ def token_for(platform: Platform) -> Callable[[Role | str], str]:
 
     def make(role: Role | str) -> str:
         with platform.db.transaction() as session:
-            return auth_service.create_token(session, name=f"test-{role}", role=role, actor="test").token
+            return auth_service.create_token(
+                session, name=f"test-{role}", role=role, actor="test"
+            ).token
 
     return make
 
@@ -137,7 +142,7 @@ class Cli:
             self.env["TRUSTDESK_DATABASE_URL"] = settings.database_url
         self.runner = CliRunner()
 
-    def __call__(self, *args: str, input: str | None = None) -> Any:  # noqa: A002
+    def __call__(self, *args: str, input: str | None = None) -> Any:
         from trustdesk.cli import app
         from trustdesk.console import close_platform
 

@@ -41,8 +41,12 @@ def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str,
     errors = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-        errors.append({"field": loc, "reason": str(err.get("msg", "")).removeprefix("Value error, ")})
-    detail = "; ".join(f"{e['field']}: {e['reason']}" if e["field"] else e["reason"] for e in errors)
+        errors.append(
+            {"field": loc, "reason": str(err.get("msg", "")).removeprefix("Value error, ")}
+        )
+    detail = "; ".join(
+        f"{e['field']}: {e['reason']}" if e["field"] else e["reason"] for e in errors
+    )
     return detail or "invalid request", errors
 
 
@@ -69,7 +73,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         _log.exception("unhandled error")
-        return problem(500, "Internal error", "something went wrong; the request id names it in the logs")
+        return problem(
+            500, "Internal error", "something went wrong; the request id names it in the logs"
+        )
 
 
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
@@ -85,7 +91,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
             platform.close()
 
     app = FastAPI(
-        title="TrustDesk", version=__version__, lifespan=lifespan, docs_url="/docs",
+        title="TrustDesk",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs",
         openapi_url="/openapi.json",
         description="Measure, earn, protect and rebuild customer trust.",
     )
@@ -99,9 +108,12 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         else platform.vault.signing_key("web-session")
     )
     app.add_middleware(
-        SessionMiddleware, secret_key=secret.hex() if isinstance(secret, bytes) else secret,
-        session_cookie="trustdesk_session", max_age=settings.session_max_age_s,
-        same_site="lax", https_only=settings.cookie_secure,
+        SessionMiddleware,
+        secret_key=secret.hex() if isinstance(secret, bytes) else secret,
+        session_cookie="trustdesk_session",
+        max_age=settings.session_max_age_s,
+        same_site="lax",
+        https_only=settings.cookie_secure,
     )
     app.middleware("http")(observe(metrics))
     _install_error_handlers(app)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -18,11 +17,10 @@ from trustdesk.customers.cli import app as customers_app
 from trustdesk.errors import DomainError
 
 
-
 class _DomainErrorsToExitCodes(TyperGroup):
     """Every command's domain error becomes a one-line reason and its exit code."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except DomainError as exc:
@@ -32,7 +30,9 @@ class _DomainErrorsToExitCodes(TyperGroup):
 
 app = typer.Typer(
     help="TrustDesk: measure, earn, protect and rebuild customer trust.",
-    no_args_is_help=True, pretty_exceptions_enable=False, cls=_DomainErrorsToExitCodes,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    cls=_DomainErrorsToExitCodes,
 )
 db_app = typer.Typer(help="The main database.", no_args_is_help=True)
 config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
@@ -94,7 +94,9 @@ def rotate_master() -> None:
     )
     out.print(f"re-wrapped {count} data keys under master key {new.key_id}")
     if settings.master_key is not None:
-        out.print(f"set TRUSTDESK_MASTER_KEY to the content of {key_file}.next, then delete that file")
+        out.print(
+            f"set TRUSTDESK_MASTER_KEY to the content of {key_file}.next, then delete that file"
+        )
 
 
 @app.command("serve")
@@ -109,12 +111,16 @@ def serve(
 
     settings = get_settings()
     application = create_app(settings, platform=open_platform())
-    uvicorn.run(application, host=host or settings.host, port=port or settings.port, log_config=None)
+    uvicorn.run(
+        application, host=host or settings.host, port=port or settings.port, log_config=None
+    )
 
 
 @app.command("demo")
 def demo(
-    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the server at the end.")] = True,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Start the server at the end.")
+    ] = True,
     port: Annotated[int | None, typer.Option()] = None,
 ) -> None:
     """Set up the embedded database with the shipped sample data, then serve the dashboard."""
@@ -122,7 +128,9 @@ def demo(
 
     settings = get_settings()
     platform = open_platform(check_schema=False)
-    summary = prepare_demo(platform, echo=lambda line: out.print(line, markup=False, highlight=False))
+    summary = prepare_demo(
+        platform, echo=lambda line: out.print(line, markup=False, highlight=False)
+    )
     url = f"http://{settings.host}:{port or settings.port}/"
     out.print(f"\nTrustDesk demo ready: {url}")
     out.print(f"log in as {summary.username!r} with password {summary.password!r}")

@@ -55,7 +55,8 @@ class Settings(BaseSettings):
         "SQLite file keys.db in the data directory.",
     )
     master_key: SecretStr | None = Field(
-        None, description="Base64 32-byte master key; if unset, read from (or created in) the key file."
+        None,
+        description="Base64 32-byte master key; if unset, read from (or created in) the key file.",
     )
     master_key_file: Path | None = Field(
         None, description="Path of the master-key file; default: <data_dir>/master.key (mode 0600)."
@@ -91,7 +92,9 @@ class Settings(BaseSettings):
     def _refuse_weak_production_secrets(self) -> Settings:
         if self.environment == "production":
             if self.secret_key is not None and len(self.secret_key.get_secret_value()) < 32:
-                raise ValueError("TRUSTDESK_SECRET_KEY must be at least 32 characters in production")
+                raise ValueError(
+                    "TRUSTDESK_SECRET_KEY must be at least 32 characters in production"
+                )
             if not self.cookie_secure:
                 raise ValueError("TRUSTDESK_COOKIE_SECURE cannot be false in production")
         return self

@@ -23,7 +23,7 @@ _platform: Platform | None = None
 
 def open_platform(*, check_schema: bool = True) -> Platform:
     """The platform for this command, opened on first use (checks the master key and schema)."""
-    global _platform  # noqa: PLW0603 - one per process, closed by main()
+    global _platform
     if _platform is None:
         _platform = Platform.open(get_settings())
         if check_schema:
@@ -32,7 +32,7 @@ def open_platform(*, check_schema: bool = True) -> Platform:
 
 
 def close_platform() -> None:
-    global _platform  # noqa: PLW0603
+    global _platform
     if _platform is not None:
         _platform.close()
         _platform = None
@@ -57,6 +57,11 @@ def print_json(value: Any) -> None:
 
 def progress(description: str) -> Progress:
     return Progress(
-        TextColumn(description), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=False, disable=not err.is_terminal,
+        TextColumn(description),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+        disable=not err.is_terminal,
     )

@@ -68,7 +68,7 @@ class WrongMasterKey(ConfigurationError):
     """The master key cannot unwrap the key store: refuse to start rather than produce garbage."""
 
 
-class KeyDestroyed(Exception):  # noqa: N818 - reads as a state, like StopIteration
+class KeyDestroyed(Exception):
     """The subject's data key was destroyed; their personal data is gone for good."""
 
 
@@ -130,7 +130,9 @@ def _normalise(kind: str, value: str) -> str:
 class Vault:
     """Encrypts and decrypts personal fields; owns the key store."""
 
-    def __init__(self, master: MasterKey, keystore: Engine, retired: Iterable[MasterKey] = ()) -> None:
+    def __init__(
+        self, master: MasterKey, keystore: Engine, retired: Iterable[MasterKey] = ()
+    ) -> None:
         self.master = master
         self.keystore = keystore
         self._keys = {master.key_id: master, **{k.key_id: k for k in retired}}
@@ -181,7 +183,9 @@ class Vault:
             ).scalar()
             if blob is None:
                 key = secrets.token_bytes(32)
-                conn.execute(insert(keystore_meta).values(name=row_name, value=self._wrap(key, name)))
+                conn.execute(
+                    insert(keystore_meta).values(name=row_name, value=self._wrap(key, name))
+                )
                 return key
             return self._unwrap(blob, name)
 
@@ -202,12 +206,16 @@ class Vault:
         self.master = new
         count = 0
         with self.keystore.begin() as conn:
-            for row in conn.execute(select(data_keys).where(data_keys.c.wrapped.is_not(None))).all():
+            for row in conn.execute(
+                select(data_keys).where(data_keys.c.wrapped.is_not(None))
+            ).all():
                 dek = self._unwrap(row.wrapped, f"dek:{row.subject_id}")
                 conn.execute(
                     update(data_keys)
                     .where(data_keys.c.subject_id == row.subject_id)
-                    .values(wrapped=self._wrap(dek, f"dek:{row.subject_id}"), master_key_id=new.key_id)
+                    .values(
+                        wrapped=self._wrap(dek, f"dek:{row.subject_id}"), master_key_id=new.key_id
+                    )
                 )
                 count += 1
             for row in conn.execute(
@@ -250,7 +258,7 @@ class Vault:
         return ids
 
     def data_keys(self, subject_ids: Iterable[str]) -> dict[str, bytes]:
-        """Unwrapped data keys of the live subjects among `subject_ids` (destroyed ones are absent)."""
+        """Unwrapped data keys of the live subjects among `subject_ids` (destroyed: absent)."""
         wanted = list(dict.fromkeys(subject_ids))
         found: dict[str, bytes] = {}
         with self.keystore.connect() as conn:
@@ -286,7 +294,9 @@ class Vault:
         aad = f"{subject_id}|{field}".encode()
         return _FORMAT + nonce + AESGCM(key).encrypt(nonce, value.encode(), aad)
 
-    def decrypt(self, key: bytes | None, subject_id: str, field: str, blob: bytes | None) -> str | None:
+    def decrypt(
+        self, key: bytes | None, subject_id: str, field: str, blob: bytes | None
+    ) -> str | None:
         if blob is None:
             return None
         if key is None:
@@ -306,10 +316,18 @@ class Vault:
     def seal(self, context: str, value: str) -> bytes:
         """Encrypt a staff-side secret (e.g. a TOTP seed) under the key store's sealing key."""
         nonce = os.urandom(_NONCE)
-        return _FORMAT + nonce + AESGCM(self._seal_key).encrypt(nonce, value.encode(), context.encode())
+        return (
+            _FORMAT
+            + nonce
+            + AESGCM(self._seal_key).encrypt(nonce, value.encode(), context.encode())
+        )
 
     def unseal(self, context: str, blob: bytes) -> str:
-        return AESGCM(self._seal_key).decrypt(blob[1 : 1 + _NONCE], blob[1 + _NONCE :], context.encode()).decode()
+        return (
+            AESGCM(self._seal_key)
+            .decrypt(blob[1 : 1 + _NONCE], blob[1 + _NONCE :], context.encode())
+            .decode()
+        )
 
     def signing_key(self, purpose: str) -> bytes:
         """A stable secret for signing (sessions, links), derived from a key-store key."""

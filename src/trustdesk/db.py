@@ -1,7 +1,8 @@
 """Engine, declarative base and the unit of work shared by every capability.
 
-SQLite runs in WAL mode with foreign keys on; write transactions start with `BEGIN IMMEDIATE` so that
-two writers never both read the audit chain's head and fork it. PostgreSQL gets the same models.
+SQLite runs in WAL mode with foreign keys on; write transactions start with `BEGIN IMMEDIATE` so
+that two writers never both read the audit chain's head and fork it. PostgreSQL gets the same
+models.
 """
 
 from __future__ import annotations

@@ -39,8 +39,13 @@ def prepare_demo(platform: Platform, echo: Callable[[str], None]) -> DemoSummary
     with platform.db.transaction() as session:
         if session.scalar(select(User.id).where(User.username == DEMO_USER)) is None:
             auth_service.create_user(
-                session, platform.vault, username=DEMO_USER, password=DEMO_PASSWORD,
-                role=Role.ANALYST, with_totp=False, actor=ACTOR,
+                session,
+                platform.vault,
+                username=DEMO_USER,
+                password=DEMO_PASSWORD,
+                role=Role.ANALYST,
+                with_totp=False,
+                actor=ACTOR,
             )
             echo(f"created the demo login {DEMO_USER!r} (role analyst)")
     return DemoSummary(DEMO_USER, DEMO_PASSWORD, report.stored)

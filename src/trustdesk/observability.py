@@ -55,11 +55,15 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "trustdesk_http_requests_total", "HTTP requests", ["method", "route", "status"],
+            "trustdesk_http_requests_total",
+            "HTTP requests",
+            ["method", "route", "status"],
             registry=self.registry,
         )
         self.latency = Histogram(
-            "trustdesk_http_request_seconds", "HTTP request latency", ["method", "route"],
+            "trustdesk_http_request_seconds",
+            "HTTP request latency",
+            ["method", "route"],
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
@@ -73,7 +77,9 @@ def _route_template(request: Request) -> str:
     return getattr(route, "path", "unmatched")
 
 
-def observe(metrics: Metrics) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
+def observe(
+    metrics: Metrics,
+) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
     async def middleware(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
@@ -93,8 +99,13 @@ def observe(metrics: Metrics) -> Callable[[Request, Callable[[Request], Awaitabl
             metrics.requests.labels(request.method, route, str(status)).inc()
             metrics.latency.labels(request.method, route).observe(elapsed)
             _log.info(
-                "request", extra={"method": request.method, "route": route, "status": status,
-                                  "ms": round(elapsed * 1000, 2)},
+                "request",
+                extra={
+                    "method": request.method,
+                    "route": route,
+                    "status": status,
+                    "ms": round(elapsed * 1000, 2),
+                },
             )
             request_id.reset(token)
 

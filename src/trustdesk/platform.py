@@ -29,13 +29,17 @@ class Platform:
         if env_key is None and staged.exists():
             # A rotation stopped after re-wrapping but before moving the new key into place.
             try:
-                vault = Vault.open(settings.effective_keystore_url, MasterKey.parse(staged.read_text()))
+                vault = Vault.open(
+                    settings.effective_keystore_url, MasterKey.parse(staged.read_text())
+                )
             except WrongMasterKey:
                 staged.unlink()  # stopped before re-wrapping: the old key is still the one
             else:
                 key_file.replace(key_file.with_name(f"{key_file.name}.retired-{master.key_id}"))
                 staged.replace(key_file)
-                return cls(settings=settings, db=Database(settings.effective_database_url), vault=vault)
+                return cls(
+                    settings=settings, db=Database(settings.effective_database_url), vault=vault
+                )
         vault = Vault.open(settings.effective_keystore_url, master)
         return cls(settings=settings, db=Database(settings.effective_database_url), vault=vault)
 

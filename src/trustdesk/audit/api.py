@@ -52,8 +52,14 @@ def list_entries(
     )
     items = [
         AuditEntryOut(
-            id=r.id, at=r.at, actor=r.actor, action=r.action, entity_type=r.entity_type,
-            entity_id=r.entity_id, changes=json.loads(r.diff), hash=r.hash,
+            id=r.id,
+            at=r.at,
+            actor=r.actor,
+            action=r.action,
+            entity_type=r.entity_type,
+            entity_id=r.entity_id,
+            changes=json.loads(r.diff),
+            hash=r.hash,
         )
         for r in rows[:limit]
     ]
@@ -63,4 +69,6 @@ def list_entries(
 @router.get("/verify", response_model=ChainOut, dependencies=[Depends(require("audit:read"))])
 def verify_chain(session: Session = Depends(read_session)) -> ChainOut:
     report = audit.verify(session)
-    return ChainOut(ok=report.ok, checked=report.checked, broken_id=report.broken_id, reason=report.reason)
+    return ChainOut(
+        ok=report.ok, checked=report.checked, broken_id=report.broken_id, reason=report.reason
+    )

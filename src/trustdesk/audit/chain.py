@@ -1,8 +1,8 @@
 """Hash-chained, append-only audit trail.
 
-Each entry stores the hash of the one before it, and a one-row head table holds the last hash, so
-editing, deleting or truncating entries breaks a link that `verify` finds. Entries are written in the
-same transaction as the change they describe.
+Each entry stores the hash of the one before it, and a one-row head table holds the last hash,
+so editing, deleting or truncating entries breaks a link that `verify` finds. Entries are
+written in the same transaction as the change they describe.
 """
 
 from __future__ import annotations
@@ -144,15 +144,21 @@ def verify(session: Session, batch: int = 5000) -> ChainReport:
         session.expunge_all()
     head = session.get(AuditHead, 1)
     if head is not None and (head.last_id != prev_id or head.last_hash != prev_hash):
-        return ChainReport(False, checked, head.last_id, "entries at the end of the chain are missing")
+        return ChainReport(
+            False, checked, head.last_id, "entries at the end of the chain are missing"
+        )
     if head is None and checked:
         return ChainReport(False, checked, prev_id, "the chain head is missing")
     return ChainReport(True, checked)
 
 
 def entries(
-    session: Session, *, entity_type: str | None = None, entity_id: str | None = None,
-    after_id: int = 0, limit: int = 100,
+    session: Session,
+    *,
+    entity_type: str | None = None,
+    entity_id: str | None = None,
+    after_id: int = 0,
+    limit: int = 100,
 ) -> list[AuditEntry]:
     query = select(AuditEntry).where(AuditEntry.id > after_id).order_by(AuditEntry.id).limit(limit)
     if entity_type:

@@ -19,8 +19,14 @@ def verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     with platform.db.reading() as session:
         report = audit.verify(session)
     if as_json:
-        print_json({"ok": report.ok, "checked": report.checked, "broken_id": report.broken_id,
-                    "reason": report.reason})
+        print_json(
+            {
+                "ok": report.ok,
+                "checked": report.checked,
+                "broken_id": report.broken_id,
+                "reason": report.reason,
+            }
+        )
     elif report.ok:
         out.print(f"audit chain intact: {report.checked} entries verified")
     else:
@@ -40,12 +46,25 @@ def list_(
     with platform.db.reading() as session:
         rows = audit.entries(session, entity_type=entity_type, entity_id=entity_id, limit=limit)
     if as_json:
-        print_json([
-            {"id": r.id, "at": r.at, "actor": r.actor, "action": r.action,
-             "entity_type": r.entity_type, "entity_id": r.entity_id, "changes": r.diff}
-            for r in rows
-        ])
+        print_json(
+            [
+                {
+                    "id": r.id,
+                    "at": r.at,
+                    "actor": r.actor,
+                    "action": r.action,
+                    "entity_type": r.entity_type,
+                    "entity_id": r.entity_id,
+                    "changes": r.diff,
+                }
+                for r in rows
+            ]
+        )
         return
     for r in rows:
-        out.print(f"{r.id:>6} {r.at:%Y-%m-%d %H:%M:%S} {r.actor:<24} {r.action:<20} "
-                  f"{r.entity_type}:{r.entity_id} {r.diff}", markup=False, highlight=False)
+        out.print(
+            f"{r.id:>6} {r.at:%Y-%m-%d %H:%M:%S} {r.actor:<24} {r.action:<20} "
+            f"{r.entity_type}:{r.entity_id} {r.diff}",
+            markup=False,
+            highlight=False,
+        )

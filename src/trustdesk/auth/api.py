@@ -49,7 +49,9 @@ class TokenOut(BaseModel):
 @router.get("/me", response_model=MeOut)
 def me(principal: Principal = Depends(current_principal)) -> MeOut:
     return MeOut(
-        kind=principal.kind, name=principal.name, role=principal.role,
+        kind=principal.kind,
+        name=principal.name,
+        role=principal.role,
         permissions=sorted(ROLE_PERMISSIONS[principal.role]),
     )
 
@@ -61,18 +63,29 @@ def create_token(
     session: Session = Depends(write_session),
 ) -> TokenCreated:
     created = service.create_token(
-        session, name=body.name, role=body.role, actor=principal.actor,
-        created_by=principal.id if principal.kind == "user" else None, expires_at=body.expires_at,
+        session,
+        name=body.name,
+        role=body.role,
+        actor=principal.actor,
+        created_by=principal.id if principal.kind == "user" else None,
+        expires_at=body.expires_at,
     )
     return TokenCreated(id=created.id, name=created.name, role=created.role, token=created.token)
 
 
-@router.get("/tokens", response_model=list[TokenOut], dependencies=[Depends(require("tokens:manage"))])
+@router.get(
+    "/tokens", response_model=list[TokenOut], dependencies=[Depends(require("tokens:manage"))]
+)
 def list_tokens(session: Session = Depends(read_session)) -> list[TokenOut]:
     return [
         TokenOut(
-            id=t.id, name=t.name, prefix=t.prefix, role=Role(t.role), created_at=t.created_at,
-            expires_at=t.expires_at, revoked_at=t.revoked_at,
+            id=t.id,
+            name=t.name,
+            prefix=t.prefix,
+            role=Role(t.role),
+            created_at=t.created_at,
+            expires_at=t.expires_at,
+            revoked_at=t.revoked_at,
         )
         for t in service.list_tokens(session)
     ]

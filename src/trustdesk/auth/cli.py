@@ -20,22 +20,40 @@ def create_user(
     username: str,
     role: Annotated[Role, typer.Option(help="admin, analyst, agent, privacy_officer or viewer")],
     password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
-                          envvar="TRUSTDESK_NEW_USER_PASSWORD")
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="TRUSTDESK_NEW_USER_PASSWORD",
+        ),
     ],
-    totp: Annotated[bool | None, typer.Option("--totp/--no-totp", help="Second factor (always on for admin).")] = None,
+    totp: Annotated[
+        bool | None, typer.Option("--totp/--no-totp", help="Second factor (always on for admin).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Create a staff user; the first admin bootstraps everything else."""
     platform = open_platform()
     with platform.db.transaction() as session:
         created = service.create_user(
-            session, platform.vault, username=username, password=password, role=role,
-            with_totp=totp, actor=cli_actor(),
+            session,
+            platform.vault,
+            username=username,
+            password=password,
+            role=role,
+            with_totp=totp,
+            actor=cli_actor(),
         )
     if as_json:
-        print_json({"id": created.id, "username": created.username, "role": created.role.value,
-                    "totp_uri": created.totp_uri})
+        print_json(
+            {
+                "id": created.id,
+                "username": created.username,
+                "role": created.role.value,
+                "totp_uri": created.totp_uri,
+            }
+        )
         return
     out.print(f"created {created.role.value} user {created.username!r}")
     if created.totp_uri:
@@ -54,8 +72,14 @@ def create_token(
     with platform.db.transaction() as session:
         created = service.create_token(session, name=name, role=role, actor=cli_actor())
     if as_json:
-        print_json({"id": created.id, "name": created.name, "role": created.role.value,
-                    "token": created.token})
+        print_json(
+            {
+                "id": created.id,
+                "name": created.name,
+                "role": created.role.value,
+                "token": created.token,
+            }
+        )
     else:
         out.print(created.token, markup=False, highlight=False)
 
@@ -67,8 +91,14 @@ def list_tokens() -> None:
         rows = service.list_tokens(session)
     table = Table("id", "name", "prefix", "role", "created", "revoked")
     for t in rows:
-        table.add_row(str(t.id), t.name, t.prefix, t.role, f"{t.created_at:%Y-%m-%d}",
-                      f"{t.revoked_at:%Y-%m-%d}" if t.revoked_at else "")
+        table.add_row(
+            str(t.id),
+            t.name,
+            t.prefix,
+            t.role,
+            f"{t.created_at:%Y-%m-%d}",
+            f"{t.revoked_at:%Y-%m-%d}" if t.revoked_at else "",
+        )
     out.print(table)
 
 

@@ -33,9 +33,7 @@ def read_session(platform: Platform = Depends(get_platform)) -> Iterator[Session
         yield session
 
 
-def current_principal(
-    request: Request, platform: Platform = Depends(get_platform)
-) -> Principal:
+def current_principal(request: Request, platform: Platform = Depends(get_platform)) -> Principal:
     header = request.headers.get("authorization", "")
     with platform.db.reading() as session:
         if header:
@@ -50,7 +48,7 @@ def current_principal(
 
 
 def require(permission: str) -> Callable[..., Principal]:
-    """Dependency: the caller, after checking they hold `permission` (401 if anonymous, else 403)."""
+    """Dependency: the caller, if they hold `permission` (401 if anonymous, else 403)."""
 
     def dependency(principal: Principal = Depends(current_principal)) -> Principal:
         principal.require(permission)

@@ -20,7 +20,9 @@ class Principal:
     @property
     def actor(self) -> str:
         """How the audit trail names this principal."""
-        return f"{self.kind}:{self.name}" if self.kind != "token" else f"token:{self.id}:{self.name}"
+        return (
+            f"{self.kind}:{self.name}" if self.kind != "token" else f"token:{self.id}:{self.name}"
+        )
 
     def can(self, permission: str) -> bool:
         return role_can(self.role, permission)

@@ -44,7 +44,7 @@ __all__ = [
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
 MIN_PASSWORD = 12
-TOKEN_PREFIX = "td_"
+TOKEN_PREFIX = "td_"  # noqa: S105 - a marker, not a secret
 _DUMMY_HASH = _hasher.hash("not-a-real-password-timing-equaliser")
 
 
@@ -91,7 +91,9 @@ def create_user(
     try:
         role = Role(role)
     except ValueError as exc:
-        raise InvalidInput(f"unknown role {role!r}; roles: {', '.join(r.value for r in Role)}") from exc
+        raise InvalidInput(
+            f"unknown role {role!r}; roles: {', '.join(r.value for r in Role)}"
+        ) from exc
     if len(password) < MIN_PASSWORD:
         raise InvalidInput(f"password must be at least {MIN_PASSWORD} characters")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
@@ -108,7 +110,11 @@ def create_user(
         user.totp_secret = vault.seal(_totp_context(user.id), seed)
         uri = pyotp.TOTP(seed).provisioning_uri(name=username, issuer_name="TrustDesk")
     audit.record(
-        session, actor=actor, action="user.created", entity_type="user", entity_id=user.id,
+        session,
+        actor=actor,
+        action="user.created",
+        entity_type="user",
+        entity_id=user.id,
         changes={"username": username, "role": role.value, "totp": totp},
     )
     return CreatedUser(user.id, username, role, uri)
@@ -168,7 +174,10 @@ def verify_totp(
     code = code.strip().replace(" ", "")
     for offset in (0, -1, 1):
         step = int(now.timestamp()) // totp.interval + offset
-        if secrets.compare_digest(totp.at(step * totp.interval), code) and step > user.totp_last_step:
+        if (
+            secrets.compare_digest(totp.at(step * totp.interval), code)
+            and step > user.totp_last_step
+        ):
             user.totp_last_step = step
             return principal_for_user(user)
     raise AuthenticationFailed("wrong or already used authentication code")
@@ -215,13 +224,21 @@ def create_token(
         raise InvalidInput("a token needs a name")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
-        name=name.strip()[:120], prefix=token[:10], token_hash=_hash_token(token), role=role.value,
-        created_by=created_by, expires_at=expires_at,
+        name=name.strip()[:120],
+        prefix=token[:10],
+        token_hash=_hash_token(token),
+        role=role.value,
+        created_by=created_by,
+        expires_at=expires_at,
     )
     session.add(row)
     session.flush()
     audit.record(
-        session, actor=actor, action="token.created", entity_type="api_token", entity_id=row.id,
+        session,
+        actor=actor,
+        action="token.created",
+        entity_type="api_token",
+        entity_id=row.id,
         changes={"name": row.name, "role": role.value},
     )
     return CreatedToken(row.id, row.name, role, token)

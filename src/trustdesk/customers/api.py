@@ -33,8 +33,12 @@ def list_customers(
     session: Session = Depends(read_session),
 ) -> CustomerPage:
     items, next_cursor = service.list_customers(
-        session, platform.vault, reveal=principal.can("customers:read_personal"),
-        after_id=cursor, limit=limit, segment=segment,
+        session,
+        platform.vault,
+        reveal=principal.can("customers:read_personal"),
+        after_id=cursor,
+        limit=limit,
+        segment=segment,
     )
     return CustomerPage(items=items, next_cursor=next_cursor)
 

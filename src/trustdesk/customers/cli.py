@@ -31,7 +31,11 @@ def import_(
             bar.update(task, completed=report.stored + len(report.rejected))
 
         report = import_customer_file(
-            platform.db, platform.vault, file, actor=cli_actor(), batch_size=batch_size,
+            platform.db,
+            platform.vault,
+            file,
+            actor=cli_actor(),
+            batch_size=batch_size,
             on_batch=advance,
         )
     if as_json:
@@ -62,13 +66,19 @@ def list_(
             session, platform.vault, reveal=reveal, after_id=cursor, limit=limit, segment=segment
         )
     if as_json:
-        print_json({"items": [i.model_dump(mode="json") for i in items], "next_cursor": next_cursor})
+        print_json(
+            {"items": [i.model_dump(mode="json") for i in items], "next_cursor": next_cursor}
+        )
         return
     table = Table("external id", "segments", "jurisdiction", "name", "email", "personal data")
     for c in items:
         table.add_row(
-            c.external_id, ", ".join(c.segments), c.jurisdiction or "", c.name or "",
-            c.email or "", c.personal_data,
+            c.external_id,
+            ", ".join(c.segments),
+            c.jurisdiction or "",
+            c.name or "",
+            c.email or "",
+            c.personal_data,
         )
     out.print(table)
     if next_cursor:

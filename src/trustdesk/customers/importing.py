@@ -41,7 +41,9 @@ def _validated(rows: Iterable[Row], report: ImportReport) -> Iterator[tuple[int,
     for row in rows:
         external_id = str(row.fields.get("external_id") or "") or None
         if row.error:
-            report.rejected.append(RowError(row=row.number, external_id=external_id, reason=row.error))
+            report.rejected.append(
+                RowError(row=row.number, external_id=external_id, reason=row.error)
+            )
             continue
         try:
             record = _record(row)
@@ -53,7 +55,8 @@ def _validated(rows: Iterable[Row], report: ImportReport) -> Iterator[tuple[int,
         if record.external_id in seen:
             report.rejected.append(
                 RowError(
-                    row=row.number, external_id=record.external_id,
+                    row=row.number,
+                    external_id=record.external_id,
                     reason=f"duplicate external_id (first at row {seen[record.external_id]})",
                 )
             )
@@ -83,8 +86,11 @@ def import_customer_records(
         for number, record in batch:
             if record.external_id in counts.erased:
                 report.rejected.append(
-                    RowError(row=number, external_id=record.external_id,
-                             reason="customer was erased; their data cannot be re-imported")
+                    RowError(
+                        row=number,
+                        external_id=record.external_id,
+                        reason="customer was erased; their data cannot be re-imported",
+                    )
                 )
         batch.clear()
         if on_batch:

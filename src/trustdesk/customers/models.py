@@ -33,7 +33,9 @@ class Customer(Base):
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     segments: Mapped[list[CustomerSegment]] = relationship(
-        back_populates="customer", cascade="all, delete-orphan", lazy="selectin",
+        back_populates="customer",
+        cascade="all, delete-orphan",
+        lazy="selectin",
         order_by="CustomerSegment.segment",
     )
 

@@ -45,7 +45,9 @@ class CustomerIn(BaseModel):
     address: str | None = Field(None, max_length=500)
     birth_date: date | None = None
     segments: list[str] = Field(default_factory=list, description="Segments, e.g. 'retail'.")
-    jurisdiction: str | None = Field(None, description="ISO country, optional region: 'US-CA', 'DE'.")
+    jurisdiction: str | None = Field(
+        None, description="ISO country, optional region: 'US-CA', 'DE'."
+    )
 
     _blank = field_validator(
         "name", "email", "phone", "address", "birth_date", "jurisdiction", mode="before"
@@ -95,7 +97,7 @@ class CustomerIn(BaseModel):
         if v is None:
             return []
         if isinstance(v, str):
-            v = [s for s in re.split(r"[;|]", v)]
+            v = re.split(r"[;|]", v)
         return sorted({s.strip() for s in v if isinstance(s, str) and s.strip()})
 
     @field_validator("segments")
@@ -103,7 +105,9 @@ class CustomerIn(BaseModel):
     def _check_segments(cls, v: list[str]) -> list[str]:
         for seg in v:
             if not _SEGMENT.match(seg):
-                raise ValueError(f"segment {seg!r} has characters other than letters, digits, space . & / -")
+                raise ValueError(
+                    f"segment {seg!r} has characters other than letters, digits, space . & / -"
+                )
         return v
 
     def personal(self) -> dict[str, str | None]:

@@ -75,8 +75,10 @@ def upsert_customers(
     now = utcnow()
     for record in new_records:
         customer = Customer(
-            external_id=record.external_id, subject_id=next(subjects),
-            created_at=now, updated_at=now,
+            external_id=record.external_id,
+            subject_id=next(subjects),
+            created_at=now,
+            updated_at=now,
         )
         fresh.append((customer, record))
     new_keys = vault.data_keys(c.subject_id for c, _ in fresh)
@@ -86,15 +88,19 @@ def upsert_customers(
     session.flush()
     for customer, record in fresh:
         audit.record(
-            session, actor=actor, action="customer.created", entity_type="customer",
+            session,
+            actor=actor,
+            action="customer.created",
+            entity_type="customer",
             entity_id=customer.external_id,
             changes=audit.diff({}, {**_public_state(customer), **record.personal()}, _PERSONAL),
         )
         counts.created += 1
     for record in records:
-        customer = existing.get(record.external_id)
-        if customer is None or record.external_id in erased:
+        found = existing.get(record.external_id)
+        if found is None or record.external_id in erased:
             continue
+        customer = found
         key = keys[customer.subject_id]
         before = {**_public_state(customer), **_decrypt_all(vault, key, customer)}
         after = {
@@ -109,8 +115,12 @@ def upsert_customers(
         _apply(vault, key, customer, record)
         customer.updated_at = utcnow()
         audit.record(
-            session, actor=actor, action="customer.updated", entity_type="customer",
-            entity_id=customer.external_id, changes=changes,
+            session,
+            actor=actor,
+            action="customer.updated",
+            entity_type="customer",
+            entity_id=customer.external_id,
+            changes=changes,
         )
         counts.updated += 1
     session.flush()
@@ -125,8 +135,7 @@ def _apply(vault: Vault, key: bytes, customer: Customer, record: CustomerIn) -> 
     customer.country = _country(record.jurisdiction)
     wanted = set(record.segments)
     customer.segments = [s for s in customer.segments if s.segment in wanted] + [
-        CustomerSegment(segment=s)
-        for s in sorted(wanted - {s.segment for s in customer.segments})
+        CustomerSegment(segment=s) for s in sorted(wanted - {s.segment for s in customer.segments})
     ]
 
 
@@ -138,16 +147,18 @@ def _to_out(vault: Vault, customer: Customer, key: bytes | None, reveal: bool) -
     else:
         state, personal = "shown", _decrypt_all(vault, key, customer)
     return CustomerOut(
-        id=customer.id, external_id=customer.external_id,
-        segments=[s.segment for s in customer.segments], jurisdiction=customer.jurisdiction,
-        personal_data=state, created_at=customer.created_at, updated_at=customer.updated_at,
+        id=customer.id,
+        external_id=customer.external_id,
+        segments=[s.segment for s in customer.segments],
+        jurisdiction=customer.jurisdiction,
+        personal_data=state,
+        created_at=customer.created_at,
+        updated_at=customer.updated_at,
         **personal,
     )
 
 
-def _many_out(
-    vault: Vault, customers: Sequence[Customer], reveal: bool
-) -> list[CustomerOut]:
+def _many_out(vault: Vault, customers: Sequence[Customer], reveal: bool) -> list[CustomerOut]:
     live = [c.subject_id for c in customers if c.erased_at is None]
     keys = vault.data_keys(live)
     return [_to_out(vault, c, keys.get(c.subject_id), reveal) for c in customers]
@@ -177,7 +188,9 @@ def list_customers(
     query = select(Customer).where(Customer.id > after_id).order_by(Customer.id).limit(limit + 1)
     if segment:
         query = query.where(
-            Customer.id.in_(select(CustomerSegment.customer_id).where(CustomerSegment.segment == segment))
+            Customer.id.in_(
+                select(CustomerSegment.customer_id).where(CustomerSegment.segment == segment)
+            )
         )
     rows = list(session.scalars(query))
     more = len(rows) > limit
@@ -207,8 +220,12 @@ def forget_customer(session: Session, vault: Vault, external_id: str, *, actor: 
     customer.erased_at = utcnow()
     customer.updated_at = customer.erased_at
     audit.record(
-        session, actor=actor, action="customer.erased", entity_type="customer",
-        entity_id=external_id, changes={"data_key": "destroyed"},
+        session,
+        actor=actor,
+        action="customer.erased",
+        entity_type="customer",
+        entity_id=external_id,
+        changes={"data_key": "destroyed"},
     )
     session.flush()
     return _to_out(vault, customer, None, reveal=False)
