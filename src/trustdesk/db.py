@@ -115,7 +115,7 @@ class Database:
         try:
             yield session
         finally:
-            session.rollback()
+            # close() rolls back any writes but, unlike rollback(), keeps loaded objects readable.
             session.close()
 
     def dispose(self) -> None:

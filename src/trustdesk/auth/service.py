@@ -19,7 +19,7 @@ from trustdesk.auth.models import ApiToken, LoginThrottle, User
 from trustdesk.auth.principal import Principal
 from trustdesk.auth.roles import Role
 from trustdesk.crypto import Vault
-from trustdesk.db import utcnow
+from trustdesk.db import Database, utcnow
 from trustdesk.errors import (
     AuthenticationFailed,
     Conflict,
@@ -129,7 +129,7 @@ def _throttle(session: Session, username: str) -> LoginThrottle:
 
 
 def authenticate_password(
-    session: Session,
+    db: Database,
     *,
     username: str,
     password: str,
@@ -137,50 +137,78 @@ def authenticate_password(
     lockout: timedelta,
     now: datetime | None = None,
 ) -> LoginStep:
-    """First login step. Failures are counted per username, existing or not."""
+    """First login step. Failures are counted per username, existing or not.
+
+    Owns its transaction (unlike other services): a failed attempt must be recorded even though
+    the login itself fails and raises.
+    """
     now = now or utcnow()
     username = username.strip().lower()[:64]
-    throttle = _throttle(session, username)
-    if throttle.locked_until is not None and throttle.locked_until > now:
-        raise TooManyAttempts("too many failed logins; try again later")
-    user = session.scalar(select(User).where(User.username == username, User.is_active.is_(True)))
-    try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
-        ok = user is not None
-    except (VerificationError, InvalidHashError):
-        ok = False
-    if not ok or user is None:
-        throttle.failures += 1
-        if throttle.failures >= max_failures:
-            throttle.locked_until = now + lockout
-            throttle.failures = 0
-        raise AuthenticationFailed("wrong username or password")
-    throttle.failures = 0
-    throttle.locked_until = None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
-    return LoginStep(user.id, needs_totp=user.totp_secret is not None)
+    with db.transaction() as session:
+        throttle = _throttle(session, username)
+        if throttle.locked_until is not None and throttle.locked_until > now:
+            raise TooManyAttempts("too many failed logins; try again later")
+        user = session.scalar(
+            select(User).where(User.username == username, User.is_active.is_(True))
+        )
+        try:
+            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+            ok = user is not None
+        except (VerificationError, InvalidHashError):
+            ok = False
+        if ok and user is not None:
+            _clear(throttle)
+            if _hasher.check_needs_rehash(user.password_hash):
+                user.password_hash = _hasher.hash(password)
+            return LoginStep(user.id, needs_totp=user.totp_secret is not None)
+        _count_failure(throttle, max_failures, lockout, now)
+    raise AuthenticationFailed("wrong username or password")
 
 
 def verify_totp(
-    session: Session, vault: Vault, *, user_id: int, code: str, now: datetime | None = None
+    db: Database,
+    vault: Vault,
+    *,
+    user_id: int,
+    code: str,
+    max_failures: int,
+    lockout: timedelta,
+    now: datetime | None = None,
 ) -> Principal:
-    """Second login step; a code is accepted once (no replay within its window)."""
+    """Second login step; a code is accepted once (no replay), wrong codes are throttled."""
     now = now or utcnow()
-    user = session.get(User, user_id, with_for_update=True)
-    if user is None or not user.is_active or user.totp_secret is None:
-        raise AuthenticationFailed("no second factor pending for this login")
-    totp = pyotp.TOTP(vault.unseal(_totp_context(user.id), user.totp_secret))
-    code = code.strip().replace(" ", "")
-    for offset in (0, -1, 1):
-        step = int(now.timestamp()) // totp.interval + offset
-        if (
-            secrets.compare_digest(totp.at(step * totp.interval), code)
-            and step > user.totp_last_step
-        ):
-            user.totp_last_step = step
-            return principal_for_user(user)
+    with db.transaction() as session:
+        user = session.get(User, user_id, with_for_update=True)
+        if user is None or not user.is_active or user.totp_secret is None:
+            raise AuthenticationFailed("no second factor pending for this login")
+        throttle = _throttle(session, user.username)
+        if throttle.locked_until is not None and throttle.locked_until > now:
+            raise TooManyAttempts("too many failed logins; try again later")
+        totp = pyotp.TOTP(vault.unseal(_totp_context(user.id), user.totp_secret))
+        code = code.strip().replace(" ", "")
+        for offset in (0, -1, 1):
+            step = int(now.timestamp()) // totp.interval + offset
+            expected = totp.at(step * totp.interval)
+            if secrets.compare_digest(expected, code) and step > user.totp_last_step:
+                user.totp_last_step = step
+                _clear(throttle)
+                return principal_for_user(user)
+        _count_failure(throttle, max_failures, lockout, now)
     raise AuthenticationFailed("wrong or already used authentication code")
+
+
+def _clear(throttle: LoginThrottle) -> None:
+    throttle.failures = 0
+    throttle.locked_until = None
+
+
+def _count_failure(
+    throttle: LoginThrottle, max_failures: int, lockout: timedelta, now: datetime
+) -> None:
+    throttle.failures += 1
+    if throttle.failures >= max_failures:
+        throttle.locked_until = now + lockout
+        throttle.failures = 0
 
 
 def totp_code(session: Session, vault: Vault, user_id: int, now: datetime | None = None) -> str:

@@ -1,0 +1,112 @@
+"""Staff users: argon2id passwords, TOTP (mandatory for admins), throttling, and the CLI bootstrap."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from trustdesk.auth import service
+from trustdesk.auth.models import User
+from trustdesk.db import utcnow
+from trustdesk.errors import AuthenticationFailed, InvalidInput, TooManyAttempts
+
+PASSWORD = "correct horse battery"
+
+
+LIMITS = {"max_failures": 3, "lockout": timedelta(minutes=5)}
+
+
+def _login(platform, username, password, now=None):
+    return service.authenticate_password(
+        platform.db, username=username, password=password, now=now, **LIMITS
+    )
+
+
+def _totp(platform, user_id, code, now):
+    return service.verify_totp(
+        platform.db, platform.vault, user_id=user_id, code=code, now=now, **LIMITS
+    )
+
+
+def test_first_admin_is_bootstrapped_from_the_cli_with_a_totp_uri(cli, platform):
+    result = cli("users", "create", "root", "--role", "admin", "--password", PASSWORD, "--json")
+    assert result.exit_code == 0, result.output
+    assert '"totp_uri": "otpauth://totp/TrustDesk:root' in result.stdout
+    with platform.db.reading() as session:
+        user = session.scalar(select(User).where(User.username == "root"))
+    assert user is not None and user.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in user.password_hash
+
+
+def test_admin_without_second_factor_and_short_passwords_are_refused(platform):
+    with platform.db.transaction() as session:
+        with pytest.raises(InvalidInput, match="TOTP"):
+            service.create_user(
+                session,
+                platform.vault,
+                username="adm",
+                password=PASSWORD,
+                role="admin",
+                with_totp=False,
+                actor="t",
+            )
+        with pytest.raises(InvalidInput, match="at least 12"):
+            service.create_user(
+                session, platform.vault, username="bob", password="short", role="agent", actor="t"
+            )
+
+
+def test_login_needs_password_then_a_fresh_totp_code(platform):
+    with platform.db.transaction() as session:
+        created = service.create_user(
+            session, platform.vault, username="root", password=PASSWORD, role="admin", actor="t"
+        )
+    assert _login(platform, "root", PASSWORD).needs_totp
+    now = utcnow()
+    with platform.db.reading() as session:
+        code = service.totp_code(session, platform.vault, created.id, now)
+    assert _totp(platform, created.id, code, now).role == "admin"
+    with pytest.raises(AuthenticationFailed):
+        _totp(platform, created.id, code, now)  # a replayed code
+    with pytest.raises(AuthenticationFailed):
+        _totp(platform, created.id, "000000", now)
+    with pytest.raises(AuthenticationFailed):
+        _totp(platform, created.id, "111111", now)  # the third failure in a row locks the login
+    later = now + timedelta(seconds=60)
+    with platform.db.reading() as session:
+        fresh = service.totp_code(session, platform.vault, created.id, later)
+    with pytest.raises(TooManyAttempts):
+        _totp(platform, created.id, fresh, later)
+
+
+def test_repeated_failures_throttle_the_username_even_with_the_right_password(platform):
+    with platform.db.transaction() as session:
+        service.create_user(
+            session, platform.vault, username="ann", password=PASSWORD, role="agent", actor="t"
+        )
+    now = utcnow()
+    for _ in range(3):
+        with pytest.raises(AuthenticationFailed):
+            _login(platform, "ann", "wrong password!", now)
+    with pytest.raises(TooManyAttempts):
+        _login(platform, "ann", PASSWORD, now)
+    assert not _login(platform, "ann", PASSWORD, now + timedelta(minutes=6)).needs_totp
+
+
+def test_unknown_usernames_are_throttled_too(platform):
+    now = utcnow()
+    for _ in range(3):
+        with pytest.raises(AuthenticationFailed):
+            _login(platform, "ghost", "whatever", now)
+    with pytest.raises(TooManyAttempts):
+        _login(platform, "ghost", "whatever", now)
+
+
+def test_cli_tokens_create_and_revoke(cli, client):
+    token = cli("tokens", "create", "etl", "--role", "viewer").stdout.strip()
+    assert token.startswith("td_")
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert cli("tokens", "revoke", "1").exit_code == 0
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
