@@ -73,8 +73,12 @@ _log = logging.getLogger("trustdesk.http")
 
 
 def _route_template(request: Request) -> str:
-    route = request.scope.get("route")
-    return getattr(route, "path", "unmatched")
+    """The matched route's template (`/api/v1/customers/{external_id}`), never the raw path."""
+    context = request.scope.get("fastapi", {}).get("effective_route_context")
+    template = getattr(context, "path_format", None)
+    if template:
+        return str(template)
+    return str(getattr(request.scope.get("route"), "path", "unmatched"))
 
 
 def observe(

@@ -117,6 +117,9 @@ def test_request_ids_health_metrics_and_docs(client):
     assert len(client.get("/healthz").headers["x-request-id"]) == 32
     metrics = client.get("/metrics").text
     assert 'trustdesk_http_requests_total{method="GET",route="/healthz",status="200"}' in metrics
+    client.get("/api/v1/customers/someone")
+    metrics = client.get("/metrics").text
+    assert 'route="/api/v1/customers/{external_id}",status="401"' in metrics
     assert client.get("/docs").status_code == 200
     assert "/api/v1/customers" in client.get("/openapi.json").json()["paths"]
 
