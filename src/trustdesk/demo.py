@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.resources import as_file, files
@@ -15,11 +16,16 @@ from trustdesk.auth.roles import Role
 from trustdesk.customers.importing import import_customer_file
 from trustdesk.platform import Platform
 
-__all__ = ["DEMO_PASSWORD", "DEMO_USER", "DemoSummary", "prepare_demo"]
+__all__ = ["DEMO_PASSWORD", "DEMO_USER", "DemoSummary", "customer_id_for_handle", "prepare_demo"]
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "trustdesk-demo"  # noqa: S105 - printed on purpose: a local demo login
 ACTOR = "system:demo"
+
+
+def customer_id_for_handle(handle: str) -> str:
+    """The demo customer id of a tweet author (same rule as scripts/build_demo_data.py)."""
+    return "tw-" + re.sub(r"[^a-z0-9_]", "_", handle.lower())
 
 
 @dataclass(frozen=True)

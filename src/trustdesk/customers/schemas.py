@@ -8,25 +8,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["CustomerIn", "CustomerOut", "ImportReport", "Personal", "RowError"]
+__all__ = ["CustomerIn", "CustomerOut", "ImportReport", "RowError"]
 
 _EXTERNAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{5,32}$")
 _JURISDICTION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 _SEGMENT = re.compile(r"^[\w .&/-]{1,64}$")
-
-
-class Personal(str):
-    """A personal value whose repr and str-in-logs are masked; use `.reveal()` deliberately."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "Personal('***')"
-
-    def reveal(self) -> str:
-        return str.__str__(self)
 
 
 def _blank_to_none(value: Any) -> Any:
