@@ -1,5 +1,23 @@
 """Hash-chained, append-only audit trail shared by every capability."""
 
-from trustdesk.audit.chain import AuditEntry, ChainReport, diff, entries, record, verify
+from trustdesk.audit.chain import (
+    AuditEntry,
+    ChainReport,
+    Change,
+    diff,
+    entries,
+    record,
+    record_many,
+    verify,
+)
 
-__all__ = ["AuditEntry", "ChainReport", "diff", "entries", "record", "verify"]
+__all__ = [
+    "AuditEntry",
+    "ChainReport",
+    "Change",
+    "diff",
+    "entries",
+    "record",
+    "record_many",
+    "verify",
+]

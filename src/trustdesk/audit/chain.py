@@ -9,17 +9,26 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, select
+from sqlalchemy import Integer, String, Text, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from trustdesk.db import Base, UTCDateTime, utcnow
 
-__all__ = ["AuditEntry", "ChainReport", "diff", "entries", "record", "verify"]
+__all__ = [
+    "AuditEntry",
+    "ChainReport",
+    "Change",
+    "diff",
+    "entries",
+    "record",
+    "record_many",
+    "verify",
+]
 
 GENESIS = "0" * 64
 PERSONAL_MARK = "[personal data changed]"
@@ -47,17 +56,18 @@ class AuditHead(Base):
     last_hash: Mapped[str] = mapped_column(String(64), nullable=False)
 
 
-def _digest(entry: AuditEntry) -> str:
+def _digest(entry: AuditEntry | Mapping[str, Any]) -> str:
+    get = entry.__getitem__ if isinstance(entry, Mapping) else entry.__getattribute__
     payload = json.dumps(
         [
-            entry.id,
-            entry.at.isoformat(),
-            entry.actor,
-            entry.action,
-            entry.entity_type,
-            entry.entity_id,
-            entry.diff,
-            entry.prev_hash,
+            get("id"),
+            get("at").isoformat(),
+            get("actor"),
+            get("action"),
+            get("entity_type"),
+            get("entity_id"),
+            get("diff"),
+            get("prev_hash"),
         ],
         separators=(",", ":"),
         ensure_ascii=False,
@@ -77,6 +87,50 @@ def diff(
     return out
 
 
+@dataclass(frozen=True)
+class Change:
+    """One audited state change. `changes` must hold no personal data (see `diff`)."""
+
+    action: str
+    entity_type: str
+    entity_id: str | int
+    changes: Mapping[str, Any] | None = None
+
+
+def record_many(session: Session, *, actor: str, items: Sequence[Change]) -> int:
+    """Append entries in the caller's transaction, chained in order, with one insert.
+
+    Ids are assigned from the locked head row, so the chain and the ids advance together.
+    """
+    if not items:
+        return 0
+    head = session.get(AuditHead, 1, with_for_update=True)
+    if head is None:
+        head = AuditHead(id=1, last_id=0, last_hash=GENESIS)
+        session.add(head)
+    at = utcnow()
+    prev_hash, next_id = head.last_hash, head.last_id + 1
+    rows: list[dict[str, Any]] = []
+    for item in items:
+        row: dict[str, Any] = {
+            "id": next_id,
+            "at": at,
+            "actor": actor,
+            "action": item.action,
+            "entity_type": item.entity_type,
+            "entity_id": str(item.entity_id),
+            "diff": json.dumps(item.changes or {}, sort_keys=True, default=str, ensure_ascii=False),
+            "prev_hash": prev_hash,
+        }
+        row["hash"] = prev_hash = _digest(row)
+        rows.append(row)
+        next_id += 1
+    session.execute(insert(AuditEntry), rows)
+    head.last_id, head.last_hash = next_id - 1, prev_hash
+    session.flush()
+    return len(rows)
+
+
 def record(
     session: Session,
     *,
@@ -85,29 +139,9 @@ def record(
     entity_type: str,
     entity_id: str | int,
     changes: Mapping[str, Any] | None = None,
-) -> AuditEntry:
-    """Append an entry in the caller's transaction. `changes` must hold no personal data."""
-    head = session.get(AuditHead, 1, with_for_update=True)
-    if head is None:
-        head = AuditHead(id=1, last_id=0, last_hash=GENESIS)
-        session.add(head)
-    entry = AuditEntry(
-        at=utcnow(),
-        actor=actor,
-        action=action,
-        entity_type=entity_type,
-        entity_id=str(entity_id),
-        diff=json.dumps(changes or {}, sort_keys=True, default=str, ensure_ascii=False),
-        prev_hash=head.last_hash,
-        hash="",
-    )
-    session.add(entry)
-    session.flush()
-    entry.hash = _digest(entry)
-    head.last_id = entry.id
-    head.last_hash = entry.hash
-    session.flush()
-    return entry
+) -> None:
+    """Append one entry in the caller's transaction. `changes` must hold no personal data."""
+    record_many(session, actor=actor, items=[Change(action, entity_type, entity_id, changes)])
 
 
 @dataclass(frozen=True)

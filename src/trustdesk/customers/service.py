@@ -86,16 +86,16 @@ def upsert_customers(
         _apply(vault, new_keys[customer.subject_id], customer, record)
         session.add(customer)
     session.flush()
-    for customer, record in fresh:
-        audit.record(
-            session,
-            actor=actor,
-            action="customer.created",
-            entity_type="customer",
-            entity_id=customer.external_id,
-            changes=audit.diff({}, {**_public_state(customer), **record.personal()}, _PERSONAL),
+    trail = [
+        audit.Change(
+            "customer.created",
+            "customer",
+            customer.external_id,
+            audit.diff({}, {**_public_state(customer), **record.personal()}, _PERSONAL),
         )
-        counts.created += 1
+        for customer, record in fresh
+    ]
+    counts.created = len(fresh)
     for record in records:
         found = existing.get(record.external_id)
         if found is None or record.external_id in erased:
@@ -114,16 +114,10 @@ def upsert_customers(
             continue
         _apply(vault, key, customer, record)
         customer.updated_at = utcnow()
-        audit.record(
-            session,
-            actor=actor,
-            action="customer.updated",
-            entity_type="customer",
-            entity_id=customer.external_id,
-            changes=changes,
-        )
+        trail.append(audit.Change("customer.updated", "customer", customer.external_id, changes))
         counts.updated += 1
     session.flush()
+    audit.record_many(session, actor=actor, items=trail)
     return counts
 
 
