@@ -1,0 +1,118 @@
+"""What moves the trust index: signals, their observations, and the registry later modules add to.
+
+A *signal* turns some source (feedback, complaints, consent opt-outs, wrongly declined payments,
+breach exposure …) into *observations*: one trust value 0..100 per subject and time, with a weight,
+the trust dimensions it speaks to and a reference to the evidence (the source row's id), so that
+every score can say which signal and which rows moved it. Observations are columnar (numpy) so a
+million of them are aggregated without a Python loop per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+__all__ = [
+    "DIMENSIONS",
+    "Observations",
+    "Signal",
+    "dimension_mask",
+    "register_signal",
+    "registered_signals",
+]
+
+DIMENSIONS: tuple[str, ...] = ("ability", "integrity", "benevolence", "data_care")
+"""Trust dimensions; bit i of an observation's `dims` mask is DIMENSIONS[i]."""
+
+
+def dimension_mask(names: Sequence[str]) -> int:
+    """The `dims` bitmask of the named dimensions (unknown names are an error)."""
+    mask = 0
+    for name in names:
+        mask |= 1 << DIMENSIONS.index(name)
+    return mask
+
+
+@dataclass(frozen=True)
+class Observations:
+    """One signal's observations, as equal-length columns (ascending `ref` within a batch).
+
+    value: trust 0..100 the row expresses; weight: how much evidence the row is (1 = one
+    ordinary item; the recency decay is applied later, from `at`); dims/topics: bitmasks over
+    DIMENSIONS and the signal's topic vocabulary; negative: the row is a complaint-like one,
+    counted by the surge alerts; ref: the evidence's id in the signal's source.
+    """
+
+    signal: str
+    ref: np.ndarray  # int64
+    at: np.ndarray  # int64 epoch seconds UTC
+    customer_id: np.ndarray  # int64, -1 when unknown
+    segment: np.ndarray  # object array of str, "" when unknown
+    value: np.ndarray  # float64 0..100
+    weight: np.ndarray  # float64 >= 0
+    dims: np.ndarray  # int32 bitmask over DIMENSIONS
+    topics: np.ndarray  # int32 bitmask over the signal's topics
+    negative: np.ndarray  # bool
+    last_ref: int = field(default=0)
+    """The highest source id this batch covers (the watermark to store after it)."""
+
+    def __len__(self) -> int:
+        return int(self.ref.shape[0])
+
+    def take(self, index: np.ndarray) -> Observations:
+        """The rows at `index` (an integer or boolean array): a partition of this batch."""
+        return Observations(
+            signal=self.signal,
+            ref=self.ref[index],
+            at=self.at[index],
+            customer_id=self.customer_id[index],
+            segment=self.segment[index],
+            value=self.value[index],
+            weight=self.weight[index],
+            dims=self.dims[index],
+            topics=self.topics[index],
+            negative=self.negative[index],
+            last_ref=self.last_ref,
+        )
+
+
+class Signal(Protocol):
+    """A source of trust observations. Implementations read their own capability's facade."""
+
+    @property
+    def name(self) -> str:
+        """Stable identifier, stored with the aggregates (e.g. "feedback")."""
+        ...
+
+    @property
+    def label(self) -> str:
+        """Human label for explanations."""
+        ...
+
+    def read(self, session: Session, *, after_ref: int, batch_size: int) -> Iterator[Observations]:
+        """Observations for source rows with id > after_ref, in ascending id order."""
+        ...
+
+    def describe(self, session: Session, vault: object, refs: Sequence[int]) -> dict[int, str]:
+        """A short, displayable description of each evidence row (for explanations)."""
+        ...
+
+
+_REGISTRY: dict[str, Signal] = {}
+
+
+def register_signal(signal: Signal) -> None:
+    """Add a signal; the next `trustdesk trust recompute` folds its observations in."""
+    _REGISTRY[signal.name] = signal
+
+
+def registered_signals() -> list[Signal]:
+    """Every registered signal, the built-in feedback signal first."""
+    from trustdesk.trust.feedback_signal import FEEDBACK_SIGNAL
+
+    _REGISTRY.setdefault(FEEDBACK_SIGNAL.name, FEEDBACK_SIGNAL)
+    return list(_REGISTRY.values())
