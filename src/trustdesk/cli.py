@@ -15,6 +15,7 @@ from trustdesk.config import get_settings
 from trustdesk.console import close_platform, err, open_platform, out, print_json
 from trustdesk.customers.cli import app as customers_app
 from trustdesk.errors import DomainError
+from trustdesk.fraud.cli import app as fraud_app
 
 
 class _DomainErrorsToExitCodes(TyperGroup):
@@ -45,6 +46,7 @@ app.add_typer(customers_app, name="customers")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(audit_app, name="audit")
+app.add_typer(fraud_app, name="fraud")
 
 
 @db_app.command("upgrade")
