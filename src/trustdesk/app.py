@@ -21,6 +21,7 @@ from trustdesk.auth.api import router as auth_router
 from trustdesk.config import Settings, get_settings
 from trustdesk.customers.api import router as customers_router
 from trustdesk.errors import DomainError
+from trustdesk.feedback.api import router as feedback_router
 from trustdesk.observability import Metrics, configure_logging, observe
 from trustdesk.platform import Platform
 from trustdesk.web.pages import mount_pages
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     api = APIRouter(prefix="/api/v1")
     api.include_router(auth_router)
     api.include_router(customers_router)
+    api.include_router(feedback_router)
     api.include_router(audit_router)
     app.include_router(api)
 

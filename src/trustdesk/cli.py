@@ -15,6 +15,8 @@ from trustdesk.config import get_settings
 from trustdesk.console import close_platform, err, open_platform, out, print_json
 from trustdesk.customers.cli import app as customers_app
 from trustdesk.errors import DomainError
+from trustdesk.feedback.cli import app as feedback_app
+from trustdesk.feedback.cli import model_app
 from trustdesk.fraud.cli import app as fraud_app
 
 
@@ -43,6 +45,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(keys_app, name="keys")
 app.add_typer(customers_app, name="customers")
+app.add_typer(feedback_app, name="feedback")
+app.add_typer(model_app, name="model")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(audit_app, name="audit")

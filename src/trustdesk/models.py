@@ -10,6 +10,7 @@ MODEL_MODULES = (
     "trustdesk.audit.chain",
     "trustdesk.auth.models",
     "trustdesk.customers.models",
+    "trustdesk.feedback.models",
 )
 
 

@@ -20,6 +20,8 @@ PERMISSIONS: dict[str, str] = {
     "customers:read_personal": "See customers' decrypted personal data",
     "customers:write": "Create, import and edit customers",
     "customers:erase": "Destroy a customer's data key (crypto-shred their personal data)",
+    "feedback:read": "List and view feedback with its text and analysis",
+    "feedback:write": "Send and import feedback",
     "audit:read": "Read and verify the audit trail",
     "users:manage": "Create and disable staff users",
     "tokens:manage": "Create and revoke API tokens",
@@ -29,11 +31,25 @@ PERMISSIONS: dict[str, str] = {
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     Role.ADMIN: frozenset(PERMISSIONS),
     Role.PRIVACY_OFFICER: frozenset(
-        {"customers:read", "customers:read_personal", "customers:erase", "audit:read"}
+        {
+            "customers:read",
+            "customers:read_personal",
+            "customers:erase",
+            "audit:read",
+            "feedback:read",
+        }
     ),
-    Role.AGENT: frozenset({"customers:read", "customers:read_personal", "customers:write"}),
-    Role.ANALYST: frozenset({"customers:read", "audit:read"}),
-    Role.VIEWER: frozenset({"customers:read"}),
+    Role.AGENT: frozenset(
+        {
+            "customers:read",
+            "customers:read_personal",
+            "customers:write",
+            "feedback:read",
+            "feedback:write",
+        }
+    ),
+    Role.ANALYST: frozenset({"customers:read", "audit:read", "feedback:read", "feedback:write"}),
+    Role.VIEWER: frozenset({"customers:read", "feedback:read"}),
 }
 
 

@@ -1,0 +1,3 @@
+"""Feedback: intake from every channel, encrypted text, offline sentiment and trust topics."""
+
+__all__: list[str] = []

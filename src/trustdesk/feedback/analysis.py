@@ -1,0 +1,216 @@
+"""Offline text models: sentiment and trust topics, loaded from a model directory.
+
+A model directory holds `meta.json` (kind, task, labels, metrics, version) and the model itself.
+The kind says how to load it: `sklearn` is a joblib'd scikit-learn pipeline; other kinds (an ONNX
+transformer with its tokenizer, say) plug in through `_LOADERS` without touching the callers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from trustdesk.errors import ConfigurationError, InvalidInput
+from trustdesk.feedback.topics import TOPICS, masks_from_matrix
+
+__all__ = [
+    "SENTIMENTS",
+    "Analyser",
+    "ModelMeta",
+    "TextAnalysis",
+    "TextModel",
+    "default_analyser",
+    "default_model_dir",
+    "load_model",
+    "predict_labels",
+]
+
+SENTIMENTS: tuple[str, ...] = ("negative", "neutral", "positive")
+META_FILE = "meta.json"
+SKLEARN_FILE = "model.joblib"
+
+
+@dataclass(frozen=True)
+class ModelMeta:
+    kind: str
+    task: str
+    labels: tuple[str, ...]
+    version: str
+    multilabel: bool = False
+    thresholds: tuple[float, ...] | None = None
+    metrics: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "task": self.task,
+            "labels": list(self.labels),
+            "version": self.version,
+            "multilabel": self.multilabel,
+            "thresholds": list(self.thresholds) if self.thresholds is not None else None,
+            "metrics": self.metrics or {},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ModelMeta:
+        thresholds = data.get("thresholds")
+        return cls(
+            kind=str(data.get("kind", "sklearn")),
+            task=str(data["task"]),
+            labels=tuple(str(label) for label in data["labels"]),
+            version=str(data.get("version", "unknown")),
+            multilabel=bool(data.get("multilabel", False)),
+            thresholds=tuple(float(t) for t in thresholds) if thresholds is not None else None,
+            metrics=dict(data.get("metrics") or {}),
+        )
+
+
+class TextModel(Protocol):
+    """What every model kind offers: probabilities per label, in `meta.labels` order."""
+
+    meta: ModelMeta
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class SklearnTextModel:
+    """A fitted scikit-learn pipeline whose `predict_proba` columns follow `meta.labels`."""
+
+    def __init__(self, meta: ModelMeta, pipeline: Any) -> None:
+        self.meta = meta
+        self.pipeline = pipeline
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        if not len(texts):
+            return np.zeros((0, len(self.meta.labels)), dtype=np.float32)
+        return np.asarray(self.pipeline.predict_proba(list(texts)), dtype=np.float32)
+
+
+def _load_sklearn(directory: Path, meta: ModelMeta) -> TextModel:
+    import joblib
+
+    return SklearnTextModel(meta, joblib.load(directory / SKLEARN_FILE))
+
+
+_LOADERS: dict[str, Callable[[Path, ModelMeta], TextModel]] = {"sklearn": _load_sklearn}
+
+
+def load_model(directory: Path) -> TextModel:
+    """Load a model directory written by `trustdesk model train` (or shipped in the package)."""
+    meta_path = directory / META_FILE
+    if not meta_path.is_file():
+        raise InvalidInput(f"{directory}: not a model directory (no {META_FILE})")
+    try:
+        meta = ModelMeta.from_json(json.loads(meta_path.read_text(encoding="utf-8")))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise InvalidInput(f"{meta_path}: unreadable model description ({exc})") from exc
+    loader = _LOADERS.get(meta.kind)
+    if loader is None:
+        raise ConfigurationError(
+            f"{directory}: model kind {meta.kind!r} is not supported by this installation "
+            f"(supported: {', '.join(sorted(_LOADERS))})"
+        )
+    return loader(directory, meta)
+
+
+def predict_labels(model: TextModel, texts: Sequence[str]) -> list[str]:
+    """Best label per text; for multi-label models every label over its threshold, `;`-joined."""
+    probs = model.predict_proba(texts)
+    labels = model.meta.labels
+    if model.meta.multilabel:
+        limits = np.asarray(model.meta.thresholds or [0.5] * len(labels), dtype=np.float32)
+        flags = probs >= limits
+        return [";".join(labels[j] for j in np.flatnonzero(row)) for row in flags]
+    return [labels[j] for j in probs.argmax(axis=1)]
+
+
+@dataclass(frozen=True)
+class TextAnalysis:
+    """Per text: sentiment label, its probabilities (float32, SENTIMENTS order), topic mask."""
+
+    sentiment: list[str]
+    probabilities: np.ndarray
+    topics_mask: np.ndarray
+    version: str
+
+    def topics(self, i: int) -> tuple[str, ...]:
+        mask = int(self.topics_mask[i])
+        return tuple(t for bit, t in enumerate(TOPICS) if mask & (1 << bit))
+
+
+class Analyser:
+    """Sentiment and trust topics of many texts at once (vectorised; one call per batch)."""
+
+    def __init__(self, sentiment: TextModel, topics: TextModel) -> None:
+        if sentiment.meta.task != "sentiment":
+            raise InvalidInput(f"model for sentiment has task {sentiment.meta.task!r}")
+        if topics.meta.task != "topic":
+            raise InvalidInput(f"model for topics has task {topics.meta.task!r}")
+        labels = sentiment.meta.labels
+        if "negative" not in labels or "positive" not in labels:
+            raise InvalidInput(
+                "a sentiment model needs the labels 'negative' and 'positive' "
+                f"(this one has {', '.join(labels)})"
+            )
+        unknown = [t for t in topics.meta.labels if t not in TOPICS]
+        if unknown:
+            raise InvalidInput(
+                f"topic model labels {', '.join(unknown)} are not trust topics "
+                f"({', '.join(TOPICS)}); use `model predict` for other label sets"
+            )
+        self.sentiment_model = sentiment
+        self.topic_model = topics
+        self._columns = [labels.index(s) if s in labels else -1 for s in SENTIMENTS]
+        self._topic_bits = np.array([TOPICS.index(t) for t in topics.meta.labels], dtype=np.int64)
+        thresholds = topics.meta.thresholds or (0.5,) * len(topics.meta.labels)
+        self._thresholds = np.asarray(thresholds, dtype=np.float32)
+        self.version = f"sentiment:{sentiment.meta.version};topic:{topics.meta.version}"
+
+    def with_model(self, model: TextModel) -> Analyser:
+        """This analyser with one model replaced, chosen by the model's task."""
+        if model.meta.task == "sentiment":
+            return Analyser(model, self.topic_model)
+        if model.meta.task == "topic":
+            return Analyser(self.sentiment_model, model)
+        raise InvalidInput(f"model task {model.meta.task!r} is neither sentiment nor topic")
+
+    def analyse(self, texts: Sequence[str]) -> TextAnalysis:
+        raw = self.sentiment_model.predict_proba(texts)
+        probs = np.zeros((len(texts), len(SENTIMENTS)), dtype=np.float32)
+        for out, col in enumerate(self._columns):
+            if col >= 0:
+                probs[:, out] = raw[:, col]
+        total = probs.sum(axis=1, keepdims=True)
+        probs = np.divide(probs, total, out=np.full_like(probs, 1 / 3), where=total > 0)
+        sentiment = [SENTIMENTS[j] for j in probs.argmax(axis=1)] if len(texts) else []
+        flags = self.topic_model.predict_proba(texts) >= self._thresholds
+        full = np.zeros((len(texts), len(TOPICS)), dtype=bool)
+        full[:, self._topic_bits] = flags
+        return TextAnalysis(sentiment, probs, masks_from_matrix(full), self.version)
+
+
+def default_model_dir(task: str) -> Path:
+    """Where the shipped default model of a task lives (inside the installed package)."""
+    name = {"sentiment": "sentiment", "topic": "topics"}[task]
+    return Path(str(files("trustdesk.feedback") / "default_models" / name))
+
+
+@lru_cache(maxsize=1)
+def default_analyser() -> Analyser:
+    """The shipped models, loaded once per process (they need no network and no user data)."""
+    try:
+        sentiment = load_model(default_model_dir("sentiment"))
+        topics = load_model(default_model_dir("topic"))
+    except InvalidInput as exc:
+        raise ConfigurationError(
+            f"the default text models are missing ({exc.detail}); "
+            "run `trustdesk model build-defaults`"
+        ) from exc
+    return Analyser(sentiment, topics)

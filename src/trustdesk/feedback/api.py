@@ -1,0 +1,105 @@
+"""Feedback endpoints under /api/v1/feedback."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from trustdesk.auth.http import get_platform, read_session, require, write_session
+from trustdesk.auth.principal import Principal
+from trustdesk.db import utcnow
+from trustdesk.errors import InvalidInput
+from trustdesk.feedback import service
+from trustdesk.feedback.analysis import default_analyser
+from trustdesk.feedback.importing import import_feedback_rows
+from trustdesk.feedback.schemas import FeedbackIn, FeedbackOut, ImportReport, parse_record
+from trustdesk.platform import Platform
+from trustdesk.tabular import Row
+
+router = APIRouter(prefix="/feedback", tags=["feedback"])
+MAX_BULK = 5000
+
+
+class FeedbackPage(BaseModel):
+    items: list[FeedbackOut]
+    next_cursor: int | None = Field(description="Pass as `cursor` to get the next page.")
+
+
+@router.post("", response_model=FeedbackOut, status_code=201)
+def post_feedback(
+    body: FeedbackIn,
+    response: Response,
+    principal: Principal = Depends(require("feedback:write")),
+    platform: Platform = Depends(get_platform),
+    session: Session = Depends(write_session),
+) -> FeedbackOut:
+    """Store one record (201), or return the one stored before under its (source, id) (200)."""
+    try:
+        record = parse_record(body.model_dump(), now=utcnow())
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    result = service.store_feedback(
+        session, platform.vault, [record], default_analyser(), actor=principal.actor
+    )
+    if result.rejected:
+        raise InvalidInput(result.rejected[0])
+    response.status_code = 201 if result.created else 200
+    return service.find_feedback(session, platform.vault, record.source, record.external_id)
+
+
+@router.post("/bulk", response_model=ImportReport)
+def bulk_import(
+    rows: list[dict[str, object]],
+    principal: Principal = Depends(require("feedback:write")),
+    platform: Platform = Depends(get_platform),
+) -> ImportReport:
+    """Up to 5,000 records; good ones are stored, each bad one is reported by its position."""
+    if len(rows) > MAX_BULK:
+        raise InvalidInput(f"at most {MAX_BULK:,} records per request")
+    numbered = (Row(i, dict(r)) for i, r in enumerate(rows, start=1))
+    return import_feedback_rows(
+        platform.db, platform.vault, numbered, default_analyser(), actor=principal.actor
+    )
+
+
+@router.get("", response_model=FeedbackPage)
+def list_feedback(
+    cursor: int = Query(0, ge=0),
+    limit: int = Query(50, ge=1, le=500),
+    source: str | None = None,
+    segment: str | None = None,
+    sentiment: str | None = Query(None, pattern="^(negative|neutral|positive)$"),
+    topic: str | None = None,
+    customer_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    principal: Principal = Depends(require("feedback:read")),
+    platform: Platform = Depends(get_platform),
+    session: Session = Depends(read_session),
+) -> FeedbackPage:
+    filters = service.FeedbackFilter(
+        source=source,
+        segment=segment,
+        sentiment=sentiment,
+        topic=topic,
+        customer_id=customer_id,
+        since=since,
+        until=until,
+    )
+    items, next_cursor = service.list_feedback(
+        session, platform.vault, filters, after_id=cursor, limit=limit
+    )
+    return FeedbackPage(items=items, next_cursor=next_cursor)
+
+
+@router.get("/{feedback_id}", response_model=FeedbackOut)
+def get_feedback(
+    feedback_id: int,
+    principal: Principal = Depends(require("feedback:read")),
+    platform: Platform = Depends(get_platform),
+    session: Session = Depends(read_session),
+) -> FeedbackOut:
+    return service.get_feedback(session, platform.vault, feedback_id)

@@ -1,0 +1,224 @@
+"""`trustdesk feedback …` and `trustdesk model …` commands."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from trustdesk.console import cli_actor, err, open_platform, out, print_json, progress
+from trustdesk.feedback import service
+from trustdesk.feedback.analysis import Analyser, default_analyser, load_model
+from trustdesk.feedback.file_analysis import analyse_csv, predict_csv, read_labelled
+from trustdesk.feedback.importing import ColumnMap, import_feedback_file
+from trustdesk.feedback.ratings import DEFAULT_SCALE, SCALES
+from trustdesk.feedback.schemas import ImportReport
+from trustdesk.feedback.training import TASKS, build_default_models, save_model, train_text_model
+
+app = typer.Typer(help="Customer feedback: import, analyse, list.", no_args_is_help=True)
+model_app = typer.Typer(help="Offline text models: train, predict, build the defaults.")
+model_app.info.no_args_is_help = True
+
+_SCALE_HELP = "; ".join(f"{s.name}: {s.description}" for s in SCALES.values())
+
+
+def _analyser(models: list[Path] | None) -> Analyser:
+    analyser = default_analyser()
+    for directory in models or []:
+        analyser = analyser.with_model(load_model(directory))
+    return analyser
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="CSV or JSONL (optionally .gz).")],
+    source: Annotated[str, typer.Option(help="Where it came from: survey, review, social, …")],
+    id_column: Annotated[str, typer.Option(help="Column with the source's id.")] = "external_id",
+    text_column: Annotated[str, typer.Option()] = "text",
+    time_column: Annotated[str, typer.Option(help="When it was said (ISO 8601).")] = "at",
+    segment_column: Annotated[str | None, typer.Option()] = None,
+    customer_column: Annotated[
+        str | None, typer.Option(help="Customer external id (links and encrypts under them).")
+    ] = None,
+    rating_column: Annotated[str | None, typer.Option()] = None,
+    rating_scale: Annotated[str, typer.Option(help=_SCALE_HELP)] = DEFAULT_SCALE,
+    channel_column: Annotated[str | None, typer.Option()] = None,
+    language_column: Annotated[str | None, typer.Option(help="ISO 639-1; default en.")] = None,
+    rejects: Annotated[
+        Path | None, typer.Option(help="Where bad rows go; default <FILE>.rejects.csv.")
+    ] = None,
+    model: Annotated[
+        list[Path] | None, typer.Option(help="Model dir replacing a default (repeatable).")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=50_000)] = 5000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Import feedback; idempotent on (source, external id). Bad rows reported, good rows kept."""
+    platform = open_platform()
+    columns = ColumnMap(
+        external_id=id_column,
+        text=text_column,
+        at=time_column,
+        segment=segment_column,
+        customer=customer_column,
+        rating=rating_column,
+        rating_scale=None,
+        channel=channel_column,
+        language=language_column,
+        source=None,
+    )
+    analyser = _analyser(model)
+    with progress("importing feedback") as bar:
+        task = bar.add_task("import", total=None)
+
+        def advance(report: ImportReport) -> None:
+            bar.update(task, completed=report.stored + len(report.rejected))
+
+        report = import_feedback_file(
+            platform.db,
+            platform.vault,
+            file,
+            analyser,
+            actor=cli_actor(),
+            source=source,
+            columns=columns,
+            rating_scale=rating_scale,
+            rejects_path=rejects,
+            batch_size=batch_size,
+            on_batch=advance,
+        )
+    if as_json:
+        print_json(report)
+    else:
+        out.print(
+            f"created {report.created}, unchanged {report.unchanged}, "
+            f"rejected {len(report.rejected)}"
+        )
+        for bad in report.rejected[:50]:
+            err.print(f"row {bad.row}: {bad.reason}", markup=False, highlight=False)
+        if len(report.rejected) > 50:
+            err.print(f"… and {len(report.rejected) - 50} more", markup=False)
+        if report.rejects_file:
+            err.print(f"rejected rows written to {report.rejects_file}", markup=False)
+    if report.rejected:
+        raise typer.Exit(code=2)
+
+
+@app.command("analyze")
+def analyze(
+    file: Annotated[Path, typer.Argument(help="CSV (or JSONL) with a text column.")],
+    output: Annotated[Path, typer.Option(help="CSV to write.")],
+    text_column: Annotated[str, typer.Option()] = "text",
+    model: Annotated[
+        list[Path] | None, typer.Option(help="Model dir replacing a default (repeatable).")
+    ] = None,
+) -> None:
+    """Add sentiment, p_negative, p_neutral, p_positive and topics to every row (offline)."""
+    count = analyse_csv(file, output, _analyser(model), text_column=text_column)
+    out.print(f"analysed {count} rows -> {output}")
+
+
+@app.command("list")
+def list_(
+    source: Annotated[str | None, typer.Option()] = None,
+    segment: Annotated[str | None, typer.Option()] = None,
+    sentiment: Annotated[str | None, typer.Option()] = None,
+    topic: Annotated[str | None, typer.Option()] = None,
+    since: Annotated[datetime | None, typer.Option()] = None,
+    until: Annotated[datetime | None, typer.Option()] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    cursor: Annotated[int, typer.Option(help="Id to continue after.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List stored feedback with its analysis (text decrypted)."""
+    platform = open_platform()
+    filters = service.FeedbackFilter(
+        source=source, segment=segment, sentiment=sentiment, topic=topic, since=since, until=until
+    )
+    with platform.db.reading() as session:
+        items, next_cursor = service.list_feedback(
+            session, platform.vault, filters, after_id=cursor, limit=limit
+        )
+    if as_json:
+        print_json(
+            {"items": [i.model_dump(mode="json") for i in items], "next_cursor": next_cursor}
+        )
+        return
+    table = Table("id", "source", "at", "segment", "sentiment", "topics", "text")
+    for f in items:
+        text = f.text if f.text is not None else "[erased]"
+        table.add_row(
+            str(f.id),
+            f.source,
+            f"{f.at:%Y-%m-%d %H:%M}",
+            f.segment or "",
+            f.sentiment or "",
+            ", ".join(f.topics),
+            text[:60],
+        )
+    out.print(table)
+    if next_cursor:
+        out.print(f"more: --cursor {next_cursor}")
+
+
+@model_app.command("train")
+def train(
+    task: Annotated[str, typer.Option(help=f"One of {', '.join(TASKS)}.")],
+    data: Annotated[Path, typer.Option(help="Labelled CSV or JSONL.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Model directory to write.")],
+    text_column: Annotated[str, typer.Option()] = "text",
+    label_column: Annotated[
+        str, typer.Option(help="Label; for topics `;`-separated names, empty = none.")
+    ] = "label",
+    split_column: Annotated[
+        str | None, typer.Option(help="Key of the validation fifth (default: the text).")
+    ] = None,
+    exclude_label: Annotated[
+        list[str] | None, typer.Option(help="Leave out rows with this label (repeatable).")
+    ] = None,
+) -> None:
+    """Train a model from your labelled data; `--model DIR` then uses it anywhere."""
+    if task not in TASKS:
+        raise typer.BadParameter(f"must be one of {', '.join(TASKS)}", param_hint="--task")
+    texts, labels, keys = read_labelled(
+        data,
+        text_column=text_column,
+        label_column=label_column,
+        split_column=split_column,
+        exclude=frozenset(exclude_label or ()),
+        keep_empty_labels=task == "topic",
+    )
+    trained = train_text_model(task, texts, labels, split_keys=keys)
+    save_model(trained, out_dir)
+    metrics = ", ".join(f"{k} {v}" for k, v in (trained.model.meta.metrics or {}).items())
+    out.print(
+        f"trained {task} model on {trained.train_rows} rows "
+        f"({trained.validation_rows} held out: {metrics or 'no figures'}) -> {out_dir}"
+    )
+
+
+@model_app.command("predict")
+def predict(
+    file: Annotated[Path, typer.Argument(help="CSV (or JSONL) with a text column.")],
+    model: Annotated[Path, typer.Option(help="Model directory.")],
+    output: Annotated[Path, typer.Option(help="CSV to write (input columns + label).")],
+    text_column: Annotated[str, typer.Option()] = "text",
+) -> None:
+    """Label every row with a trained model."""
+    count = predict_csv(file, output, load_model(model), text_column=text_column)
+    out.print(f"labelled {count} rows -> {output}")
+
+
+@model_app.command("build-defaults")
+def build_defaults(
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Write here instead of into the package.")
+    ] = None,
+) -> None:
+    """(developers) Retrain the shipped default models from the shipped data."""
+    built = build_default_models(out_dir)
+    for task, trained in built.items():
+        out.print(f"{task}: {trained.model.meta.version} {trained.model.meta.metrics}")

@@ -1,0 +1,118 @@
+"""Text models over CSV files, no database: analyse, predict, and read labelled training data."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+from trustdesk.errors import InvalidInput
+from trustdesk.feedback.analysis import Analyser, TextModel, predict_labels
+from trustdesk.tabular import Row, read_rows
+
+__all__ = ["ANALYSIS_COLUMNS", "analyse_csv", "predict_csv", "read_labelled"]
+
+ANALYSIS_COLUMNS = ("sentiment", "p_negative", "p_neutral", "p_positive", "topics")
+_CHUNK = 5000
+
+
+def _chunks(path: Path, text_column: str) -> Iterator[tuple[list[str], list[Row]]]:
+    """Rows in chunks with the header; the header is taken from the first row's keys."""
+    chunk: list[Row] = []
+    for row in read_rows(path, required=(text_column,)):
+        chunk.append(row)
+        if len(chunk) >= _CHUNK:
+            yield list(chunk[0].fields), chunk
+            chunk = []
+    if chunk:
+        yield list(chunk[0].fields), chunk
+
+
+def _header(path: Path) -> list[str]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return next(csv.reader(fh), [])
+
+
+def _text(row: Row, column: str) -> str:
+    value = row.fields.get(column)
+    return value if isinstance(value, str) and not row.error else ""
+
+
+def analyse_csv(source: Path, output: Path, analyser: Analyser, *, text_column: str) -> int:
+    """Write every input column plus sentiment, its probabilities and `;`-separated topics."""
+    if source.resolve() == output.resolve():
+        raise InvalidInput("--output must differ from the input file")
+    count = 0
+    with output.open("w", encoding="utf-8", newline="") as fh:
+        writer: csv.DictWriter[str] | None = None
+        for columns, rows in _chunks(source, text_column):
+            if writer is None:
+                header = _header(source) if source.suffix == ".csv" else columns
+                clash = [c for c in ANALYSIS_COLUMNS if c in header]
+                if clash:
+                    raise InvalidInput(f"input already has column(s) {', '.join(clash)}")
+                writer = csv.DictWriter(fh, [*header, *ANALYSIS_COLUMNS], extrasaction="ignore")
+                writer.writeheader()
+            texts = [_text(r, text_column) for r in rows]
+            result = analyser.analyse(texts)
+            for i, row in enumerate(rows):
+                extra: dict[str, object] = dict.fromkeys(ANALYSIS_COLUMNS, "")
+                if texts[i].strip():
+                    p = result.probabilities[i]
+                    extra = {
+                        "sentiment": result.sentiment[i],
+                        "p_negative": f"{p[0]:.4f}",
+                        "p_neutral": f"{p[1]:.4f}",
+                        "p_positive": f"{p[2]:.4f}",
+                        "topics": ";".join(result.topics(i)),
+                    }
+                writer.writerow({**row.fields, **extra})
+            count += len(rows)
+    return count
+
+
+def predict_csv(source: Path, output: Path, model: TextModel, *, text_column: str) -> int:
+    """Write every input column plus `label` (multi-label models: `;`-separated labels)."""
+    if source.resolve() == output.resolve():
+        raise InvalidInput("--output must differ from the input file")
+    count = 0
+    with output.open("w", encoding="utf-8", newline="") as fh:
+        writer: csv.DictWriter[str] | None = None
+        for columns, rows in _chunks(source, text_column):
+            if writer is None:
+                header = _header(source) if source.suffix == ".csv" else columns
+                if "label" in header:
+                    raise InvalidInput("input already has a column 'label'")
+                writer = csv.DictWriter(fh, [*header, "label"], extrasaction="ignore")
+                writer.writeheader()
+            labels = predict_labels(model, [_text(r, text_column) for r in rows])
+            for row, label in zip(rows, labels, strict=True):
+                writer.writerow({**row.fields, "label": label})
+            count += len(rows)
+    return count
+
+
+def read_labelled(
+    path: Path,
+    *,
+    text_column: str,
+    label_column: str,
+    split_column: str | None = None,
+    exclude: frozenset[str] = frozenset(),
+    keep_empty_labels: bool = False,
+) -> tuple[list[str], list[str], list[str] | None]:
+    """Texts, labels and optional split keys of the usable rows (text present, label wanted)."""
+    required = (text_column, label_column, *([split_column] if split_column else []))
+    texts: list[str] = []
+    labels: list[str] = []
+    keys: list[str] = []
+    for row in read_rows(path, required=required):
+        text = _text(row, text_column).strip()
+        label = str(row.fields.get(label_column) or "").strip()
+        if not text or label in exclude or (not label and not keep_empty_labels):
+            continue
+        texts.append(text)
+        labels.append(label)
+        if split_column:
+            keys.append(str(row.fields.get(split_column) or ""))
+    return texts, labels, (keys if split_column else None)

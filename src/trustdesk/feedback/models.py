@@ -1,0 +1,55 @@
+"""Feedback rows. The text is ciphertext, under the linked customer's data key or its source's."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Float, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from trustdesk.db import Base, UTCDateTime
+
+__all__ = ["Feedback", "FeedbackSourceKey"]
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_feedback_source_external_id"),
+        Index("ix_feedback_segment_at", "segment", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), nullable=False)
+    external_id: Mapped[str] = mapped_column(String(128), nullable=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    channel: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    language: Mapped[str] = mapped_column(String(8), nullable=False)
+    segment: Mapped[str | None] = mapped_column(
+        String(64), nullable=True
+    )  # see ix_feedback_segment_at
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    rating: Mapped[float | None] = mapped_column(Float, nullable=True)
+    rating_raw: Mapped[float | None] = mapped_column(Float, nullable=True)
+    rating_scale: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    text_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    text_length: Mapped[int] = mapped_column(Integer, nullable=False)
+    sentiment: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    p_negative: Mapped[float | None] = mapped_column(Float, nullable=True)
+    p_neutral: Mapped[float | None] = mapped_column(Float, nullable=True)
+    p_positive: Mapped[float | None] = mapped_column(Float, nullable=True)
+    topics_mask: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    model_version: Mapped[str | None] = mapped_column(String(160), nullable=True)
+
+
+class FeedbackSourceKey(Base):
+    """The vault subject whose data key encrypts a source's feedback that names no customer."""
+
+    __tablename__ = "feedback_source_keys"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(String(36), unique=True, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

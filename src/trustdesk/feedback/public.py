@@ -1,0 +1,148 @@
+"""The only door other capabilities use into feedback: columnar batches and decrypted items.
+
+Batches are plain numpy arrays (no ORM objects) so the trust index can read millions of rows in
+bounded memory; items carry decrypted text, for explanations, and are fetched by id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trustdesk.crypto import Vault
+from trustdesk.feedback.models import Feedback
+from trustdesk.feedback.service import decrypt_texts
+from trustdesk.feedback.topics import TOPIC_DIMENSIONS, TOPIC_LABELS, TOPICS, topics_of
+
+__all__ = [
+    "TOPICS",
+    "TOPIC_DIMENSIONS",
+    "TOPIC_LABELS",
+    "FeedbackBatch",
+    "FeedbackItem",
+    "feedback_items",
+    "iter_feedback_batches",
+]
+
+
+@dataclass(frozen=True)
+class FeedbackBatch:
+    """Columnar feedback, arrays of equal length in ascending id order."""
+
+    id: np.ndarray  # int64
+    at: np.ndarray  # int64, epoch seconds UTC
+    customer_id: np.ndarray  # int64, -1 when unknown
+    segment: np.ndarray  # object (str, "" when unknown)
+    source: np.ndarray  # object (str)
+    p_negative: np.ndarray  # float32
+    p_neutral: np.ndarray  # float32
+    p_positive: np.ndarray  # float32
+    topics_mask: np.ndarray  # int32 bitmask, bit i = TOPICS[i]
+    rating: np.ndarray  # float32 in 0..1, NaN when absent
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+
+@dataclass(frozen=True)
+class FeedbackItem:
+    id: int
+    at: datetime
+    source: str
+    segment: str | None
+    customer_id: int | None
+    text: str | None  # None when the data key was destroyed (customer erased)
+    sentiment: str
+    probabilities: dict[str, float]  # negative, neutral, positive
+    topics: tuple[str, ...]
+    rating: float | None
+
+
+_COLUMNS = (
+    Feedback.id,
+    Feedback.at,
+    Feedback.customer_id,
+    Feedback.segment,
+    Feedback.source,
+    Feedback.p_negative,
+    Feedback.p_neutral,
+    Feedback.p_positive,
+    Feedback.topics_mask,
+    Feedback.rating,
+)
+
+
+def _batch(rows: Sequence[tuple[object, ...]]) -> FeedbackBatch:
+    cols = list(zip(*rows, strict=True))
+    ids, at, cid, segment, source, neg, neu, pos, mask, rating = cols
+    return FeedbackBatch(
+        id=np.fromiter(ids, dtype=np.int64, count=len(rows)),
+        at=np.fromiter(
+            (int(t.timestamp()) for t in at),
+            dtype=np.int64,
+            count=len(rows),
+        ),
+        customer_id=np.array([-1 if c is None else c for c in cid], dtype=np.int64),
+        segment=np.array([s or "" for s in segment], dtype=object),
+        source=np.array(source, dtype=object),
+        p_negative=np.array(neg, dtype=np.float32),
+        p_neutral=np.array(neu, dtype=np.float32),
+        p_positive=np.array(pos, dtype=np.float32),
+        topics_mask=np.array(mask, dtype=np.int32),
+        rating=np.array([np.nan if r is None else r for r in rating], dtype=np.float32),
+    )
+
+
+def iter_feedback_batches(
+    session: Session, *, after_id: int = 0, batch_size: int = 100_000
+) -> Iterator[FeedbackBatch]:
+    """Analysed feedback with id > after_id, in id order, `batch_size` rows at a time."""
+    last = after_id
+    while True:
+        rows = session.execute(
+            select(*_COLUMNS)
+            .where(Feedback.id > last, Feedback.p_negative.is_not(None))
+            .order_by(Feedback.id)
+            .limit(batch_size)
+        ).all()
+        if not rows:
+            return
+        yield _batch([tuple(r) for r in rows])
+        if len(rows) < batch_size:
+            return
+        last = int(rows[-1][0])
+
+
+def feedback_items(session: Session, vault: Vault, ids: Sequence[int]) -> list[FeedbackItem]:
+    """The given feedback, decrypted, in the order of `ids` (unknown ids are skipped)."""
+    wanted = list(dict.fromkeys(int(i) for i in ids))
+    rows: dict[int, Feedback] = {}
+    for i in range(0, len(wanted), 500):
+        for row in session.scalars(select(Feedback).where(Feedback.id.in_(wanted[i : i + 500]))):
+            rows[row.id] = row
+    ordered = [rows[i] for i in wanted if i in rows]
+    texts = decrypt_texts(session, vault, ordered)
+    return [
+        FeedbackItem(
+            id=r.id,
+            at=r.at,
+            source=r.source,
+            segment=r.segment,
+            customer_id=r.customer_id,
+            text=text,
+            sentiment=r.sentiment or "",
+            probabilities={
+                "negative": float(r.p_negative or 0.0),
+                "neutral": float(r.p_neutral or 0.0),
+                "positive": float(r.p_positive or 0.0),
+            },
+            topics=topics_of(r.topics_mask or 0),
+            rating=r.rating,
+        )
+        for r, text in zip(ordered, texts, strict=True)
+    ]

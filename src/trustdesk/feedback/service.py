@@ -1,0 +1,314 @@
+"""Feedback use cases: store analysed, encrypted records idempotently; read them back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Insert, and_, insert, or_, select
+from sqlalchemy.orm import Session
+
+from trustdesk import audit
+from trustdesk.crypto import Vault
+from trustdesk.customers import public as customers
+from trustdesk.db import utcnow
+from trustdesk.errors import InvalidInput, NotFound
+from trustdesk.feedback.analysis import Analyser
+from trustdesk.feedback.models import Feedback, FeedbackSourceKey
+from trustdesk.feedback.schemas import FeedbackOut, FeedbackRecord
+from trustdesk.feedback.topics import TOPICS, topics_of
+
+__all__ = [
+    "FeedbackFilter",
+    "StoreResult",
+    "decrypt_texts",
+    "find_feedback",
+    "get_feedback",
+    "list_feedback",
+    "source_subjects",
+    "store_feedback",
+    "text_keys",
+]
+
+TEXT_FIELD = "feedback.text"
+_CHUNK = 500
+
+
+@dataclass
+class StoreResult:
+    created: int = 0
+    unchanged: int = 0
+    rejected: dict[int, str] = field(default_factory=dict)  # record index -> reason
+    created_ids: dict[int, int] = field(default_factory=dict)  # record index -> feedback id
+
+
+def _existing(session: Session, records: Sequence[FeedbackRecord]) -> set[tuple[str, str]]:
+    keys = list({(r.source, r.external_id) for r in records})
+    found: set[tuple[str, str]] = set()
+    for i in range(0, len(keys), _CHUNK):
+        chunk = keys[i : i + _CHUNK]
+        by_source: dict[str, list[str]] = {}
+        for source, external_id in chunk:
+            by_source.setdefault(source, []).append(external_id)
+        condition = or_(
+            *(
+                and_(Feedback.source == s, Feedback.external_id.in_(ids))
+                for s, ids in by_source.items()
+            )
+        )
+        found.update(
+            (s, e)
+            for s, e in session.execute(
+                select(Feedback.source, Feedback.external_id).where(condition)
+            )
+        )
+    return found
+
+
+def source_subjects(session: Session, vault: Vault, sources: Iterable[str]) -> dict[str, str]:
+    """The vault subject of each source, created on first use."""
+    wanted = set(sources)
+    known = dict(
+        session.execute(
+            select(FeedbackSourceKey.source, FeedbackSourceKey.subject_id).where(
+                FeedbackSourceKey.source.in_(wanted)
+            )
+        ).all()
+    )
+    missing = sorted(wanted - set(known))
+    if missing:
+        now = utcnow()
+        for source, subject in zip(missing, vault.new_subjects(len(missing)), strict=True):
+            session.add(FeedbackSourceKey(source=source, subject_id=subject, created_at=now))
+            known[source] = subject
+        session.flush()
+    return known
+
+
+def _insert(session: Session) -> Insert:
+    """An insert that skips rows already stored by a concurrent import (idempotent under races)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(Feedback).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(Feedback).on_conflict_do_nothing()
+    return insert(Feedback)  # pragma: no cover - other engines are not supported
+
+
+def store_feedback(
+    session: Session,
+    vault: Vault,
+    records: Sequence[FeedbackRecord],
+    analyser: Analyser,
+    *,
+    actor: str,
+) -> StoreResult:
+    """Store new records, analysed in one vectorised call; records already stored are skipped.
+
+    One audit entry names the batch's counts (never its text). Does not commit.
+    """
+    result = StoreResult()
+    existing = _existing(session, records)
+    fresh: list[int] = []
+    for i, r in enumerate(records):
+        if (r.source, r.external_id) in existing:
+            result.unchanged += 1
+        else:
+            fresh.append(i)
+    wanted_customers = {records[i].customer for i in fresh if records[i].customer}
+    customer_id = customers.customer_ids(session, (c for c in wanted_customers if c))
+    customer_subject = customers.customer_subjects(session, customer_id.values())
+    needs_source = {records[i].source for i in fresh if not records[i].customer}
+    subject_of_source = source_subjects(session, vault, needs_source) if needs_source else {}
+    keys = vault.data_keys([*customer_subject.values(), *subject_of_source.values()])
+    plan: list[tuple[int, int | None, str]] = []
+    for i in fresh:
+        r = records[i]
+        if r.customer:
+            cid = customer_id.get(r.customer)
+            if cid is None:
+                result.rejected[i] = f"no customer with external id {r.customer!r}"
+                continue
+            subject = customer_subject[cid]
+            if subject not in keys:
+                result.rejected[i] = "customer was erased; their feedback cannot be stored"
+                continue
+            plan.append((i, cid, subject))
+        else:
+            plan.append((i, None, subject_of_source[r.source]))
+    if plan:
+        analysis = analyser.analyse([records[i].text for i, _, _ in plan])
+        now = utcnow()
+        rows: list[dict[str, Any]] = []
+        for n, (i, cid, subject) in enumerate(plan):
+            r = records[i]
+            probs = analysis.probabilities[n]
+            rows.append(
+                {
+                    "source": r.source,
+                    "external_id": r.external_id,
+                    "at": r.at,
+                    "received_at": now,
+                    "channel": r.channel,
+                    "language": r.language,
+                    "segment": r.segment,
+                    "customer_id": cid,
+                    "rating": r.rating,
+                    "rating_raw": r.rating_raw,
+                    "rating_scale": r.rating_scale,
+                    "text_enc": vault.encrypt(keys[subject], subject, TEXT_FIELD, r.text),
+                    "text_length": len(r.text),
+                    "sentiment": analysis.sentiment[n],
+                    "p_negative": float(probs[0]),
+                    "p_neutral": float(probs[1]),
+                    "p_positive": float(probs[2]),
+                    "topics_mask": int(analysis.topics_mask[n]),
+                    "model_version": analysis.version,
+                }
+            )
+        session.execute(_insert(session), rows)
+        result.created = len(rows)
+    sources = sorted({r.source for r in records})
+    audit.record(
+        session,
+        actor=actor,
+        action="feedback.imported",
+        entity_type="feedback",
+        entity_id=",".join(sources)[:160],
+        changes={
+            "created": result.created,
+            "unchanged": result.unchanged,
+            "rejected": len(result.rejected),
+        },
+    )
+    return result
+
+
+def text_keys(
+    session: Session, vault: Vault, rows: Sequence[Any]
+) -> dict[tuple[str, int | None], tuple[str, bytes | None]]:
+    """(source, customer_id) -> (subject, data key or None when destroyed) for decrypting rows."""
+    cids = {r.customer_id for r in rows if r.customer_id is not None}
+    sources = {r.source for r in rows if r.customer_id is None}
+    by_customer = customers.customer_subjects(session, cids)
+    by_source = dict(
+        session.execute(
+            select(FeedbackSourceKey.source, FeedbackSourceKey.subject_id).where(
+                FeedbackSourceKey.source.in_(sources)
+            )
+        ).all()
+    )
+    keys = vault.data_keys([*by_customer.values(), *by_source.values()])
+    out: dict[tuple[str, int | None], tuple[str, bytes | None]] = {}
+    for r in rows:
+        subject = by_customer[r.customer_id] if r.customer_id is not None else by_source[r.source]
+        out[(r.source, r.customer_id)] = (subject, keys.get(subject))
+    return out
+
+
+def decrypt_texts(session: Session, vault: Vault, rows: Sequence[Any]) -> list[str | None]:
+    """The plaintext of each row, None where its data key was destroyed."""
+    keys = text_keys(session, vault, rows)
+    texts: list[str | None] = []
+    for r in rows:
+        subject, key = keys[(r.source, r.customer_id)]
+        texts.append(vault.decrypt(key, subject, TEXT_FIELD, r.text_enc) if key else None)
+    return texts
+
+
+def _out(row: Feedback, text: str | None) -> FeedbackOut:
+    return FeedbackOut(
+        id=row.id,
+        source=row.source,
+        external_id=row.external_id,
+        at=row.at,
+        received_at=row.received_at,
+        channel=row.channel,
+        language=row.language,
+        segment=row.segment,
+        customer_id=row.customer_id,
+        rating=row.rating,
+        rating_raw=row.rating_raw,
+        rating_scale=row.rating_scale,
+        text=text,
+        text_state="shown" if text is not None else "erased",
+        text_length=row.text_length,
+        sentiment=row.sentiment,
+        p_negative=row.p_negative,
+        p_neutral=row.p_neutral,
+        p_positive=row.p_positive,
+        topics=list(topics_of(row.topics_mask or 0)),
+        model_version=row.model_version,
+    )
+
+
+def get_feedback(session: Session, vault: Vault, feedback_id: int) -> FeedbackOut:
+    row = session.get(Feedback, feedback_id)
+    if row is None:
+        raise NotFound(f"no feedback with id {feedback_id}")
+    return _out(row, decrypt_texts(session, vault, [row])[0])
+
+
+def find_feedback(session: Session, vault: Vault, source: str, external_id: str) -> FeedbackOut:
+    row = session.scalar(
+        select(Feedback).where(Feedback.source == source, Feedback.external_id == external_id)
+    )
+    if row is None:
+        raise NotFound(f"no feedback {external_id!r} from source {source!r}")
+    return _out(row, decrypt_texts(session, vault, [row])[0])
+
+
+def _aware(moment: datetime) -> datetime:
+    """Filters without a zone mean UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+@dataclass(frozen=True)
+class FeedbackFilter:
+    source: str | None = None
+    segment: str | None = None
+    sentiment: str | None = None
+    topic: str | None = None
+    customer_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def list_feedback(
+    session: Session,
+    vault: Vault,
+    filters: FeedbackFilter,
+    *,
+    after_id: int = 0,
+    limit: int = 50,
+) -> tuple[list[FeedbackOut], int | None]:
+    """A page in id order; the second value is the cursor for the next page, if any."""
+    query = select(Feedback).where(Feedback.id > after_id).order_by(Feedback.id).limit(limit + 1)
+    if filters.source:
+        query = query.where(Feedback.source == filters.source)
+    if filters.segment:
+        query = query.where(Feedback.segment == filters.segment)
+    if filters.sentiment:
+        query = query.where(Feedback.sentiment == filters.sentiment)
+    if filters.topic:
+        if filters.topic not in TOPICS:
+            raise InvalidInput(f"topic must be one of {', '.join(TOPICS)}")
+        query = query.where(Feedback.topics_mask.op("&")(1 << TOPICS.index(filters.topic)) != 0)
+    if filters.customer_id is not None:
+        query = query.where(Feedback.customer_id == filters.customer_id)
+    if filters.since:
+        query = query.where(Feedback.at >= _aware(filters.since))
+    if filters.until:
+        query = query.where(Feedback.at < _aware(filters.until))
+    rows = list(session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    texts = decrypt_texts(session, vault, rows)
+    items = [_out(r, t) for r, t in zip(rows, texts, strict=True)]
+    return items, (rows[-1].id if more and rows else None)
