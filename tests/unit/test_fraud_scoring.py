@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import numpy as np
-
 from tests.fraud_data import simulate
+
 from trustdesk.fraud.decisions import Customer, Decision
 from trustdesk.fraud.features import FEATURES, build_features
 from trustdesk.fraud.model import FraudModel, train_model
