@@ -18,6 +18,8 @@ from trustdesk.errors import DomainError
 from trustdesk.feedback.cli import app as feedback_app
 from trustdesk.feedback.cli import model_app
 from trustdesk.fraud.cli import app as fraud_app
+from trustdesk.trust.cli import alerts_app
+from trustdesk.trust.cli import app as trust_app
 
 
 class _DomainErrorsToExitCodes(TyperGroup):
@@ -49,6 +51,8 @@ app.add_typer(feedback_app, name="feedback")
 app.add_typer(model_app, name="model")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(trust_app, name="trust")
+app.add_typer(alerts_app, name="alerts")
 app.add_typer(audit_app, name="audit")
 app.add_typer(fraud_app, name="fraud")
 

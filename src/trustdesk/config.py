@@ -72,6 +72,22 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="Python logging level.")
     host: str = Field("127.0.0.1", description="Address `trustdesk serve` binds to.")
     port: int = Field(8000, description="Port `trustdesk serve` listens on.")
+    trust_half_life_days: float = Field(
+        30.0,
+        gt=0,
+        description="Trust index recency: feedback this many days older weighs half as much.",
+    )
+    trust_prior_strength: float = Field(
+        10.0,
+        ge=0,
+        description="Trust index shrinkage: pseudo-observations of the parent level's score.",
+    )
+    trust_alert_fdr: float = Field(
+        0.01,
+        gt=0,
+        lt=1,
+        description="Alerts: false discovery rate across all tests of one run (Benjamini-Hochberg).",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -22,6 +22,8 @@ PERMISSIONS: dict[str, str] = {
     "customers:erase": "Destroy a customer's data key (crypto-shred their personal data)",
     "feedback:read": "List and view feedback with its text and analysis",
     "feedback:write": "Send and import feedback",
+    "trust:read": "See the trust index, its drivers, explanations and alerts",
+    "alerts:manage": "Acknowledge trust alerts and recompute the trust index",
     "audit:read": "Read and verify the audit trail",
     "users:manage": "Create and disable staff users",
     "tokens:manage": "Create and revoke API tokens",
@@ -37,6 +39,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "customers:erase",
             "audit:read",
             "feedback:read",
+            "trust:read",
         }
     ),
     Role.AGENT: frozenset(
@@ -46,10 +49,20 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "customers:write",
             "feedback:read",
             "feedback:write",
+            "trust:read",
         }
     ),
-    Role.ANALYST: frozenset({"customers:read", "audit:read", "feedback:read", "feedback:write"}),
-    Role.VIEWER: frozenset({"customers:read", "feedback:read"}),
+    Role.ANALYST: frozenset(
+        {
+            "customers:read",
+            "audit:read",
+            "feedback:read",
+            "feedback:write",
+            "trust:read",
+            "alerts:manage",
+        }
+    ),
+    Role.VIEWER: frozenset({"customers:read", "feedback:read", "trust:read"}),
 }
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "benjamini_hochberg",
     "drop_test",
     "evaluate_window",
+    "evaluate_windows",
     "select_alerts",
     "severity",
     "surge_test",
@@ -176,9 +177,17 @@ def select_alerts(findings: Sequence[Finding], *, q: float) -> list[Finding]:
     ]
 
 
-def _window_mean(stats: np.ndarray) -> WindowMean:
-    m = describe(stats)
-    return WindowMean(float(m.mean[0]), float(m.variance[0]), float(m.n_eff[0]))
+def _window_means(days: Mapping[int, np.ndarray]) -> dict[int, WindowMean]:
+    keys = list(days)
+    if not keys:
+        return {}
+    m = describe(np.array([days[d] for d in keys]))
+    return {
+        d: WindowMean(mean, variance, n_eff)
+        for d, mean, variance, n_eff in zip(
+            keys, m.mean.tolist(), m.variance.tolist(), m.n_eff.tolist(), strict=True
+        )
+    }
 
 
 def evaluate_window(
@@ -188,52 +197,80 @@ def evaluate_window(
     *,
     history_windows: int = HISTORY_WINDOWS,
 ) -> list[Finding]:
-    """Every drop and surge test for the day starting at `window`, from daily statistics.
+    """Every drop and surge test for the day starting at `window` (see `evaluate_windows`)."""
+    return evaluate_windows(segment_days, topic_days, [window], history_windows=history_windows)
+
+
+def evaluate_windows(
+    segment_days: Mapping[str, Mapping[int, np.ndarray]],
+    topic_days: Mapping[tuple[str, str], Mapping[int, np.ndarray]],
+    windows: Sequence[int],
+    *,
+    history_windows: int = HISTORY_WINDOWS,
+) -> list[Finding]:
+    """Every drop and surge test for the days starting at `windows`, from daily statistics.
 
     segment_days[segment][day] and topic_days[(segment, topic)][day] are rows of STAT_FIELDS
-    (all rows of the segment; the rows mentioning the topic). Only days before `window` and at
-    most `history_windows` of them form the history. Returns the raw findings, before the
+    (all rows of the segment; the rows mentioning the topic). Only days before a window and at
+    most `history_windows` of them form its history. Returns the raw findings, before the
     false-discovery control of `select_alerts`.
     """
     found: list[Finding] = []
-    earliest = window - history_windows * DAY
+    topics_of: dict[str, list[tuple[str, Mapping[int, np.ndarray]]]] = {}
+    for (seg, topic), rows in topic_days.items():
+        topics_of.setdefault(seg, []).append((topic, rows))
     for segment, days in segment_days.items():
-        current = days.get(window)
-        if current is None or current[0] <= 0:
+        means = _window_means(days)
+        ordered = sorted(days)
+        for window in windows:
+            current = days.get(window)
+            if current is None or current[0] <= 0:
+                continue
+            past = [d for d in ordered if window - history_windows * DAY <= d < window]
+            found.extend(_tests(segment, days, means, past, window, topics_of.get(segment, [])))
+    return found
+
+
+def _tests(
+    segment: str,
+    days: Mapping[int, np.ndarray],
+    means: Mapping[int, WindowMean],
+    past: Sequence[int],
+    window: int,
+    topics: Sequence[tuple[str, Mapping[int, np.ndarray]]],
+) -> list[Finding]:
+    found: list[Finding] = []
+    current = days[window]
+    mean_test = drop_test([means[d] for d in past], means[window])
+    if mean_test is not None:
+        baseline, p = mean_test
+        observed = means[window].mean
+        found.append(
+            Finding(
+                DROP,
+                segment,
+                None,
+                window,
+                window + DAY,
+                baseline,
+                observed,
+                p,
+                baseline - observed,
+            )
+        )
+    for topic, topic_rows in topics:
+        row = topic_rows.get(window)
+        count = float(row[1]) if row is not None else 0.0
+        history = [
+            WindowCount(float(topic_rows[d][1]) if d in topic_rows else 0.0, float(days[d][0]))
+            for d in past
+        ]
+        surge = surge_test(history, WindowCount(count, float(current[0])))
+        if surge is None:
             continue
-        past = sorted(d for d in days if earliest <= d < window)
-        mean_test = drop_test([_window_mean(days[d]) for d in past], _window_mean(current))
-        if mean_test is not None:
-            baseline, p = mean_test
-            observed = float(describe(current).mean[0])
-            found.append(
-                Finding(
-                    DROP,
-                    segment,
-                    None,
-                    window,
-                    window + DAY,
-                    baseline,
-                    observed,
-                    p,
-                    baseline - observed,
-                )
-            )
-        for (seg, topic), topic_rows in topic_days.items():
-            if seg != segment:
-                continue
-            row = topic_rows.get(window)
-            count = float(row[1]) if row is not None else 0.0
-            history = [
-                WindowCount(float(topic_rows[d][1]) if d in topic_rows else 0.0, float(days[d][0]))
-                for d in past
-            ]
-            surge = surge_test(history, WindowCount(count, float(current[0])))
-            if surge is None:
-                continue
-            expected, p = surge
-            ratio = count / expected if expected > 0 else math.inf
-            found.append(
-                Finding(SURGE, segment, topic, window, window + DAY, expected, count, p, ratio)
-            )
+        expected, p = surge
+        ratio = count / expected if expected > 0 else math.inf
+        found.append(
+            Finding(SURGE, segment, topic, window, window + DAY, expected, count, p, ratio)
+        )
     return found

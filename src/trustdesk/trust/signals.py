@@ -16,6 +16,8 @@ from typing import Protocol
 import numpy as np
 from sqlalchemy.orm import Session
 
+from trustdesk.crypto import Vault
+
 __all__ = [
     "DIMENSIONS",
     "Observations",
@@ -93,11 +95,16 @@ class Signal(Protocol):
         """Human label for explanations."""
         ...
 
+    @property
+    def topics(self) -> Sequence[str]:
+        """The vocabulary of the observations' `topics` bitmask (empty when it has none)."""
+        ...
+
     def read(self, session: Session, *, after_ref: int, batch_size: int) -> Iterator[Observations]:
         """Observations for source rows with id > after_ref, in ascending id order."""
         ...
 
-    def describe(self, session: Session, vault: object, refs: Sequence[int]) -> dict[int, str]:
+    def describe(self, session: Session, vault: Vault, refs: Sequence[int]) -> dict[int, str]:
         """A short, displayable description of each evidence row (for explanations)."""
         ...
 

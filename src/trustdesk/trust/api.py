@@ -1,0 +1,147 @@
+"""Trust endpoints under /api/v1/trust and /api/v1/alerts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
+
+from trustdesk.auth.http import get_platform, read_session, require, write_session
+from trustdesk.auth.principal import Principal
+from trustdesk.auth.roles import PERMISSIONS
+from trustdesk.platform import Platform
+from trustdesk.trust import reports, service
+from trustdesk.trust.schemas import (
+    AlertOut,
+    Explanation,
+    RecomputeReport,
+    SegmentDetail,
+    TrendPoint,
+    TrustScore,
+)
+
+router = APIRouter(prefix="/trust", tags=["trust"])
+alerts_router = APIRouter(prefix="/alerts", tags=["alerts"])
+
+
+def _params(platform: Platform) -> service.TrustParams:
+    return service.TrustParams.from_settings(platform.settings)
+
+
+def _may_read_text(principal: Principal) -> bool:
+    """Feedback text is shown only to those allowed to read feedback itself."""
+    return "feedback:read" in PERMISSIONS and principal.can("feedback:read")
+
+
+@router.get("", response_model=list[TrustScore])
+def get_scores(
+    by: Literal["segment", "customer", "overall"] = "segment",
+    dimension: str | None = None,
+    bucket: Literal["day", "week"] | None = None,
+    as_of: datetime | None = Query(None, description="Only data up to this time (segments)."),
+    after_id: int = Query(0, ge=0, description="Customers: page after this customer id."),
+    limit: int = Query(100, ge=1, le=1000, description="Customers: page size."),
+    principal: Principal = Depends(require("trust:read")),
+    platform: Platform = Depends(get_platform),
+    session: Session = Depends(read_session),
+) -> list[TrustScore]:
+    if by == "customer" and bucket is None and as_of is None:
+        return reports.customer_scores(
+            session, _params(platform), dimension=dimension, after_id=after_id, limit=limit
+        )
+    return reports.scores(
+        session, _params(platform), by=by, dimension=dimension, bucket=bucket, as_of=as_of
+    )
+
+
+@router.get("/trend", response_model=list[TrendPoint])
+def get_trend(
+    segment: str | None = None,
+    bucket: Literal["day", "week"] = "day",
+    dimension: str | None = None,
+    principal: Principal = Depends(require("trust:read")),
+    platform: Platform = Depends(get_platform),
+    session: Session = Depends(read_session),
+) -> list[TrendPoint]:
+    return reports.trend(
+        session, _params(platform), segment=segment, bucket=bucket, dimension=dimension
+    )
+
+
+@router.get("/segments/{segment}", response_model=SegmentDetail)
+def get_segment(
+    segment: str,
+    principal: Principal = Depends(require("trust:read")),
+    platform: Platform = Depends(get_platform),
+    session: Session = Depends(read_session),
+) -> SegmentDetail:
+    """Index, dimensions, daily trend, drivers and alerts of one segment."""
+    return reports.segment_detail(session, _params(platform), segment)
+
+
+@router.get("/segments/{segment}/explain", response_model=Explanation)
+def explain_segment(
+    segment: str,
+    principal: Principal = Depends(require("trust:read")),
+    platform: Platform = Depends(get_platform),
+    session: Session = Depends(read_session),
+) -> Explanation:
+    return reports.explain_segment(
+        session,
+        platform.vault,
+        _params(platform),
+        segment,
+        with_text=_may_read_text(principal),
+    )
+
+
+@router.get("/customers/{external_id}", response_model=Explanation)
+def explain_customer(
+    external_id: str,
+    principal: Principal = Depends(require("trust:read")),
+    platform: Platform = Depends(get_platform),
+    session: Session = Depends(read_session),
+) -> Explanation:
+    """A customer's index, explained: each signal's part and the feedback that moved it."""
+    return reports.explain_customer(
+        session,
+        platform.vault,
+        _params(platform),
+        external_id,
+        with_text=_may_read_text(principal),
+    )
+
+
+@router.post("/recompute", response_model=RecomputeReport)
+def recompute(
+    full: bool = False,
+    principal: Principal = Depends(require("alerts:manage")),
+    platform: Platform = Depends(get_platform),
+    session: Session = Depends(write_session),
+) -> RecomputeReport:
+    """Fold new feedback into the index (incremental unless `full`) and raise alerts."""
+    return service.recompute(session, _params(platform), full=full)
+
+
+@alerts_router.get("", response_model=list[AlertOut])
+def list_alerts(
+    segment: str | None = None,
+    unacknowledged: bool = False,
+    limit: int = Query(500, ge=1, le=5000),
+    principal: Principal = Depends(require("trust:read")),
+    session: Session = Depends(read_session),
+) -> list[AlertOut]:
+    return reports.list_alerts(session, segment=segment, unacknowledged=unacknowledged, limit=limit)
+
+
+@alerts_router.post("/{alert_id}/ack", response_model=AlertOut)
+def acknowledge(
+    alert_id: int,
+    principal: Principal = Depends(require("alerts:manage")),
+    session: Session = Depends(write_session),
+) -> AlertOut:
+    """Acknowledge an alert (recorded with who and when, and in the audit trail)."""
+    service.acknowledge_alert(session, alert_id, actor=principal.actor)
+    return reports.alert(session, alert_id)

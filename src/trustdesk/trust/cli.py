@@ -1,0 +1,262 @@
+"""`trustdesk trust …` and `trustdesk alerts …` commands."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from trustdesk.console import cli_actor, open_platform, out, print_json
+from trustdesk.errors import InvalidInput
+from trustdesk.trust import reports, service
+from trustdesk.trust.schemas import Explanation
+
+app = typer.Typer(help="The trust index, its drivers and explanations.", no_args_is_help=True)
+alerts_app = typer.Typer(help="Trust drops and negative-topic surges.", no_args_is_help=True)
+
+_BY = ("segment", "customer", "overall")
+
+
+def _params() -> service.TrustParams:
+    return service.TrustParams.from_settings(open_platform().settings)
+
+
+@app.command("recompute")
+def recompute(
+    full: Annotated[bool, typer.Option("--full", help="Rebuild from all feedback.")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Fold new feedback into the index (incremental from the watermark) and raise alerts."""
+    platform = open_platform()
+    with platform.db.transaction() as session:
+        report = service.recompute(session, _params(), full=full)
+    if as_json:
+        print_json(report)
+        return
+    out.print(
+        f"{report.mode}: {report.observations} new observations, {report.stat_rows} statistics "
+        f"updated, {report.alerts_raised} alerts in {report.seconds:.2f} s"
+    )
+
+
+@app.command("show")
+def show(
+    by: Annotated[str, typer.Option(help="segment, customer or overall.")] = "segment",
+    dimension: Annotated[str | None, typer.Option(help="Score one trust dimension.")] = None,
+    bucket: Annotated[str | None, typer.Option(help="day or week: one score per bucket.")] = None,
+    as_of: Annotated[datetime | None, typer.Option(help="Only data up to this UTC time.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000, help="Customers per page.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The trust index with its 95% interval, per segment (default), customer or overall."""
+    if by not in _BY:
+        raise InvalidInput(f"--by must be one of {', '.join(_BY)}")
+    platform = open_platform()
+    with platform.db.reading() as session:
+        if by == "customer":
+            found = reports.customer_scores(session, _params(), dimension=dimension, limit=limit)
+        else:
+            found = reports.scores(
+                session, _params(), by=by, dimension=dimension, bucket=bucket, as_of=_utc(as_of)
+            )
+    rows: list[dict[str, Any]] = []
+    for s in found:
+        row: dict[str, Any] = {} if by == "overall" else {by: s.key}
+        if s.bucket_start is not None:
+            row["bucket_start"] = s.bucket_start.isoformat()
+        row |= {
+            "trust_index": s.trust_index,
+            "ci_low": s.ci_low,
+            "ci_high": s.ci_high,
+            "n": s.n,
+            "dimensions": s.dimensions,
+        }
+        rows.append(row)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(
+        *([by] if by != "overall" else []), "bucket", "index", "95% interval", "n", "dimensions"
+    )
+    for s in found:
+        dims = ", ".join(f"{k} {v:.0f}" for k, v in s.dimensions.items())
+        table.add_row(
+            *([s.key] if by != "overall" else []),
+            s.bucket_start.date().isoformat() if s.bucket_start else "all",
+            f"{s.trust_index:.1f}",
+            f"{s.ci_low:.1f} - {s.ci_high:.1f}",
+            str(s.n),
+            dims,
+        )
+    out.print(table)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    from datetime import UTC
+
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@app.command("explain")
+def explain(
+    segment: Annotated[str | None, typer.Option(help="Explain this segment's index.")] = None,
+    customer: Annotated[
+        str | None, typer.Option(help="Explain this customer (external id).")
+    ] = None,
+    text: Annotated[bool, typer.Option("--text/--no-text", help="Show feedback text.")] = True,
+    top: Annotated[int, typer.Option(min=1, max=50)] = 5,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Which signals and which feedback moved a segment's or a customer's index."""
+    if (segment is None) == (customer is None):
+        raise InvalidInput("give exactly one of --segment or --customer")
+    platform = open_platform()
+    with platform.db.reading() as session:
+        if segment is not None:
+            found = reports.explain_segment(
+                session, platform.vault, _params(), segment, with_text=text, top=top
+            )
+        else:
+            assert customer is not None
+            found = reports.explain_customer(
+                session, platform.vault, _params(), customer, with_text=text, top=top
+            )
+    if as_json:
+        print_json(found)
+        return
+    _print_explanation(found)
+
+
+def _print_explanation(found: Explanation) -> None:
+    s = found.score
+    out.print(
+        f"{s.level} {s.key}: {s.trust_index:.1f} (95% {s.ci_low:.1f} - {s.ci_high:.1f}, n={s.n}); "
+        f"{found.parent_level} {s.parent:.1f}, own data weighs {s.credibility:.0%}",
+        markup=False,
+        highlight=False,
+    )
+    for part in found.signals:
+        out.print(f"  {part.signal}: {part.points:+.1f} points from {part.n} observations")
+    for title, items in (("pulled down by", found.pulled_down), ("pulled up by", found.pulled_up)):
+        if items:
+            out.print(title)
+        for e in items:
+            snippet = (e.text or "").replace("\n", " ")[:100]
+            out.print(
+                f"  {e.points:+.2f}  {e.signal} #{e.ref} ({e.value:.0f})  {snippet}",
+                markup=False,
+                highlight=False,
+            )
+
+
+@app.command("drivers")
+def drivers(
+    segment: Annotated[str, typer.Option(help="The segment.")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Topics that pull the segment's trust down (first) or up, with share and effect."""
+    platform = open_platform()
+    with platform.db.reading() as session:
+        found = reports.segment_drivers(session, segment)
+    if as_json:
+        print_json([d.model_dump(mode="json") for d in found])
+        return
+    table = Table("topic", "share", "effect (95%)", "impact", "direction")
+    for d in found:
+        table.add_row(
+            d.label,
+            f"{d.share:.0%}",
+            f"{d.effect:+.1f} ({d.ci_low:+.1f} .. {d.ci_high:+.1f})",
+            f"{d.impact:+.1f}",
+            d.direction,
+        )
+    out.print(table)
+
+
+@app.command("trend")
+def trend(
+    segment: Annotated[str | None, typer.Option(help="The segment (default: overall).")] = None,
+    bucket: Annotated[str, typer.Option(help="day or week.")] = "day",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The index per day or week."""
+    platform = open_platform()
+    with platform.db.reading() as session:
+        points = reports.trend(session, _params(), segment=segment, bucket=bucket)
+    if as_json:
+        print_json([p.model_dump(mode="json") for p in points])
+        return
+    for p in points:
+        out.print(
+            f"{p.bucket_start.date()}  {p.trust_index:5.1f}  ({p.ci_low:.1f} - {p.ci_high:.1f})"
+            f"  n={p.n}"
+        )
+
+
+@alerts_app.command("list")
+def list_alerts(
+    segment: Annotated[str | None, typer.Option(help="Only this segment.")] = None,
+    unacknowledged: Annotated[bool, typer.Option("--unacknowledged")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Alerts, the most recent window first."""
+    platform = open_platform()
+    with platform.db.reading() as session:
+        found = reports.list_alerts(session, segment=segment, unacknowledged=unacknowledged)
+    if as_json:
+        print_json(
+            [
+                {
+                    "kind": a.kind,
+                    "segment": a.segment,
+                    "topic": a.topic,
+                    "window_start": a.window_start.isoformat(),
+                    "window_end": a.window_end.isoformat(),
+                    "severity": a.severity,
+                    "baseline": a.baseline,
+                    "observed": a.observed,
+                }
+                for a in found
+            ]
+        )
+        return
+    table = Table(
+        "id",
+        "kind",
+        "segment",
+        "topic",
+        "window",
+        "severity",
+        "baseline",
+        "observed",
+        "acknowledged",
+    )
+    for a in found:
+        table.add_row(
+            str(a.id),
+            a.kind,
+            a.segment,
+            a.topic or "",
+            a.window_start.date().isoformat(),
+            a.severity,
+            f"{a.baseline:.1f}",
+            f"{a.observed:.1f}",
+            a.acknowledged_by or "",
+        )
+    out.print(table)
+
+
+@alerts_app.command("ack")
+def ack(
+    alert_id: Annotated[int, typer.Argument(help="The alert's id (see `alerts list`).")],
+) -> None:
+    """Acknowledge an alert."""
+    platform = open_platform()
+    with platform.db.transaction() as session:
+        alert = service.acknowledge_alert(session, alert_id, actor=cli_actor())
+        who = alert.acknowledged_by
+    out.print(f"alert {alert_id} acknowledged by {who}", markup=False, highlight=False)

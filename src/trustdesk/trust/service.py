@@ -1,0 +1,302 @@
+"""Trust use cases that write: fold new observations into the stored statistics, raise alerts.
+
+`recompute` reads each registered signal after its watermark, maps every batch to additive
+statistics (trust/aggregates.py), adds them to the stored ones and evaluates the alert tests for
+the days that changed. `--full` starts from nothing. Callers own the transaction.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from trustdesk import audit
+from trustdesk.config import Settings
+from trustdesk.db import utcnow
+from trustdesk.errors import Conflict, NotFound
+from trustdesk.trust.aggregates import (
+    ALL_TIME,
+    DAY,
+    FACET_ALL,
+    REBASE_AFTER_HALF_LIVES,
+    STAT_FIELDS,
+    Aggregates,
+    Scope,
+    aggregate,
+    day_start,
+)
+from trustdesk.trust.alerts import HISTORY_WINDOWS, evaluate_windows, select_alerts
+from trustdesk.trust.models import TrustAlert, TrustEvidence, TrustStat, TrustState, TrustWatermark
+from trustdesk.trust.schemas import RecomputeReport
+from trustdesk.trust.signals import Observations, Signal, registered_signals
+
+__all__ = ["TrustParams", "acknowledge_alert", "recompute"]
+
+_KEY = ("scope", "segment", "customer_id", "signal", "facet", "bucket")
+_CHUNK = 5_000
+ALERT_WINDOWS = 14
+"""Alerts are raised for the latest this many daily windows that changed; older days serve as
+history only (a full recompute of a year of data does not replay a year of alerts)."""
+
+
+@dataclass(frozen=True)
+class TrustParams:
+    half_life_days: float = 30.0
+    prior_strength: float = 10.0
+    alert_fdr: float = 0.01
+
+    @property
+    def half_life_s(self) -> float:
+        return self.half_life_days * DAY
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TrustParams:
+        return cls(
+            half_life_days=settings.trust_half_life_days,
+            prior_strength=settings.trust_prior_strength,
+            alert_fdr=settings.trust_alert_fdr,
+        )
+
+
+def _ts(epoch_s: int) -> datetime:
+    return datetime.fromtimestamp(epoch_s, UTC)
+
+
+def _needs_full(state: TrustState | None, params: TrustParams) -> bool:
+    if state is None:
+        return True
+    if abs(state.half_life_s - params.half_life_s) > 1e-6:
+        return True  # statistics weighted with another half-life cannot be extended
+    return (state.latest_at - state.epoch) / state.half_life_s > REBASE_AFTER_HALF_LIVES
+
+
+def _clear(session: Session) -> None:
+    for model in (TrustStat, TrustEvidence, TrustWatermark, TrustState):
+        session.execute(delete(model))
+
+
+_EVIDENCE_COLUMNS = ("signal", "ref", "customer_id", "segment", "at", "value", "weight")
+
+
+def _evidence_rows(obs: Observations) -> list[tuple[Any, ...]]:
+    return list(
+        zip(
+            [obs.signal] * len(obs),
+            obs.ref.tolist(),
+            obs.customer_id.tolist(),
+            obs.segment.tolist(),
+            obs.at.tolist(),
+            obs.value.tolist(),
+            obs.weight.tolist(),
+            strict=True,
+        )
+    )
+
+
+def _bulk_insert(
+    session: Session, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Plain rows straight to the driver: COPY on PostgreSQL, executemany on SQLite.
+
+    The ORM's bulk insert costs ~30 µs a row, the bulk of a million-row recompute; this path is
+    ~1 µs. Only our own tables and values go through it (no user SQL).
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    names = ", ".join(columns)
+    if connection.dialect.name == "postgresql":
+        driver: Any = connection.connection.driver_connection  # a psycopg 3 connection
+        with driver.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" for _ in columns)
+    sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 - our names only
+    connection.exec_driver_sql(sql, list(rows))
+
+
+def _store_stats(session: Session, agg: Aggregates, *, additive: bool) -> None:
+    if len(agg) == 0:
+        return
+    columns = (*_KEY, *STAT_FIELDS)
+    values = agg.values.tolist()
+    rows = [(*key, *values[i]) for key, i in agg.index.items()]
+    if not additive:
+        _bulk_insert(session, TrustStat.__tablename__, columns, rows)
+        return
+    table = TrustStat.__table__
+    dialect = session.get_bind().dialect.name
+    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = make(TrustStat)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(_KEY),
+        set_={f: table.c[f] + stmt.excluded[f] for f in STAT_FIELDS},
+    )
+    records = [dict(zip(columns, row, strict=True)) for row in rows]
+    connection = session.connection()
+    for start in range(0, len(records), _CHUNK):
+        connection.execute(stmt, records[start : start + _CHUNK])
+
+
+def recompute(
+    session: Session,
+    params: TrustParams,
+    *,
+    full: bool = False,
+    signals: Iterable[Signal] | None = None,
+    batch_size: int = 100_000,
+) -> RecomputeReport:
+    """Fold every signal's new observations into the statistics; alerts for the changed days.
+
+    Incremental from each signal's watermark unless `full` (or the stored statistics were built
+    with another half-life, or the recency epoch must be rebased).
+    """
+    started = time.perf_counter()
+    state = session.get(TrustState, 1)
+    full = full or _needs_full(state, params)
+    if full:
+        _clear(session)
+        session.flush()
+        state = None
+    marks = {w.signal: w.last_ref for w in session.scalars(select(TrustWatermark))}
+    epoch = state.epoch if state else None
+    latest = state.latest_at if state else None
+    total = Aggregates.empty()
+    days: set[int] = set()
+    count = 0
+    for signal in signals if signals is not None else registered_signals():
+        after = marks.get(signal.name, 0)
+        for obs in signal.read(session, after_ref=after, batch_size=batch_size):
+            after = max(after, obs.last_ref)
+            if len(obs) == 0:
+                continue
+            if epoch is None:
+                epoch = int(day_start(obs.at.max()))
+            total = total.merge(
+                aggregate(obs, epoch=epoch, half_life_s=params.half_life_s, topics=signal.topics)
+            )
+            _bulk_insert(
+                session, TrustEvidence.__tablename__, _EVIDENCE_COLUMNS, _evidence_rows(obs)
+            )
+            latest = int(obs.at.max()) if latest is None else max(latest, int(obs.at.max()))
+            days.update(np.unique(day_start(obs.at)).tolist())
+            count += len(obs)
+        watermark = session.get(TrustWatermark, signal.name)
+        if watermark is None:
+            session.add(TrustWatermark(signal=signal.name, last_ref=after))
+        else:
+            watermark.last_ref = after
+    _store_stats(session, total, additive=not full)
+    if epoch is not None and latest is not None:
+        if state is None:
+            state = TrustState(id=1, epoch=epoch, half_life_s=params.half_life_s, latest_at=latest)
+            session.add(state)
+        state.latest_at, state.updated_at = latest, utcnow()
+    session.flush()
+    raised = _raise_alerts(session, days, params)
+    return RecomputeReport(
+        mode="full" if full else "incremental",
+        observations=count,
+        stat_rows=len(total),
+        alerts_raised=raised,
+        latest_at=_ts(latest) if latest is not None else None,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def _daily_segment_stats(
+    session: Session, first: int, last: int
+) -> tuple[dict[str, dict[int, np.ndarray]], dict[tuple[str, str], dict[int, np.ndarray]]]:
+    """Per segment and per (segment, topic): day → statistics summed over signals."""
+    rows = session.execute(
+        select(TrustStat.segment, TrustStat.facet, TrustStat.bucket, *_stat_columns()).where(
+            TrustStat.scope == Scope.SEGMENT,
+            TrustStat.bucket >= first,
+            TrustStat.bucket <= last,
+        )
+    )
+    segment_days: dict[str, dict[int, np.ndarray]] = {}
+    topic_days: dict[tuple[str, str], dict[int, np.ndarray]] = {}
+    for segment, facet, bucket, *values in rows:
+        if facet == FACET_ALL:
+            target = segment_days.setdefault(segment, {})
+        elif facet.startswith("topic:"):
+            target = topic_days.setdefault((segment, facet.removeprefix("topic:")), {})
+        else:
+            continue
+        vector = np.array(values, dtype=np.float64)
+        target[bucket] = target[bucket] + vector if bucket in target else vector
+    return segment_days, topic_days
+
+
+def _stat_columns() -> list[Any]:
+    return [getattr(TrustStat, f) for f in STAT_FIELDS]
+
+
+def _raise_alerts(session: Session, days: set[int], params: TrustParams) -> int:
+    """Run the tests for each changed day; store what passes, one row per alert key."""
+    if not days:
+        return 0
+    newest = max(days)
+    days = {d for d in days if d > newest - ALERT_WINDOWS * DAY}
+    first = min(days) - HISTORY_WINDOWS * DAY
+    segment_days, topic_days = _daily_segment_stats(session, max(first, ALL_TIME + 1), max(days))
+    findings = evaluate_windows(segment_days, topic_days, sorted(days))
+    selected = select_alerts(findings, q=params.alert_fdr)
+    existing = {
+        (a.kind, a.segment, a.topic, a.window_start): a
+        for a in session.scalars(
+            select(TrustAlert).where(TrustAlert.window_start >= _ts(min(days)))
+        )
+    }
+    now = utcnow()
+    for f in selected:
+        key = (f.kind, f.segment, f.topic or "", _ts(f.window_start))
+        alert = existing.get(key)
+        if alert is None:
+            alert = TrustAlert(
+                kind=f.kind,
+                segment=f.segment,
+                topic=f.topic or "",
+                window_start=_ts(f.window_start),
+                window_end=_ts(f.window_end),
+                created_at=now,
+            )
+            session.add(alert)
+        alert.severity, alert.baseline, alert.observed = f.severity, f.baseline, f.observed
+        alert.effect, alert.p_value, alert.updated_at = _finite(f.effect), f.p_value, now
+    session.flush()
+    return len(selected)
+
+
+def _finite(value: float) -> float:
+    return value if np.isfinite(value) else 1e9
+
+
+def acknowledge_alert(session: Session, alert_id: int, *, actor: str) -> TrustAlert:
+    """Mark an alert as seen by `actor` (once; a second acknowledgement is a conflict)."""
+    alert = session.get(TrustAlert, alert_id)
+    if alert is None:
+        raise NotFound(f"no alert with id {alert_id}")
+    if alert.acknowledged_at is not None:
+        raise Conflict(f"alert {alert_id} was already acknowledged by {alert.acknowledged_by}")
+    alert.acknowledged_by, alert.acknowledged_at = actor, utcnow()
+    audit.record(
+        session,
+        actor=actor,
+        action="alert.acknowledged",
+        entity_type="trust_alert",
+        entity_id=str(alert_id),
+        changes={"kind": alert.kind, "segment": alert.segment, "topic": alert.topic},
+    )
+    session.flush()
+    return alert
