@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -26,6 +26,7 @@ from trustdesk.observability import Metrics, configure_logging, observe
 from trustdesk.platform import Platform
 from trustdesk.trust.api import alerts_router
 from trustdesk.trust.api import router as trust_router
+from trustdesk.web.error_pages import domain_error_page, error_page, is_page_request
 from trustdesk.web.pages import mount_pages
 
 __all__ = ["create_app"]
@@ -54,10 +55,14 @@ def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str,
 
 
 def _install_error_handlers(app: FastAPI) -> None:
+    """API routes answer problem+json; page routes answer friendly HTML (see web/error_pages)."""
+
     @app.exception_handler(DomainError)
-    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+    async def _domain(request: Request, exc: DomainError) -> Response:
         if exc.status >= 500:
             _log.error("domain error", extra={"error": type(exc).__name__})
+        if is_page_request(request):
+            return domain_error_page(request, exc)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         response = problem(exc.status, exc.title, exc.detail)
         if headers:
@@ -65,17 +70,23 @@ def _install_error_handlers(app: FastAPI) -> None:
         return response
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         detail, errors = _validation_detail(exc)
+        if is_page_request(request):
+            return error_page(request, 422, detail)
         return problem(422, "Invalid input", detail, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if is_page_request(request):
+            return error_page(request, exc.status_code, str(exc.detail))
         return problem(exc.status_code, str(exc.detail), str(exc.detail))
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         _log.exception("unhandled error")
+        if is_page_request(request):
+            return error_page(request, 500)
         return problem(
             500, "Internal error", "something went wrong; the request id names it in the logs"
         )

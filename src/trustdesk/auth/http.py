@@ -11,8 +11,18 @@ from trustdesk.auth import service
 from trustdesk.auth.principal import Principal
 from trustdesk.errors import AuthenticationFailed
 from trustdesk.platform import Platform
+from trustdesk.web import csrf
 
-__all__ = ["current_principal", "get_platform", "read_session", "require", "write_session"]
+__all__ = [
+    "SESSION_USER",
+    "current_principal",
+    "get_platform",
+    "read_session",
+    "require",
+    "require_page",
+    "session_principal",
+    "write_session",
+]
 
 SESSION_USER = "user_id"
 
@@ -33,18 +43,39 @@ def read_session(platform: Platform = Depends(get_platform)) -> Iterator[Session
         yield session
 
 
+def _session_user(request: Request) -> object:
+    return request.session.get(SESSION_USER) if "session" in request.scope else None
+
+
+def session_principal(request: Request, platform: Platform = Depends(get_platform)) -> Principal:
+    """The staff user logged in to this browser session; pages accept nothing else."""
+    user_id = _session_user(request)
+    if not isinstance(user_id, int):
+        raise AuthenticationFailed("log in to continue")
+    with platform.db.reading() as session:
+        try:
+            principal = service.user_principal(session, user_id)
+        except AuthenticationFailed:
+            request.session.pop(SESSION_USER, None)  # a disabled user's session ends here
+            raise
+    request.state.principal = principal  # error pages show who is logged in
+    return principal
+
+
 def current_principal(request: Request, platform: Platform = Depends(get_platform)) -> Principal:
     header = request.headers.get("authorization", "")
-    with platform.db.reading() as session:
-        if header:
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() != "bearer" or not token.strip():
-                raise AuthenticationFailed("use 'Authorization: Bearer <token>'")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationFailed("use 'Authorization: Bearer <token>'")
+        with platform.db.reading() as session:
             return service.principal_for_token(session, token.strip())
-        user_id = request.session.get(SESSION_USER) if "session" in request.scope else None
-        if user_id is None:
-            raise AuthenticationFailed("an API token or a logged-in session is required")
-        return service.user_principal(session, int(user_id))
+    if _session_user(request) is None:
+        raise AuthenticationFailed("an API token or a logged-in session is required")
+    principal = session_principal(request, platform)
+    # The browser attaches the cookie to requests any site makes: changes need the CSRF token too.
+    csrf.check_header(request)
+    return principal
 
 
 def require(permission: str) -> Callable[..., Principal]:
@@ -52,6 +83,17 @@ def require(permission: str) -> Callable[..., Principal]:
 
     def dependency(principal: Principal = Depends(current_principal)) -> Principal:
         principal.require(permission)
+        return principal
+
+    return dependency
+
+
+def require_page(permission: str | None = None) -> Callable[..., Principal]:
+    """Page dependency: the logged-in user, if they hold `permission` (anonymous: to login)."""
+
+    def dependency(principal: Principal = Depends(session_principal)) -> Principal:
+        if permission is not None:
+            principal.require(permission)
         return principal
 
     return dependency

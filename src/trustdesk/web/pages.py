@@ -1,4 +1,8 @@
-"""Mounts the web shell's static files and every capability's pages."""
+"""Mounts the web shell: its static files, and every capability's pages and menu entries.
+
+To add a capability's pages: give its `pages.py` a `section` (see `web/nav.py`) and list it in
+`SECTIONS` below.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,26 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-__all__ = ["mount_pages"]
+from trustdesk.auth import pages as auth_pages
+from trustdesk.customers import pages as customers_pages
+from trustdesk.web import home
+from trustdesk.web.nav import Navigation, Section
+
+__all__ = ["SECTIONS", "mount_pages"]
 
 STATIC = Path(__file__).parent / "static"
+
+SECTIONS: tuple[Section, ...] = (
+    home.section,
+    auth_pages.section,
+    customers_pages.section,
+)
 
 
 def mount_pages(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    navigation = Navigation()
+    for section in SECTIONS:
+        app.include_router(section.router)
+        navigation.add(*section.nav)
+    app.state.nav = navigation

@@ -1,0 +1,24 @@
+"""The home page: who is logged in, what their role allows, and the sections they may open."""
+
+from __future__ import annotations
+
+from fastapi import Depends, Request
+from starlette.responses import Response
+
+from trustdesk.auth.http import require_page
+from trustdesk.auth.principal import Principal
+from trustdesk.auth.roles import PERMISSIONS, ROLE_PERMISSIONS
+from trustdesk.web.nav import NavEntry, Section
+from trustdesk.web.routing import page_router
+from trustdesk.web.templating import render
+
+__all__ = ["router", "section"]
+
+router = page_router()
+section = Section(router=router, nav=(NavEntry("Home", "/", order=0),))
+
+
+@router.get("/")
+def home(request: Request, principal: Principal = Depends(require_page())) -> Response:
+    allowed = [PERMISSIONS[p] for p in sorted(ROLE_PERMISSIONS[principal.role])]
+    return render(request, "home.html", {"allowed": allowed})
