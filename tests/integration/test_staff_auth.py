@@ -110,3 +110,24 @@ def test_cli_tokens_create_and_revoke(cli, client):
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     assert cli("tokens", "revoke", "1").exit_code == 0
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_logins_and_failed_logins_are_audited_without_secrets(platform):
+    from trustdesk import audit
+
+    with platform.db.transaction() as session:
+        service.create_user(
+            session, platform.vault, username="ann", password=PASSWORD, role="agent", actor="t"
+        )
+    _login(platform, "ann", PASSWORD)
+    with pytest.raises(AuthenticationFailed):
+        _login(platform, "ann", "wrong password!")
+    with pytest.raises(AuthenticationFailed):
+        _login(platform, "my-secret-password", "x")
+    with platform.db.reading() as session:
+        rows = audit.entries(session, entity_type="user")
+    actions = [(r.action, r.actor, r.entity_id) for r in rows]
+    assert ("user.login", "user:ann", "1") in actions
+    assert ("user.login_failed", "user:ann", "1") in actions
+    assert ("user.login_failed", "anonymous", "unknown") in actions
+    assert all("my-secret-password" not in r.diff + r.actor + r.entity_id for r in rows)

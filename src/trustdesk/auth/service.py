@@ -160,8 +160,13 @@ def authenticate_password(
             _clear(throttle)
             if _hasher.check_needs_rehash(user.password_hash):
                 user.password_hash = _hasher.hash(password)
-            return LoginStep(user.id, needs_totp=user.totp_secret is not None)
-        _count_failure(throttle, max_failures, lockout, now)
+            needs_totp = user.totp_secret is not None
+            if not needs_totp:
+                _audit_login(session, user, ok=True, factors="password")
+            return LoginStep(user.id, needs_totp=needs_totp)
+        locked = _count_failure(throttle, max_failures, lockout, now)
+        # The attempted name of an unknown user is not recorded: it may be a mistyped password.
+        _audit_login(session, user, ok=False, factors="password", locked=locked)
     raise AuthenticationFailed("wrong username or password")
 
 
@@ -192,9 +197,27 @@ def verify_totp(
             if secrets.compare_digest(expected, code) and step > user.totp_last_step:
                 user.totp_last_step = step
                 _clear(throttle)
+                _audit_login(session, user, ok=True, factors="password+totp")
                 return principal_for_user(user)
-        _count_failure(throttle, max_failures, lockout, now)
+        locked = _count_failure(throttle, max_failures, lockout, now)
+        _audit_login(session, user, ok=False, factors="totp", locked=locked)
     raise AuthenticationFailed("wrong or already used authentication code")
+
+
+def _audit_login(
+    session: Session, user: User | None, *, ok: bool, factors: str, locked: bool = False
+) -> None:
+    changes: dict[str, object] = {"factors": factors}
+    if locked:
+        changes["locked"] = True
+    audit.record(
+        session,
+        actor=f"user:{user.username}" if user else "anonymous",
+        action="user.login" if ok else "user.login_failed",
+        entity_type="user",
+        entity_id=user.id if user else "unknown",
+        changes=changes,
+    )
 
 
 def _clear(throttle: LoginThrottle) -> None:
@@ -204,11 +227,14 @@ def _clear(throttle: LoginThrottle) -> None:
 
 def _count_failure(
     throttle: LoginThrottle, max_failures: int, lockout: timedelta, now: datetime
-) -> None:
+) -> bool:
+    """Counts a failure; True when it locks the username."""
     throttle.failures += 1
     if throttle.failures >= max_failures:
         throttle.locked_until = now + lockout
         throttle.failures = 0
+        return True
+    return False
 
 
 def totp_code(session: Session, vault: Vault, user_id: int, now: datetime | None = None) -> str:
