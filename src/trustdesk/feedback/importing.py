@@ -11,6 +11,7 @@ import csv
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 
 from trustdesk.crypto import Vault
@@ -51,23 +52,23 @@ class ColumnMap:
         return (self.external_id, self.text, self.at, *(c for c in optional if c))
 
     def canonical(self, fields: dict[str, object]) -> dict[str, object]:
-        get = fields.get
-        return {
-            name: get(column)
-            for name, column in (
-                ("external_id", self.external_id),
-                ("text", self.text),
-                ("at", self.at),
-                ("segment", self.segment),
-                ("customer", self.customer),
-                ("rating", self.rating),
-                ("rating_scale", self.rating_scale),
-                ("channel", self.channel),
-                ("language", self.language),
-                ("source", self.source),
-            )
-            if column is not None
-        }
+        return {name: fields.get(column) for name, column in self._pairs}
+
+    @cached_property
+    def _pairs(self) -> tuple[tuple[str, str], ...]:
+        pairs = (
+            ("external_id", self.external_id),
+            ("text", self.text),
+            ("at", self.at),
+            ("segment", self.segment),
+            ("customer", self.customer),
+            ("rating", self.rating),
+            ("rating_scale", self.rating_scale),
+            ("channel", self.channel),
+            ("language", self.language),
+            ("source", self.source),
+        )
+        return tuple((name, column) for name, column in pairs if column is not None)
 
 
 CANONICAL = ColumnMap()

@@ -29,6 +29,7 @@ FUTURE_TOLERANCE = timedelta(minutes=5)  # clock skew between the sender and us
 CHANNELS = frozenset({"survey", "review", "ticket", "chat", "email", "social", "other"})
 _SOURCE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _EXTERNAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/#+-]{0,127}$")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # what undecodable bytes turn into
 _SEGMENT = re.compile(r"^[\w .&/'-]{1,64}$")
 # ISO 639-1: the languages a record may declare (region subtags such as en-GB are accepted).
 _ISO_639_1 = (
@@ -112,7 +113,7 @@ def parse_record(
         raise ValueError("text is empty")
     if len(text) > MAX_TEXT_CHARS:
         raise ValueError(f"text is too long ({len(text):,} characters; at most {MAX_TEXT_CHARS:,})")
-    if any("\ud800" <= ch <= "\udfff" for ch in text):
+    if _SURROGATE.search(text):
         raise ValueError("text is not valid UTF-8")
     at = parse_time(fields.get("at"))
     if at > now + FUTURE_TOLERANCE:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Insert, and_, insert, or_, select
+from sqlalchemy import Insert, Table, and_, insert, or_, select
 from sqlalchemy.orm import Session
 
 from trustdesk import audit
@@ -89,16 +89,17 @@ def source_subjects(session: Session, vault: Vault, sources: Iterable[str]) -> d
 
 def _insert(session: Session) -> Insert:
     """An insert that skips rows already stored by a concurrent import (idempotent under races)."""
+    table = cast(Table, Feedback.__table__)
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        return pg_insert(Feedback).on_conflict_do_nothing()
+        return pg_insert(table).on_conflict_do_nothing()
     if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        return sqlite_insert(Feedback).on_conflict_do_nothing()
-    return insert(Feedback)  # pragma: no cover - other engines are not supported
+        return sqlite_insert(table).on_conflict_do_nothing()
+    return insert(table)  # pragma: no cover - other engines are not supported
 
 
 def store_feedback(
@@ -172,7 +173,7 @@ def store_feedback(
                     "model_version": analysis.version,
                 }
             )
-        session.execute(_insert(session), rows)
+        session.connection().execute(_insert(session), rows)  # Core executemany: no ORM
         result.created = len(rows)
     sources = sorted({r.source for r in records})
     audit.record(
