@@ -14,7 +14,12 @@ from trustdesk.auth import service as auth_service
 from trustdesk.auth.models import User
 from trustdesk.auth.roles import Role
 from trustdesk.customers.importing import import_customer_file
+from trustdesk.feedback.analysis import default_analyser
+from trustdesk.feedback.importing import ColumnMap, import_feedback_rows
 from trustdesk.platform import Platform
+from trustdesk.tabular import Row, read_rows
+from trustdesk.trust import service as trust_service
+from trustdesk.trust.service import TrustParams
 
 __all__ = ["DEMO_PASSWORD", "DEMO_USER", "DemoSummary", "customer_id_for_handle", "prepare_demo"]
 
@@ -33,6 +38,7 @@ class DemoSummary:
     username: str
     password: str
     customers: int
+    feedback: int
 
 
 def prepare_demo(platform: Platform, echo: Callable[[str], None]) -> DemoSummary:
@@ -42,6 +48,13 @@ def prepare_demo(platform: Platform, echo: Callable[[str], None]) -> DemoSummary
     with as_file(files("trustdesk.data") / "customers_sample.csv.gz") as path:
         report = import_customer_file(platform.db, platform.vault, path, actor=ACTOR)
     echo(f"customers: {report.created} new, {report.unchanged + report.updated} already there")
+    feedback = _load_tweets(platform, echo)
+    with platform.db.transaction() as session:
+        trust = trust_service.recompute(session, TrustParams.from_settings(platform.settings))
+    echo(
+        f"trust index: {trust.observations} new observations folded in, "
+        f"{trust.alerts_raised} alerts raised ({trust.seconds:.1f} s)"
+    )
     with platform.db.transaction() as session:
         if session.scalar(select(User.id).where(User.username == DEMO_USER)) is None:
             auth_service.create_user(
@@ -54,4 +67,45 @@ def prepare_demo(platform: Platform, echo: Callable[[str], None]) -> DemoSummary
                 actor=ACTOR,
             )
             echo(f"created the demo login {DEMO_USER!r} (role analyst)")
-    return DemoSummary(DEMO_USER, DEMO_PASSWORD, report.stored)
+    return DemoSummary(DEMO_USER, DEMO_PASSWORD, report.stored, feedback)
+
+
+def _load_tweets(platform: Platform, echo: Callable[[str], None]) -> int:
+    """The airline tweets as social feedback, each linked to its author's customer record."""
+    columns = ColumnMap(
+        external_id="tweet_id",
+        text="text",
+        at="tweet_created",
+        segment="airline",
+        customer="customer",
+        rating=None,
+        rating_scale=None,
+        channel=None,
+        language=None,
+        source=None,
+    )
+    with as_file(files("trustdesk.data") / "airline_tweets.csv.gz") as path:
+        rows = (
+            Row(
+                row.number,
+                {**row.fields, "customer": customer_id_for_handle(str(row.fields.get("name", "")))},
+                row.error,
+            )
+            for row in read_rows(
+                path, required=("tweet_id", "text", "tweet_created", "airline", "name")
+            )
+        )
+        report = import_feedback_rows(
+            platform.db,
+            platform.vault,
+            rows,
+            default_analyser(),
+            actor=ACTOR,
+            columns=columns,
+            source="social",
+        )
+    echo(
+        f"feedback: {report.created} tweets analysed and stored, {report.unchanged} already there, "
+        f"{len(report.rejected)} rejected"
+    )
+    return report.created + report.unchanged
