@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -72,6 +73,18 @@ def db_current() -> None:
     out.print(f"current {current}, head {head}")
     if current != head:
         raise typer.Exit(code=1)
+
+
+@db_app.command("backup")
+def db_backup(file: Annotated[Path, typer.Argument(help="New file to write the copy to.")]) -> None:
+    """A consistent copy of the main database (the key store is deliberately not included)."""
+    from trustdesk.backup import backup_database
+
+    platform = open_platform()
+    backup_database(platform.db.url, file)
+    out.print(
+        f"database copied to {file} (personal data inside stays encrypted; keys not included)"
+    )
 
 
 @db_app.command("revision", hidden=True)
