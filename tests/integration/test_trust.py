@@ -10,20 +10,32 @@ from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from trustdesk.auth.roles import Role
 from trustdesk.trust import reports, service
 from trustdesk.trust.signals import Observations
 
 SEGMENT_KEYS = {"segment", "trust_index", "ci_low", "ci_high", "n", "dimensions"}
-ALERT_KEYS = {"kind", "segment", "topic", "window_start", "window_end", "severity", "baseline", "observed"}
+ALERT_KEYS = {
+    "kind",
+    "segment",
+    "topic",
+    "window_start",
+    "window_end",
+    "severity",
+    "baseline",
+    "observed",
+}
 AIRLINES = {"United", "US Airways", "American", "Southwest", "Delta", "Virgin America"}
 
 
-def _tweets(tmp_path: Path, name: str, rows: slice, customers: dict[int, str] | None = None) -> Path:
+def _tweets(
+    tmp_path: Path, name: str, rows: slice, customers: dict[int, str] | None = None
+) -> Path:
     """Every 40th shipped tweet in `rows`, optionally with customer ids on some of them."""
-    with gzip.open(str(files("trustdesk.data") / "airline_tweets.csv.gz"), "rt", encoding="utf-8") as f:
+    with gzip.open(
+        str(files("trustdesk.data") / "airline_tweets.csv.gz"), "rt", encoding="utf-8"
+    ) as f:
         reader = csv.DictReader(f)
         picked = list(reader)[::40][rows]
     path = tmp_path / name
@@ -32,15 +44,30 @@ def _tweets(tmp_path: Path, name: str, rows: slice, customers: dict[int, str] | 
         writer = csv.DictWriter(f, fields)
         writer.writeheader()
         for i, row in enumerate(picked):
-            writer.writerow({k: row.get(k, "") for k in fields[:-1]} | {"customer": (customers or {}).get(i, "")})
+            writer.writerow(
+                {k: row.get(k, "") for k in fields[:-1]}
+                | {"customer": (customers or {}).get(i, "")}
+            )
     return path
 
 
 def _import(cli, path: Path) -> None:
     result = cli(
-        "feedback", "import", str(path), "--source", "social", "--id-column", "tweet_id",
-        "--text-column", "text", "--time-column", "tweet_created", "--segment-column", "airline",
-        "--customer-column", "customer",
+        "feedback",
+        "import",
+        str(path),
+        "--source",
+        "social",
+        "--id-column",
+        "tweet_id",
+        "--text-column",
+        "text",
+        "--time-column",
+        "tweet_created",
+        "--segment-column",
+        "airline",
+        "--customer-column",
+        "customer",
     )
     assert result.exit_code == 0, result.output
 
@@ -85,11 +112,18 @@ def test_incremental_update_gives_the_same_index_as_a_full_recompute(cli, tmp_pa
         assert abs(a["ci_high"] - b["ci_high"]) <= 0.011
 
 
-def test_segment_detail_drivers_trend_and_explanations_over_the_api(api, cli, client, token_for, tmp_path):
+def test_segment_detail_drivers_trend_and_explanations_over_the_api(
+    api, cli, client, token_for, tmp_path
+):
     customers = tmp_path / "customers.csv"
     customers.write_text("external_id,segment\nc1,retail\nc2,retail\n")
     assert cli("customers", "import", str(customers)).exit_code == 0
-    _import(cli, _tweets(tmp_path, "tweets.csv", slice(0, 295), {i: "c1" for i in range(0, 40, 8)} | {3: "c2"}))
+    _import(
+        cli,
+        _tweets(
+            tmp_path, "tweets.csv", slice(0, 295), dict.fromkeys(range(0, 40, 8), "c1") | {3: "c2"}
+        ),
+    )
     assert api.post("/api/v1/trust/recompute").status_code == 200
 
     detail = api.get("/api/v1/trust/segments/United").json()
@@ -117,7 +151,10 @@ def test_segment_detail_drivers_trend_and_explanations_over_the_api(api, cli, cl
     assert api.get("/api/v1/trust/customers/nobody").status_code == 404
 
     cli_explain = cli("trust", "explain", "--segment", "United", "--json")
-    assert cli_explain.exit_code == 0 and json.loads(cli_explain.stdout)["signals"][0]["signal"] == "feedback"
+    assert (
+        cli_explain.exit_code == 0
+        and json.loads(cli_explain.stdout)["signals"][0]["signal"] == "feedback"
+    )
 
     client.headers["Authorization"] = f"Bearer {token_for(Role.VIEWER)}"
     assert client.get("/api/v1/trust?by=segment").status_code == 200
@@ -149,9 +186,17 @@ class _DaySignal:
         if after_ref >= n:
             return
         yield Observations(
-            signal=self.name, ref=ref, at=at.astype(np.int64), customer_id=np.full(n, -1),
-            segment=segment, value=value, weight=np.ones(n), dims=np.zeros(n, np.int32),
-            topics=np.zeros(n, np.int32), negative=value < 40, last_ref=n,
+            signal=self.name,
+            ref=ref,
+            at=at.astype(np.int64),
+            customer_id=np.full(n, -1),
+            segment=segment,
+            value=value,
+            weight=np.ones(n),
+            dims=np.zeros(n, np.int32),
+            topics=np.zeros(n, np.int32),
+            negative=value < 40,
+            last_ref=n,
         )
 
     def describe(self, session, vault, refs: Sequence[int]) -> dict[int, str]:
@@ -184,5 +229,7 @@ def test_an_injected_drop_raises_one_alert_that_is_acknowledged_once(cli, platfo
 
 def test_quiet_history_raises_no_alert(platform):
     with platform.db.transaction() as session:
-        report = service.recompute(session, service.TrustParams(), signals=[_DaySignal(drop_day=None)])
+        report = service.recompute(
+            session, service.TrustParams(), signals=[_DaySignal(drop_day=None)]
+        )
     assert report.alerts_raised == 0

@@ -54,7 +54,9 @@ def test_quiet_stationary_data_raises_almost_no_alarms():
 def test_injected_trust_drop_is_caught_with_its_window_and_severity():
     days = 14
     base = observations(14_000, seed=8, segments=SEGMENTS, days=days)
-    bad_day = observations(400, seed=9, segments=("seg3",), days=1, start=T0 + 12 * DAY, mean=35, first_ref=10**6)
+    bad_day = observations(
+        400, seed=9, segments=("seg3",), days=1, start=T0 + 12 * DAY, mean=35, first_ref=10**6
+    )
     alerts = _alerts(concat(base, bad_day), days)
     drops = [a for a in alerts if a.kind == DROP]
     assert [(a.segment, a.window_start) for a in drops] == [("seg3", T0 + 12 * DAY)]
@@ -66,13 +68,22 @@ def test_injected_negative_surge_on_a_topic_is_caught():
     days = 14
     base = observations(14_000, seed=10, segments=SEGMENTS, days=days)
     burst = observations(
-        120, seed=11, segments=("seg5",), days=1, start=T0 + 10 * DAY, topic_rate=0, negative_rate=1, first_ref=10**6
+        120,
+        seed=11,
+        segments=("seg5",),
+        days=1,
+        start=T0 + 10 * DAY,
+        topic_rate=0,
+        negative_rate=1,
+        first_ref=10**6,
     )
     billing = 1 << TOPICS.index("billing_honesty")
     burst = burst.__class__(**{**burst.__dict__, "topics": np.full(120, billing, dtype=np.int32)})
     alerts = _alerts(concat(base, burst), days)
     surges = [a for a in alerts if a.kind == SURGE]
-    assert ("seg5", "billing_honesty", T0 + 10 * DAY) in [(a.segment, a.topic, a.window_start) for a in surges]
+    assert ("seg5", "billing_honesty", T0 + 10 * DAY) in [
+        (a.segment, a.topic, a.window_start) for a in surges
+    ]
     assert all(a.segment == "seg5" for a in surges)
     hit = next(a for a in surges if a.topic == "billing_honesty")
     assert hit.observed > 3 * hit.baseline and hit.severity == "high"
@@ -98,7 +109,11 @@ def test_a_topic_with_low_trust_is_the_top_downward_driver():
     value = np.where(billing, obs.value - 30, obs.value)
     obs = obs.__class__(**{**obs.__dict__, "value": value})
     agg = aggregate(obs, epoch=T0, half_life_s=30 * DAY, topics=TOPICS)
-    key = next(k for k in agg.index if k.scope == Scope.SEGMENT and k.facet == FACET_ALL and k.bucket == ALL_TIME)
+    key = next(
+        k
+        for k in agg.index
+        if k.scope == Scope.SEGMENT and k.facet == FACET_ALL and k.bucket == ALL_TIME
+    )
     topics = {t: agg.get(key._replace(facet=topic_facet(t))) for t in TOPICS}
     drivers = rank_drivers(agg.get(key), topics)
     top = drivers[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -43,7 +45,7 @@ def _same(a: Aggregates, b: Aggregates) -> None:
 def test_merging_statistics_of_any_split_equals_computing_on_all_rows(n, seed, cuts, reverse):
     obs = observations(n, seed=seed)
     bounds = sorted({0, n, *(c for c in cuts if c < n)})
-    parts = [_agg(obs.take(np.arange(a, b))) for a, b in zip(bounds, bounds[1:], strict=False)]
+    parts = [_agg(obs.take(np.arange(a, b))) for a, b in itertools.pairwise(bounds)]
     if reverse:
         parts.reverse()
     _same(Aggregates.merge_all(parts), _agg(obs))
@@ -58,8 +60,14 @@ def test_statistics_hold_every_level_dimension_topic_and_day():
     assert {k.segment for k in segments} == {"north", "south", "east"}
     days = [k for k in agg.index if k.scope == Scope.OVERALL and k.facet == FACET_ALL and k.bucket]
     assert sum(agg.get(k)[0] for k in days) == 300
-    assert agg.get(Key(Scope.OVERALL, "", -1, "feedback", dimension_facet("ability"), ALL_TIME)) is not None
-    assert agg.get(Key(Scope.OVERALL, "", -1, "feedback", topic_facet("service_care"), ALL_TIME)) is not None
+    assert (
+        agg.get(Key(Scope.OVERALL, "", -1, "feedback", dimension_facet("ability"), ALL_TIME))
+        is not None
+    )
+    assert (
+        agg.get(Key(Scope.OVERALL, "", -1, "feedback", topic_facet("service_care"), ALL_TIME))
+        is not None
+    )
     customers = [k for k in agg.index if k.scope == Scope.CUSTOMER and k.facet == FACET_ALL]
     assert sum(agg.get(k)[0] for k in customers) == 300
 
@@ -113,7 +121,9 @@ def test_signal_contributions_add_up_to_the_distance_from_the_parent():
     whole = estimate(rows.sum(axis=0), 50.0, 400.0, prior_strength=10)
     assert parts[0] < 0 < parts[1]
     assert abs(parts.sum() - (whole.index[0] - 50.0)) < 1e-9
-    moves = item_moves(np.concatenate([a.value, b.value]), np.ones(70), 70.0, float(whole.credibility[0]), 50.0)
+    moves = item_moves(
+        np.concatenate([a.value, b.value]), np.ones(70), 70.0, float(whole.credibility[0]), 50.0
+    )
     assert abs(moves.sum() - parts.sum()) < 1e-9
 
 

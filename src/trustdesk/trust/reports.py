@@ -37,8 +37,10 @@ from trustdesk.trust.schemas import (
     EvidenceOut,
     Explanation,
     SegmentDetail,
+    SegmentView,
     SignalContribution,
     TrendPoint,
+    TrustOverview,
     TrustScore,
 )
 from trustdesk.trust.service import TrustParams
@@ -50,9 +52,11 @@ __all__ = [
     "explain_customer",
     "explain_segment",
     "list_alerts",
+    "overview",
     "scores",
     "segment_detail",
     "segment_drivers",
+    "segment_view",
     "trend",
 ]
 
@@ -286,6 +290,51 @@ def trend(
     ]
 
 
+def overview(session: Session, params: TrustParams, *, bucket: str = "day") -> TrustOverview:
+    """Overall and per-segment scores with their trends, for the dashboard's first page.
+
+    Two reads of stored statistics (all-time rows, then the main facet's per-bucket rows), so the
+    cost depends on segments x days, never on how many feedback items lie behind them.
+    """
+    state = session.get(TrustState, 1)
+    if state is None:
+        return TrustOverview(overall=None, segments=[], overall_trend=[], segment_trends={})
+    main, dims = _facets(None)
+    top, seg_points = _segment_points(session, params)
+    overall = _score("overall", "", top, "", ALL_TIME, main, dims, state.latest_at)
+    segments = [
+        score
+        for seg in sorted({s for s, f, _b in seg_points if f == main})
+        if (score := _score("segment", seg, seg_points, seg, ALL_TIME, main, dims, state.latest_at))
+    ]
+    top_trend, seg_trend = _points(
+        *_read_levels(session, bucket=bucket, as_of=None, facets=[main]), params.prior_strength
+    )
+    return TrustOverview(
+        overall=overall,
+        segments=segments,
+        overall_trend=_trends(top_trend).get("", []),
+        segment_trends=_trends(seg_trend),
+    )
+
+
+def _trends(points: _Points) -> dict[str, list[TrendPoint]]:
+    """Segment -> its points in bucket order, leaving out buckets without own data (as `trend`)."""
+    found: dict[str, list[TrendPoint]] = defaultdict(list)
+    for (seg, _f, b), p in sorted(points.items(), key=lambda kv: kv[0][2]):
+        if p.n > 0:
+            found[seg].append(
+                TrendPoint(
+                    bucket_start=_ts(b),
+                    trust_index=p.index,
+                    ci_low=p.ci_low,
+                    ci_high=p.ci_high,
+                    n=p.n,
+                )
+            )
+    return dict(found)
+
+
 def _segment_points(session: Session, params: TrustParams) -> tuple[_Points, _Points]:
     overall, segments = _read_levels(session, bucket=None, as_of=None)
     return _points(overall, segments, params.prior_strength)
@@ -455,13 +504,19 @@ def list_alerts(
     segment: str | None = None,
     unacknowledged: bool = False,
     limit: int = 500,
+    kind: str | None = None,
+    acknowledged: bool | None = None,
 ) -> list[AlertOut]:
-    """Alerts, the most recent window first."""
+    """Alerts, the most recent window first (`acknowledged`: True only those, False only open)."""
     query = select(TrustAlert).order_by(TrustAlert.window_start.desc(), TrustAlert.id).limit(limit)
     if segment is not None:
         query = query.where(TrustAlert.segment == segment)
-    if unacknowledged:
+    if unacknowledged or acknowledged is False:
         query = query.where(TrustAlert.acknowledged_at.is_(None))
+    elif acknowledged:
+        query = query.where(TrustAlert.acknowledged_at.is_not(None))
+    if kind is not None:
+        query = query.where(TrustAlert.kind == kind)
     return [_alert_out(a) for a in session.scalars(query)]
 
 
@@ -634,3 +689,29 @@ def explain_customer(
         pulled_down=down,
         pulled_up=up,
     )
+
+
+def segment_view(
+    session: Session,
+    vault: Vault,
+    params: TrustParams,
+    segment: str,
+    *,
+    with_text: bool = False,
+) -> SegmentView:
+    """Everything the dashboard's segment page shows, from the stored aggregates and evidence.
+
+    Each dimension's score comes with its own interval (a dimension the segment has no data on
+    shows the overall index on it, with n = 0).
+    """
+    detail = segment_detail(session, params, segment)
+    main, dims = _facets(None)
+    _top, seg_points = _segment_points(session, params)
+    as_of = _state(session).latest_at
+    dimensions = {
+        facet.removeprefix("dim:"): score
+        for facet in dims
+        if (score := _score("segment", segment, seg_points, segment, ALL_TIME, facet, [], as_of))
+    }
+    explanation = explain_segment(session, vault, params, segment, with_text=with_text)
+    return SegmentView(detail=detail, dimensions=dimensions, explanation=explanation)

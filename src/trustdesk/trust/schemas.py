@@ -13,8 +13,10 @@ __all__ = [
     "Explanation",
     "RecomputeReport",
     "SegmentDetail",
+    "SegmentView",
     "SignalContribution",
     "TrendPoint",
+    "TrustOverview",
     "TrustScore",
 ]
 
@@ -100,6 +102,23 @@ class SegmentDetail(BaseModel):
     trend: list[TrendPoint]
     drivers: list[DriverOut]
     alerts: list[AlertOut]
+
+
+class SegmentView(BaseModel):
+    """The dashboard's segment page: the detail, each dimension with its interval, and why."""
+
+    detail: SegmentDetail
+    dimensions: dict[str, TrustScore] = Field(description="Dimension -> the segment's score on it.")
+    explanation: Explanation
+
+
+class TrustOverview(BaseModel):
+    """The dashboard's first page: the overall index, every segment's, and their trends."""
+
+    overall: TrustScore | None = Field(description="None before the first recompute.")
+    segments: list[TrustScore]
+    overall_trend: list[TrendPoint]
+    segment_trends: dict[str, list[TrendPoint]] = Field(description="Segment -> its trend.")
 
 
 class RecomputeReport(BaseModel):

@@ -1,0 +1,266 @@
+"""The trust dashboard: overview, one segment, alerts (with acknowledgement), one customer.
+
+Every number comes from `trust.reports`, which reads the stored aggregates (a closed-form score
+over a few rows per segment, day and facet) and indexed evidence rows: no page recomputes the
+index from feedback, so pages stay fast at millions of items. Charts are inline SVG drawn on
+the server (`web/charts.py`); each has a table with the same numbers next to it. Feedback text
+appears only for roles holding `feedback:read`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated
+from urllib.parse import quote, urlencode
+
+from fastapi import Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from trustdesk.auth.http import get_platform, read_session, require_page, write_session
+from trustdesk.auth.principal import Principal
+from trustdesk.customers import public as customers
+from trustdesk.errors import NotFound
+from trustdesk.feedback import service as feedback
+from trustdesk.feedback.public import TOPIC_DIMENSIONS, TOPIC_LABELS
+from trustdesk.platform import Platform
+from trustdesk.trust import reports, service
+from trustdesk.trust.schemas import TrendPoint, TrustScore
+from trustdesk.trust.signals import DIMENSIONS
+from trustdesk.web.charts import Bar, Point, bar_chart, line_chart
+from trustdesk.web.nav import NavEntry, Section
+from trustdesk.web.redirects import safe_next
+from trustdesk.web.routing import page_router
+from trustdesk.web.templating import flash, render
+
+__all__ = ["router", "section"]
+
+ALERT_KINDS = ("trust_drop", "topic_surge")
+ALERT_STATES = ("open", "acknowledged")
+TIMELINE_SIZE = 50
+
+router = page_router(prefix="/trust")
+section = Section(
+    router=router,
+    nav=(
+        NavEntry(
+            "Trust",
+            "/trust",
+            permission="trust:read",
+            description="The trust index overall and per segment, its trend, drivers and why.",
+            order=20,
+        ),
+        NavEntry(
+            "Alerts",
+            "/trust/alerts",
+            permission="trust:read",
+            description="Drops in trust and surges of complaints beyond what history explains.",
+            order=30,
+        ),
+    ),
+)
+
+_SHARED = {
+    "dimensions": DIMENSIONS,
+    "topic_labels": TOPIC_LABELS,
+    "topic_dimensions": TOPIC_DIMENSIONS,
+}
+
+
+def _params(platform: Platform) -> service.TrustParams:
+    return service.TrustParams.from_settings(platform.settings)
+
+
+def _points(trend: Sequence[TrendPoint]) -> list[Point]:
+    return [
+        Point(f"{p.bucket_start:%b %d}", p.trust_index, p.ci_low, p.ci_high) for p in trend
+    ]
+
+
+def _trend_chart(trend: Sequence[TrendPoint], chart_id: str, subject: str) -> str:
+    if trend:
+        first, last = trend[0], trend[-1]
+        description = (
+            f"Daily trust index of {subject} with its 95% interval, from "
+            f"{first.bucket_start:%b %d} ({first.trust_index:.1f}) to "
+            f"{last.bucket_start:%b %d} ({last.trust_index:.1f}), {len(trend)} days."
+        )
+    else:
+        description = f"No daily trust index for {subject} yet."
+    return line_chart(
+        _points(trend),
+        chart_id=chart_id,
+        title=f"Trust index of {subject} per day",
+        description=description,
+    )
+
+
+def _segment_href(segment: str) -> str:
+    return "/trust/segments/" + quote(segment, safe="")
+
+
+@router.get("")
+def overview(
+    request: Request,
+    principal: Principal = Depends(require_page("trust:read")),
+    platform: Platform = Depends(get_platform),
+    session: Session = Depends(read_session),
+) -> Response:
+    found = reports.overview(session, _params(platform))
+    bars = [
+        Bar(s.key, s.trust_index, s.ci_low, s.ci_high, href=_segment_href(s.key))
+        for s in found.segments
+    ]
+    ranked = sorted(found.segments, key=lambda s: s.trust_index)
+    summary = (
+        f"Lowest: {ranked[0].key} ({ranked[0].trust_index:.1f}); "
+        f"highest: {ranked[-1].key} ({ranked[-1].trust_index:.1f})."
+        if ranked
+        else "No segments yet."
+    )
+    days = sorted({p.bucket_start for t in found.segment_trends.values() for p in t})
+    by_day = {
+        seg: {p.bucket_start: p for p in trend} for seg, trend in found.segment_trends.items()
+    }
+    context = {
+        **_SHARED,
+        "overview": found,
+        "segment_chart": bar_chart(
+            bars,
+            chart_id="chart-segments",
+            title="Trust index by segment",
+            description=f"{len(bars)} segments on a 0 to 100 scale with 95% intervals. {summary}",
+        ),
+        "overall_chart": _trend_chart(found.overall_trend, "chart-overall", "all customers"),
+        "segment_charts": [
+            (seg, _trend_chart(trend, f"chart-trend-{i}", seg))
+            for i, (seg, trend) in enumerate(sorted(found.segment_trends.items()))
+        ],
+        "days": days,
+        "by_day": by_day,
+        "segment_href": _segment_href,
+    }
+    return render(request, "trust/overview.html", context)
+
+
+@router.get("/alerts")
+def alert_list(
+    request: Request,
+    state: str = Query("", max_length=16),
+    kind: str = Query("", max_length=24),
+    segment: str = Query("", max_length=120),
+    principal: Principal = Depends(require_page("trust:read")),
+    session: Session = Depends(read_session),
+) -> Response:
+    state = state if state in ALERT_STATES else ""
+    kind = kind if kind in ALERT_KINDS else ""
+    segment = segment.strip()
+    alerts = reports.list_alerts(
+        session,
+        segment=segment or None,
+        kind=kind or None,
+        acknowledged={"open": False, "acknowledged": True}.get(state),
+        limit=200,
+    )
+    context = {
+        **_SHARED,
+        "alerts": alerts,
+        "state": state,
+        "kind": kind,
+        "segment": segment,
+        "kinds": ALERT_KINDS,
+        "states": ALERT_STATES,
+        "can_manage": principal.can("alerts:manage"),
+        "back": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        "segment_href": _segment_href,
+    }
+    return render(request, "trust/alerts.html", context)
+
+
+@router.post("/alerts/{alert_id}/acknowledge")
+def acknowledge(
+    request: Request,
+    alert_id: int,
+    next: Annotated[str, Form(max_length=2000)] = "/trust/alerts",
+    principal: Principal = Depends(require_page("alerts:manage")),
+    session: Session = Depends(write_session),
+) -> Response:
+    """Acknowledge one alert (recorded with who and when, and audited) and go back."""
+    service.acknowledge_alert(session, alert_id, actor=principal.actor)
+    flash(request, f"Alert {alert_id} acknowledged.")
+    return RedirectResponse(safe_next(next, "/trust/alerts"), status_code=303)
+
+
+@router.get("/segments/{segment:path}")
+def segment_page(
+    request: Request,
+    segment: str,
+    principal: Principal = Depends(require_page("trust:read")),
+    platform: Platform = Depends(get_platform),
+    session: Session = Depends(read_session),
+) -> Response:
+    with_text = principal.can("feedback:read")
+    view = reports.segment_view(
+        session, platform.vault, _params(platform), segment, with_text=with_text
+    )
+    context = {
+        **_SHARED,
+        "view": view,
+        "segment": segment,
+        "with_text": with_text,
+        "trend_chart": _trend_chart(view.detail.trend, "chart-trend", segment),
+        "can_manage": principal.can("alerts:manage"),
+        "back": request.url.path,
+    }
+    return render(request, "trust/segment.html", context)
+
+
+@router.get("/customers/{external_id}")
+def customer_page(
+    request: Request,
+    external_id: str,
+    principal: Principal = Depends(require_page("trust:read")),
+    platform: Platform = Depends(get_platform),
+    session: Session = Depends(read_session),
+) -> Response:
+    """A customer's index explained, and the timeline of what they said (text if permitted)."""
+    ids = customers.customer_ids(session, [external_id])
+    if external_id not in ids:
+        raise NotFound(f"no customer with external id {external_id!r}")
+    with_text = principal.can("feedback:read")
+    explanation = None
+    try:
+        explanation = reports.explain_customer(
+            session, platform.vault, _params(platform), external_id, with_text=with_text
+        )
+    except NotFound:
+        pass  # a known customer without any feedback yet: the page says so
+    timeline, next_cursor = (
+        feedback.list_feedback(
+            session,
+            platform.vault,
+            feedback.FeedbackFilter(customer_id=ids[external_id]),
+            limit=TIMELINE_SIZE,
+        )
+        if with_text
+        else ([], None)
+    )
+    context = {
+        **_SHARED,
+        "external_id": external_id,
+        "explanation": explanation,
+        "timeline": timeline,
+        "more_href": (
+            "/feedback?" + urlencode({"customer": external_id, "cursor": next_cursor})
+            if next_cursor
+            else None
+        ),
+        "with_text": with_text,
+        "score_dims": _dims(explanation.score) if explanation else [],
+    }
+    return render(request, "trust/customer.html", context)
+
+
+def _dims(score: TrustScore) -> list[tuple[str, float | None]]:
+    return [(d, score.dimensions.get(d)) for d in DIMENSIONS]
