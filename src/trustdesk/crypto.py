@@ -140,6 +140,8 @@ class Vault:
         self._check_master_key()
         self._blind_key = self._named_key("blind-index")
         self._seal_key = self._named_key("sealing")
+        # Search terms get their own key: a term hash can never be compared with a blind index.
+        self._terms = hashlib.blake2b(key=self._named_key("search-terms"), digest_size=8)
 
     @classmethod
     def open(cls, keystore_url: str, master: MasterKey, retired: Iterable[MasterKey] = ()) -> Vault:
@@ -312,6 +314,18 @@ class Vault:
             return None
         msg = f"{kind}:{_normalise(kind, value)}".encode()
         return hmac.new(self._blind_key, msg, hashlib.sha256).hexdigest()
+
+    def term_hashes(self, terms: Iterable[str]) -> list[int]:
+        """Keyed 64-bit hashes (signed, to fit a BIGINT) of already normalised search terms.
+
+        BLAKE2b in keyed mode is a PRF like HMAC-SHA256 and about three times faster here.
+        """
+        hashes: list[int] = []
+        for term in terms:
+            h = self._terms.copy()
+            h.update(term.encode())
+            hashes.append(int.from_bytes(h.digest(), "big", signed=True))
+        return hashes
 
     def seal(self, context: str, value: str) -> bytes:
         """Encrypt a staff-side secret (e.g. a TOTP seed) under the key store's sealing key."""

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trustdesk.db import Base, UTCDateTime
 
-__all__ = ["Feedback", "FeedbackSourceKey"]
+__all__ = ["Feedback", "FeedbackSourceKey", "FeedbackTerm"]
 
 
 class Feedback(Base):
@@ -53,3 +62,24 @@ class FeedbackSourceKey(Base):
     source: Mapped[str] = mapped_column(String(64), primary_key=True)
     subject_id: Mapped[str] = mapped_column(String(36), unique=True, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class FeedbackTerm(Base):
+    """One posting of the blind search index: this feedback's text contains the term.
+
+    `term_hash` is the vault's keyed hash of a normalised word (see `terms.py`), never the word.
+    The primary key keeps each term's postings together in id order, so a search reads one range
+    and pages by id without sorting; on SQLite the table is WITHOUT ROWID (the key is the row).
+    The feedback_id index serves erasure and re-indexing of given feedback.
+    """
+
+    __tablename__ = "feedback_terms"
+    __table_args__ = (
+        Index("ix_feedback_terms_feedback_id", "feedback_id"),
+        {"sqlite_with_rowid": False},
+    )
+
+    term_hash: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    feedback_id: Mapped[int] = mapped_column(
+        ForeignKey("feedback.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )

@@ -15,6 +15,7 @@ from trustdesk.crypto import Vault
 from trustdesk.customers import public as customers
 from trustdesk.db import utcnow
 from trustdesk.errors import InvalidInput, NotFound
+from trustdesk.feedback import search
 from trustdesk.feedback.analysis import Analyser
 from trustdesk.feedback.models import Feedback, FeedbackSourceKey
 from trustdesk.feedback.schemas import FeedbackOut, FeedbackRecord
@@ -25,8 +26,10 @@ __all__ = [
     "StoreResult",
     "decrypt_texts",
     "find_feedback",
+    "forget_customer_feedback",
     "get_feedback",
     "list_feedback",
+    "reindex_terms",
     "source_subjects",
     "store_feedback",
     "text_keys",
@@ -112,7 +115,8 @@ def store_feedback(
 ) -> StoreResult:
     """Store new records, analysed in one vectorised call; records already stored are skipped.
 
-    One audit entry names the batch's counts (never its text). Does not commit.
+    The search index gets the new rows' terms in the same transaction. One audit entry names the
+    batch's counts (never its text). Does not commit.
     """
     result = StoreResult()
     existing = _existing(session, records)
@@ -173,8 +177,20 @@ def store_feedback(
                     "model_version": analysis.version,
                 }
             )
-        session.connection().execute(_insert(session), rows)  # Core executemany: no ORM
-        result.created = len(rows)
+        # Core, no ORM; RETURNING names the rows this call created (not those a racing import did).
+        stored = session.connection().execute(
+            _insert(session).returning(Feedback.id, Feedback.source, Feedback.external_id), rows
+        )
+        id_of = {(source, external_id): fid for fid, source, external_id in stored}
+        texts: list[tuple[int, str]] = []
+        for i, _, _ in plan:
+            fid = id_of.get((records[i].source, records[i].external_id))
+            if fid is not None:
+                result.created_ids[i] = fid
+                texts.append((fid, records[i].text))
+        search.index_terms(session, vault, texts)
+        result.created = len(texts)
+        result.unchanged += len(plan) - len(texts)
     sources = sorted({r.source for r in records})
     audit.record(
         session,
@@ -272,6 +288,10 @@ def _aware(moment: datetime) -> datetime:
 
 @dataclass(frozen=True)
 class FeedbackFilter:
+    """What to list; every given field must hold. `text`: words that must all occur in the text
+    (any case, accents and punctuation ignored; see `terms.py`)."""
+
+    text: str | None = None
     source: str | None = None
     segment: str | None = None
     sentiment: str | None = None
@@ -290,7 +310,12 @@ def list_feedback(
     limit: int = 50,
 ) -> tuple[list[FeedbackOut], int | None]:
     """A page in id order; the second value is the cursor for the next page, if any."""
-    query = select(Feedback).where(Feedback.id > after_id).order_by(Feedback.id).limit(limit + 1)
+    query = select(Feedback).where(Feedback.id > after_id).limit(limit + 1)
+    if filters.text is not None and filters.text.strip():
+        hashes = search.query_hashes(vault, filters.text)
+        query = search.matching(session, query, hashes, after_id=after_id)
+    else:
+        query = query.order_by(Feedback.id)
     if filters.source:
         query = query.where(Feedback.source == filters.source)
     if filters.segment:
@@ -313,3 +338,40 @@ def list_feedback(
     texts = decrypt_texts(session, vault, rows)
     items = [_out(r, t) for r, t in zip(rows, texts, strict=True)]
     return items, (rows[-1].id if more and rows else None)
+
+
+def forget_customer_feedback(session: Session, customer_id: int) -> int:
+    """Erase what search knows of a customer's feedback (term hashes are derived personal data).
+
+    Call with the destruction of the customer's data key. Returns the postings deleted.
+    """
+    return search.drop_terms(
+        session, select(Feedback.id).where(Feedback.customer_id == customer_id)
+    )
+
+
+def reindex_terms(
+    session: Session, vault: Vault, *, after_id: int = 0, limit: int = 5000
+) -> tuple[int, int, int | None]:
+    """Rebuild the search postings of the next `limit` rows after `after_id`.
+
+    Returns (rows read, postings written, last id read or None when there were none). Rows whose
+    data key was destroyed lose their postings and get none back. Does not commit.
+    """
+    rows = session.execute(
+        select(Feedback.id, Feedback.source, Feedback.customer_id, Feedback.text_enc)
+        .where(Feedback.id > after_id)
+        .order_by(Feedback.id)
+        .limit(limit)
+    ).all()
+    if not rows:
+        return 0, 0, None
+    last = int(rows[-1].id)
+    search.drop_terms(
+        session, select(Feedback.id).where(Feedback.id > after_id, Feedback.id <= last)
+    )
+    texts = decrypt_texts(session, vault, rows)
+    written = search.index_terms(
+        session, vault, ((r.id, t) for r, t in zip(rows, texts, strict=True) if t is not None)
+    )
+    return len(rows), written, last
