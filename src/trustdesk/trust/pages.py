@@ -10,6 +10,7 @@ appears only for roles holding `feedback:read`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import suppress
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
@@ -73,12 +74,12 @@ def _params(platform: Platform) -> service.TrustParams:
 
 
 def _points(trend: Sequence[TrendPoint]) -> list[Point]:
-    return [
-        Point(f"{p.bucket_start:%b %d}", p.trust_index, p.ci_low, p.ci_high) for p in trend
-    ]
+    return [Point(f"{p.bucket_start:%b %d}", p.trust_index, p.ci_low, p.ci_high) for p in trend]
 
 
-def _trend_chart(trend: Sequence[TrendPoint], chart_id: str, subject: str) -> str:
+def _trend_chart(
+    trend: Sequence[TrendPoint], chart_id: str, subject: str, *, small: bool = False
+) -> str:
     if trend:
         first, last = trend[0], trend[-1]
         description = (
@@ -93,6 +94,8 @@ def _trend_chart(trend: Sequence[TrendPoint], chart_id: str, subject: str) -> st
         chart_id=chart_id,
         title=f"Trust index of {subject} per day",
         description=description,
+        width=360 if small else 900,
+        height=190 if small else 260,
     )
 
 
@@ -134,11 +137,12 @@ def overview(
         ),
         "overall_chart": _trend_chart(found.overall_trend, "chart-overall", "all customers"),
         "segment_charts": [
-            (seg, _trend_chart(trend, f"chart-trend-{i}", seg))
+            (seg, _trend_chart(trend, f"chart-trend-{i}", seg, small=True))
             for i, (seg, trend) in enumerate(sorted(found.segment_trends.items()))
         ],
         "days": days,
         "by_day": by_day,
+        "overall_by_day": {p.bucket_start: p for p in found.overall_trend},
         "segment_href": _segment_href,
     }
     return render(request, "trust/overview.html", context)
@@ -230,12 +234,10 @@ def customer_page(
         raise NotFound(f"no customer with external id {external_id!r}")
     with_text = principal.can("feedback:read")
     explanation = None
-    try:
+    with suppress(NotFound):  # a known customer without feedback yet: the page says so
         explanation = reports.explain_customer(
             session, platform.vault, _params(platform), external_id, with_text=with_text
         )
-    except NotFound:
-        pass  # a known customer without any feedback yet: the page says so
     timeline, next_cursor = (
         feedback.list_feedback(
             session,

@@ -705,7 +705,7 @@ def segment_view(
     shows the overall index on it, with n = 0).
     """
     detail = segment_detail(session, params, segment)
-    main, dims = _facets(None)
+    _main, dims = _facets(None)
     _top, seg_points = _segment_points(session, params)
     as_of = _state(session).latest_at
     dimensions = {

@@ -15,7 +15,7 @@ from fastapi import APIRouter
 from trustdesk.auth.principal import Principal
 from trustdesk.auth.roles import PERMISSIONS
 
-__all__ = ["NavEntry", "Navigation", "Section"]
+__all__ = ["NavEntry", "Navigation", "Section", "current_entry"]
 
 
 @dataclass(frozen=True)
@@ -58,3 +58,10 @@ class Navigation:
 
     def visible_to(self, principal: Principal) -> list[NavEntry]:
         return [e for e in self._entries if e.permission is None or principal.can(e.permission)]
+
+
+def current_entry(entries: Iterable[NavEntry], path: str) -> NavEntry | None:
+    """The entry `path` belongs to: the most specific match, so /trust/alerts marks "Alerts"
+    rather than also "Trust"."""
+    matches = [e for e in entries if e.is_current(path)]
+    return max(matches, key=lambda e: len(e.href)) if matches else None

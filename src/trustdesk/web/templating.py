@@ -21,7 +21,7 @@ from starlette.requests import Request
 from trustdesk import __version__
 from trustdesk.auth.principal import Principal
 from trustdesk.web import csrf
-from trustdesk.web.nav import Navigation
+from trustdesk.web.nav import Navigation, current_entry
 
 __all__ = ["SECURITY_HEADERS", "TEMPLATES", "environment", "flash", "render"]
 
@@ -83,11 +83,13 @@ def render(
     principal = principal or getattr(request.state, "principal", None)
     nav: Navigation | None = getattr(request.app.state, "nav", None)
     has_session = "session" in request.scope
+    entries = nav.visible_to(principal) if nav is not None and principal is not None else []
     values: dict[str, Any] = {
         "request": request,
         "principal": principal,
-        "nav": nav.visible_to(principal) if nav is not None and principal is not None else [],
+        "nav": entries,
         "current_path": request.url.path,
+        "current_entry": current_entry(entries, request.url.path),
         "csrf_token": csrf.token(request) if has_session else "",
         "notice": request.session.pop(_FLASH, None) if has_session else None,
         **(context or {}),
