@@ -2,6 +2,7 @@
 
 Rows are the shipped airline tweets replicated under new ids. Baseline: the same rows inserted as
 plaintext with one executemany into a table of the same shape, in the same run. Target: 20,000 rows/s.
+The search index's cost: the storage-only import with and without it (index writing stubbed out).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 
 from trustdesk import migrate
 from trustdesk.config import Settings
+from trustdesk.feedback import search
 from trustdesk.feedback.analysis import TextAnalysis, default_analyser
 from trustdesk.feedback.importing import ColumnMap, import_feedback_rows
 from trustdesk.platform import Platform
@@ -103,13 +105,23 @@ def main() -> None:
             )
         plain = N / (time.perf_counter() - start)
         conn.close()
+        index_terms = search.index_terms
+        search.index_terms = lambda *_args: 0  # the import as it was before the search index
+        try:
+            unindexed, _ = _import(base, "store-unindexed", rows, _Precomputed())
+        finally:
+            search.index_terms = index_terms
         stored, _ = _import(base, "store", rows, _Precomputed())
         full, full_again = _import(base, "full", rows, analyser)
     print(f"rows: {N} (target {TARGET:,} rows/s)")
     print(f"baseline plaintext executemany:          {plain:10,.0f} rows/s")
     print(f"text analysis alone (sentiment+topics):  {analysis:10,.0f} texts/s")
     print(
-        f"import, analysis precomputed:            {stored:10,.0f} rows/s  ({stored / plain:.3f} x baseline)"
+        f"import, analysis precomputed, no search: {unindexed:10,.0f} rows/s  ({unindexed / plain:.3f} x baseline)"
+    )
+    print(
+        f"import, analysis precomputed:            {stored:10,.0f} rows/s  ({stored / plain:.3f} x baseline,"
+        f" {stored / unindexed:.2f} x without search index)"
     )
     print("import end to end (validate, analyse,")
     print(

@@ -67,6 +67,9 @@ def bulk_import(
 
 @router.get("", response_model=FeedbackPage)
 def list_feedback(
+    q: str | None = Query(
+        None, max_length=500, description="Words that must all occur in the text (any case)."
+    ),
     cursor: int = Query(0, ge=0),
     limit: int = Query(50, ge=1, le=500),
     source: str | None = None,
@@ -81,6 +84,7 @@ def list_feedback(
     session: Session = Depends(read_session),
 ) -> FeedbackPage:
     filters = service.FeedbackFilter(
+        text=q,
         source=source,
         segment=segment,
         sentiment=sentiment,

@@ -15,6 +15,7 @@ from trustdesk.feedback.analysis import Analyser, default_analyser, load_model
 from trustdesk.feedback.file_analysis import analyse_csv, predict_csv, read_labelled
 from trustdesk.feedback.importing import ColumnMap, import_feedback_file
 from trustdesk.feedback.ratings import DEFAULT_SCALE, SCALES
+from trustdesk.feedback.reindexing import ReindexReport, feedback_count, reindex_feedback
 from trustdesk.feedback.schemas import ImportReport
 from trustdesk.feedback.training import TASKS, build_default_models, save_model, train_text_model
 
@@ -107,6 +108,24 @@ def import_(
         raise typer.Exit(code=2)
 
 
+@app.command("reindex")
+def reindex(
+    batch_size: Annotated[int, typer.Option(min=1, max=50_000)] = 5000,
+) -> None:
+    """(Re)build the search index of stored feedback (decrypts in batches; safe to re-run)."""
+    platform = open_platform()
+    with progress("indexing feedback") as bar:
+        task = bar.add_task("reindex", total=feedback_count(platform.db))
+
+        def advance(report: ReindexReport) -> None:
+            bar.update(task, completed=report.rows)
+
+        report = reindex_feedback(
+            platform.db, platform.vault, batch_size=batch_size, on_batch=advance
+        )
+    out.print(f"indexed {report.rows} feedback rows ({report.postings} terms)")
+
+
 @app.command("analyze")
 def analyze(
     file: Annotated[Path, typer.Argument(help="CSV (or JSONL) with a text column.")],
@@ -123,6 +142,9 @@ def analyze(
 
 @app.command("list")
 def list_(
+    q: Annotated[
+        str | None, typer.Option("--q", help="Words that must all occur in the text.")
+    ] = None,
     source: Annotated[str | None, typer.Option()] = None,
     segment: Annotated[str | None, typer.Option()] = None,
     sentiment: Annotated[str | None, typer.Option()] = None,
@@ -136,7 +158,13 @@ def list_(
     """List stored feedback with its analysis (text decrypted)."""
     platform = open_platform()
     filters = service.FeedbackFilter(
-        source=source, segment=segment, sentiment=sentiment, topic=topic, since=since, until=until
+        text=q,
+        source=source,
+        segment=segment,
+        sentiment=sentiment,
+        topic=topic,
+        since=since,
+        until=until,
     )
     with platform.db.reading() as session:
         items, next_cursor = service.list_feedback(

@@ -2,6 +2,7 @@
 
 Batches are plain numpy arrays (no ORM objects) so the trust index can read millions of rows in
 bounded memory; items carry decrypted text, for explanations, and are fetched by id.
+`forget_customer_feedback` is for erasure: it removes what search derived from a customer's text.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.crypto import Vault
 from trustdesk.feedback.models import Feedback
-from trustdesk.feedback.service import decrypt_texts
+from trustdesk.feedback.service import decrypt_texts, forget_customer_feedback
 from trustdesk.feedback.topics import TOPIC_DIMENSIONS, TOPIC_LABELS, TOPICS, topics_of
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "FeedbackBatch",
     "FeedbackItem",
     "feedback_items",
+    "forget_customer_feedback",
     "iter_feedback_batches",
 ]
 

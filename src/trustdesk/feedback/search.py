@@ -10,9 +10,9 @@ whatever the size of the table.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Select, Table, delete, exists, func, insert, literal, select
+from sqlalchemy import Select, delete, exists, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from trustdesk.crypto import Vault
@@ -24,6 +24,8 @@ __all__ = ["drop_terms", "index_terms", "matching", "query_hashes"]
 
 # Counting a term's postings stops here: enough to tell a rare term from a common one.
 _COUNT_CAP = 2_000
+_INSERT_QMARK = "INSERT INTO feedback_terms (term_hash, feedback_id) VALUES (?, ?)"
+_INSERT_FORMAT = "INSERT INTO feedback_terms (term_hash, feedback_id) VALUES (%s, %s)"
 
 
 def index_terms(session: Session, vault: Vault, texts: Iterable[tuple[int, str]]) -> int:
@@ -37,10 +39,11 @@ def index_terms(session: Session, vault: Vault, texts: Iterable[tuple[int, str]]
     hash_of = dict(zip(vocabulary, vault.term_hashes(vocabulary), strict=True))
     postings = sorted((hash_of[t], feedback_id) for feedback_id, terms in per_row for t in terms)
     if postings:
-        table = cast(Table, FeedbackTerm.__table__)
-        session.connection().execute(
-            insert(table), [{"term_hash": h, "feedback_id": f} for h, f in postings]
-        )
+        # Plain tuples straight to the driver: SQLAlchemy's per-row parameter processing would
+        # cost more than the insert itself at ~12 postings per row.
+        connection = session.connection()
+        qmark = connection.dialect.paramstyle == "qmark"
+        connection.exec_driver_sql(_INSERT_QMARK if qmark else _INSERT_FORMAT, postings)
     return len(postings)
 
 

@@ -21,7 +21,8 @@ _STOP = (
     "these they this those to too us was we were what when where which who why will with you your"
 )
 STOP_WORDS = frozenset(_STOP.split())
-_WORD = re.compile(r"[^\W_]+")  # letters and digits of any script; punctuation and _ split words
+# Runs of letters and digits of any script (punctuation and _ split words), too-short runs skipped.
+_WORD = re.compile(r"[^\W_]{" + str(MIN_TERM_CHARS) + ",}")
 
 
 def _fold(text: str) -> str:
@@ -35,8 +36,4 @@ def _fold(text: str) -> str:
 
 def terms_of(text: str) -> set[str]:
     """The distinct searchable terms of `text`."""
-    return {
-        word
-        for word in _WORD.findall(_fold(text))
-        if len(word) >= MIN_TERM_CHARS and word not in STOP_WORDS
-    }
+    return set(_WORD.findall(_fold(text))) - STOP_WORDS
