@@ -83,10 +83,10 @@ class Settings(BaseSettings):
         description="Trust index shrinkage: pseudo-observations of the parent level's score.",
     )
     trust_alert_fdr: float = Field(
-        0.01,
+        0.05,
         gt=0,
         lt=1,
-        description="Alerts: false discovery rate across all tests of one run (Benjamini-Hochberg).",
+        description="Alerts: false discovery rate per daily window (Benjamini-Hochberg).",
     )
 
     @classmethod

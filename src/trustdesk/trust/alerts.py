@@ -38,6 +38,7 @@ __all__ = [
     "drop_test",
     "evaluate_window",
     "evaluate_windows",
+    "pearson_dispersion",
     "select_alerts",
     "severity",
     "surge_test",
@@ -105,30 +106,50 @@ def drop_test(history: Sequence[WindowMean], window: WindowMean) -> tuple[float,
     return baseline, float(st.t.cdf(t, df=len(usable) - 1))
 
 
-def surge_test(history: Sequence[WindowCount], window: WindowCount) -> tuple[float, float] | None:
-    """(expected count, one-sided p-value of a surge), or None without enough history."""
+def pearson_dispersion(history: Sequence[WindowCount]) -> tuple[float, int] | None:
+    """(Pearson chi-square, degrees of freedom) of a history around its own rate."""
     usable = [h for h in history if h.volume > 0]
-    if len(usable) < MIN_HISTORY or window.volume <= 0:
+    if len(usable) < MIN_HISTORY:
         return None
     counts = np.array([h.count for h in usable])
     volumes = np.array([h.volume for h in usable])
-    total_count, total_volume = float(counts.sum()), float(volumes.sum())
+    rate = float(counts.sum()) / float(volumes.sum())
+    if rate <= 0:
+        return 0.0, len(usable) - 1
+    fitted = rate * volumes
+    return float(np.sum((counts - fitted) ** 2 / fitted)), len(usable) - 1
+
+
+def surge_test(
+    history: Sequence[WindowCount],
+    window: WindowCount,
+    dispersion: tuple[float, int] | None = None,
+) -> tuple[float, float] | None:
+    """(expected count, one-sided p-value of a surge), or None without enough history.
+
+    `dispersion` is a pooled (chi-square, df) over many series (see `evaluate_windows`); without
+    it the series' own history estimates the over-dispersion, on few degrees of freedom.
+    """
+    usable = [h for h in history if h.volume > 0]
+    if len(usable) < MIN_HISTORY or window.volume <= 0:
+        return None
+    total_count = float(sum(h.count for h in usable))
+    total_volume = float(sum(h.volume for h in usable))
     rate = total_count / total_volume
     expected = rate * window.volume
     if window.count <= expected:
         return expected, 1.0
-    dispersion = 1.0
-    if rate > 0:
-        fitted = rate * volumes
-        dispersion = float(np.sum((counts - fitted) ** 2 / fitted)) / (len(usable) - 1)
-    if dispersion <= 1.0:
-        share = window.volume / (window.volume + total_volume)
-        trials = round(window.count + total_count)
-        p = float(st.binom.sf(round(window.count) - 1, trials, share))
-    else:
-        variance = dispersion * expected * (1.0 + window.volume / total_volume)
+    share = window.volume / (window.volume + total_volume)
+    trials = round(window.count + total_count)
+    p = float(st.binom.sf(round(window.count) - 1, trials, share))
+    chi2, df = dispersion or pearson_dispersion(usable) or (0.0, 0)
+    phi = chi2 / df if df > 0 else 1.0
+    if phi > 1.0 and expected > 0:
+        # Extra variation can only weaken the evidence; the normal approximation alone would
+        # overstate it for small expected counts, so the exact test's p-value is a floor.
+        variance = phi * expected * (1.0 + window.volume / total_volume)
         t = (window.count - expected) / math.sqrt(variance)
-        p = float(st.t.sf(t, df=len(usable) - 1))
+        p = max(p, float(st.t.sf(t, df=df)))
     return expected, p
 
 
@@ -168,13 +189,23 @@ def _large_enough(f: Finding) -> bool:
 
 
 def select_alerts(findings: Sequence[Finding], *, q: float) -> list[Finding]:
-    """The findings that pass Benjamini-Hochberg at q over all of them and the minimum effect."""
-    reject = benjamini_hochberg([f.p_value for f in findings], q)
-    return [
-        replace(f, severity=severity(f))
-        for f, r in zip(findings, reject, strict=True)
-        if r and _large_enough(f)
-    ]
+    """The findings that pass Benjamini-Hochberg at q and the minimum effect.
+
+    Each window is its own family of tests, as in daily monitoring: recomputing many days at
+    once must not make any one day's alert harder (or easier) to raise.
+    """
+    by_window: dict[int, list[Finding]] = {}
+    for f in findings:
+        by_window.setdefault(f.window_start, []).append(f)
+    selected: list[Finding] = []
+    for family in by_window.values():
+        reject = benjamini_hochberg([f.p_value for f in family], q)
+        selected += [
+            replace(f, severity=severity(f))
+            for f, r in zip(family, reject, strict=True)
+            if r and _large_enough(f)
+        ]
+    return selected
 
 
 def _window_means(days: Mapping[int, np.ndarray]) -> dict[int, WindowMean]:
@@ -219,16 +250,57 @@ def evaluate_windows(
     topics_of: dict[str, list[tuple[str, Mapping[int, np.ndarray]]]] = {}
     for (seg, topic), rows in topic_days.items():
         topics_of.setdefault(seg, []).append((topic, rows))
-    for segment, days in segment_days.items():
-        means = _window_means(days)
-        ordered = sorted(days)
-        for window in windows:
+    means_of = {segment: _window_means(days) for segment, days in segment_days.items()}
+    for window in windows:
+        pasts = {
+            segment: [d for d in sorted(days) if window - history_windows * DAY <= d < window]
+            for segment, days in segment_days.items()
+        }
+        pooled = _pooled_dispersion(segment_days, topics_of, pasts)
+        for segment, days in segment_days.items():
             current = days.get(window)
             if current is None or current[0] <= 0:
                 continue
-            past = [d for d in ordered if window - history_windows * DAY <= d < window]
-            found.extend(_tests(segment, days, means, past, window, topics_of.get(segment, [])))
+            found.extend(
+                _tests(
+                    segment,
+                    days,
+                    means_of[segment],
+                    pasts[segment],
+                    window,
+                    topics_of.get(segment, []),
+                    pooled,
+                )
+            )
     return found
+
+
+def _topic_history(
+    days: Mapping[int, np.ndarray], topic_rows: Mapping[int, np.ndarray], past: Sequence[int]
+) -> list[WindowCount]:
+    return [
+        WindowCount(float(topic_rows[d][1]) if d in topic_rows else 0.0, float(days[d][0]))
+        for d in past
+    ]
+
+
+def _pooled_dispersion(
+    segment_days: Mapping[str, Mapping[int, np.ndarray]],
+    topics_of: Mapping[str, Sequence[tuple[str, Mapping[int, np.ndarray]]]],
+    pasts: Mapping[str, Sequence[int]],
+) -> tuple[float, int] | None:
+    """One over-dispersion for every segment x topic series (quasi-likelihood's common phi).
+
+    A single series has only a handful of past windows, too few to tell real extra variation
+    from chance; pooling them all gives the estimate many degrees of freedom.
+    """
+    chi2, df = 0.0, 0
+    for segment, days in segment_days.items():
+        for _, topic_rows in topics_of.get(segment, []):
+            stat = pearson_dispersion(_topic_history(days, topic_rows, pasts[segment]))
+            if stat is not None:
+                chi2, df = chi2 + stat[0], df + stat[1]
+    return (chi2, df) if df > 0 else None
 
 
 def _tests(
@@ -238,6 +310,7 @@ def _tests(
     past: Sequence[int],
     window: int,
     topics: Sequence[tuple[str, Mapping[int, np.ndarray]]],
+    dispersion: tuple[float, int] | None,
 ) -> list[Finding]:
     found: list[Finding] = []
     current = days[window]
@@ -261,11 +334,8 @@ def _tests(
     for topic, topic_rows in topics:
         row = topic_rows.get(window)
         count = float(row[1]) if row is not None else 0.0
-        history = [
-            WindowCount(float(topic_rows[d][1]) if d in topic_rows else 0.0, float(days[d][0]))
-            for d in past
-        ]
-        surge = surge_test(history, WindowCount(count, float(current[0])))
+        history = _topic_history(days, topic_rows, past)
+        surge = surge_test(history, WindowCount(count, float(current[0])), dispersion)
         if surge is None:
             continue
         expected, p = surge

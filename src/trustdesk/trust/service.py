@@ -51,7 +51,7 @@ history only (a full recompute of a year of data does not replay a year of alert
 class TrustParams:
     half_life_days: float = 30.0
     prior_strength: float = 10.0
-    alert_fdr: float = 0.01
+    alert_fdr: float = 0.05
 
     @property
     def half_life_s(self) -> float:
