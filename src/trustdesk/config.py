@@ -88,6 +88,21 @@ class Settings(BaseSettings):
         lt=1,
         description="Alerts: false discovery rate per daily window (Benjamini-Hochberg).",
     )
+    consent_policy_file: Path | None = Field(
+        None,
+        description="YAML consent policy (purposes, channels, legal bases, regimes); default: the "
+        "policy shipped in trustdesk/privacy/default_policy.yaml.",
+    )
+    consent_link_max_age_s: int = Field(
+        7 * 24 * 3600,
+        gt=0,
+        description="How long a preference-centre link (and a form it shows) stays valid.",
+    )
+    public_url: str | None = Field(
+        None,
+        description="Address customers reach TrustDesk at, for links sent to them; default: "
+        "http://<host>:<port>.",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.customers.models import Customer
 
-__all__ = ["customer_ids", "customer_subjects", "external_ids"]
+__all__ = [
+    "CustomerPlace",
+    "customer_ids",
+    "customer_subjects",
+    "external_ids",
+    "jurisdictions",
+    "jurisdictions_by_id",
+]
 
 _CHUNK = 500
 
@@ -51,4 +59,41 @@ def external_ids(session: Session, ids: Iterable[int]) -> dict[int, str]:
             select(Customer.id, Customer.external_id).where(Customer.id.in_(chunk))
         )
         found.update(dict(rows.all()))
+    return found
+
+
+@dataclass(frozen=True)
+class CustomerPlace:
+    """A customer's ids and the jurisdiction whose rules apply to them (None when unknown)."""
+
+    id: int
+    external_id: str
+    jurisdiction: str | None
+
+
+def jurisdictions(session: Session, external_ids: Iterable[str]) -> dict[str, CustomerPlace]:
+    """{external_id: place} of the customers that exist among `external_ids`."""
+    found: dict[str, CustomerPlace] = {}
+    for chunk in _chunks(external_ids):
+        rows = session.execute(
+            select(Customer.id, Customer.external_id, Customer.jurisdiction).where(
+                Customer.external_id.in_(chunk)
+            )
+        )
+        for id_, external_id, jurisdiction in rows:
+            found[external_id] = CustomerPlace(id_, external_id, jurisdiction)
+    return found
+
+
+def jurisdictions_by_id(session: Session, ids: Iterable[int]) -> dict[int, CustomerPlace]:
+    """{id: place} of the customers that exist among `ids`."""
+    found: dict[int, CustomerPlace] = {}
+    for chunk in _chunks(ids):
+        rows = session.execute(
+            select(Customer.id, Customer.external_id, Customer.jurisdiction).where(
+                Customer.id.in_(chunk)
+            )
+        )
+        for id_, external_id, jurisdiction in rows:
+            found[id_] = CustomerPlace(id_, external_id, jurisdiction)
     return found

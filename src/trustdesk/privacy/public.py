@@ -1,0 +1,59 @@
+"""The door other capabilities use to ask whether they may use a customer's data.
+
+Breach notices rest on a legal obligation and are always allowed; marketing rests on consent and is
+allowed only as the customer (or, without a record, their jurisdiction's default) says. Answers are
+plain frozen data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from trustdesk.privacy import enforcement
+from trustdesk.privacy.policy import load_policy
+
+__all__ = ["ConsentAnswer", "check", "may_contact"]
+
+
+@dataclass(frozen=True)
+class ConsentAnswer:
+    customer_id: int
+    allowed: bool
+    reason: str  # record, default_regime or legal_obligation
+
+
+def check(
+    session: Session,
+    customer_ids: Iterable[int],
+    purpose: str,
+    channel: str,
+    *,
+    policy_file: Path | None = None,
+) -> dict[int, ConsentAnswer]:
+    """{customer id: answer} for the given customers (ids naming no customer are left out).
+
+    Unknown purposes or channels raise InvalidInput. `policy_file` is the `consent_policy_file`
+    setting; None means the shipped policy.
+    """
+    decisions = enforcement.check_ids(
+        session, load_policy(policy_file), customer_ids, purpose, channel
+    )
+    return {cid: ConsentAnswer(cid, d.allowed, d.reason.value) for cid, d in decisions.items()}
+
+
+def may_contact(
+    session: Session,
+    customer_ids: Iterable[int],
+    purpose: str,
+    channel: str,
+    *,
+    policy_file: Path | None = None,
+) -> list[int]:
+    """The customers among `customer_ids` who may be contacted for `purpose` over `channel`."""
+    return enforcement.contactable_ids(
+        session, load_policy(policy_file), customer_ids, purpose, channel
+    )
