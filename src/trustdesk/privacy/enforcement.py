@@ -73,7 +73,7 @@ def _decide_many(
                     StateRow.customer_id.in_(ids[start : start + _CHUNK]),
                 )
             )
-            states.update(rows)
+            states.update((cid, state) for cid, state in rows)
     defaults: dict[str | None, Decision] = {}
     by_state = {
         s: policy.decide(found, channel, None, s)
