@@ -96,6 +96,7 @@ def _trend_chart(
         description=description,
         width=360 if small else 900,
         height=190 if small else 260,
+        max_labels=4 if small else 8,
     )
 
 

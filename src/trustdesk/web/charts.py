@@ -8,6 +8,7 @@ numbers in a table for anyone who cannot see the drawing. Colours come from clas
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -66,6 +67,7 @@ def line_chart(
     description: str,
     width: int = 900,
     height: int = 260,
+    max_labels: int = 8,
 ) -> Markup:
     """A line over labelled x positions with its interval drawn as a shaded band (0..100 scale)."""
     left, right, top, bottom = 34, 12, 10, 26
@@ -98,7 +100,7 @@ def line_chart(
         parts.append(f'<polygon class="chart__band" points="{upper} {lower}"/>')
         line = " ".join(f"{_f(x)},{_f(y(p.value))}" for x, p in zip(xs, points, strict=True))
         parts.append(f'<polyline class="chart__line" points="{line}"/>')
-    every = max(1, round(len(points) / 8))  # at most ~8 x labels, so they never overlap
+    every = max(1, math.ceil(len(points) / max_labels))  # x labels that never overlap
     for i, (x, p) in enumerate(zip(xs, points, strict=True)):
         parts.append(
             f'<line class="chart__whisker" x1="{_f(x)}" x2="{_f(x)}" '
