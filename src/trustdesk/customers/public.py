@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from trustdesk.customers.models import Customer
@@ -15,6 +15,7 @@ __all__ = [
     "customer_ids",
     "customer_subjects",
     "external_ids",
+    "jurisdiction",
     "jurisdictions",
     "jurisdictions_by_id",
 ]
@@ -62,26 +63,42 @@ def external_ids(session: Session, ids: Iterable[int]) -> dict[int, str]:
     return found
 
 
-@dataclass(frozen=True)
-class CustomerPlace:
-    """A customer's ids and the jurisdiction whose rules apply to them (None when unknown)."""
+class CustomerPlace(NamedTuple):
+    """A customer's ids and the jurisdiction whose rules apply to them (None when unknown).
+
+    A named tuple, not a dataclass: bulk consent checks build one per customer, 100,000s a second.
+    """
 
     id: int
     external_id: str
     jurisdiction: str | None
 
 
+def jurisdiction(session: Session, external_id: str) -> CustomerPlace | None:
+    """One customer's place (one lookup on the unique external id), or None if there is none."""
+    row = session.execute(
+        select(Customer.id, Customer.jurisdiction).where(Customer.external_id == external_id)
+    ).first()
+    return None if row is None else CustomerPlace(row[0], external_id, row[1])
+
+
+_PLACES_BY_EXTERNAL_ID = select(Customer.id, Customer.external_id, Customer.jurisdiction).where(
+    Customer.external_id.in_(bindparam("ids", expanding=True))
+)
+_PLACES_BY_ID = select(Customer.id, Customer.external_id, Customer.jurisdiction).where(
+    Customer.id.in_(bindparam("ids", expanding=True))
+)
+
+
 def jurisdictions(session: Session, external_ids: Iterable[str]) -> dict[str, CustomerPlace]:
-    """{external_id: place} of the customers that exist among `external_ids`."""
+    """{external_id: place} of the customers that exist among `external_ids`.
+
+    One cached statement with an expanding parameter per chunk: no per-value SQL building.
+    """
     found: dict[str, CustomerPlace] = {}
     for chunk in _chunks(external_ids):
-        rows = session.execute(
-            select(Customer.id, Customer.external_id, Customer.jurisdiction).where(
-                Customer.external_id.in_(chunk)
-            )
-        )
-        for id_, external_id, jurisdiction in rows:
-            found[external_id] = CustomerPlace(id_, external_id, jurisdiction)
+        for row in session.execute(_PLACES_BY_EXTERNAL_ID, {"ids": chunk}):
+            found[row[1]] = CustomerPlace(row[0], row[1], row[2])
     return found
 
 
@@ -89,11 +106,6 @@ def jurisdictions_by_id(session: Session, ids: Iterable[int]) -> dict[int, Custo
     """{id: place} of the customers that exist among `ids`."""
     found: dict[int, CustomerPlace] = {}
     for chunk in _chunks(ids):
-        rows = session.execute(
-            select(Customer.id, Customer.external_id, Customer.jurisdiction).where(
-                Customer.id.in_(chunk)
-            )
-        )
-        for id_, external_id, jurisdiction in rows:
-            found[id_] = CustomerPlace(id_, external_id, jurisdiction)
+        for row in session.execute(_PLACES_BY_ID, {"ids": chunk}):
+            found[row[0]] = CustomerPlace(row[0], row[1], row[2])
     return found

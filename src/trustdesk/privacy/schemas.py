@@ -15,7 +15,6 @@ __all__ = [
     "ChainOut",
     "CheckOut",
     "ConsentIn",
-    "DeniedOut",
     "EventOut",
     "LinkIn",
     "LinkOut",
@@ -57,16 +56,14 @@ class BulkCheckIn(BaseModel):
     channel: str
 
 
-class DeniedOut(BaseModel):
-    customer_id: str
-    reason: Reason
-
-
 class BulkCheckOut(BaseModel):
     purpose: str
     channel: str
     allowed: list[str] = Field(description="Customers who may be contacted, in the order given.")
-    denied: list[DeniedOut]
+    denied: dict[str, Reason] = Field(
+        description="Customers who may not be contacted, each with the reason (record, "
+        "default_regime), in the order given."
+    )
     unknown: list[str] = Field(description="Ids that name no customer (never contact them).")
 
 

@@ -50,7 +50,7 @@ class Choice:
 
 def place(session: Session, external_id: str) -> customers.CustomerPlace:
     """The customer, or NotFound: consents are never stored for someone who does not exist."""
-    found = customers.jurisdictions(session, [external_id]).get(external_id)
+    found = customers.jurisdiction(session, external_id)
     if found is None:
         raise NotFound(f"no customer {external_id!r}")
     return found
