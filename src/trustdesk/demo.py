@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,6 +71,15 @@ def prepare_demo(platform: Platform, echo: Callable[[str], None]) -> DemoSummary
     return DemoSummary(DEMO_USER, DEMO_PASSWORD, report.stored, feedback)
 
 
+def _tweet_fields(fields: dict[str, object]) -> dict[str, object]:
+    """Link the tweet to its author; Twitter delivered the text HTML-escaped (`&amp;`)."""
+    return {
+        **fields,
+        "text": html.unescape(str(fields.get("text") or "")),
+        "customer": customer_id_for_handle(str(fields.get("name", ""))),
+    }
+
+
 def _load_tweets(platform: Platform, echo: Callable[[str], None]) -> int:
     """The airline tweets as social feedback, each linked to its author's customer record."""
     columns = ColumnMap(
@@ -86,11 +96,7 @@ def _load_tweets(platform: Platform, echo: Callable[[str], None]) -> int:
     )
     with as_file(files("trustdesk.data") / "airline_tweets.csv.gz") as path:
         rows = (
-            Row(
-                row.number,
-                {**row.fields, "customer": customer_id_for_handle(str(row.fields.get("name", "")))},
-                row.error,
-            )
+            Row(row.number, _tweet_fields(row.fields), row.error)
             for row in read_rows(
                 path, required=("tweet_id", "text", "tweet_created", "airline", "name")
             )
