@@ -8,10 +8,11 @@ from itertools import count
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, event, func, select
 
+from trustdesk import audit
 from trustdesk.errors import InvalidInput
-from trustdesk.feedback import public, search, service
+from trustdesk.feedback import public, service
 from trustdesk.feedback.analysis import default_analyser
 from trustdesk.feedback.importing import import_feedback_rows
 from trustdesk.feedback.models import Feedback, FeedbackTerm
@@ -111,16 +112,30 @@ def test_search_reads_the_term_index_in_id_order_without_sorting(platform, backe
     if backend != "sqlite":
         pytest.skip("SQLite's query plan")
     _import(platform, ["refund came late"])
+    statements: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "AS posting" in statement:
+            statements.append((statement, parameters))
+
+    engine = platform.db.read_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert _search(platform, "late refund")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert statements
     with platform.db.reading() as session:
-        hashes = search.query_hashes(platform.vault, "refund late")
-        query = search.matching(session, select(Feedback).limit(26), hashes, after_id=0)
-        sql = str(query.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
-        plan = " | ".join(
-            r[3] for r in session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql)
-        )
-    assert "USING PRIMARY KEY (term_hash=? AND feedback_id>?)" in plan
-    assert "USING PRIMARY KEY (term_hash=? AND feedback_id=?)" in plan
-    assert "TEMP B-TREE" not in plan and "SCAN" not in plan
+        for statement, parameters in statements:
+            plan = " | ".join(
+                r[3]
+                for r in session.connection().exec_driver_sql(
+                    "EXPLAIN QUERY PLAN " + statement, parameters
+                )
+            )
+            assert "USING PRIMARY KEY (bucket=? AND term_hash=? AND feedback_id>?)" in plan
+            assert "USING PRIMARY KEY (bucket=? AND term_hash=? AND feedback_id=?)" in plan
+            assert "TEMP B-TREE" not in plan and "SCAN" not in plan
 
 
 def test_importing_again_does_not_duplicate_the_index(platform):
@@ -179,6 +194,11 @@ def test_reindex_builds_the_index_of_feedback_stored_before_it(cli, platform):
     assert _postings(platform) == before
     assert cli("feedback", "reindex").exit_code == 0  # again: the same index
     assert _postings(platform) == before
+    with platform.db.reading() as session:
+        runs = audit.entries(session, entity_type="feedback", entity_id="search")
+    assert [(e.action, json.loads(e.diff)) for e in runs] == [
+        ("feedback.reindexed", {"rows": 12, "postings": before})
+    ] * 2
 
 
 def test_api_q_and_cli_q_search(api, cli, platform):

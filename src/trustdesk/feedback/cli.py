@@ -121,7 +121,7 @@ def reindex(
             bar.update(task, completed=report.rows)
 
         report = reindex_feedback(
-            platform.db, platform.vault, batch_size=batch_size, on_batch=advance
+            platform.db, platform.vault, actor=cli_actor(), batch_size=batch_size, on_batch=advance
         )
     out.print(f"indexed {report.rows} feedback rows ({report.postings} terms)")
 

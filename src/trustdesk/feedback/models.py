@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from trustdesk.db import Base, UTCDateTime
 
-__all__ = ["Feedback", "FeedbackSourceKey", "FeedbackTerm"]
+__all__ = ["TERM_BUCKET_BITS", "Feedback", "FeedbackSourceKey", "FeedbackTerm"]
 
 
 class Feedback(Base):
@@ -68,9 +68,11 @@ class FeedbackTerm(Base):
     """One posting of the blind search index: this feedback's text contains the term.
 
     `term_hash` is the vault's keyed hash of a normalised word (see `terms.py`), never the word.
-    The primary key keeps each term's postings together in id order, so a search reads one range
-    and pages by id without sorting; on SQLite the table is WITHOUT ROWID (the key is the row).
-    The feedback_id index serves erasure and re-indexing of given feedback.
+    Postings are partitioned by `bucket` (the feedback id >> TERM_BUCKET_BITS) and keyed
+    (bucket, term_hash, feedback_id): an import writes into the newest bucket only, so its cost
+    does not grow with the table, and a search reads each bucket's range of a term in id order
+    without sorting. On SQLite the table is WITHOUT ROWID (the key is the row). The feedback_id
+    index serves erasure, re-indexing and the cascade from feedback.
     """
 
     __tablename__ = "feedback_terms"
@@ -79,7 +81,11 @@ class FeedbackTerm(Base):
         {"sqlite_with_rowid": False},
     )
 
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     term_hash: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     feedback_id: Mapped[int] = mapped_column(
         ForeignKey("feedback.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
+
+
+TERM_BUCKET_BITS = 14  # 16,384 feedback rows (~200,000 postings, a few MB) per bucket

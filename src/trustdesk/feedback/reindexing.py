@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from trustdesk import audit
 from trustdesk.crypto import Vault
 from trustdesk.db import Database
 from trustdesk.feedback import service
@@ -34,10 +35,14 @@ def reindex_feedback(
     db: Database,
     vault: Vault,
     *,
+    actor: str,
     batch_size: int = 5000,
     on_batch: Callable[[ReindexReport], None] | None = None,
 ) -> ReindexReport:
-    """Rebuild every row's search postings, in id order, one transaction per batch."""
+    """Rebuild every row's search postings, in id order, one transaction per batch.
+
+    It decrypts every readable text, so the run is audited (its counts, never a word).
+    """
     report = ReindexReport()
     after = 0
     while True:
@@ -46,6 +51,15 @@ def reindex_feedback(
                 session, vault, after_id=after, limit=batch_size
             )
         if last is None:
+            with db.transaction() as session:
+                audit.record(
+                    session,
+                    actor=actor,
+                    action="feedback.reindexed",
+                    entity_type="feedback",
+                    entity_id="search",
+                    changes={"rows": report.rows, "postings": report.postings},
+                )
             return report
         report.rows += rows
         report.postings += postings

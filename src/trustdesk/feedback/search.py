@@ -1,10 +1,10 @@
 """Keyword search over encrypted feedback: a keyed blind term index, written and queried in SQL.
 
-Each distinct term of a text (`terms.terms_of`) is stored as `(keyed hash, feedback id)` in
-`feedback_terms`; the words themselves are never stored. A search hashes its words the same way
-and lets the database intersect the postings: the rarest term's postings are read in id order
-(one range of the primary key), the other terms are point lookups, so a page of 25 stops early
-whatever the size of the table.
+Each distinct term of a text (`terms.terms_of`) is stored as `(bucket, keyed hash, feedback id)`
+in `feedback_terms`; the words themselves are never stored. A search hashes its words the same
+way and lets the database intersect the postings: bucket by bucket in id order, the rarest term's
+postings are read as one range of the primary key and the other terms are point lookups, so a
+page stops as soon as it is full, whatever the size of the table.
 """
 
 from __future__ import annotations
@@ -17,27 +17,31 @@ from sqlalchemy.orm import Session, aliased
 
 from trustdesk.crypto import Vault
 from trustdesk.errors import InvalidInput
-from trustdesk.feedback.models import Feedback, FeedbackTerm
+from trustdesk.feedback.models import TERM_BUCKET_BITS, Feedback, FeedbackTerm
 from trustdesk.feedback.terms import MIN_TERM_CHARS, terms_of
 
-__all__ = ["drop_terms", "index_terms", "matching", "query_hashes"]
+__all__ = ["drop_terms", "index_terms", "query_hashes", "search_page"]
 
 # Counting a term's postings stops here: enough to tell a rare term from a common one.
 _COUNT_CAP = 2_000
-_INSERT_QMARK = "INSERT INTO feedback_terms (term_hash, feedback_id) VALUES (?, ?)"
-_INSERT_FORMAT = "INSERT INTO feedback_terms (term_hash, feedback_id) VALUES (%s, %s)"
+_INSERT_QMARK = "INSERT INTO feedback_terms (bucket, term_hash, feedback_id) VALUES (?, ?, ?)"
+_INSERT_FORMAT = "INSERT INTO feedback_terms (bucket, term_hash, feedback_id) VALUES (%s, %s, %s)"
 
 
 def index_terms(session: Session, vault: Vault, texts: Iterable[tuple[int, str]]) -> int:
     """Add the postings of (feedback id, plaintext) pairs; returns how many were written.
 
-    Each distinct term of the batch is hashed once; postings are inserted sorted by key with one
-    executemany, so the index pages they touch are visited in order.
+    Each distinct term of the batch is hashed once; postings are inserted in key order with one
+    executemany, so each index page is visited once.
     """
     per_row = [(feedback_id, terms_of(text)) for feedback_id, text in texts]
     vocabulary = list(set().union(*(terms for _, terms in per_row)))
     hash_of = dict(zip(vocabulary, vault.term_hashes(vocabulary), strict=True))
-    postings = sorted((hash_of[t], feedback_id) for feedback_id, terms in per_row for t in terms)
+    postings = sorted(
+        (feedback_id >> TERM_BUCKET_BITS, hash_of[t], feedback_id)
+        for feedback_id, terms in per_row
+        for t in terms
+    )
     if postings:
         # Plain tuples straight to the driver: SQLAlchemy's per-row parameter processing would
         # cost more than the insert itself at ~12 postings per row.
@@ -66,35 +70,58 @@ def query_hashes(vault: Vault, text: str) -> list[int]:
     return vault.term_hashes(terms)
 
 
-def _rarest_first(session: Session, hashes: Sequence[int]) -> list[int]:
+def _rarest_first(session: Session, hashes: Sequence[int], buckets: range) -> list[int]:
     if len(hashes) < 2:
         return list(hashes)
 
     def postings(term_hash: int) -> int:
-        capped = select(literal(1)).where(FeedbackTerm.term_hash == term_hash).limit(_COUNT_CAP)
+        capped = (
+            select(literal(1))
+            .where(FeedbackTerm.bucket.in_(buckets), FeedbackTerm.term_hash == term_hash)
+            .limit(_COUNT_CAP)
+        )
         return int(session.scalar(select(func.count()).select_from(capped.subquery())) or 0)
 
     counts = {h: postings(h) for h in hashes}
     return sorted(hashes, key=counts.__getitem__)
 
 
-def matching(
-    session: Session, query: Select[Any], hashes: Sequence[int], *, after_id: int
+def _in_buckets(
+    query: Select[Any], hashes: Sequence[int], buckets: range, after_id: int
 ) -> Select[Any]:
-    """`query` (over Feedback) restricted to rows holding every term, after `after_id`, in id order.
-
-    Ordered by the driving posting's feedback id, which the primary key already yields in order.
-    """
-    drive, *rest = _rarest_first(session, hashes)
+    drive, *rest = hashes
     posting = aliased(FeedbackTerm, name="posting")
-    query = (
-        query.join(posting, posting.feedback_id == Feedback.id)
-        .where(posting.term_hash == drive, posting.feedback_id > after_id)
-        .order_by(posting.feedback_id)
+    query = query.join(posting, posting.feedback_id == Feedback.id).where(
+        posting.bucket.in_(buckets), posting.term_hash == drive, posting.feedback_id > after_id
     )
     for n, term_hash in enumerate(rest):
         other = aliased(FeedbackTerm, name=f"also_{n}")
         query = query.where(
-            exists().where(other.term_hash == term_hash, other.feedback_id == posting.feedback_id)
+            exists().where(
+                other.bucket == posting.bucket,
+                other.term_hash == term_hash,
+                other.feedback_id == posting.feedback_id,
+            )
         )
-    return query
+    return query.order_by(posting.bucket, posting.feedback_id)
+
+
+def search_page(
+    session: Session, query: Select[Any], hashes: Sequence[int], *, after_id: int, limit: int
+) -> list[Any]:
+    """Up to `limit` rows of `query` (over Feedback) holding every term, after `after_id`, in id
+    order. Reads one bucket, then windows of 2, 4, … buckets until the page is full."""
+    newest = session.scalar(select(func.max(Feedback.id)))
+    if newest is None or newest <= after_id:
+        return []
+    first, last = (after_id + 1) >> TERM_BUCKET_BITS, newest >> TERM_BUCKET_BITS
+    ordered = _rarest_first(session, hashes, range(first, last + 1))
+    rows: list[Any] = []
+    width = 1
+    while first <= last and len(rows) < limit:
+        buckets = range(first, min(first + width, last + 1))
+        window = _in_buckets(query, ordered, buckets, after_id).limit(limit - len(rows))
+        rows += session.scalars(window).all()
+        first += width
+        width *= 2
+    return rows

@@ -310,12 +310,7 @@ def list_feedback(
     limit: int = 50,
 ) -> tuple[list[FeedbackOut], int | None]:
     """A page in id order; the second value is the cursor for the next page, if any."""
-    query = select(Feedback).where(Feedback.id > after_id).limit(limit + 1)
-    if filters.text is not None and filters.text.strip():
-        hashes = search.query_hashes(vault, filters.text)
-        query = search.matching(session, query, hashes, after_id=after_id)
-    else:
-        query = query.order_by(Feedback.id)
+    query = select(Feedback).where(Feedback.id > after_id)
     if filters.source:
         query = query.where(Feedback.source == filters.source)
     if filters.segment:
@@ -332,7 +327,11 @@ def list_feedback(
         query = query.where(Feedback.at >= _aware(filters.since))
     if filters.until:
         query = query.where(Feedback.at < _aware(filters.until))
-    rows = list(session.scalars(query))
+    if filters.text is not None and filters.text.strip():
+        hashes = search.query_hashes(vault, filters.text)
+        rows = search.search_page(session, query, hashes, after_id=after_id, limit=limit + 1)
+    else:
+        rows = list(session.scalars(query.order_by(Feedback.id).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     texts = decrypt_texts(session, vault, rows)

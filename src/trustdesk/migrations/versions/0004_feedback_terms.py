@@ -19,6 +19,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "feedback_terms",
+        sa.Column("bucket", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("term_hash", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("feedback_id", sa.Integer(), autoincrement=False, nullable=False),
         sa.ForeignKeyConstraint(
@@ -27,7 +28,9 @@ def upgrade() -> None:
             name=op.f("fk_feedback_terms_feedback_id_feedback"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("term_hash", "feedback_id", name=op.f("pk_feedback_terms")),
+        sa.PrimaryKeyConstraint(
+            "bucket", "term_hash", "feedback_id", name=op.f("pk_feedback_terms")
+        ),
         sqlite_with_rowid=False,
     )
     with op.batch_alter_table("feedback_terms", schema=None) as batch_op:
