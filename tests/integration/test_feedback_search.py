@@ -179,6 +179,9 @@ def test_forgetting_a_customer_removes_their_feedback_from_search(cli, platform,
     assert cli("customers", "forget", "c1", "--yes").exit_code == 0
     assert cli("feedback", "reindex").exit_code == 0  # an erased text is never indexed again
     assert _search(platform, "skimmed") == [bob, anon]
+    assert cli("customers", "forget", "c2", "--yes").exit_code == 0
+    assert cli("feedback", "reindex").exit_code == 0  # and loses what it had
+    assert _search(platform, "skimmed") == [anon]
 
 
 def test_reindex_builds_the_index_of_feedback_stored_before_it(cli, platform):
