@@ -257,3 +257,32 @@ def test_search_equals_decrypting_and_matching_every_row(platform, corpus, query
             )
             found += [i.id for i in items]
     assert found == naive
+
+
+def test_forgetting_a_customer_through_the_cli_also_forgets_their_words(cli, platform, tmp_path):
+    people = tmp_path / "people.csv"
+    people.write_text(
+        "external_id,name,email,phone,segment,jurisdiction\nc1,Ada,ada@example.com,,retail,GB\n"
+    )
+    assert cli("customers", "import", str(people)).exit_code == 0
+    notes = tmp_path / "notes.csv"
+    notes.write_text("id,text,at,customer\nn1,Zebrafish lasagne was cold,2024-01-02T10:00:00Z,c1\n")
+    imported = cli(
+        "feedback",
+        "import",
+        str(notes),
+        "--source",
+        "survey",
+        "--id-column",
+        "id",
+        "--text-column",
+        "text",
+        "--time-column",
+        "at",
+        "--customer-column",
+        "customer",
+    )
+    assert imported.exit_code == 0, imported.output
+    assert "n1" in cli("feedback", "list", "--q", "zebrafish", "--json").stdout
+    assert cli("customers", "forget", "c1", "--yes").exit_code == 0
+    assert "n1" not in cli("feedback", "list", "--q", "zebrafish", "--json").stdout

@@ -108,4 +108,6 @@ def forget_customer(
     session: Session = Depends(write_session),
 ) -> CustomerOut:
     """Destroy the customer's data key: their personal data becomes unreadable everywhere."""
-    return service.forget_customer(session, platform.vault, external_id, actor=principal.actor)
+    from trustdesk.privacy.erasure import erase_customer
+
+    return erase_customer(session, platform.vault, external_id, actor=principal.actor)

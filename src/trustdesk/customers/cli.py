@@ -128,7 +128,9 @@ def forget(
     """Destroy the customer's data key: their personal data becomes unreadable everywhere."""
     if not yes:
         typer.confirm(f"Irreversibly destroy the personal data of {external_id}?", abort=True)
+    from trustdesk.privacy.erasure import erase_customer
+
     platform = open_platform()
     with platform.db.transaction() as session:
-        service.forget_customer(session, platform.vault, external_id, actor=cli_actor())
+        erase_customer(session, platform.vault, external_id, actor=cli_actor())
     out.print(f"{external_id}: data key destroyed; personal data is unreadable")

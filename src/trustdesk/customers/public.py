@@ -8,13 +8,17 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from trustdesk.crypto import Vault
+from trustdesk.customers import service
 from trustdesk.customers.models import Customer
+from trustdesk.customers.schemas import CustomerOut
 
 __all__ = [
     "CustomerPlace",
     "customer_ids",
     "customer_subjects",
     "external_ids",
+    "forget",
     "jurisdiction",
     "jurisdictions",
     "jurisdictions_by_id",
@@ -109,3 +113,11 @@ def jurisdictions_by_id(session: Session, ids: Iterable[int]) -> dict[int, Custo
         for row in session.execute(_PLACES_BY_ID, {"ids": chunk}):
             found[row[0]] = CustomerPlace(row[0], row[1], row[2])
     return found
+
+
+def forget(session: Session, vault: Vault, external_id: str, *, actor: str) -> CustomerOut:
+    """Destroy the customer's data key and their ciphertext (see `service.forget_customer`).
+
+    Use `privacy.erasure.erase_customer` to erase them everywhere, not just here.
+    """
+    return service.forget_customer(session, vault, external_id, actor=actor)
