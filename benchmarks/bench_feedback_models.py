@@ -22,7 +22,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from sklearn.naive_bayes import MultinomialNB
 from sklearn.pipeline import make_pipeline
 
-from trustdesk.feedback.analysis import default_analyser
+from trustdesk.feedback.analysis import default_analyser, default_model_dir, load_model
 from trustdesk.feedback.training import is_validation, train_text_model
 
 QUICK = os.environ.get("TRUSTDESK_BENCH_QUICK") == "1"
@@ -44,12 +44,28 @@ def main() -> None:
     train = [t for t, v in zip(tweets, val, strict=True) if not v]
 
     analyser = default_analyser()
+    texts = [t["text"] for t in test]
     start = time.perf_counter()
-    result = analyser.analyse([t["text"] for t in test])
+    analyser.analyse(texts)
     rate = len(test) / (time.perf_counter() - start)
-    print(f"sentiment, airline validation fifth ({len(test)} tweets):")
+    print(
+        f"sentiment, airline validation fifth ({len(test)} tweets; target >= 0.85 at >= 1,000/s):"
+    )
     gold = [t["airline_sentiment"] for t in test]
-    _figures("shipped default (word+char TF-IDF, LR)", gold, result.sentiment)
+    tiers = {
+        "accurate tier, default (MiniLM-4L int8, ONNX)": load_model(default_model_dir("sentiment")),
+        "baseline: fast tier (word+char TF-IDF, LR)": load_model(
+            default_model_dir("sentiment-fast")
+        ),
+    }
+    speeds = {}
+    for name, model in tiers.items():
+        start = time.perf_counter()
+        probs = model.predict_proba(texts)
+        speeds[name] = len(texts) / (time.perf_counter() - start)
+        _figures(name, gold, [model.meta.labels[i] for i in probs.argmax(axis=1)])
+    for name, speed in speeds.items():
+        print(f"  {name:<44} {speed:8,.0f} texts/s")
     _figures(
         "baseline: majority class",
         gold,

@@ -7,8 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from trustdesk.errors import ConfigurationError
-from trustdesk.feedback.analysis import default_analyser, load_model, predict_labels
+from trustdesk.errors import ConfigurationError, InvalidInput
+from trustdesk.feedback.analysis import (
+    default_analyser,
+    default_model_dir,
+    load_model,
+    predict_labels,
+)
 from trustdesk.feedback.training import is_validation, save_model, train_text_model
 
 
@@ -66,7 +71,27 @@ def test_a_trained_topic_model_round_trips_through_its_directory(tmp_path):
 
 def test_an_unknown_model_kind_is_refused_with_the_supported_kinds(tmp_path):
     (tmp_path / "meta.json").write_text(
-        json.dumps({"kind": "onnx", "task": "sentiment", "labels": ["negative", "positive"]})
+        json.dumps({"kind": "tensorflow", "task": "sentiment", "labels": ["negative", "positive"]})
     )
     with pytest.raises(ConfigurationError, match="sklearn"):
         load_model(tmp_path)
+
+
+def test_an_onnx_model_directory_without_its_files_is_refused(tmp_path):
+    (tmp_path / "meta.json").write_text(
+        json.dumps({"kind": "onnx", "task": "sentiment", "labels": ["negative", "positive"]})
+    )
+    with pytest.raises(InvalidInput, match=r"model\.onnx"):
+        load_model(tmp_path)
+
+
+def test_the_default_sentiment_model_is_the_accurate_transformer_tier():
+    model = load_model(default_model_dir("sentiment"))
+    assert model.meta.kind == "onnx" and model.meta.metrics["accuracy"] >= 0.85
+    probs = model.predict_proba(
+        ["Thank you so much, the crew was wonderful!", "You lost my bag again. Terrible."]
+    )
+    assert probs.shape == (2, 3)
+    assert np.allclose(probs.sum(axis=1), 1, atol=1e-5)
+    assert list(probs.argmax(axis=1)) == [2, 0]
+    assert model.predict_proba([]).shape == (0, 3)

@@ -226,7 +226,9 @@ def _shipped_rows(name: str) -> list[dict[str, str]]:
 
 
 def build_default_models(out: Path | None = None) -> dict[str, TrainedModel]:
-    """Train the shipped defaults from the shipped data (airline tweets; topic training set)."""
+    """Train the shipped scikit-learn defaults from the shipped data: the fast sentiment tier and
+    the topic model. (The accurate sentiment tier, a transformer, is built by
+    scripts/train_sentiment_transformer.py, which needs torch.)"""
     tweets = _shipped_rows("airline_tweets.csv.gz")
     sentiment = train_text_model(
         "sentiment",
@@ -242,7 +244,7 @@ def build_default_models(out: Path | None = None) -> dict[str, TrainedModel]:
         [r["topics"] for r in topic_rows],
         version=f"topic-{MODEL_VERSION}-airline-banking77-cfpb",
     )
-    built = {"sentiment": sentiment, "topic": topics}
+    built = {"sentiment-fast": sentiment, "topic": topics}
     for task, trained in built.items():
         target = (out / task) if out else default_model_dir(task)
         save_model(trained, target)
