@@ -16,7 +16,7 @@ from trustdesk.auth.models import User
 from trustdesk.auth.roles import Role
 from trustdesk.customers.importing import import_customer_file
 from trustdesk.feedback.analysis import default_analyser
-from trustdesk.feedback.importing import ColumnMap, import_feedback_rows
+from trustdesk.feedback.importing import ColumnMap, analyse_pending, import_feedback_rows
 from trustdesk.platform import Platform
 from trustdesk.tabular import Row, read_rows
 from trustdesk.trust import service as trust_service
@@ -102,16 +102,11 @@ def _load_tweets(platform: Platform, echo: Callable[[str], None]) -> int:
             )
         )
         report = import_feedback_rows(
-            platform.db,
-            platform.vault,
-            rows,
-            default_analyser(),
-            actor=ACTOR,
-            columns=columns,
-            source="social",
+            platform.db, platform.vault, rows, None, actor=ACTOR, columns=columns, source="social"
         )
+    analysed = analyse_pending(platform.db, platform.vault, default_analyser())
     echo(
-        f"feedback: {report.created} tweets analysed and stored, {report.unchanged} already there, "
-        f"{len(report.rejected)} rejected"
+        f"feedback: {report.created} tweets stored, {report.unchanged} already there, "
+        f"{len(report.rejected)} rejected; {analysed} analysed (sentiment, trust topics)"
     )
     return report.created + report.unchanged

@@ -12,7 +12,7 @@ def test_demo_loads_real_data_and_is_idempotent(cli):
     first = cli("demo", "--no-serve")
     assert first.exit_code == 0, first.output
     assert "customers: 6720 new" in first.output
-    assert "tweets analysed and stored" in first.output
+    assert "tweets stored" in first.output and "11667 analysed" in first.output
     assert "http://127.0.0.1:8000/" in first.output and "trustdesk-demo" in first.output
     segments = json.loads(cli("trust", "show", "--by", "segment", "--json").stdout)
     assert {s["segment"] for s in segments} == {
@@ -25,5 +25,5 @@ def test_demo_loads_real_data_and_is_idempotent(cli):
     }
     assert all(s["ci_low"] <= s["trust_index"] <= s["ci_high"] for s in segments)
     again = cli("demo", "--no-serve")
-    assert "customers: 0 new" in again.output and " 0 tweets analysed" in again.output
+    assert "customers: 0 new" in again.output and " 0 tweets stored" in again.output
     assert cli("audit", "verify").exit_code == 0

@@ -316,3 +316,27 @@ def test_importing_the_same_feedback_again_is_idempotent(platform, ids, repeats)
         stored = sum(len(b) for b in public.iter_feedback_batches(session))
     assert stored == len(seen_ids.union(ids))
     seen_ids.update(ids)
+
+
+def test_rows_stored_for_later_analysis_are_never_skipped_by_the_trust_index(
+    cli, api, tweet_sample
+):
+    stored = json.loads(cli(*IMPORT, str(tweet_sample), "--no-analyse", "--json").stdout)
+    assert stored["created"] >= 290 and stored["analysed"] == 0
+    late = {
+        "source": "survey",
+        "external_id": "s1",
+        "text": "Great service, thank you!",
+        "at": "2015-02-25T10:00:00Z",
+        "segment": "Delta",
+    }
+    assert api.post("/api/v1/feedback", json=late).status_code == 201  # analysed at once
+    first = json.loads(cli("trust", "recompute", "--json").stdout)
+    assert first["observations"] == 0  # everything after the oldest pending row waits
+    assert "analysed and indexed" in cli("feedback", "process").stdout
+    second = json.loads(cli("trust", "recompute", "--json").stdout)
+    assert second["observations"] == stored["created"] + 1
+    full = json.loads(cli("trust", "recompute", "--full", "--json").stdout)
+    assert full["observations"] == second["observations"]
+    found = json.loads(cli("feedback", "list", "--q", "great", "--json").stdout)
+    assert found  # indexed for search by the processing stage too

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -13,11 +14,12 @@ from trustdesk.console import cli_actor, err, open_platform, out, print_json, pr
 from trustdesk.feedback import service
 from trustdesk.feedback.analysis import Analyser, default_analyser, load_model
 from trustdesk.feedback.file_analysis import analyse_csv, predict_csv, read_labelled
-from trustdesk.feedback.importing import ColumnMap, import_feedback_file
+from trustdesk.feedback.importing import ColumnMap, analyse_pending, import_feedback_file
 from trustdesk.feedback.ratings import DEFAULT_SCALE, SCALES
 from trustdesk.feedback.reindexing import ReindexReport, feedback_count, reindex_feedback
 from trustdesk.feedback.schemas import ImportReport
 from trustdesk.feedback.training import TASKS, build_default_models, save_model, train_text_model
+from trustdesk.platform import Platform
 
 app = typer.Typer(help="Customer feedback: import, analyse, list.", no_args_is_help=True)
 model_app = typer.Typer(help="Offline text models: train, predict, build the defaults.")
@@ -55,9 +57,14 @@ def import_(
         list[Path] | None, typer.Option(help="Model dir replacing a default (repeatable).")
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=50_000)] = 5000,
+    analyse: Annotated[
+        bool, typer.Option("--analyse/--no-analyse", help="Analyse and index right after storing.")
+    ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Import feedback; idempotent on (source, external id). Bad rows reported, good rows kept."""
+    """Import feedback; idempotent on (source, external id). Bad rows reported, good rows kept.
+
+    Rows are stored first, then analysed (sentiment, topics) and indexed for search in batches."""
     platform = open_platform()
     columns = ColumnMap(
         external_id=id_column,
@@ -72,7 +79,8 @@ def import_(
         source=None,
     )
     analyser = _analyser(model)
-    with progress("importing feedback") as bar:
+    started = time.perf_counter()
+    with progress("storing feedback") as bar:
         task = bar.add_task("import", total=None)
 
         def advance(report: ImportReport) -> None:
@@ -82,7 +90,7 @@ def import_(
             platform.db,
             platform.vault,
             file,
-            analyser,
+            None,  # store first, at storage speed; analysed below
             actor=cli_actor(),
             source=source,
             columns=columns,
@@ -91,12 +99,20 @@ def import_(
             batch_size=batch_size,
             on_batch=advance,
         )
+    report.store_seconds = round(time.perf_counter() - started, 3)
+    if analyse:
+        report.analysed, report.analyse_seconds = _analyse_pending(platform, analyser)
     if as_json:
         print_json(report)
     else:
         out.print(
             f"created {report.created}, unchanged {report.unchanged}, "
             f"rejected {len(report.rejected)}"
+        )
+        out.print(
+            f"stored in {report.store_seconds:.2f} s; analysed and indexed {report.analysed} "
+            f"in {report.analyse_seconds:.2f} s"
+            + ("" if analyse else " (run `trustdesk feedback process` to analyse)")
         )
         for bad in report.rejected[:50]:
             err.print(f"row {bad.row}: {bad.reason}", markup=False, highlight=False)
@@ -106,6 +122,30 @@ def import_(
             err.print(f"rejected rows written to {report.rejects_file}", markup=False)
     if report.rejected:
         raise typer.Exit(code=2)
+
+
+def _analyse_pending(platform: Platform, analyser: Analyser) -> tuple[int, float]:
+    started = time.perf_counter()
+    with progress("analysing feedback") as bar:
+        task = bar.add_task("analyse", total=None)
+        done = analyse_pending(
+            platform.db,
+            platform.vault,
+            analyser,
+            on_batch=lambda n: bar.update(task, completed=n),
+        )
+    return done, round(time.perf_counter() - started, 3)
+
+
+@app.command("process")
+def process(
+    model: Annotated[
+        list[Path] | None, typer.Option(help="Model dir replacing a default (repeatable).")
+    ] = None,
+) -> None:
+    """Analyse and index feedback stored with `import --no-analyse` (safe to re-run)."""
+    done, seconds = _analyse_pending(open_platform(), _analyser(model))
+    out.print(f"analysed and indexed {done} feedback rows in {seconds:.2f} s")
 
 
 @app.command("reindex")

@@ -26,6 +26,7 @@ from trustdesk.tabular import Row, read_rows
 __all__ = [
     "CANONICAL",
     "ColumnMap",
+    "analyse_pending",
     "import_feedback_file",
     "import_feedback_rows",
     "write_rejects",
@@ -78,7 +79,7 @@ def import_feedback_rows(
     db: Database,
     vault: Vault,
     rows: Iterable[Row],
-    analyser: Analyser,
+    analyser: Analyser | None,
     *,
     actor: str,
     columns: ColumnMap = CANONICAL,
@@ -88,7 +89,11 @@ def import_feedback_rows(
     now: datetime | None = None,
     on_batch: Callable[[ImportReport], None] | None = None,
 ) -> ImportReport:
-    """Import numbered rows; `source` applies to rows that do not name their own."""
+    """Import numbered rows; `source` applies to rows that do not name their own.
+
+    With `analyser=None` rows are stored pending, for `analyse_pending` to finish (bulk imports:
+    ingestion then runs at storage speed and analysis at model speed, each measured on its own).
+    """
     if rating_scale not in SCALES:
         raise InvalidInput(f"unknown rating scale {rating_scale!r} (use {', '.join(SCALES)})")
     report = ImportReport()
@@ -137,6 +142,26 @@ def import_feedback_rows(
     return report
 
 
+def analyse_pending(
+    db: Database,
+    vault: Vault,
+    analyser: Analyser,
+    *,
+    batch_size: int = 2000,
+    on_batch: Callable[[int], None] | None = None,
+) -> int:
+    """Analyse and index every pending row, one transaction per batch; returns how many."""
+    total = 0
+    while True:
+        with db.transaction() as session:
+            done = service.enrich_pending(session, vault, analyser, limit=batch_size)
+        if not done:
+            return total
+        total += done
+        if on_batch:
+            on_batch(total)
+
+
 def write_rejects(path: Path, rejected: Iterable[RowError]) -> None:
     """The rejects file: row, external_id, reason (to fix and re-import)."""
     with path.open("w", encoding="utf-8", newline="") as fh:
@@ -150,7 +175,7 @@ def import_feedback_file(
     db: Database,
     vault: Vault,
     path: Path,
-    analyser: Analyser,
+    analyser: Analyser | None,
     *,
     actor: str,
     source: str,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.crypto import Vault
 from trustdesk.feedback.models import Feedback
-from trustdesk.feedback.service import decrypt_texts, forget_customer_feedback
+from trustdesk.feedback.service import decrypt_texts, first_pending_id, forget_customer_feedback
 from trustdesk.feedback.topics import TOPIC_DIMENSIONS, TOPIC_LABELS, TOPICS, topics_of
 
 __all__ = [
@@ -103,15 +103,18 @@ def _batch(rows: Sequence[tuple[object, ...]]) -> FeedbackBatch:
 def iter_feedback_batches(
     session: Session, *, after_id: int = 0, batch_size: int = 100_000
 ) -> Iterator[FeedbackBatch]:
-    """Analysed feedback with id > after_id, in id order, `batch_size` rows at a time."""
+    """Analysed feedback with id > after_id, in id order, `batch_size` rows at a time.
+
+    Stops before the oldest row still waiting for analysis, so a reader that remembers the last id
+    it saw (the trust index's watermark) never skips a row analysed later.
+    """
     last = after_id
+    pending = first_pending_id(session)
     while True:
-        rows = session.execute(
-            select(*_COLUMNS)
-            .where(Feedback.id > last, Feedback.p_negative.is_not(None))
-            .order_by(Feedback.id)
-            .limit(batch_size)
-        ).all()
+        query = select(*_COLUMNS).where(Feedback.id > last, Feedback.p_negative.is_not(None))
+        if pending is not None:
+            query = query.where(Feedback.id < pending)
+        rows = session.execute(query.order_by(Feedback.id).limit(batch_size)).all()
         if not rows:
             return
         yield _batch([tuple(r) for r in rows])

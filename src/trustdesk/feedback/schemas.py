@@ -197,6 +197,9 @@ class ImportReport(BaseModel):
     unchanged: int = Field(0, description="Already stored under the same (source, external id).")
     rejected: list[RowError] = Field(default_factory=list)
     rejects_file: str | None = None
+    analysed: int = Field(0, description="Rows analysed and indexed after storing (bulk imports).")
+    store_seconds: float = 0.0
+    analyse_seconds: float = 0.0
 
     @property
     def stored(self) -> int:

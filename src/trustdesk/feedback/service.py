@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, and_, insert, or_, select
+from sqlalchemy import Insert, Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from trustdesk import audit
@@ -16,7 +16,7 @@ from trustdesk.customers import public as customers
 from trustdesk.db import utcnow
 from trustdesk.errors import InvalidInput, NotFound
 from trustdesk.feedback import search
-from trustdesk.feedback.analysis import Analyser
+from trustdesk.feedback.analysis import Analyser, TextAnalysis
 from trustdesk.feedback.models import Feedback, FeedbackSourceKey
 from trustdesk.feedback.schemas import FeedbackOut, FeedbackRecord
 from trustdesk.feedback.topics import TOPICS, topics_of
@@ -109,14 +109,16 @@ def store_feedback(
     session: Session,
     vault: Vault,
     records: Sequence[FeedbackRecord],
-    analyser: Analyser,
+    analyser: Analyser | None,
     *,
     actor: str,
 ) -> StoreResult:
-    """Store new records, analysed in one vectorised call; records already stored are skipped.
+    """Store new records; records already stored are skipped.
 
-    The search index gets the new rows' terms in the same transaction. One audit entry names the
-    batch's counts (never its text). Does not commit.
+    With an analyser, the rows are analysed in one vectorised call and their search terms written
+    in the same transaction. Without one (bulk imports), they are stored as pending and
+    `enrich_pending` analyses and indexes them afterwards, so ingestion runs at storage speed.
+    One audit entry names the batch's counts (never its text). Does not commit.
     """
     result = StoreResult()
     existing = _existing(session, records)
@@ -148,12 +150,11 @@ def store_feedback(
         else:
             plan.append((i, None, subject_of_source[r.source]))
     if plan:
-        analysis = analyser.analyse([records[i].text for i, _, _ in plan])
+        analysis = analyser.analyse([records[i].text for i, _, _ in plan]) if analyser else None
         now = utcnow()
         rows: list[dict[str, Any]] = []
         for n, (i, cid, subject) in enumerate(plan):
             r = records[i]
-            probs = analysis.probabilities[n]
             rows.append(
                 {
                     "source": r.source,
@@ -169,28 +170,31 @@ def store_feedback(
                     "rating_scale": r.rating_scale,
                     "text_enc": vault.encrypt(keys[subject], subject, TEXT_FIELD, r.text),
                     "text_length": len(r.text),
-                    "sentiment": analysis.sentiment[n],
-                    "p_negative": float(probs[0]),
-                    "p_neutral": float(probs[1]),
-                    "p_positive": float(probs[2]),
-                    "topics_mask": int(analysis.topics_mask[n]),
-                    "model_version": analysis.version,
+                    **_analysis_columns(analysis, n),
                 }
             )
-        # Core, no ORM; RETURNING names the rows this call created (not those a racing import did).
-        stored = session.connection().execute(
-            _insert(session).returning(Feedback.id, Feedback.source, Feedback.external_id), rows
-        )
-        id_of = {(source, external_id): fid for fid, source, external_id in stored}
-        texts: list[tuple[int, str]] = []
-        for i, _, _ in plan:
-            fid = id_of.get((records[i].source, records[i].external_id))
-            if fid is not None:
-                result.created_ids[i] = fid
-                texts.append((fid, records[i].text))
-        search.index_terms(session, vault, texts)
-        result.created = len(texts)
-        result.unchanged += len(plan) - len(texts)
+        if analysis is None and session.get_bind().dialect.name == "sqlite":
+            # Deferred analysis needs no ids back: a plain executemany, and SQLite's row count
+            # says how many were new (the write lock keeps racing imports out meanwhile).
+            inserted = session.connection().execute(_insert(session), rows)
+            result.created = max(int(inserted.rowcount or 0), 0)
+        else:
+            # RETURNING names the rows this call created (not those a racing import did).
+            stored = session.connection().execute(
+                _insert(session).returning(Feedback.id, Feedback.source, Feedback.external_id),
+                rows,
+            )
+            id_of = {(source, external_id): fid for fid, source, external_id in stored}
+            texts: list[tuple[int, str]] = []
+            for i, _, _ in plan:
+                fid = id_of.get((records[i].source, records[i].external_id))
+                if fid is not None:
+                    result.created_ids[i] = fid
+                    texts.append((fid, records[i].text))
+            if analysis is not None:
+                search.index_terms(session, vault, texts)
+            result.created = len(texts)
+        result.unchanged += len(plan) - result.created
     sources = sorted({r.source for r in records})
     audit.record(
         session,
@@ -205,6 +209,78 @@ def store_feedback(
         },
     )
     return result
+
+
+def _analysis_columns(analysis: TextAnalysis | None, n: int) -> dict[str, Any]:
+    if analysis is None:  # pending: `enrich_pending` fills these in
+        return dict.fromkeys(_ANALYSIS_COLUMNS)
+    probs = analysis.probabilities[n]
+    return {
+        "sentiment": analysis.sentiment[n],
+        "p_negative": float(probs[0]),
+        "p_neutral": float(probs[1]),
+        "p_positive": float(probs[2]),
+        "topics_mask": int(analysis.topics_mask[n]),
+        "model_version": analysis.version,
+    }
+
+
+_ANALYSIS_COLUMNS = (
+    "sentiment",
+    "p_negative",
+    "p_neutral",
+    "p_positive",
+    "topics_mask",
+    "model_version",
+)
+UNREADABLE = "text-erased"
+
+
+def enrich_pending(session: Session, vault: Vault, analyser: Analyser, *, limit: int = 5000) -> int:
+    """Analyse and index up to `limit` stored-but-pending rows, oldest first; returns how many.
+
+    A row whose text can no longer be decrypted (its customer was erased) gets neutral, topic-free
+    figures marked `text-erased`, so it never holds back the rows after it. Does not commit.
+    """
+    rows = session.execute(
+        select(Feedback.id, Feedback.source, Feedback.customer_id, Feedback.text_enc)
+        .where(Feedback.p_negative.is_(None))
+        .order_by(Feedback.id)
+        .limit(limit)
+    ).all()
+    if not rows:
+        return 0
+    texts = decrypt_texts(session, vault, rows)
+    readable = [(int(r.id), t) for r, t in zip(rows, texts, strict=True) if t is not None]
+    analysis = analyser.analyse([t for _, t in readable])
+    values = [{"fid": fid, **_analysis_columns(analysis, n)} for n, (fid, _) in enumerate(readable)]
+    third = 1.0 / 3.0
+    values += [
+        {
+            "fid": int(r.id),
+            "sentiment": None,
+            "p_negative": third,
+            "p_neutral": third,
+            "p_positive": third,
+            "topics_mask": 0,
+            "model_version": UNREADABLE,
+        }
+        for r, t in zip(rows, texts, strict=True)
+        if t is None
+    ]
+    statement = (
+        update(Feedback.__table__)  # type: ignore[arg-type]
+        .where(Feedback.__table__.c.id == bindparam("fid"))
+        .values({c: bindparam(c) for c in _ANALYSIS_COLUMNS})
+    )
+    session.connection().execute(statement, values)
+    search.index_terms(session, vault, readable)
+    return len(rows)
+
+
+def first_pending_id(session: Session) -> int | None:
+    """The oldest row still waiting for analysis; readers of analysed rows stop before it."""
+    return session.scalar(select(func.min(Feedback.id)).where(Feedback.p_negative.is_(None)))
 
 
 def text_keys(
