@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,6 +18,7 @@ from sqlalchemy import Integer, String, Text, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from trustdesk.db import Base, UTCDateTime, utcnow
+from trustdesk.hashchain import GENESIS, ChainReport, verify_links
 
 __all__ = [
     "AuditEntry",
@@ -30,7 +31,6 @@ __all__ = [
     "verify",
 ]
 
-GENESIS = "0" * 64
 PERSONAL_MARK = "[personal data changed]"
 
 
@@ -144,46 +144,24 @@ def record(
     record_many(session, actor=actor, items=[Change(action, entity_type, entity_id, changes)])
 
 
-@dataclass(frozen=True)
-class ChainReport:
-    ok: bool
-    checked: int
-    broken_id: int | None = None
-    reason: str | None = None
-
-
 def verify(session: Session, batch: int = 5000) -> ChainReport:
     """Walk the chain from the start and report the first entry whose link or content is wrong."""
-    prev_hash, prev_id, checked = GENESIS, 0, 0
-    last_seen = 0
-    while True:
-        rows = session.scalars(
-            select(AuditEntry).where(AuditEntry.id > last_seen).order_by(AuditEntry.id).limit(batch)
-        ).all()
-        if not rows:
-            break
-        for entry in rows:
-            if entry.prev_hash != prev_hash:
-                reason = (
-                    "an earlier entry was removed"
-                    if entry.id != prev_id + 1
-                    else "its link to the previous entry does not match"
-                )
-                return ChainReport(False, checked, entry.id, reason)
-            if _digest(entry) != entry.hash:
-                return ChainReport(False, checked, entry.id, "its content was altered")
-            prev_hash, prev_id = entry.hash, entry.id
-            checked += 1
-        last_seen = rows[-1].id
-        session.expunge_all()
+
+    def batches() -> Iterator[Sequence[AuditEntry]]:
+        last = 0
+        while rows := session.scalars(
+            select(AuditEntry).where(AuditEntry.id > last).order_by(AuditEntry.id).limit(batch)
+        ).all():
+            yield rows
+            last = rows[-1].id
+            session.expunge_all()
+
+    return verify_links(batches(), _digest, _head(session))
+
+
+def _head(session: Session) -> tuple[int, str] | None:
     head = session.get(AuditHead, 1)
-    if head is not None and (head.last_id != prev_id or head.last_hash != prev_hash):
-        return ChainReport(
-            False, checked, head.last_id, "entries at the end of the chain are missing"
-        )
-    if head is None and checked:
-        return ChainReport(False, checked, prev_id, "the chain head is missing")
-    return ChainReport(True, checked)
+    return (head.last_id, head.last_hash) if head else None
 
 
 def entries(

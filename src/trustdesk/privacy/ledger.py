@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from trustdesk.db import utcnow
+from trustdesk.hashchain import GENESIS, ChainReport, verify_links
 from trustdesk.privacy.models import ConsentEvent, ConsentHead
 
 __all__ = [
@@ -34,7 +35,6 @@ __all__ = [
     "verify",
 ]
 
-GENESIS = "0" * 64
 _FIELDS = (
     "id",
     "at",
@@ -130,51 +130,25 @@ def append(session: Session, events: Sequence[NewEvent], *, actor: str) -> list[
     return [StoredEvent(**row) for row in rows]
 
 
-@dataclass(frozen=True)
-class ChainReport:
-    ok: bool
-    checked: int
-    broken_id: int | None = None
-    reason: str | None = None
-    head_id: int = 0
-    head_hash: str = GENESIS
-
-
 def verify(session: Session, batch: int = 5000) -> ChainReport:
     """Walk the whole chain and report the first event whose link or content is wrong."""
-    prev_hash, prev_id, checked = GENESIS, 0, 0
-    while True:
-        rows = session.scalars(
+
+    def batches() -> Iterator[Sequence[ConsentEvent]]:
+        last = 0
+        while rows := session.scalars(
             select(ConsentEvent)
-            .where(ConsentEvent.id > prev_id)
+            .where(ConsentEvent.id > last)
             .order_by(ConsentEvent.id)
             .limit(batch)
-        ).all()
-        if not rows:
-            break
-        for event in rows:
-            if event.prev_hash != prev_hash or event.id != prev_id + 1:
-                reason = (
-                    "an earlier event was removed"
-                    if event.id != prev_id + 1
-                    else "its link to the previous event does not match"
-                )
-                return ChainReport(False, checked, event.id, reason)
-            if digest(event) != event.hash:
-                return ChainReport(False, checked, event.id, "its content was altered")
-            prev_hash, prev_id = event.hash, event.id
-            checked += 1
-        session.expunge_all()
+        ).all():
+            yield rows
+            last = rows[-1].id
+            session.expunge_all()
+
     head = session.get(ConsentHead, 1)
-    if head is None:
-        if checked:
-            return ChainReport(False, checked, prev_id, "the chain head is missing")
-        return ChainReport(True, 0)
-    if head.last_id != prev_id or head.last_hash != prev_hash:
-        return ChainReport(
-            False, checked, prev_id + 1, "events at the end of the chain are missing"
-        )
-    return ChainReport(True, checked, head_id=head.last_id, head_hash=head.last_hash)
+    return verify_links(
+        batches(), digest, (head.last_id, head.last_hash) if head else None, noun="event"
+    )
 
 
 def customer_events(session: Session, customer_id: int) -> list[StoredEvent]:
