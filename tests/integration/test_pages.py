@@ -194,6 +194,19 @@ def test_logout_ends_the_session(client, platform):
     assert client.get("/api/v1/me").status_code == 401
 
 
+def test_a_cookie_copied_before_logout_is_worthless_after(client, platform, app):
+    from fastapi.testclient import TestClient
+
+    make_user(platform, "vera", Role.VIEWER)
+    log_in(client, platform, "vera")
+    stolen = dict(client.cookies)
+    thief = TestClient(app, cookies=stolen)
+    assert thief.get("/", follow_redirects=False).status_code == 200
+    client.post("/logout", data={"csrf_token": csrf_from(client.get("/").text)})
+    assert thief.get("/", follow_redirects=False).headers["location"].startswith("/login")
+    assert thief.get("/api/v1/me").status_code == 401
+
+
 def test_a_disabled_users_session_ends_at_the_next_page(client, platform):
     user_id = make_user(platform, "vera", Role.VIEWER)
     log_in(client, platform, "vera")

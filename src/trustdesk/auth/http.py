@@ -14,7 +14,7 @@ from trustdesk.platform import Platform
 from trustdesk.web import csrf
 
 __all__ = [
-    "SESSION_USER",
+    "SESSION_TOKEN",
     "current_principal",
     "get_platform",
     "read_session",
@@ -24,7 +24,7 @@ __all__ = [
     "write_session",
 ]
 
-SESSION_USER = "user_id"
+SESSION_TOKEN = "sid"  # noqa: S105 - a key name; the server keeps only the token's hash
 
 
 def get_platform(request: Request) -> Platform:
@@ -43,20 +43,20 @@ def read_session(platform: Platform = Depends(get_platform)) -> Iterator[Session
         yield session
 
 
-def _session_user(request: Request) -> object:
-    return request.session.get(SESSION_USER) if "session" in request.scope else None
+def _session_token(request: Request) -> object:
+    return request.session.get(SESSION_TOKEN) if "session" in request.scope else None
 
 
 def session_principal(request: Request, platform: Platform = Depends(get_platform)) -> Principal:
     """The staff user logged in to this browser session; pages accept nothing else."""
-    user_id = _session_user(request)
-    if not isinstance(user_id, int):
+    token = _session_token(request)
+    if not isinstance(token, str):
         raise AuthenticationFailed("log in to continue")
     with platform.db.reading() as session:
         try:
-            principal = service.user_principal(session, user_id)
+            principal = service.session_principal(session, token)
         except AuthenticationFailed:
-            request.session.pop(SESSION_USER, None)  # a disabled user's session ends here
+            request.session.pop(SESSION_TOKEN, None)  # ended, expired or user disabled
             raise
     request.state.principal = principal  # error pages show who is logged in
     return principal
@@ -70,7 +70,7 @@ def current_principal(request: Request, platform: Platform = Depends(get_platfor
             raise AuthenticationFailed("use 'Authorization: Bearer <token>'")
         with platform.db.reading() as session:
             return service.principal_for_token(session, token.strip())
-    if _session_user(request) is None:
+    if _session_token(request) is None:
         raise AuthenticationFailed("an API token or a logged-in session is required")
     principal = session_principal(request, platform)
     # The browser attaches the cookie to requests any site makes: changes need the CSRF token too.

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from trustdesk.db import Base, UTCDateTime, utcnow
 
-__all__ = ["ApiToken", "LoginThrottle", "User"]
+__all__ = ["ApiToken", "LoginThrottle", "StaffSession", "User"]
 
 
 class User(Base):
@@ -47,3 +47,18 @@ class LoginThrottle(Base):
     username: Mapped[str] = mapped_column(String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class StaffSession(Base):
+    """A logged-in browser. The cookie holds a random token; only its hash is stored, and
+    logging out (or disabling the user) ends the session on the server, not just in one browser."""
+
+    __tablename__ = "staff_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,8 +1,9 @@
 """Staff login (password, then the TOTP code when the user has one) and logout.
 
 A login in progress lives in the session as a pending marker (user id, when, where to go next);
-only a completed login stores the user id under `SESSION_USER`, in a session cleared first so
-nothing from before the login (a planted or stale session) carries over.
+only a completed login opens a server-side session (its token under `SESSION_TOKEN`), in a
+cookie session cleared first so nothing from before the login (a planted or stale session)
+carries over. Logging out ends the server-side session: a copied cookie is worthless after.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from trustdesk.auth import service
-from trustdesk.auth.http import SESSION_USER, get_platform
+from trustdesk.auth.http import SESSION_TOKEN, get_platform
 from trustdesk.errors import AuthenticationFailed, TooManyAttempts
 from trustdesk.platform import Platform
 from trustdesk.web.nav import Section
@@ -58,15 +59,18 @@ def _pending(request: Request) -> dict[str, Any] | None:
     return pending
 
 
-def _complete_login(request: Request, user_id: int, next_path: str) -> Response:
+def _complete_login(request: Request, platform: Platform, user_id: int, next_path: str) -> Response:
+    max_age = timedelta(seconds=platform.settings.session_max_age_s)
+    with platform.db.transaction() as session:
+        token = service.open_session(session, user_id, max_age=max_age)
     request.session.clear()  # no session fixation: nothing from before the login survives
-    request.session[SESSION_USER] = user_id
+    request.session[SESSION_TOKEN] = token
     return RedirectResponse(safe_next(next_path), status_code=303)
 
 
 @router.get("/login")
 def login_page(request: Request, next: str = "/") -> Response:
-    if request.session.get(SESSION_USER) is not None:
+    if request.session.get(SESSION_TOKEN) is not None:
         return RedirectResponse(safe_next(next), status_code=303)
     return _login_form(request, next_path=safe_next(next), status=200)
 
@@ -102,7 +106,7 @@ def login(
             request, next_path=next_path, username=username, error=WRONG_LOGIN, status=401
         )
     if not step.needs_totp:
-        return _complete_login(request, step.user_id, next_path)
+        return _complete_login(request, platform, step.user_id, next_path)
     request.session.clear()
     request.session[PENDING_LOGIN] = {
         "user_id": step.user_id,
@@ -145,11 +149,15 @@ def verify_totp(
         return _totp_form(request, error=THROTTLED, status=429)
     except AuthenticationFailed:
         return _totp_form(request, error=WRONG_CODE, status=401)
-    return _complete_login(request, principal.id, str(pending.get("next", "/")))
+    return _complete_login(request, platform, principal.id, str(pending.get("next", "/")))
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
+def logout(request: Request, platform: Platform = Depends(get_platform)) -> Response:
+    token = request.session.get(SESSION_TOKEN)
+    if isinstance(token, str):
+        with platform.db.transaction() as session:
+            service.end_session(session, token)
     request.session.clear()
     flash(request, "You have logged out.")
     return RedirectResponse("/login", status_code=303)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk import audit
-from trustdesk.auth.models import ApiToken, LoginThrottle, User
+from trustdesk.auth.models import ApiToken, LoginThrottle, StaffSession, User
 from trustdesk.auth.principal import Principal
 from trustdesk.auth.roles import Role
 from trustdesk.crypto import Vault
@@ -34,10 +34,13 @@ __all__ = [
     "authenticate_password",
     "create_token",
     "create_user",
+    "end_session",
     "list_tokens",
+    "open_session",
     "principal_for_token",
     "principal_for_user",
     "revoke_token",
+    "session_principal",
     "verify_totp",
 ]
 
@@ -321,3 +324,32 @@ def revoke_token(session: Session, token_id: int, *, actor: str) -> None:
 
 def list_tokens(session: Session) -> list[ApiToken]:
     return list(session.scalars(select(ApiToken).order_by(ApiToken.id)))
+
+
+def open_session(session: Session, user_id: int, *, max_age: timedelta) -> str:
+    """A new web session for a completed login; returns the token for the signed cookie."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(
+        StaffSession(
+            token_hash=_hash_token(token), user_id=user_id, created_at=now, expires_at=now + max_age
+        )
+    )
+    session.flush()
+    return token
+
+
+def session_principal(session: Session, token: str, now: datetime | None = None) -> Principal:
+    """Who a web session belongs to, if it is still open and its user still active."""
+    now = now or utcnow()
+    row = session.get(StaffSession, _hash_token(token))
+    if row is None or row.ended_at is not None or row.expires_at <= now:
+        raise AuthenticationFailed("the session has ended; log in again")
+    return user_principal(session, row.user_id)
+
+
+def end_session(session: Session, token: str) -> None:
+    """Log out: the session cannot be used again, even with a copy of the cookie."""
+    row = session.get(StaffSession, _hash_token(token))
+    if row is not None and row.ended_at is None:
+        row.ended_at = utcnow()
