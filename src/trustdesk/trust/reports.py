@@ -598,6 +598,34 @@ def _evidence(
     return [out(i) for i in down], [out(i) for i in up]
 
 
+def _explanation(
+    session: Session,
+    vault: Vault,
+    params: TrustParams,
+    state: TrustState,
+    score: TrustScore,
+    parent_level: str,
+    per_signal: dict[str, np.ndarray],
+    evidence: list[TrustEvidence],
+    *,
+    with_text: bool,
+    top: int,
+) -> Explanation:
+    """Signal contributions and the rows that moved a score most, relative to its parent."""
+    point = _Point(0, 0, 0, 0, 0, score.credibility, score.parent, 0)
+    total_sw = float(sum(v[2] for v in per_signal.values()))
+    down, up = _evidence(
+        session, vault, evidence, state, point, total_sw, with_text=with_text, top=top
+    )
+    return Explanation(
+        score=score,
+        parent_level=parent_level,
+        signals=_signal_parts(per_signal, score.parent, params.prior_strength),
+        pulled_down=down,
+        pulled_up=up,
+    )
+
+
 def explain_segment(
     session: Session,
     vault: Vault,
@@ -624,8 +652,6 @@ def explain_segment(
         )
     ):
         per_signal[signal] = np.array(values, dtype=np.float64)
-    point = _Point(0, 0, 0, 0, 0, score.credibility, score.parent, 0)
-    total_sw = float(sum(v[2] for v in per_signal.values()))
     evidence = list(
         session.scalars(
             select(TrustEvidence)
@@ -634,15 +660,17 @@ def explain_segment(
             .limit(_EVIDENCE_WINDOW)
         )
     )
-    down, up = _evidence(
-        session, vault, evidence, state, point, total_sw, with_text=with_text, top=top
-    )
-    return Explanation(
-        score=score,
-        parent_level="overall",
-        signals=_signal_parts(per_signal, score.parent, params.prior_strength),
-        pulled_down=down,
-        pulled_up=up,
+    return _explanation(
+        session,
+        vault,
+        params,
+        state,
+        score,
+        "overall",
+        per_signal,
+        evidence,
+        with_text=with_text,
+        top=top,
     )
 
 
@@ -676,18 +704,18 @@ def explain_customer(
     ):
         vector = np.array(values, dtype=np.float64)
         per_signal[signal] = per_signal[signal] + vector if signal in per_signal else vector
-    point = _Point(0, 0, 0, 0, 0, score.credibility, score.parent, 0)
-    total_sw = float(sum(v[2] for v in per_signal.values()))
     evidence = list(session.scalars(select(TrustEvidence).where(TrustEvidence.customer_id == cid)))
-    down, up = _evidence(
-        session, vault, evidence, state, point, total_sw, with_text=with_text, top=top
-    )
-    return Explanation(
-        score=score,
-        parent_level="segment",
-        signals=_signal_parts(per_signal, score.parent, params.prior_strength),
-        pulled_down=down,
-        pulled_up=up,
+    return _explanation(
+        session,
+        vault,
+        params,
+        state,
+        score,
+        "segment",
+        per_signal,
+        evidence,
+        with_text=with_text,
+        top=top,
     )
 
 
