@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 from test_shell_chromium import assert_accessible_page, fill_login, make_user
+from tests.tweets import TWEET_IMPORT
 
 from trustdesk.auth.roles import Role
 from trustdesk.trust import reports, service
@@ -39,19 +40,8 @@ def import_tweets(cli, tmp_path, rows: slice) -> None:
         writer.writeheader()
         writer.writerows({k: row[k] for k in fields} for row in picked)
     result = cli(
-        "feedback",
-        "import",
+        *TWEET_IMPORT,
         str(path),
-        "--source",
-        "social",
-        "--id-column",
-        "tweet_id",
-        "--text-column",
-        "text",
-        "--time-column",
-        "tweet_created",
-        "--segment-column",
-        "airline",
     )
     assert result.exit_code == 0, result.output
     assert cli("trust", "recompute").exit_code == 0

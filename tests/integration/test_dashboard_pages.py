@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 import numpy as np
 import pytest
+from tests.tweets import TWEET_IMPORT
 
 from trustdesk.auth import service as auth_service
 from trustdesk.auth.roles import ROLE_PERMISSIONS, Role
@@ -48,19 +49,8 @@ def write_tweets(path: Path, rows: slice, customers: dict[int, str] | None = Non
 
 def import_tweets(cli, path: Path, *extra: str) -> None:
     result = cli(
-        "feedback",
-        "import",
+        *TWEET_IMPORT,
         str(path),
-        "--source",
-        "social",
-        "--id-column",
-        "tweet_id",
-        "--text-column",
-        "text",
-        "--time-column",
-        "tweet_created",
-        "--segment-column",
-        "airline",
         *extra,
     )
     assert result.exit_code == 0, result.output

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.tweets import TWEET_IMPORT
 
 from trustdesk.auth.roles import Role
 from trustdesk.feedback import public
@@ -20,10 +21,7 @@ from trustdesk.feedback.analysis import default_analyser
 from trustdesk.feedback.importing import import_feedback_rows
 from trustdesk.tabular import Row
 
-IMPORT = (
-    "feedback", "import", "--source", "social", "--id-column", "tweet_id", "--text-column", "text",
-    "--time-column", "tweet_created", "--segment-column", "airline",
-)  # fmt: skip
+IMPORT = TWEET_IMPORT
 
 
 def _tweets(limit: int) -> tuple[list[str], list[dict[str, str]]]:

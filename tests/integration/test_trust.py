@@ -10,6 +10,7 @@ from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
+from tests.tweets import TWEET_IMPORT
 
 from trustdesk.auth.roles import Role
 from trustdesk.trust import reports, service
@@ -53,19 +54,8 @@ def _tweets(
 
 def _import(cli, path: Path) -> None:
     result = cli(
-        "feedback",
-        "import",
+        *TWEET_IMPORT,
         str(path),
-        "--source",
-        "social",
-        "--id-column",
-        "tweet_id",
-        "--text-column",
-        "text",
-        "--time-column",
-        "tweet_created",
-        "--segment-column",
-        "airline",
         "--customer-column",
         "customer",
     )
