@@ -61,7 +61,7 @@ app.add_typer(consent_app, name="consent")
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
+def db_upgrade(revision: str = "heads") -> None:
     """Apply migrations (creates the database on first run)."""
     platform = open_platform(check_schema=False)
     migrate.upgrade(platform.db, revision)

@@ -20,7 +20,8 @@ def _config() -> Config:
     return cfg
 
 
-def upgrade(db: Database, revision: str = "head") -> None:
+def upgrade(db: Database, revision: str = "heads") -> None:
+    """Apply migrations; "heads" also copes with capability branches that are not merged yet."""
     cfg = _config()
     with db.engine.begin() as connection:
         cfg.attributes["connection"] = connection
@@ -28,12 +29,15 @@ def upgrade(db: Database, revision: str = "head") -> None:
 
 
 def current_revision(db: Database) -> str | None:
+    """The applied revision(s), "+"-joined when more than one branch is applied."""
     with db.read_engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        heads = MigrationContext.configure(connection).get_current_heads()
+    return "+".join(sorted(heads)) or None
 
 
 def head_revision() -> str | None:
-    return ScriptDirectory.from_config(_config()).get_current_head()
+    """The revision(s) this code expects, in the same form as `current_revision`."""
+    return "+".join(sorted(ScriptDirectory.from_config(_config()).get_heads())) or None
 
 
 def revision(db: Database, message: str) -> None:
