@@ -20,6 +20,7 @@ from trustdesk.feedback.cli import app as feedback_app
 from trustdesk.feedback.cli import model_app
 from trustdesk.fraud.cli import app as fraud_app
 from trustdesk.privacy.cli import app as consent_app
+from trustdesk.privacy.requests_cli import app as privacy_app
 from trustdesk.trust.cli import alerts_app
 from trustdesk.trust.cli import app as trust_app
 
@@ -58,6 +59,7 @@ app.add_typer(alerts_app, name="alerts")
 app.add_typer(audit_app, name="audit")
 app.add_typer(fraud_app, name="fraud")
 app.add_typer(consent_app, name="consent")
+app.add_typer(privacy_app, name="privacy")
 
 
 @db_app.command("upgrade")

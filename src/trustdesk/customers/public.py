@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from trustdesk.crypto import Vault
 from trustdesk.customers import service
-from trustdesk.customers.models import Customer
-from trustdesk.customers.schemas import CustomerOut
+from trustdesk.customers.models import PERSONAL_FIELDS, Customer
+from trustdesk.customers.schemas import CustomerIn, CustomerOut
+from trustdesk.errors import Conflict
 
 __all__ = [
     "CustomerPlace",
@@ -22,6 +23,9 @@ __all__ = [
     "jurisdiction",
     "jurisdictions",
     "jurisdictions_by_id",
+    "personal_record",
+    "rectify",
+    "stored_personal_fields",
 ]
 
 _CHUNK = 500
@@ -121,3 +125,52 @@ def forget(session: Session, vault: Vault, external_id: str, *, actor: str) -> C
     Use `privacy.erasure.erase_customer` to erase them everywhere, not just here.
     """
     return service.forget_customer(session, vault, external_id, actor=actor)
+
+
+def personal_record(session: Session, vault: Vault, external_id: str) -> CustomerOut:
+    """The customer with their personal data decrypted (for the data subject themselves);
+    `personal_data` is "erased" and the fields None once their key is destroyed. NotFound if
+    there is no such customer."""
+    return service.get_customer(session, vault, external_id, reveal=True)
+
+
+def rectify(
+    session: Session,
+    vault: Vault,
+    external_id: str,
+    changes: dict[str, str | None],
+    *,
+    actor: str,
+) -> list[str]:
+    """Correct personal fields (name, email, phone, address, birth_date): re-encrypted under the
+    customer's key, blind index updated, audited. Returns the names of the fields that changed.
+
+    Values are validated like any customer record (InvalidInput on a bad email or phone).
+    """
+    current = personal_record(session, vault, external_id)
+    if current.personal_data == "erased":
+        raise Conflict(f"customer {external_id!r} was erased; there is nothing to rectify")
+    unknown = set(changes) - set(PERSONAL_FIELDS)
+    if unknown:
+        raise ValueError(f"not personal fields: {sorted(unknown)}")
+    before = {f: getattr(current, f) for f in PERSONAL_FIELDS}
+    after = {**before, **changes}
+    record = CustomerIn.model_validate(
+        {
+            "external_id": external_id,
+            "segments": current.segments,
+            "jurisdiction": current.jurisdiction,
+            **after,
+        }
+    )
+    service.upsert_customers(session, vault, [record], actor=actor)
+    stored = record.personal()
+    return [f for f in PERSONAL_FIELDS if stored[f] != before[f]]
+
+
+def stored_personal_fields(session: Session, external_id: str) -> list[str]:
+    """The personal fields for which ciphertext is still stored (empty after an erasure)."""
+    customer = session.scalar(select(Customer).where(Customer.external_id == external_id))
+    if customer is None:
+        return []
+    return [f for f in PERSONAL_FIELDS if getattr(customer, f"{f}_enc") is not None]

@@ -26,6 +26,7 @@ __all__ = [
     "TOPIC_LABELS",
     "FeedbackBatch",
     "FeedbackItem",
+    "customer_feedback",
     "feedback_items",
     "forget_customer_feedback",
     "iter_feedback_batches",
@@ -121,6 +122,14 @@ def iter_feedback_batches(
         if len(rows) < batch_size:
             return
         last = int(rows[-1][0])
+
+
+def customer_feedback(session: Session, vault: Vault, customer_id: int) -> list[FeedbackItem]:
+    """Everything a customer sent us, decrypted (text None where their key was destroyed)."""
+    ids = session.scalars(
+        select(Feedback.id).where(Feedback.customer_id == customer_id).order_by(Feedback.id)
+    ).all()
+    return feedback_items(session, vault, list(ids))
 
 
 def feedback_items(session: Session, vault: Vault, ids: Sequence[int]) -> list[FeedbackItem]:

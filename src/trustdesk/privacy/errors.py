@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from trustdesk.errors import Conflict, DomainError, PermissionDenied
 
-__all__ = ["FormExpired", "FormInvalid", "FormReplayed", "LinkExpired", "LinkInvalid"]
+__all__ = [
+    "ErasureNotVerified",
+    "FormExpired",
+    "FormInvalid",
+    "FormReplayed",
+    "IdentityNotVerified",
+    "LinkExpired",
+    "LinkInvalid",
+]
 
 
 class LinkExpired(DomainError):
@@ -33,3 +41,17 @@ class FormReplayed(Conflict):
     """This exact preference form was already received once."""
 
     title = "Form already sent"
+
+
+class IdentityNotVerified(Conflict):
+    """A data-subject request was to be carried out before the requester's identity was checked."""
+
+    title = "Identity not verified"
+
+
+class ErasureNotVerified(DomainError):
+    """An erasure ran but its verification found personal data still readable."""
+
+    title = "Erasure not verified"
+    status = 500
+    exit_code = 1

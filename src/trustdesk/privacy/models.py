@@ -1,5 +1,6 @@
-"""Consent storage: the hash-chained ledger of events, its head, the current-state projection, and
-the form nonces that stop a preference form from being sent twice.
+"""Privacy storage. Consent: the hash-chained ledger of events, its head, the current-state
+projection, and the form nonces that stop a preference form from being sent twice. Data-subject
+requests, and the numbered versions of the data map and of the privacy notice made from it.
 
 `customer_id` is the customers capability's id; no foreign key, so privacy never reaches into
 another capability's tables (the ledger must outlive any change there).
@@ -9,12 +10,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trustdesk.db import Base, UTCDateTime
 
-__all__ = ["ConsentEvent", "ConsentFormNonce", "ConsentHead", "ConsentState"]
+__all__ = [
+    "ConsentEvent",
+    "ConsentFormNonce",
+    "ConsentHead",
+    "ConsentState",
+    "DataMapVersion",
+    "NoticeVersion",
+    "PrivacyRequest",
+]
 
 
 class ConsentEvent(Base):
@@ -67,3 +76,58 @@ class ConsentFormNonce(Base):
 
     nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
     used_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+
+
+class PrivacyRequest(Base):
+    """A data-subject request (access, erasure, rectification, objection) and where it stands.
+
+    Holds ids and dates, never personal data: what a rectification asks to change is encrypted
+    under the customer's own data key (`payload_enc`), so erasing the customer shreds it too and
+    the record that the request happened is all that remains.
+    """
+
+    __tablename__ = "privacy_requests"
+    __table_args__ = (Index("ix_privacy_requests_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    regime: Mapped[str] = mapped_column(String(16), nullable=False)
+    status: Mapped[str] = mapped_column(String(24), nullable=False)
+    source: Mapped[str] = mapped_column(String(24), nullable=False)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    extended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    extension_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    verified_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    verification_method: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
+    scope: Mapped[str | None] = mapped_column(String(400), nullable=True)  # purposes or fields
+    payload_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
+class DataMapVersion(Base):
+    """One saved version of the data map (validated JSON); versions are never changed."""
+
+    __tablename__ = "privacy_datamap_versions"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    actor: Mapped[str] = mapped_column(String(120), nullable=False)
+    content: Mapped[str] = mapped_column(Text, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class NoticeVersion(Base):
+    """One generated privacy notice: its structured content and Markdown, kept for good."""
+
+    __tablename__ = "privacy_notice_versions"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    datamap_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    content: Mapped[str] = mapped_column(Text, nullable=False)
+    markdown: Mapped[str] = mapped_column(Text, nullable=False)

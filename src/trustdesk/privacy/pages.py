@@ -47,6 +47,7 @@ _SOURCES = {
     "staff": "Our staff, at your request",
     "api": "Our systems",
     "import": "Imported from our records",
+    "request": "Our staff, carrying out your request",
 }
 
 

@@ -1,4 +1,5 @@
-"""The door other capabilities use to ask whether they may use a customer's data.
+"""The door other capabilities use to ask whether they may use a customer's data, and to add
+their section to a customer's access export (`register_exporter`, see `export_registry`).
 
 Breach notices rest on a legal obligation and are always allowed; marketing rests on consent and is
 allowed only as the customer (or, without a record, their jurisdiction's default) says. Answers are
@@ -14,9 +15,23 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from trustdesk.privacy import enforcement
+from trustdesk.privacy.export_registry import (
+    ExportContext,
+    Exporter,
+    ExportSubject,
+    register_exporter,
+)
 from trustdesk.privacy.policy import load_policy
 
-__all__ = ["ConsentAnswer", "check", "may_contact"]
+__all__ = [
+    "ConsentAnswer",
+    "ExportContext",
+    "ExportSubject",
+    "Exporter",
+    "check",
+    "may_contact",
+    "register_exporter",
+]
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ class Source(StrEnum):
     API = "api"
     IMPORT = "import"
     STAFF = "staff"
+    REQUEST = "request"  # carrying out a data-subject request (an objection)
 
 
 class CheckOut(BaseModel):
