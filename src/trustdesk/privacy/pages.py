@@ -18,10 +18,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from trustdesk.auth.http import get_platform, read_session, write_session
+from trustdesk.db import utcnow
 from trustdesk.errors import DomainError
 from trustdesk.platform import Platform
-from trustdesk.privacy import service
+from trustdesk.privacy import self_service, service
 from trustdesk.privacy.errors import FormReplayed, LinkExpired
+from trustdesk.privacy.export import to_zip
 from trustdesk.privacy.links import LinkSigner, signer_for
 from trustdesk.privacy.policy import ConsentState, Policy, load_policy
 from trustdesk.web.nav import Section
@@ -41,6 +43,8 @@ _NOTICES = {
     "stopped": "Done: we have stopped all optional use of your data. "
     "You can switch things back on below at any time.",
     "unchanged": "Nothing changed: your choices were already as you left them.",
+    "erasure": "We have received your request to erase your data. Our privacy team will carry "
+    "it out and confirm within the time the law allows (at most one month in most places).",
 }
 _SOURCES = {
     "preference_centre": "You, on this page",
@@ -112,6 +116,8 @@ def preference_centre(
         "notice_version": policy.version,
         "token": token,
         "form_token": signer.form_token(link),
+        "export_form_token": signer.form_token(link),
+        "erasure_form_token": signer.form_token(link),
         "notice": _NOTICES.get(done),
         "policy": policy,
         "choices": [(policy.purposes[p], items) for p, items in by_purpose.items()],
@@ -183,3 +189,85 @@ def _apply(
         return _problem(exc)
     done = "stopped" if choices is None else ("saved" if events else "unchanged")
     return RedirectResponse(f"/preferences/{token}?done={done}", status_code=303)
+
+
+@router.post("/{token}/export")
+async def download_my_data(
+    token: str,
+    request: Request,
+    policy: Policy = Depends(_policy),
+    platform: Platform = Depends(get_platform),
+    session: Session = Depends(write_session),
+) -> Response:
+    """The customer's own access export, as a ZIP download (recorded as a completed request)."""
+    form = await request.form()
+    return await run_in_threadpool(
+        _export, token, str(form.get("form", "")), policy, platform, session
+    )
+
+
+def _export(
+    token: str, form_token: str, policy: Policy, platform: Platform, session: Session
+) -> Response:
+    signer = signer_for(platform)
+    try:
+        link = signer.open(token)
+        form = signer.open_form(link, form_token)
+        export = self_service.download_my_data(
+            session,
+            platform.vault,
+            platform.settings,
+            policy,
+            external_id=link.external_id,
+            form_nonce=form.nonce,
+            keep_s=signer.max_age_s,
+            now=utcnow(),
+        )
+    except DomainError as exc:
+        session.rollback()
+        return _problem(exc)
+    return Response(
+        to_zip(export),
+        media_type="application/zip",
+        headers={
+            **_HEADERS,
+            "Content-Disposition": 'attachment; filename="my-data.zip"',
+        },
+    )
+
+
+@router.post("/{token}/erasure")
+async def request_erasure(
+    token: str,
+    request: Request,
+    policy: Policy = Depends(_policy),
+    platform: Platform = Depends(get_platform),
+    session: Session = Depends(write_session),
+) -> Response:
+    """Records an erasure request (identity proven by the link) for the privacy team."""
+    form = await request.form()
+    return await run_in_threadpool(
+        _erasure, token, str(form.get("form", "")), policy, platform, session
+    )
+
+
+def _erasure(
+    token: str, form_token: str, policy: Policy, platform: Platform, session: Session
+) -> Response:
+    signer = signer_for(platform)
+    try:
+        link = signer.open(token)
+        form = signer.open_form(link, form_token)
+        self_service.request_my_erasure(
+            session,
+            platform.vault,
+            policy,
+            external_id=link.external_id,
+            form_nonce=form.nonce,
+            keep_s=signer.max_age_s,
+            now=utcnow(),
+        )
+    except DomainError as exc:
+        session.rollback()
+        return _problem(exc)
+    return RedirectResponse(f"/preferences/{token}?done=erasure", status_code=303)

@@ -15,6 +15,7 @@ from trustdesk.auth import pages as auth_pages
 from trustdesk.customers import pages as customers_pages
 from trustdesk.feedback import pages as feedback_pages
 from trustdesk.privacy import pages as privacy_pages
+from trustdesk.privacy import requests_pages as privacy_requests_pages
 from trustdesk.trust import pages as trust_pages
 from trustdesk.web import home
 from trustdesk.web.nav import Navigation, Section
@@ -28,6 +29,7 @@ SECTIONS: tuple[Section, ...] = (
     auth_pages.section,
     customers_pages.section,
     privacy_pages.section,
+    privacy_requests_pages.section,
     trust_pages.section,
     feedback_pages.section,
 )

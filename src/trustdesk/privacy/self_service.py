@@ -1,0 +1,100 @@
+"""What a customer does for themselves on the preference centre: download their data, ask for
+erasure. The signed link is their proof of identity, recorded as the verification method; each
+form is used once (its nonce is stored, like the preference forms)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from trustdesk.config import Settings
+from trustdesk.crypto import Vault
+from trustdesk.privacy import fulfilment, requests, service
+from trustdesk.privacy.export import Export
+from trustdesk.privacy.policy import Policy
+from trustdesk.privacy.request_schemas import RequestKind, RequestOut, RequestSource
+
+__all__ = ["LINK_VERIFICATION", "download_my_data", "request_my_erasure"]
+
+LINK_VERIFICATION = "signed preference-centre link sent to the customer"
+
+
+def _opened(
+    session: Session,
+    vault: Vault,
+    policy: Policy,
+    *,
+    external_id: str,
+    kind: RequestKind,
+    form_nonce: str,
+    keep_s: int,
+    now: datetime,
+) -> tuple[RequestOut, str]:
+    service.use_form_nonce(session, form_nonce, keep_s=keep_s)
+    actor = f"preference-centre:{form_nonce[:12]}"
+    opened = requests.open_request(
+        session,
+        vault,
+        policy,
+        external_id=external_id,
+        kind=kind,
+        source=RequestSource.PREFERENCE_CENTRE,
+        actor=actor,
+        now=now,
+    )
+    verified = requests.verify_identity(
+        session, opened.id, method=LINK_VERIFICATION, actor=actor, now=now
+    )
+    return verified, actor
+
+
+def download_my_data(
+    session: Session,
+    vault: Vault,
+    settings: Settings,
+    policy: Policy,
+    *,
+    external_id: str,
+    form_nonce: str,
+    keep_s: int,
+    now: datetime,
+) -> Export:
+    """An access request opened, verified by the link and completed at once: the export."""
+    opened, actor = _opened(
+        session,
+        vault,
+        policy,
+        external_id=external_id,
+        kind=RequestKind.ACCESS,
+        form_nonce=form_nonce,
+        keep_s=keep_s,
+        now=now,
+    )
+    done = fulfilment.complete(session, vault, settings, policy, opened.id, actor=actor, now=now)
+    assert done.export is not None
+    return done.export
+
+
+def request_my_erasure(
+    session: Session,
+    vault: Vault,
+    policy: Policy,
+    *,
+    external_id: str,
+    form_nonce: str,
+    keep_s: int,
+    now: datetime,
+) -> RequestOut:
+    """An erasure request, identity verified by the link, left in the queue for staff."""
+    opened, _ = _opened(
+        session,
+        vault,
+        policy,
+        external_id=external_id,
+        kind=RequestKind.ERASURE,
+        form_nonce=form_nonce,
+        keep_s=keep_s,
+        now=now,
+    )
+    return opened
