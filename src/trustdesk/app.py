@@ -25,6 +25,7 @@ from trustdesk.feedback.api import router as feedback_router
 from trustdesk.observability import Metrics, configure_logging, observe
 from trustdesk.platform import Platform
 from trustdesk.privacy.api import router as consent_router
+from trustdesk.privacy.datamap_api import router as privacy_datamap_router
 from trustdesk.privacy.requests_api import router as privacy_requests_router
 from trustdesk.trust.api import alerts_router
 from trustdesk.trust.api import router as trust_router
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     api.include_router(feedback_router)
     api.include_router(consent_router)
     api.include_router(privacy_requests_router)
+    api.include_router(privacy_datamap_router)
     api.include_router(trust_router)
     api.include_router(alerts_router)
     api.include_router(audit_router)

@@ -18,6 +18,7 @@ from trustdesk.db import utcnow
 from trustdesk.errors import InvalidInput
 from trustdesk.platform import Platform
 from trustdesk.privacy import fulfilment, requests
+from trustdesk.privacy.datamap_cli import datamap_app, notice_app
 from trustdesk.privacy.export import to_zip
 from trustdesk.privacy.policy import Policy, load_policy
 from trustdesk.privacy.request_schemas import RequestKind, RequestOut, RequestSource
@@ -28,6 +29,8 @@ app = typer.Typer(
 )
 requests_app = typer.Typer(help="The queue of data-subject requests.", no_args_is_help=True)
 app.add_typer(requests_app, name="requests")
+app.add_typer(datamap_app, name="datamap")
+app.add_typer(notice_app, name="notice")
 
 Customer = Annotated[str, typer.Option("--customer", help="The customer's external id.")]
 AsJson = Annotated[bool, typer.Option("--json")]

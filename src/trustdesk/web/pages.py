@@ -14,6 +14,8 @@ from fastapi.staticfiles import StaticFiles
 from trustdesk.auth import pages as auth_pages
 from trustdesk.customers import pages as customers_pages
 from trustdesk.feedback import pages as feedback_pages
+from trustdesk.privacy import datamap_pages as privacy_datamap_pages
+from trustdesk.privacy import notice_pages as privacy_notice_pages
 from trustdesk.privacy import pages as privacy_pages
 from trustdesk.privacy import requests_pages as privacy_requests_pages
 from trustdesk.trust import pages as trust_pages
@@ -30,6 +32,8 @@ SECTIONS: tuple[Section, ...] = (
     customers_pages.section,
     privacy_pages.section,
     privacy_requests_pages.section,
+    privacy_notice_pages.section,
+    privacy_datamap_pages.section,
     trust_pages.section,
     feedback_pages.section,
 )
