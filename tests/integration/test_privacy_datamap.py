@@ -94,3 +94,24 @@ def test_cli_loads_shows_and_lists_versions_and_diffs_notices(cli, platform, tmp
     assert refused.exit_code == 2 and "controller.name" in refused.stderr
     assert stored(platform) == (1, 1)
     assert cli("privacy", "notice", "show", "--version", "9").exit_code == 3
+
+
+def test_the_preference_centre_records_the_notice_version_it_showed(api, client, platform):
+    from trustdesk.customers import service as customer_service
+    from trustdesk.customers.schemas import CustomerIn
+    from trustdesk.privacy.links import signer_for
+
+    with platform.db.transaction() as session:
+        customer_service.upsert_customers(
+            session, platform.vault, [CustomerIn(external_id="ada", jurisdiction="DE")], actor="t"
+        )
+    changed = shipped()
+    changed["systems"][0]["retention"] = "10 years"
+    assert api.put("/api/v1/privacy/datamap", json=changed).json()["notice_version"] == 1
+    token = signer_for(platform).issue("ada").token
+    page = client.get(f"/preferences/{token}")
+    assert "Notice version 2026-01+notice.1." in page.text
+    form = re.search(r'name="form" value="([^"]+)"', page.text).group(1)
+    client.post(f"/preferences/{token}/stop-all", data={"form": form})
+    history = api.get("/api/v1/consent/customers/ada/history").json()
+    assert history and {e["notice_version"] for e in history} == {"2026-01+notice.1"}

@@ -21,7 +21,7 @@ from trustdesk.auth.http import get_platform, read_session, write_session
 from trustdesk.db import utcnow
 from trustdesk.errors import DomainError
 from trustdesk.platform import Platform
-from trustdesk.privacy import self_service, service
+from trustdesk.privacy import notice, self_service, service
 from trustdesk.privacy.errors import FormReplayed, LinkExpired
 from trustdesk.privacy.export import to_zip
 from trustdesk.privacy.links import LinkSigner, signer_for
@@ -87,6 +87,12 @@ def _problem(exc: DomainError) -> HTMLResponse:
     )
 
 
+def _notice_version(session: Session, policy: Policy) -> str:
+    """What the page shows and each choice records: the consent wording's version and the
+    privacy notice's (`2026-01+notice.3`)."""
+    return f"{policy.version}+notice.{notice.current(session).version}"
+
+
 def _policy(platform: Platform = Depends(get_platform)) -> Policy:
     return load_policy(platform.settings.consent_policy_file)
 
@@ -113,7 +119,7 @@ def preference_centre(
     for item in current:
         by_purpose.setdefault(item.purpose, []).append(item)
     context = {
-        "notice_version": policy.version,
+        "notice_version": _notice_version(session, policy),
         "token": token,
         "form_token": signer.form_token(link),
         "export_form_token": signer.form_token(link),
@@ -183,6 +189,7 @@ def _apply(
             form_nonce=form.nonce,
             keep_s=signer.max_age_s,
             choices=choices,
+            notice_version=_notice_version(session, policy),
         )
     except DomainError as exc:
         session.rollback()  # nothing of a refused form is stored

@@ -155,7 +155,13 @@ def set_consent(
 
 
 def stop_all(
-    session: Session, policy: Policy, *, external_id: str, source: Source, actor: str
+    session: Session,
+    policy: Policy,
+    *,
+    external_id: str,
+    source: Source,
+    actor: str,
+    notice_version: str | None = None,
 ) -> list[EventOut]:
     """Withdraw every optional purpose on every channel not already withdrawn by a record."""
     customer = place(session, external_id)
@@ -166,7 +172,13 @@ def stop_all(
         if states.get((p, c), (None, 0))[0] != ConsentState.WITHDRAWN
     ]
     return record_choices(
-        session, policy, external_id=external_id, choices=choices, source=source, actor=actor
+        session,
+        policy,
+        external_id=external_id,
+        choices=choices,
+        source=source,
+        actor=actor,
+        notice_version=notice_version,
     )
 
 
@@ -277,16 +289,23 @@ def apply_form(
     form_nonce: str,
     keep_s: int,
     choices: Sequence[Choice] | None,
+    notice_version: str | None = None,
 ) -> list[EventOut]:
     """A preference-centre form, once: the changed choices, or stop-all when `choices` is None.
 
-    Recorded with source preference_centre; the actor names the form, never the person.
+    Recorded with source preference_centre; the actor names the form, never the person, and the
+    notice version is the one the page showed.
     """
     use_form_nonce(session, form_nonce, keep_s=keep_s)
     actor = f"preference-centre:{form_nonce[:12]}"
     if choices is None:
         return stop_all(
-            session, policy, external_id=external_id, source=Source.PREFERENCE_CENTRE, actor=actor
+            session,
+            policy,
+            external_id=external_id,
+            source=Source.PREFERENCE_CENTRE,
+            actor=actor,
+            notice_version=notice_version,
         )
     return record_choices(
         session,
@@ -295,4 +314,5 @@ def apply_form(
         choices=choices,
         source=Source.PREFERENCE_CENTRE,
         actor=actor,
+        notice_version=notice_version,
     )
