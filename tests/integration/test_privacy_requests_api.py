@@ -102,6 +102,12 @@ def test_queue_is_ordered_by_due_date_and_flags_overdue_and_due_soon(api, platfo
         ),
         ({"customer_id": "ada", "type": "rectification", "changes": {"shoe": "9"}}, 422, "shoe"),
         (
+            {"customer_id": "ada", "type": "rectification", "changes": {"segments": "vip"}},
+            422,
+            "segments cannot",
+        ),
+        ({"customer_id": "ada", "type": "rectification", "changes": {}}, 422, "at least one"),
+        (
             {"customer_id": "ada", "type": "access", "purposes": ["marketing"]},
             422,
             "objections only",
@@ -237,3 +243,36 @@ def test_preference_centre_download_and_erasure_request(client, platform):
     assert all("link" in r.verification_method for r in rows)
     forged = client.post(f"/preferences/{token}/erasure", data={"form": "made-up"})
     assert forged.status_code == 403
+
+
+def test_a_section_registered_by_another_capability_is_exported_and_checked_by_erasure(
+    api, platform, monkeypatch
+):
+    """Another module (fraud, say) adds a section; if it ignores erasure, erasure is not verified."""
+    from trustdesk.privacy import export_registry
+    from trustdesk.privacy.public import register_exporter
+
+    def ignores_erasure(ctx, subject):
+        return [{"customer": subject.external_id, "score": 0.1}]
+
+    monkeypatch.setattr(export_registry, "_EXPORTERS", dict(export_registry._EXPORTERS))
+    register_exporter("fraud", ignores_erasure)
+    make_customer(platform)
+    rid = api.post(
+        "/api/v1/privacy/requests", json={"customer_id": "ada", "type": "erasure"}
+    ).json()["id"]
+    api.post(f"/api/v1/privacy/requests/{rid}/verify", json={"method": "signed email"})
+    listed = api.post(
+        "/api/v1/privacy/requests", json={"customer_id": "ada", "type": "access"}
+    ).json()
+    api.post(f"/api/v1/privacy/requests/{listed['id']}/verify", json={"method": "signed email"})
+    files = zip_files(api.get(f"/api/v1/privacy/requests/{listed['id']}/export").content)
+    assert json.loads(files["fraud.json"]) == [{"customer": "ada", "score": 0.1}]
+    refused = api.post(f"/api/v1/privacy/requests/{rid}/complete")
+    assert refused.status_code == 500 and '"export_empty":false' in refused.json()["detail"]
+    assert (
+        api.get(f"/api/v1/privacy/requests/{rid}").json()["request"]["status"]
+        == "identity_verified"
+    )
+    with pytest.raises(ValueError, match="already registered"):
+        register_exporter("fraud", lambda ctx, subject: [])

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from trustdesk.errors import Conflict
 from trustdesk.privacy.deadlines import (
     RULES,
     Regime,
@@ -44,6 +45,13 @@ def test_extension_adds_exactly_the_regimes_extension_once(received, regime):
         assert extended - due == timedelta(days=45)
     else:
         assert timedelta(days=59) <= extended - due <= timedelta(days=62)
+
+
+@given(received=moments, regime=st.sampled_from(list(Regime)))
+def test_a_second_extension_is_refused(received, regime):
+    once = extended_due_at(due_at(received, regime), regime)
+    with pytest.raises(Conflict, match="already extended"):
+        extended_due_at(once, regime, already_extended=True)
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from trustdesk.errors import Conflict
+
 __all__ = [
     "DUE_SOON",
     "RULES",
@@ -78,6 +80,8 @@ def due_at(received_at: datetime, regime: Regime) -> datetime:
     return RULES[regime].add(received_at)
 
 
-def extended_due_at(due: datetime, regime: Regime) -> datetime:
-    """The due date after the one extension the regime allows (callers refuse a second)."""
+def extended_due_at(due: datetime, regime: Regime, *, already_extended: bool = False) -> datetime:
+    """The due date after the one extension the regime allows; a second one is refused."""
+    if already_extended:
+        raise Conflict("the deadline was already extended once; it cannot be extended again")
     return RULES[regime].add(due, extension=True)

@@ -58,6 +58,13 @@ PAYLOAD_FIELD = "privacy_request.changes"
 def _check_changes(external_id: str, changes: dict[str, str | None]) -> dict[str, str | None]:
     if not changes:
         raise InvalidInput("a rectification needs at least one corrected field")
+    fields = CustomerIn(external_id=external_id).personal().keys()
+    unknown = sorted(set(changes) - set(fields))
+    if unknown:
+        raise InvalidInput(
+            f"changes: {', '.join(unknown)} cannot be rectified here; "
+            f"personal fields are {', '.join(fields)}"
+        )
     try:
         record = CustomerIn.model_validate({"external_id": external_id, **changes})
     except ValidationError as exc:
@@ -196,12 +203,12 @@ def extend(
 ) -> RequestOut:
     """Moves the due date by the regime's one extension; a second one is refused."""
     row = _open(session, request_id)
-    if row.extended_at is not None:
-        raise Conflict(f"request {request_id} was already extended once; it cannot be again")
     if not reason.strip():
         raise InvalidInput("an extension needs a reason")
     before = row.due_at
-    row.due_at = extended_due_at(row.due_at, Regime(row.regime))
+    row.due_at = extended_due_at(
+        row.due_at, Regime(row.regime), already_extended=row.extended_at is not None
+    )
     row.extended_at, row.extension_reason = now, reason.strip()
     record_step(
         session,
@@ -238,8 +245,16 @@ def record_step(
     )
 
 
-def to_out(session: Session, row: PrivacyRequest, now: datetime) -> RequestOut:
-    external = customers.external_ids(session, [row.customer_id]).get(row.customer_id, "")
+def to_out(
+    session: Session,
+    row: PrivacyRequest,
+    now: datetime,
+    external_ids: dict[int, str] | None = None,
+) -> RequestOut:
+    """The request as callers see it; pass `external_ids` when converting many at once."""
+    if external_ids is None:
+        external_ids = customers.external_ids(session, [row.customer_id])
+    external = external_ids.get(row.customer_id, "")
     is_open = row.status in OPEN_STATUSES
     scope = row.scope.split(",") if row.scope else []
     return RequestOut(
@@ -279,7 +294,8 @@ def list_requests(
     if not include_closed:
         query = query.where(PrivacyRequest.status.in_([s.value for s in OPEN_STATUSES]))
     rows = list(session.scalars(query))
-    outs = [to_out(session, r, now) for r in rows]
+    external = customers.external_ids(session, {r.customer_id for r in rows})
+    outs = [to_out(session, r, now, external) for r in rows]
     return sorted(outs, key=lambda r: (not r.is_open, r.due_at, r.id))
 
 
