@@ -25,10 +25,16 @@ from trustdesk.privacy.errors import ErasureNotVerified
 from trustdesk.privacy.export import Export, build_export
 from trustdesk.privacy.models import PrivacyRequest
 from trustdesk.privacy.policy import ConsentState, Policy
-from trustdesk.privacy.request_schemas import OPEN_STATUSES, RequestKind, RequestOut, RequestStatus
+from trustdesk.privacy.request_schemas import (
+    OPEN_STATUSES,
+    RequestKind,
+    RequestOut,
+    RequestSource,
+    RequestStatus,
+)
 from trustdesk.privacy.schemas import Source
 
-__all__ = ["Completed", "complete", "export_for"]
+__all__ = ["Completed", "carry_out_at_once", "complete", "export_for"]
 
 
 @dataclass(frozen=True)
@@ -137,3 +143,32 @@ def _object(
         actor=actor,
     )
     return [f"{e.purpose}/{e.channel}" for e in events]
+
+
+def carry_out_at_once(
+    session: Session,
+    vault: Vault,
+    settings: Settings,
+    policy: Policy,
+    *,
+    external_id: str,
+    kind: RequestKind,
+    source: RequestSource,
+    verification: str,
+    actor: str,
+    now: datetime,
+) -> Completed:
+    """Opens, verifies and completes a request in one go, for requesters whose identity is
+    already established (the local operator, a customer holding their signed link)."""
+    opened = requests.open_request(
+        session,
+        vault,
+        policy,
+        external_id=external_id,
+        kind=kind,
+        source=source,
+        actor=actor,
+        now=now,
+    )
+    requests.verify_identity(session, opened.id, method=verification, actor=actor, now=now)
+    return complete(session, vault, settings, policy, opened.id, actor=actor, now=now)

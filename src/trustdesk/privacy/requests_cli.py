@@ -50,27 +50,18 @@ def _carry_out(
     An access export is written to `output` before the commit: if the file cannot be written,
     no completed request is recorded.
     """
-    actor, now = cli_actor(), utcnow()
     with platform.db.transaction() as session:
-        opened = requests.open_request(
-            session,
-            platform.vault,
-            _policy(platform),
-            external_id=customer,
-            kind=kind,
-            source=RequestSource.CLI,
-            actor=actor,
-            now=now,
-        )
-        requests.verify_identity(session, opened.id, method=OPERATOR_CHECK, actor=actor, now=now)
-        done = fulfilment.complete(
+        done = fulfilment.carry_out_at_once(
             session,
             platform.vault,
             platform.settings,
             _policy(platform),
-            opened.id,
-            actor=actor,
-            now=now,
+            external_id=customer,
+            kind=kind,
+            source=RequestSource.CLI,
+            verification=OPERATOR_CHECK,
+            actor=cli_actor(),
+            now=utcnow(),
         )
         if output is not None and done.export is not None:
             output.write_bytes(to_zip(done.export))

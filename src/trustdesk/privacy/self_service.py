@@ -20,35 +20,6 @@ __all__ = ["LINK_VERIFICATION", "download_my_data", "request_my_erasure"]
 LINK_VERIFICATION = "signed preference-centre link sent to the customer"
 
 
-def _opened(
-    session: Session,
-    vault: Vault,
-    policy: Policy,
-    *,
-    external_id: str,
-    kind: RequestKind,
-    form_nonce: str,
-    keep_s: int,
-    now: datetime,
-) -> tuple[RequestOut, str]:
-    service.use_form_nonce(session, form_nonce, keep_s=keep_s)
-    actor = f"preference-centre:{form_nonce[:12]}"
-    opened = requests.open_request(
-        session,
-        vault,
-        policy,
-        external_id=external_id,
-        kind=kind,
-        source=RequestSource.PREFERENCE_CENTRE,
-        actor=actor,
-        now=now,
-    )
-    verified = requests.verify_identity(
-        session, opened.id, method=LINK_VERIFICATION, actor=actor, now=now
-    )
-    return verified, actor
-
-
 def download_my_data(
     session: Session,
     vault: Vault,
@@ -61,17 +32,19 @@ def download_my_data(
     now: datetime,
 ) -> Export:
     """An access request opened, verified by the link and completed at once: the export."""
-    opened, actor = _opened(
+    service.use_form_nonce(session, form_nonce, keep_s=keep_s)
+    done = fulfilment.carry_out_at_once(
         session,
         vault,
+        settings,
         policy,
         external_id=external_id,
         kind=RequestKind.ACCESS,
-        form_nonce=form_nonce,
-        keep_s=keep_s,
+        source=RequestSource.PREFERENCE_CENTRE,
+        verification=LINK_VERIFICATION,
+        actor=f"preference-centre:{form_nonce[:12]}",
         now=now,
     )
-    done = fulfilment.complete(session, vault, settings, policy, opened.id, actor=actor, now=now)
     assert done.export is not None
     return done.export
 
@@ -87,14 +60,18 @@ def request_my_erasure(
     now: datetime,
 ) -> RequestOut:
     """An erasure request, identity verified by the link, left in the queue for staff."""
-    opened, _ = _opened(
+    service.use_form_nonce(session, form_nonce, keep_s=keep_s)
+    actor = f"preference-centre:{form_nonce[:12]}"
+    opened = requests.open_request(
         session,
         vault,
         policy,
         external_id=external_id,
         kind=RequestKind.ERASURE,
-        form_nonce=form_nonce,
-        keep_s=keep_s,
+        source=RequestSource.PREFERENCE_CENTRE,
+        actor=actor,
         now=now,
     )
-    return opened
+    return requests.verify_identity(
+        session, opened.id, method=LINK_VERIFICATION, actor=actor, now=now
+    )
