@@ -77,6 +77,11 @@ def test_staff_work_through_the_queue_and_carry_out_a_verified_erasure(
     page.get_by_role("link", name="Show closed requests too").click()
     row = page.get_by_role("row", name=re.compile("Request 1"))
     expect(row).to_contain_text("Completed")
+    # The data map page, reached from the menu, is accessible too.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Data map").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Data map")
+    expect(page.get_by_label("Data map (YAML)")).to_contain_text("customer_records")
+    assert_accessible_page(page)
 
 
 def test_the_public_notice_is_accessible_and_lists_rights(new_page, live_server):

@@ -115,3 +115,35 @@ def test_the_preference_centre_records_the_notice_version_it_showed(api, client,
     client.post(f"/preferences/{token}/stop-all", data={"form": form})
     history = api.get("/api/v1/consent/customers/ada/history").json()
     assert history and {e["notice_version"] for e in history} == {"2026-01+notice.1"}
+
+
+def test_staff_edit_the_datamap_on_its_page_and_a_bad_map_is_shown_back_unsaved(client, platform):
+    from trustdesk.auth import service as auth_service
+
+    with platform.db.transaction() as session:
+        auth_service.create_user(
+            session, platform.vault, username="olga", password="correct-horse-battery",
+            role=Role.PRIVACY_OFFICER, actor="test",
+        )  # fmt: skip
+    login = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)
+    client.post(
+        "/login",
+        data={"username": "olga", "password": "correct-horse-battery", "csrf_token": token},
+    )
+    page = client.get("/privacy/datamap")
+    assert page.status_code == 200 and "Version 0" in page.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    bad = yaml.safe_dump({**shipped(), "controller": {"name": "X"}})
+    refused = client.post("/privacy/datamap", data={"content": bad, "csrf_token": token})
+    assert refused.status_code == 422 and "controller.contact_email" in refused.text
+    assert "Not saved." in refused.text and stored(platform) == (0, 0)
+    good = shipped()
+    good["systems"][0]["retention"] = "Seven years"
+    saved = client.post(
+        "/privacy/datamap",
+        data={"content": yaml.safe_dump(good), "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303 and stored(platform) == (1, 1)
+    assert "privacy notice version 1 published" in client.get("/privacy/datamap").text

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
+from pydantic import ValidationError
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
@@ -12,7 +13,7 @@ from trustdesk.crypto import Vault
 from trustdesk.customers import service
 from trustdesk.customers.models import PERSONAL_FIELDS, Customer
 from trustdesk.customers.schemas import CustomerIn, CustomerOut
-from trustdesk.errors import Conflict
+from trustdesk.errors import Conflict, InvalidInput
 
 __all__ = [
     "CustomerPlace",
@@ -26,6 +27,7 @@ __all__ = [
     "personal_record",
     "rectify",
     "stored_personal_fields",
+    "validate_personal",
 ]
 
 _CHUNK = 500
@@ -150,9 +152,7 @@ def rectify(
     current = personal_record(session, vault, external_id)
     if current.personal_data == "erased":
         raise Conflict(f"customer {external_id!r} was erased; there is nothing to rectify")
-    unknown = set(changes) - set(PERSONAL_FIELDS)
-    if unknown:
-        raise ValueError(f"not personal fields: {sorted(unknown)}")
+    changes = validate_personal(external_id, changes)
     before = {f: getattr(current, f) for f in PERSONAL_FIELDS}
     after = {**before, **changes}
     record = CustomerIn.model_validate(
@@ -174,3 +174,24 @@ def stored_personal_fields(session: Session, external_id: str) -> list[str]:
     if customer is None:
         return []
     return [f for f in PERSONAL_FIELDS if getattr(customer, f"{f}_enc") is not None]
+
+
+def validate_personal(external_id: str, changes: dict[str, str | None]) -> dict[str, str | None]:
+    """Corrected personal fields checked like any customer record, normalised as stored;
+    InvalidInput names a field that is not personal data or a value that is not valid."""
+    unknown = sorted(set(changes) - set(PERSONAL_FIELDS))
+    if unknown:
+        raise InvalidInput(
+            f"changes: {', '.join(unknown)} cannot be rectified here; "
+            f"personal fields are {', '.join(PERSONAL_FIELDS)}"
+        )
+    try:
+        record = CustomerIn.model_validate({"external_id": external_id, **changes})
+    except ValidationError as exc:
+        reasons = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        )
+        raise InvalidInput(f"changes: {reasons}") from None
+    personal = record.personal()
+    return {field: personal[field] for field in changes}

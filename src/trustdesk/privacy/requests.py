@@ -12,14 +12,12 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk import audit
 from trustdesk.crypto import Vault
 from trustdesk.customers import public as customers
-from trustdesk.customers.schemas import CustomerIn
 from trustdesk.errors import Conflict, InvalidInput, NotFound
 from trustdesk.privacy.deadlines import DUE_SOON, Regime, due_at, extended_due_at, regime_for
 from trustdesk.privacy.errors import IdentityNotVerified
@@ -58,23 +56,7 @@ PAYLOAD_FIELD = "privacy_request.changes"
 def _check_changes(external_id: str, changes: dict[str, str | None]) -> dict[str, str | None]:
     if not changes:
         raise InvalidInput("a rectification needs at least one corrected field")
-    fields = CustomerIn(external_id=external_id).personal().keys()
-    unknown = sorted(set(changes) - set(fields))
-    if unknown:
-        raise InvalidInput(
-            f"changes: {', '.join(unknown)} cannot be rectified here; "
-            f"personal fields are {', '.join(fields)}"
-        )
-    try:
-        record = CustomerIn.model_validate({"external_id": external_id, **changes})
-    except ValidationError as exc:
-        reasons = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
-            for e in exc.errors()
-        )
-        raise InvalidInput(f"changes: {reasons}") from None
-    personal = record.personal()
-    return {field: personal[field] for field in changes}
+    return customers.validate_personal(external_id, changes)
 
 
 def open_request(
