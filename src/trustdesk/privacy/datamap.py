@@ -78,16 +78,17 @@ class LegalBasis(StrEnum):
 
     @property
     def label(self) -> str:
+        """Completes "We use it for X, because …"."""
         return _BASIS_LABELS[self]
 
 
 _BASIS_LABELS = {
-    LegalBasis.CONSENT: "your consent, which you can withdraw at any time",
+    LegalBasis.CONSENT: "you agreed to it, and you can withdraw your consent at any time",
     LegalBasis.CONTRACT: "it is needed to provide the service you signed up for",
     LegalBasis.LEGAL_OBLIGATION: "the law requires it",
-    LegalBasis.VITAL_INTERESTS: "it protects someone's life",
-    LegalBasis.PUBLIC_TASK: "a task in the public interest",
-    LegalBasis.LEGITIMATE_INTEREST: "our legitimate interests, which you can object to",
+    LegalBasis.VITAL_INTERESTS: "it is needed to protect someone's life",
+    LegalBasis.PUBLIC_TASK: "it is a task carried out in the public interest",
+    LegalBasis.LEGITIMATE_INTEREST: "it is in our legitimate interests, and you can object to it",
 }
 
 

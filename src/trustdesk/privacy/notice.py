@@ -88,7 +88,7 @@ def build(dm: DataMap) -> tuple[str, list[Section]]:
     why = [
         f"{use.purpose}, because {use.legal_basis.label}." for s in dm.systems for use in s.purposes
     ]
-    keep = [f"{s.name}: {s.retention}." for s in dm.systems]
+    keep = [f"{s.name}: {_lower_first(s.retention)}." for s in dm.systems]
     recipients = sorted({f"{r.name} ({_ROLE[r.role]})" for s in dm.systems for r in s.recipients})
     transfers = [
         f"{s.name} to {t.destination}, protected by {t.safeguard}."
@@ -139,6 +139,11 @@ _ROLE = {
     "controller": "uses it for their own purposes",
     "authority": "a public authority",
 }
+
+
+def _lower_first(text: str) -> str:
+    """ "For as long as …" reads on after a colon as "for as long as …" (but "UK law" stays)."""
+    return text[0].lower() + text[1:] if text[1:2].islower() else text
 
 
 def _unique(items: list[str]) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -51,6 +51,7 @@ __all__ = [
 
 ENTITY = "privacy_request"
 PAYLOAD_FIELD = "privacy_request.changes"
+_CLOCK_SKEW = timedelta(minutes=5)  # a sender's clock a little ahead of ours is not the future
 
 
 def _check_changes(external_id: str, changes: dict[str, str | None]) -> dict[str, str | None]:
@@ -80,7 +81,7 @@ def open_request(
     received = received_at or now
     if received.tzinfo is None:
         raise InvalidInput("received_at must include a time zone")
-    if received > now:
+    if received > now + _CLOCK_SKEW:
         raise InvalidInput("received_at cannot be in the future")
     scope, payload = None, None
     if kind is RequestKind.OBJECTION:
