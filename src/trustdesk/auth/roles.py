@@ -26,6 +26,10 @@ PERMISSIONS: dict[str, str] = {
     "alerts:manage": "Acknowledge trust alerts and recompute the trust index",
     "consent:read": "Check customers' consent, see their preferences and export consent proof",
     "consent:write": "Record consent changes and issue preference-centre links",
+    "fraud:read": "See scored payments, their decisions, the review queue and fraud monitoring",
+    "fraud:score": "Send payments to be scored and stored",
+    "fraud:review": "Decide review cases and record fraud labels",
+    "fraud:admin": "Load fraud rules and train or activate fraud models",
     "audit:read": "Read and verify the audit trail",
     "users:manage": "Create and disable staff users",
     "tokens:manage": "Create and revoke API tokens",
@@ -56,6 +60,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "feedback:read",
             "feedback:write",
             "trust:read",
+            "fraud:score",
         }
     ),
     Role.ANALYST: frozenset(
@@ -67,9 +72,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "feedback:write",
             "trust:read",
             "alerts:manage",
+            "fraud:read",
+            "fraud:review",
         }
     ),
-    Role.VIEWER: frozenset({"customers:read", "feedback:read", "trust:read"}),
+    Role.VIEWER: frozenset({"customers:read", "feedback:read", "trust:read", "fraud:read"}),
 }
 
 

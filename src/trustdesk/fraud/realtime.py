@@ -1,0 +1,224 @@
+"""Real-time use cases: build the scorer's memory at start-up, score a payment, learn a label.
+
+Each call is one unit of work: the engine's lock is held while a payment is checked for a
+duplicate, scored and stored, so the in-memory history and the table never disagree.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timedelta
+from decimal import Decimal
+from importlib.resources import as_file, files
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from trustdesk.config import Settings
+from trustdesk.db import Database, utcnow
+from trustdesk.fraud import service, versions
+from trustdesk.fraud.engine import FraudEngine, to_transaction
+from trustdesk.fraud.model import FraudModel
+from trustdesk.fraud.online import History, Transaction
+from trustdesk.fraud.rules import parse_rules
+from trustdesk.fraud.schemas import LabelIn, Limits, ScoreOut, TransactionIn
+from trustdesk.trust.public import customer_trust_indices
+
+__all__ = [
+    "SHIPPED_MODEL",
+    "EngineHolder",
+    "label_transaction",
+    "limits_from",
+    "load_engine",
+    "score_transaction",
+    "shipped_model",
+]
+
+SHIPPED_MODEL = "v0-shipped"
+
+
+def shipped_model() -> FraudModel:
+    """The model trained on simulated payments that ships with TrustDesk (works out of the box)."""
+    with as_file(files("trustdesk.fraud") / "default_model") as directory:
+        return FraudModel.load(Path(directory))
+
+
+def limits_from(settings: Settings) -> Limits:
+    return Limits(
+        max_amount=Decimal(str(settings.fraud_max_amount)),
+        clock_skew_s=settings.fraud_clock_skew_s,
+    )
+
+
+def load_engine(db: Database, settings: Settings, *, now: datetime | None = None) -> FraudEngine:
+    """Read the active model and rules, the recent transactions and the labels known by now."""
+    now = now or utcnow()
+    with db.reading() as session:
+        model_info = versions.active_model(session)
+        rules_info = versions.active_rules(session)
+        if model_info is None:
+            model, model_version = shipped_model(), SHIPPED_MODEL
+        else:
+            model, model_version = FraudModel.load(Path(model_info.path)), f"v{model_info.version}"
+        engine = FraudEngine(
+            model,
+            model_version,
+            parse_rules(rules_info.content),
+            rules_info.version,
+            History(timedelta(days=settings.fraud_label_delay_days)),
+            trust=customer_trust_indices(session, settings),
+        )
+        since = now - timedelta(days=settings.fraud_history_days)
+        for row in service.history_rows(session, since=since):
+            engine.history.add(
+                Transaction(
+                    row.transaction_id, row.at, row.customer_ref, row.terminal_id, float(row.amount)
+                )
+            )
+            engine.last_pk = max(engine.last_pk, row.pk)
+        for ref, first_seen, count, spend in service.customer_first_seen(session):
+            engine.set_standing(ref, first_seen, count, spend)
+        _catch_up_labels(session, engine, now)
+    return engine
+
+
+def _catch_up_labels(session: Session, engine: FraudEngine, now: datetime) -> None:
+    for label_id, tx_id, customer, fraud, known_at in service.known_labels(
+        session, until=now, after_id=engine.last_label_id
+    ):
+        engine.label(tx_id, customer, fraud, known_at)
+        engine.last_label_id = max(engine.last_label_id, label_id)
+
+
+def _catch_up(db: Database, engine: FraudEngine, settings: Settings) -> None:
+    """What other processes changed since: activated versions, imported payments, labels."""
+    now = utcnow()
+    with db.reading() as session:
+        model_info = versions.active_model(session)
+        version = SHIPPED_MODEL if model_info is None else f"v{model_info.version}"
+        rules_info = versions.active_rules(session)
+        new_rows = list(
+            service.history_rows(
+                session,
+                since=now - timedelta(days=settings.fraud_history_days),
+                after_pk=engine.last_pk,
+            )
+        )
+        with engine.lock:
+            if version != engine.model_version:
+                engine.model = (
+                    shipped_model()
+                    if model_info is None
+                    else FraudModel.load(Path(model_info.path))
+                )
+                engine.model_version = version
+            if rules_info.version != engine.rules_version:
+                engine.rules = parse_rules(rules_info.content)
+                engine.rules_version = rules_info.version
+            for row in new_rows:
+                engine.last_pk = max(engine.last_pk, row.pk)
+                if row.transaction_id not in engine.history:
+                    engine.observe(
+                        Transaction(
+                            row.transaction_id,
+                            row.at,
+                            row.customer_ref,
+                            row.terminal_id,
+                            float(row.amount),
+                        )
+                    )
+            _catch_up_labels(session, engine, now)
+
+
+class EngineHolder:
+    """The app's one engine: built at start-up, then caught up with other processes' changes
+    (CLI imports, activations, labels) at most every `refresh_s` seconds, never per request."""
+
+    def __init__(self, db: Database, settings: Settings, *, refresh_s: float = 30.0) -> None:
+        self.db, self.settings, self.refresh_s = db, settings, refresh_s
+        self._engine: FraudEngine | None = None
+        self._lock = threading.Lock()
+        self._checked = 0.0
+
+    def start(self) -> FraudEngine:
+        with self._lock:
+            if self._engine is None:
+                self._engine = load_engine(self.db, self.settings)
+                self._checked = time.monotonic()
+            return self._engine
+
+    def get(self) -> FraudEngine:
+        engine = self._engine or self.start()
+        if time.monotonic() - self._checked > self.refresh_s and self._lock.acquire(blocking=False):
+            try:
+                self._checked = time.monotonic()
+                _catch_up(self.db, engine, self.settings)
+            finally:
+                self._lock.release()
+        return engine
+
+    def refresh(self) -> None:
+        """Catch up now (after this process changed the active model or rules)."""
+        if self._engine is not None:
+            with self._lock:
+                self._checked = time.monotonic()
+                _catch_up(self.db, self._engine, self.settings)
+
+
+def score_transaction(
+    db: Database,
+    engine: FraudEngine,
+    tx: TransactionIn,
+    limits: Limits,
+    *,
+    decide: bool = True,
+    now: datetime | None = None,
+) -> ScoreOut:
+    """Score and store a new payment, or return the decision stored for a resent one.
+
+    With `decide=False` the payment is stored and joins the history, unscored.
+    """
+    now = now or utcnow()
+    service.validate(tx, limits, now)
+    decided = None
+    joined = False
+    with engine.lock:
+        try:
+            with db.transaction() as session:
+                duplicate = service.stored_duplicate(session, tx)
+                if duplicate is not None:
+                    return duplicate
+                if decide:
+                    decided = engine.evaluate(tx)
+                else:
+                    engine.observe(to_transaction(tx))
+                joined = True
+                out = service.as_score(service.store_transaction(session, tx, decided, now))
+        except BaseException:
+            if joined:
+                engine.forget(tx)
+            raise
+    if decided is not None:
+        out.model_decision = decided.model_decision
+    return out
+
+
+def label_transaction(
+    db: Database,
+    engine: FraudEngine | None,
+    transaction_id: str,
+    label: LabelIn,
+    *,
+    actor: str,
+    now: datetime | None = None,
+) -> None:
+    """Store an outcome and, if it is already known, let the scorer count it from now on."""
+    now = now or utcnow()
+    with db.transaction() as session:
+        row = service.add_label(session, transaction_id, label, actor=actor, now=now)
+        known_at = row.known_at
+        customer = service.get_case(session, transaction_id).customer_id
+    if engine is not None and known_at <= now:
+        with engine.lock:
+            engine.label(transaction_id, customer, label.label.is_fraud, known_at)

@@ -1,0 +1,311 @@
+"""Fraud use cases on stored transactions: intake checks, idempotent storage, labels, the queue.
+
+Functions take a session and plain values, raise domain errors, and never commit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from trustdesk.audit.chain import Change, record_many
+from trustdesk.customers import public as customers
+from trustdesk.errors import Conflict, InvalidInput, NotFound
+from trustdesk.fraud.models import FraudLabel, FraudTransaction
+from trustdesk.fraud.schemas import (
+    CaseOut,
+    Decided,
+    LabelIn,
+    LabelKind,
+    Limits,
+    ScoreOut,
+    TransactionIn,
+    currencies,
+)
+
+__all__ = [
+    "HistoryRow",
+    "add_label",
+    "as_score",
+    "customer_first_seen",
+    "get_case",
+    "history_rows",
+    "known_labels",
+    "queue_size",
+    "recent_for_customer",
+    "review_queue",
+    "store_transaction",
+    "stored_duplicate",
+    "validate",
+]
+
+
+def validate(tx: TransactionIn, limits: Limits, now: datetime) -> None:
+    """Refuse what no real payment looks like; nothing is stored when this raises."""
+    if tx.amount < 0:
+        raise InvalidInput("amount: must not be negative")
+    if tx.amount > limits.max_amount:
+        raise InvalidInput(f"amount: above the maximum accepted ({limits.max_amount:,})")
+    if tx.currency not in currencies():
+        raise InvalidInput(f"currency: {tx.currency!r} is not an ISO 4217 currency code")
+    if tx.at > now + timedelta(seconds=limits.clock_skew_s):
+        raise InvalidInput(
+            f"at: {tx.at.isoformat()} is in the future (more than {limits.clock_skew_s} s ahead)"
+        )
+
+
+def _loads(text: str | None) -> list[str]:
+    return list(json.loads(text)) if text else []
+
+
+def as_score(row: FraudTransaction, *, duplicate: bool = False) -> ScoreOut:
+    return ScoreOut(
+        transaction_id=row.transaction_id,
+        score=row.score,
+        decision=row.decision,
+        reasons=_loads(row.reasons),
+        rules_fired=_loads(row.rules_fired),
+        model_version=row.model_version,
+        rules_version=row.rules_version,
+        duplicate=duplicate,
+    )
+
+
+def stored_duplicate(session: Session, tx: TransactionIn) -> ScoreOut | None:
+    """The stored decision if this payment was sent before; Conflict if the id was reused."""
+    row = session.scalar(
+        select(FraudTransaction).where(FraudTransaction.transaction_id == tx.transaction_id)
+    )
+    if row is None:
+        return None
+    if row.content_hash != tx.content_hash():
+        raise Conflict(
+            f"transaction {tx.transaction_id!r} was stored before with different content"
+        )
+    return as_score(row, duplicate=True)
+
+
+def store_transaction(
+    session: Session, tx: TransactionIn, decided: Decided | None, now: datetime
+) -> FraudTransaction:
+    """Insert one transaction (with its decision, if scored), linked to a known customer."""
+    customer_pk = customers.customer_ids(session, [tx.customer_id]).get(tx.customer_id)
+    row = FraudTransaction(
+        transaction_id=tx.transaction_id,
+        at=tx.at,
+        received_at=now,
+        customer_ref=tx.customer_id,
+        customer_id=customer_pk,
+        terminal_id=tx.terminal_id,
+        amount=tx.amount,
+        currency=tx.currency,
+        channel=tx.channel,
+        device_id=tx.device_id,
+        country=tx.country,
+        content_hash=tx.content_hash(),
+    )
+    if decided is not None:
+        row.score = decided.score
+        row.decision = decided.decision
+        row.reasons = json.dumps(decided.reasons)
+        row.rules_fired = json.dumps(decided.rules_fired)
+        row.model_version = decided.model_version
+        row.rules_version = decided.rules_version
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _transaction(session: Session, transaction_id: str) -> FraudTransaction:
+    row = session.scalar(
+        select(FraudTransaction).where(FraudTransaction.transaction_id == transaction_id)
+    )
+    if row is None:
+        raise NotFound(f"no transaction {transaction_id!r}")
+    return row
+
+
+def add_label(
+    session: Session, transaction_id: str, label: LabelIn, *, actor: str, now: datetime
+) -> FraudLabel:
+    """Record an outcome; one per source, a newer one from the same source replaces it."""
+    tx = _transaction(session, transaction_id)
+    known_at = label.known_at or now
+    if known_at < tx.at:
+        raise InvalidInput("known_at: a label cannot be known before its transaction happened")
+    row = session.scalar(
+        select(FraudLabel).where(
+            FraudLabel.transaction_pk == tx.id, FraudLabel.source == label.source
+        )
+    )
+    before = row.label if row else None
+    if row is None:
+        row = FraudLabel(transaction_pk=tx.id, source=label.source)
+        session.add(row)
+    row.label, row.known_at, row.actor = label.label.value, known_at, actor
+    session.flush()
+    if before != row.label:
+        record_many(
+            session,
+            actor=actor,
+            items=[
+                Change(
+                    "fraud.label",
+                    "fraud_transaction",
+                    transaction_id,
+                    {"label": [before, row.label], "source": label.source},
+                )
+            ],
+        )
+    return row
+
+
+def _labels(session: Session, pks: Sequence[int]) -> dict[int, list[tuple[str, str, datetime]]]:
+    found: dict[int, list[tuple[str, str, datetime]]] = {pk: [] for pk in pks}
+    if not pks:
+        return found
+    rows = session.execute(
+        select(FraudLabel.transaction_pk, FraudLabel.label, FraudLabel.source, FraudLabel.known_at)
+        .where(FraudLabel.transaction_pk.in_(list(pks)))
+        .order_by(FraudLabel.known_at)
+    )
+    for pk, label, source, known_at in rows:
+        found[pk].append((label, source, known_at))
+    return found
+
+
+def _cases(session: Session, rows: Sequence[FraudTransaction]) -> list[CaseOut]:
+    labels = _labels(session, [r.id for r in rows])
+    return [
+        CaseOut(
+            transaction_id=r.transaction_id,
+            at=r.at,
+            customer_id=r.customer_ref,
+            terminal_id=r.terminal_id,
+            amount=r.amount,
+            currency=r.currency,
+            channel=r.channel,
+            device_id=r.device_id,
+            country=r.country,
+            score=r.score,
+            decision=r.decision,
+            reasons=_loads(r.reasons),
+            rules_fired=_loads(r.rules_fired),
+            model_version=r.model_version,
+            rules_version=r.rules_version,
+            labels=labels[r.id],
+        )
+        for r in rows
+    ]
+
+
+def review_queue(session: Session, *, limit: int = 50) -> list[CaseOut]:
+    """Transactions decided `review` that no one has labelled yet, oldest first."""
+    labelled = select(FraudLabel.transaction_pk)
+    rows = session.scalars(
+        select(FraudTransaction)
+        .where(FraudTransaction.decision == "review", FraudTransaction.id.not_in(labelled))
+        .order_by(FraudTransaction.at, FraudTransaction.id)
+        .limit(limit)
+    ).all()
+    return _cases(session, rows)
+
+
+def queue_size(session: Session) -> int:
+    labelled = select(FraudLabel.transaction_pk)
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(FraudTransaction)
+            .where(FraudTransaction.decision == "review", FraudTransaction.id.not_in(labelled))
+        )
+        or 0
+    )
+
+
+def get_case(session: Session, transaction_id: str) -> CaseOut:
+    return _cases(session, [_transaction(session, transaction_id)])[0]
+
+
+def recent_for_customer(
+    session: Session, customer_ref: str, *, before: datetime, limit: int = 20
+) -> list[CaseOut]:
+    """The customer's latest transactions up to `before`, newest first."""
+    rows = session.scalars(
+        select(FraudTransaction)
+        .where(FraudTransaction.customer_ref == customer_ref, FraudTransaction.at <= before)
+        .order_by(FraudTransaction.at.desc(), FraudTransaction.id.desc())
+        .limit(limit)
+    ).all()
+    return _cases(session, rows)
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    pk: int
+    transaction_id: str
+    at: datetime
+    customer_ref: str
+    terminal_id: str
+    amount: Decimal
+
+
+def history_rows(session: Session, *, since: datetime, after_pk: int = 0) -> Iterator[HistoryRow]:
+    """Stored transactions from `since` in time order (streamed: there can be millions)."""
+    query = (
+        select(
+            FraudTransaction.id,
+            FraudTransaction.transaction_id,
+            FraudTransaction.at,
+            FraudTransaction.customer_ref,
+            FraudTransaction.terminal_id,
+            FraudTransaction.amount,
+        )
+        .where(FraudTransaction.at >= since, FraudTransaction.id > after_pk)
+        .order_by(FraudTransaction.at, FraudTransaction.id)
+        .execution_options(yield_per=20_000)
+    )
+    for row in session.execute(query):
+        yield HistoryRow(*row)
+
+
+def known_labels(
+    session: Session, *, until: datetime, after_id: int = 0
+) -> Iterator[tuple[int, str, str, bool, datetime]]:
+    """(label id, transaction id, customer ref, is fraud, known_at) of labels known by `until`
+    with ids above `after_id`; the latest known label of a transaction comes last."""
+    query = (
+        select(
+            FraudLabel.id,
+            FraudTransaction.transaction_id,
+            FraudTransaction.customer_ref,
+            FraudLabel.label,
+            FraudLabel.known_at,
+        )
+        .join(FraudTransaction, FraudTransaction.id == FraudLabel.transaction_pk)
+        .where(FraudLabel.known_at <= until, FraudLabel.id > after_id)
+        .order_by(FraudLabel.known_at, FraudLabel.id)
+        .execution_options(yield_per=20_000)
+    )
+    for label_id, tx_id, customer, label, known_at in session.execute(query):
+        yield label_id, tx_id, customer, LabelKind(label).is_fraud, known_at
+
+
+def customer_first_seen(session: Session) -> Iterator[tuple[str, datetime, int, Decimal]]:
+    """(customer ref, first transaction time, count, total amount) of every customer."""
+    query = select(
+        FraudTransaction.customer_ref,
+        func.min(FraudTransaction.at),
+        func.count(),
+        func.sum(FraudTransaction.amount),
+    ).group_by(FraudTransaction.customer_ref)
+    for ref, first, count, total in session.execute(query):
+        first_at = first if isinstance(first, datetime) else datetime.fromisoformat(str(first))
+        first_at = first_at if first_at.tzinfo else first_at.replace(tzinfo=UTC)
+        yield ref, first_at, int(count), Decimal(str(total or 0))
