@@ -140,6 +140,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     _install_error_handlers(app)
 
     api = APIRouter(prefix="/api/v1")
+    # Payment scoring first: routes are matched in order and it is the busiest, latency-bound one.
+    api.include_router(transactions_router)
     api.include_router(auth_router)
     api.include_router(customers_router)
     api.include_router(feedback_router)
@@ -147,7 +149,6 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     api.include_router(trust_router)
     api.include_router(alerts_router)
     api.include_router(audit_router)
-    api.include_router(transactions_router)
     api.include_router(fraud_router)
     app.include_router(api)
 

@@ -118,14 +118,18 @@ class FraudEngine:
                 "terminal_id": tx.terminal_id,
             }
             fired = self.rules.evaluate(values)
-            reasons = [r.words for r in self.model.explain_one(features)] if probability else []
+            decision = apply_actions(model_choice, fired)
+            # Explaining costs 40 times the prediction: only decisions that stop a payment
+            # need their reasons (an approved one is explained on request, not inline).
+            explain = decision != "approve" or model_choice != "approve"
+            reasons = [r.words for r in self.model.explain_one(features)] if explain else []
         except Exception:
             self.history.discard(plain)
             raise
         self._count(tx.customer_id, tx.at.timestamp(), tx.amount)
         return Decided(
             score=round(probability, 6),
-            decision=apply_actions(model_choice, fired),
+            decision=decision,
             model_decision=model_choice,
             reasons=[*(f.reason for f in fired), *reasons],
             rules_fired=[f.name for f in fired],

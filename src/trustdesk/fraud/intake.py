@@ -23,7 +23,6 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.chain import Change, record_many
-from trustdesk.customers import public as customers
 from trustdesk.db import Database, utcnow
 from trustdesk.errors import DomainError, InvalidInput
 from trustdesk.fraud.models import FraudLabel, FraudTransaction
@@ -121,7 +120,6 @@ def _store_batch(
                     reason="a different payment was stored under this id before",
                 )
             )
-    linked = customers.customer_ids(session, [p.tx.customer_id for p in fresh])
     if fresh:
         session.execute(
             insert(FraudTransaction),
@@ -131,7 +129,6 @@ def _store_batch(
                     "at": p.tx.at,
                     "received_at": now,
                     "customer_ref": p.tx.customer_id,
-                    "customer_id": linked.get(p.tx.customer_id),
                     "terminal_id": p.tx.terminal_id,
                     "amount": p.tx.amount,
                     "currency": p.tx.currency,

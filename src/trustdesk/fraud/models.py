@@ -1,7 +1,8 @@
 """Fraud rows: transactions with their stored decision, late labels, model and rule-set versions.
 
-Transactions carry ids, never names or contact details: the card/customer id is the business's
-external id, linked to the customers table when that customer is known.
+Transactions carry ids, never names or contact details: `customer_ref` is the business's external
+customer (card) id; it is linked to a known customer through the customers facade when needed (the
+trust signal, the case page), never with a lookup on the scoring path.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class FraudTransaction(Base):
     __table_args__ = (
         Index("ix_fraud_transactions_decision_at", "decision", "at"),
         Index("ix_fraud_transactions_customer_ref_at", "customer_ref", "at"),
+        Index("ix_fraud_transactions_terminal_id_at", "terminal_id", "at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -39,9 +41,6 @@ class FraudTransaction(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     customer_ref: Mapped[str] = mapped_column(String(64), nullable=False)
-    customer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("customers.id", ondelete="SET NULL"), nullable=True, index=True
-    )
     terminal_id: Mapped[str] = mapped_column(String(64), nullable=False)
     amount: Mapped[Decimal] = mapped_column(Numeric(14, 2), nullable=False)
     currency: Mapped[str] = mapped_column(String(3), nullable=False)

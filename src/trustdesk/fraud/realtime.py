@@ -13,10 +13,12 @@ from decimal import Decimal
 from importlib.resources import as_file, files
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trustdesk.config import Settings
 from trustdesk.db import Database, utcnow
+from trustdesk.errors import ConfigurationError
 from trustdesk.fraud import service, versions
 from trustdesk.fraud.engine import FraudEngine, to_transaction
 from trustdesk.fraud.model import FraudModel
@@ -181,27 +183,32 @@ def score_transaction(
     """
     now = now or utcnow()
     service.validate(tx, limits, now)
-    decided = None
-    joined = False
     with engine.lock:
+        if tx.transaction_id in engine.history:  # sent before (or a clash): no second score
+            return _stored(db, tx)
+        decided = engine.evaluate(tx) if decide else None
+        if decided is None:
+            engine.observe(to_transaction(tx))
         try:
             with db.transaction() as session:
-                duplicate = service.stored_duplicate(session, tx)
-                if duplicate is not None:
-                    return duplicate
-                if decide:
-                    decided = engine.evaluate(tx)
-                else:
-                    engine.observe(to_transaction(tx))
-                joined = True
-                out = service.as_score(service.store_transaction(session, tx, decided, now))
+                service.store_transaction(session, tx, decided, now)
+        except IntegrityError:
+            # Stored before this process's history window or by another process: the unique
+            # transaction id refused it, so the stored decision stands.
+            engine.forget(tx)
+            return _stored(db, tx)
         except BaseException:
-            if joined:
-                engine.forget(tx)
+            engine.forget(tx)
             raise
-    if decided is not None:
-        out.model_decision = decided.model_decision
-    return out
+    return service.fresh_score(tx, decided)
+
+
+def _stored(db: Database, tx: TransactionIn) -> ScoreOut:
+    with db.reading() as session:
+        found = service.stored_duplicate(session, tx)
+    if found is None:
+        raise ConfigurationError("a payment the scorer remembers is missing from the database")
+    return found
 
 
 def label_transaction(

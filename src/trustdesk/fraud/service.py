@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.chain import Change, record_many
-from trustdesk.customers import public as customers
 from trustdesk.errors import Conflict, InvalidInput, NotFound
 from trustdesk.fraud.models import FraudLabel, FraudTransaction
 from trustdesk.fraud.schemas import (
@@ -34,6 +33,7 @@ __all__ = [
     "add_label",
     "as_score",
     "customer_first_seen",
+    "fresh_score",
     "get_case",
     "history_rows",
     "known_labels",
@@ -93,33 +93,58 @@ def stored_duplicate(session: Session, tx: TransactionIn) -> ScoreOut | None:
 
 def store_transaction(
     session: Session, tx: TransactionIn, decided: Decided | None, now: datetime
-) -> FraudTransaction:
-    """Insert one transaction (with its decision, if scored), linked to a known customer."""
-    customer_pk = customers.customer_ids(session, [tx.customer_id]).get(tx.customer_id)
-    row = FraudTransaction(
-        transaction_id=tx.transaction_id,
-        at=tx.at,
-        received_at=now,
-        customer_ref=tx.customer_id,
-        customer_id=customer_pk,
-        terminal_id=tx.terminal_id,
-        amount=tx.amount,
-        currency=tx.currency,
-        channel=tx.channel,
-        device_id=tx.device_id,
-        country=tx.country,
-        content_hash=tx.content_hash(),
-    )
+) -> None:
+    """Insert one transaction (with its decision, if scored).
+
+    A plain insert, no ORM unit of work: this runs for every scored payment.
+    """
+    values: dict[str, object] = {
+        "transaction_id": tx.transaction_id,
+        "at": tx.at,
+        "received_at": now,
+        "customer_ref": tx.customer_id,
+        "terminal_id": tx.terminal_id,
+        "amount": tx.amount,
+        "currency": tx.currency,
+        "channel": tx.channel,
+        "device_id": tx.device_id,
+        "country": tx.country,
+        "content_hash": tx.content_hash(),
+    }
     if decided is not None:
-        row.score = decided.score
-        row.decision = decided.decision
-        row.reasons = json.dumps(decided.reasons)
-        row.rules_fired = json.dumps(decided.rules_fired)
-        row.model_version = decided.model_version
-        row.rules_version = decided.rules_version
-    session.add(row)
-    session.flush()
-    return row
+        values.update(
+            score=decided.score,
+            decision=decided.decision,
+            reasons=json.dumps(decided.reasons),
+            rules_fired=json.dumps(decided.rules_fired),
+            model_version=decided.model_version,
+            rules_version=decided.rules_version,
+        )
+    session.execute(insert(FraudTransaction), [values])
+
+
+def fresh_score(tx: TransactionIn, decided: Decided | None) -> ScoreOut:
+    """The answer for a payment just stored (what `as_score` would read back)."""
+    if decided is None:
+        return ScoreOut(
+            transaction_id=tx.transaction_id,
+            score=None,
+            decision=None,
+            reasons=[],
+            rules_fired=[],
+            model_version=None,
+            rules_version=None,
+        )
+    return ScoreOut(
+        transaction_id=tx.transaction_id,
+        score=decided.score,
+        decision=decided.decision,
+        model_decision=decided.model_decision,
+        reasons=decided.reasons,
+        rules_fired=decided.rules_fired,
+        model_version=decided.model_version,
+        rules_version=decided.rules_version,
+    )
 
 
 def _transaction(session: Session, transaction_id: str) -> FraudTransaction:

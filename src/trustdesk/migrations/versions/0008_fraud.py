@@ -45,7 +45,6 @@ def upgrade() -> None:
         sa.Column("at", trustdesk.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("received_at", trustdesk.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("customer_ref", sa.String(length=64), nullable=False),
-        sa.Column("customer_id", sa.Integer(), nullable=True),
         sa.Column("terminal_id", sa.String(length=64), nullable=False),
         sa.Column("amount", sa.Numeric(precision=14, scale=2), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
@@ -59,24 +58,18 @@ def upgrade() -> None:
         sa.Column("rules_fired", sa.Text(), nullable=True),
         sa.Column("model_version", sa.String(length=40), nullable=True),
         sa.Column("rules_version", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["customer_id"],
-            ["customers.id"],
-            name=op.f("fk_fraud_transactions_customer_id_customers"),
-            ondelete="SET NULL",
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_fraud_transactions")),
         sa.UniqueConstraint("transaction_id", name=op.f("uq_fraud_transactions_transaction_id")),
     )
     with op.batch_alter_table("fraud_transactions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_fraud_transactions_at"), ["at"], unique=False)
         batch_op.create_index(
-            batch_op.f("ix_fraud_transactions_customer_id"), ["customer_id"], unique=False
-        )
-        batch_op.create_index(
             "ix_fraud_transactions_customer_ref_at", ["customer_ref", "at"], unique=False
         )
         batch_op.create_index("ix_fraud_transactions_decision_at", ["decision", "at"], unique=False)
+        batch_op.create_index(
+            "ix_fraud_transactions_terminal_id_at", ["terminal_id", "at"], unique=False
+        )
 
     op.create_table(
         "fraud_labels",
@@ -105,9 +98,9 @@ def downgrade() -> None:
 
     op.drop_table("fraud_labels")
     with op.batch_alter_table("fraud_transactions", schema=None) as batch_op:
+        batch_op.drop_index("ix_fraud_transactions_terminal_id_at")
         batch_op.drop_index("ix_fraud_transactions_decision_at")
         batch_op.drop_index("ix_fraud_transactions_customer_ref_at")
-        batch_op.drop_index(batch_op.f("ix_fraud_transactions_customer_id"))
         batch_op.drop_index(batch_op.f("ix_fraud_transactions_at"))
 
     op.drop_table("fraud_transactions")
