@@ -33,6 +33,7 @@ __all__ = [
     "add_label",
     "as_score",
     "customer_first_seen",
+    "decisions_with_labels",
     "fresh_score",
     "get_case",
     "history_rows",
@@ -334,3 +335,35 @@ def customer_first_seen(session: Session) -> Iterator[tuple[str, datetime, int, 
         first_at = first if isinstance(first, datetime) else datetime.fromisoformat(str(first))
         first_at = first_at if first_at.tzinfo else first_at.replace(tzinfo=UTC)
         yield ref, first_at, int(count), Decimal(str(total or 0))
+
+
+def decisions_with_labels(
+    session: Session, *, days: int = 30
+) -> list[tuple[datetime, float, str, str | None]]:
+    """(time, score, decision, latest label) of decided payments in the last `days` days of data."""
+    latest = session.scalar(
+        select(func.max(FraudTransaction.at)).where(FraudTransaction.decision.is_not(None))
+    )
+    if latest is None:
+        return []
+    latest = latest if latest.tzinfo else latest.replace(tzinfo=UTC)
+    since = latest - timedelta(days=days)
+    rows = session.execute(
+        select(
+            FraudTransaction.id,
+            FraudTransaction.at,
+            FraudTransaction.score,
+            FraudTransaction.decision,
+        ).where(FraudTransaction.decision.is_not(None), FraudTransaction.at > since)
+    ).all()
+    labels: dict[int, str] = {}
+    for pk, label in session.execute(
+        select(FraudLabel.transaction_pk, FraudLabel.label)
+        .join(FraudTransaction, FraudTransaction.id == FraudLabel.transaction_pk)
+        .where(FraudTransaction.decision.is_not(None), FraudTransaction.at > since)
+        .order_by(FraudLabel.known_at, FraudLabel.id)
+    ):
+        labels[pk] = label
+    return [
+        (at, float(score or 0.0), str(decision), labels.get(pk)) for pk, at, score, decision in rows
+    ]

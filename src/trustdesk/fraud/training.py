@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -164,8 +165,13 @@ def train_and_register(
         )
 
 
-def validation_bins(info: versions.ModelInfo | None) -> dict[str, list[float]] | None:
+def validation_bins(session: Session) -> dict[str, list[float]] | None:
+    """The active model's validation score bins (the shipped model's when none is trained)."""
+    info = versions.active_model(session)
     if info is None:
-        return None
-    bins = info.metrics.get("validation_scores")
+        shipped = files("trustdesk.fraud") / "default_model" / "metrics.json"
+        metrics = json.loads(shipped.read_text(encoding="utf-8"))
+    else:
+        metrics = info.metrics
+    bins = metrics.get("validation_scores")
     return bins if isinstance(bins, dict) else None

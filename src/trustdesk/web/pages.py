@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from trustdesk.auth import pages as auth_pages
 from trustdesk.customers import pages as customers_pages
 from trustdesk.feedback import pages as feedback_pages
+from trustdesk.fraud import pages as fraud_pages
 from trustdesk.privacy import pages as privacy_pages
 from trustdesk.trust import pages as trust_pages
 from trustdesk.web import home
@@ -30,6 +31,7 @@ SECTIONS: tuple[Section, ...] = (
     privacy_pages.section,
     trust_pages.section,
     feedback_pages.section,
+    fraud_pages.section,
 )
 
 
