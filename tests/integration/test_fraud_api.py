@@ -153,3 +153,21 @@ def test_history_is_loaded_at_start_up_and_counts_in_the_next_decision(platform,
             "/api/v1/transactions/score", json=payment(customer_id="card-busy"), headers=headers
         ).json()
     assert "card_velocity" in scored["rules_fired"] and scored["decision"] == "review"
+
+
+def test_a_payment_stored_by_another_process_is_a_duplicate_not_a_second_score(api, cli, tmp_path):
+    """The running scorer has not caught up with a CLI import yet: the unique id still holds."""
+    at = (datetime.now(UTC) - timedelta(minutes=5)).replace(microsecond=0)
+    path = tmp_path / "late.csv"
+    path.write_text(
+        "transaction_id,at,customer_id,terminal_id,amount\n"
+        f"imp-1,{at.isoformat()},card-1,term-1,10.00\n"
+    )
+    assert api.get("/api/v1/fraud/rules").status_code == 200  # the app (and its memory) is up
+    assert cli("fraud", "import", "--transactions", str(path)).exit_code == 0
+    body = payment(transaction_id="imp-1", at=at.isoformat(), amount="10.00")
+    again = api.post("/api/v1/transactions/score", json=body)
+    assert again.status_code == 200
+    assert again.json()["duplicate"] is True and again.json()["decision"] is None
+    clash = api.post("/api/v1/transactions/score", json={**body, "amount": "11.00"})
+    assert clash.status_code == 409
