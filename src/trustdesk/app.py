@@ -105,8 +105,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # The fraud scorer's history is read once, before the first request is served.
-        _app.state.fraud.start()
+        _app.state.fraud.start(background=True)
         yield
+        _app.state.fraud.stop()
         if owned:
             platform.close()
 

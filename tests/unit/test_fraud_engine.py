@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from trustdesk.fraud.engine import FraudEngine, Standing
-from trustdesk.fraud.monitoring import daily_figures, psi
+from trustdesk.fraud.monitoring import Tally, daily_figures, psi, psi_of_counts
 from trustdesk.fraud.online import History, Transaction
 from trustdesk.fraud.realtime import shipped_model
 from trustdesk.fraud.rules import default_rules_text, parse_rules
@@ -91,19 +91,22 @@ def test_a_shifted_score_distribution_drifts():
 
 
 def test_daily_figures_count_reviews_catches_and_false_declines():
-    day = datetime(2026, 3, 1, 9, tzinfo=UTC)
-    rows = [
-        (day, 0.9, "review", "fraud"),
-        (day, 0.7, "review", "genuine"),
-        (day, 0.6, "review", None),
-        (day, 0.95, "decline", "genuine"),
-        (day, 0.01, "approve", "chargeback"),
-        (day + timedelta(days=1), 0.02, "approve", None),
+    day, next_day = date(2026, 3, 1), date(2026, 3, 2)
+    tallies = [
+        Tally(day, "review", "fraud", 9, 1),
+        Tally(day, "review", "genuine", 7, 1),
+        Tally(day, "review", None, 6, 1),
+        Tally(day, "decline", "genuine", 9, 1),
+        Tally(day, "approve", "chargeback", 0, 1),
+        Tally(day, "approve", None, 0, 5),
+        Tally(next_day, "approve", None, 0, 2),
     ]
-    first, second = daily_figures(rows, None)
-    assert first.day == date(2026, 3, 1) and first.decided == 5
+    first, second = daily_figures(tallies, [0.1] * 10)
+    assert first.day == day and first.decided == 10 and first.reviewed == 3
     assert first.review_precision == 0.5  # of the two labelled reviews, one was fraud
     assert first.fraud_caught == 0.5  # the chargeback was approved
     assert first.false_declines == 1.0
-    assert first.psi is None
+    assert first.psi == pytest.approx(psi_of_counts([6, 0, 0, 0, 0, 0, 1, 1, 0, 2], [0.1] * 10))
     assert second.review_precision is None and second.false_declines is None
+    assert second.psi > 0.25  # every score in the lowest bin: far from the baseline
+    assert daily_figures(tallies, None)[0].psi is None

@@ -86,6 +86,9 @@ class History:
         self.terminals[tx.terminal_id].remove(t, tx.transaction_id)
         self._where.pop(tx.transaction_id, None)
 
+    def __len__(self) -> int:
+        return len(self._where)
+
     def __contains__(self, transaction_id: object) -> bool:
         return transaction_id in self._where
 

@@ -77,7 +77,10 @@ def monitoring(
     principal: Principal = Depends(require_page("fraud:read")),
     session: Session = Depends(read_session),
 ) -> Response:
-    days = daily_figures(service.decisions_with_labels(session), validation_bins(session))
+    baseline = validation_bins(session)
+    edges = baseline["edges"] if baseline else [i / 10 for i in range(11)]
+    tallies = service.decision_tallies(session, edges)
+    days = daily_figures(tallies, baseline["shares"] if baseline else None)
     charts = [
         _rate_chart(days, "review_precision", "chart-precision", "Precision of reviewed cases"),
         _rate_chart(days, "fraud_caught", "chart-caught", "Labelled fraud caught"),

@@ -6,8 +6,9 @@ duplicate, scored and stored, so the in-memory history and the table never disag
 
 from __future__ import annotations
 
+import gc
+import logging
 import threading
-import time
 from datetime import datetime, timedelta
 from decimal import Decimal
 from importlib.resources import as_file, files
@@ -38,6 +39,8 @@ __all__ = [
 ]
 
 SHIPPED_MODEL = "v0-shipped"
+_log = logging.getLogger("trustdesk.fraud")
+_FREEZE_FROM = 100_000  # payments in memory
 
 
 def shipped_model() -> FraudModel:
@@ -101,10 +104,8 @@ def _catch_up(db: Database, engine: FraudEngine, settings: Settings) -> None:
         version = SHIPPED_MODEL if model_info is None else f"v{model_info.version}"
         rules_info = versions.active_rules(session)
         new_rows = list(
-            service.history_rows(
-                session,
-                since=now - timedelta(days=settings.fraud_history_days),
-                after_pk=engine.last_pk,
+            service.stored_after(
+                session, engine.last_pk, since=now - timedelta(days=settings.fraud_history_days)
             )
         )
         with engine.lock:
@@ -135,37 +136,54 @@ def _catch_up(db: Database, engine: FraudEngine, settings: Settings) -> None:
 
 class EngineHolder:
     """The app's one engine: built at start-up, then caught up with other processes' changes
-    (CLI imports, activations, labels) at most every `refresh_s` seconds, never per request."""
+    (CLI imports, activations, labels) every `refresh_s` seconds by a background thread, so no
+    request ever waits for that."""
 
     def __init__(self, db: Database, settings: Settings, *, refresh_s: float = 30.0) -> None:
         self.db, self.settings, self.refresh_s = db, settings, refresh_s
         self._engine: FraudEngine | None = None
         self._lock = threading.Lock()
-        self._checked = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
-    def start(self) -> FraudEngine:
+    def start(self, *, background: bool = False) -> FraudEngine:
         with self._lock:
             if self._engine is None:
                 self._engine = load_engine(self.db, self.settings)
-                self._checked = time.monotonic()
-            return self._engine
+                if len(self._engine.history) >= _FREEZE_FROM:
+                    # Millions of history objects live as long as the process: keep the garbage
+                    # collector from walking them on every full collection (a pause of seconds).
+                    gc.collect()
+                    gc.freeze()
+            engine = self._engine
+        if background and self._thread is None:
+            self._thread = threading.Thread(
+                target=self._refresh_loop, name="fraud-catch-up", daemon=True
+            )
+            self._thread.start()
+        return engine
 
     def get(self) -> FraudEngine:
-        engine = self._engine or self.start()
-        if time.monotonic() - self._checked > self.refresh_s and self._lock.acquire(blocking=False):
-            try:
-                self._checked = time.monotonic()
-                _catch_up(self.db, engine, self.settings)
-            finally:
-                self._lock.release()
-        return engine
+        return self._engine or self.start()
 
     def refresh(self) -> None:
         """Catch up now (after this process changed the active model or rules)."""
         if self._engine is not None:
             with self._lock:
-                self._checked = time.monotonic()
                 _catch_up(self.db, self._engine, self.settings)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _refresh_loop(self) -> None:
+        while not self._stop.wait(self.refresh_s):
+            try:
+                self.refresh()
+            except Exception:  # a failed catch-up is retried at the next tick
+                _log.exception("fraud scorer catch-up failed")
 
 
 def score_transaction(

@@ -8,15 +8,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import case, func, insert, select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.chain import Change, record_many
 from trustdesk.errors import Conflict, InvalidInput, NotFound
 from trustdesk.fraud.models import FraudLabel, FraudTransaction
+from trustdesk.fraud.monitoring import Tally
 from trustdesk.fraud.schemas import (
     CaseOut,
     Decided,
@@ -33,7 +34,7 @@ __all__ = [
     "add_label",
     "as_score",
     "customer_first_seen",
-    "decisions_with_labels",
+    "decision_tallies",
     "fresh_score",
     "get_case",
     "history_rows",
@@ -42,6 +43,7 @@ __all__ = [
     "recent_for_customer",
     "review_queue",
     "store_transaction",
+    "stored_after",
     "stored_duplicate",
     "validate",
 ]
@@ -282,6 +284,28 @@ class HistoryRow:
     amount: Decimal
 
 
+def stored_after(session: Session, after_pk: int, *, since: datetime) -> Iterator[HistoryRow]:
+    """Payments stored after row `after_pk` (by any process) that are not older than `since`.
+
+    A range on the primary key: it reads only the new rows, however long the history is.
+    """
+    query = (
+        select(
+            FraudTransaction.id,
+            FraudTransaction.transaction_id,
+            FraudTransaction.at,
+            FraudTransaction.customer_ref,
+            FraudTransaction.terminal_id,
+            FraudTransaction.amount,
+        )
+        .where(FraudTransaction.id > after_pk)
+        .order_by(FraudTransaction.id)
+    )
+    for row in session.execute(query):
+        if row[2] >= since:
+            yield HistoryRow(*row)
+
+
 def history_rows(session: Session, *, since: datetime, after_pk: int = 0) -> Iterator[HistoryRow]:
     """Stored transactions from `since` in time order (streamed: there can be millions)."""
     query = (
@@ -337,33 +361,51 @@ def customer_first_seen(session: Session) -> Iterator[tuple[str, datetime, int, 
         yield ref, first_at, int(count), Decimal(str(total or 0))
 
 
-def decisions_with_labels(
-    session: Session, *, days: int = 30
-) -> list[tuple[datetime, float, str, str | None]]:
-    """(time, score, decision, latest label) of decided payments in the last `days` days of data."""
+def decision_tallies(session: Session, edges: Sequence[float], *, days: int = 30) -> list[Tally]:
+    """Decided payments of the last `days` days of data, counted per day, decision, latest
+    label and score bin (bins between `edges`), in SQL: a month can hold millions of payments."""
     latest = session.scalar(
         select(func.max(FraudTransaction.at)).where(FraudTransaction.decision.is_not(None))
     )
     if latest is None:
         return []
     latest = latest if latest.tzinfo else latest.replace(tzinfo=UTC)
-    since = latest - timedelta(days=days)
-    rows = session.execute(
+    at = FraudTransaction.at
+    dialect = session.get_bind().dialect.name
+    day = func.date(func.timezone("UTC", at)) if dialect == "postgresql" else func.date(at)
+    latest_label = (
+        select(FraudLabel.label)
+        .where(FraudLabel.transaction_pk == FraudTransaction.id)
+        .order_by(FraudLabel.known_at.desc(), FraudLabel.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    inner = list(edges[1:-1])
+    score_bin = case(
+        *((FraudTransaction.score < edge, i) for i, edge in enumerate(inner)),
+        else_=len(inner),
+    )
+    per_payment = (
         select(
-            FraudTransaction.id,
-            FraudTransaction.at,
-            FraudTransaction.score,
-            FraudTransaction.decision,
-        ).where(FraudTransaction.decision.is_not(None), FraudTransaction.at > since)
-    ).all()
-    labels: dict[int, str] = {}
-    for pk, label in session.execute(
-        select(FraudLabel.transaction_pk, FraudLabel.label)
-        .join(FraudTransaction, FraudTransaction.id == FraudLabel.transaction_pk)
-        .where(FraudTransaction.decision.is_not(None), FraudTransaction.at > since)
-        .order_by(FraudLabel.known_at, FraudLabel.id)
-    ):
-        labels[pk] = label
+            day.label("day"),
+            FraudTransaction.decision.label("decision"),
+            latest_label.label("label"),
+            score_bin.label("score_bin"),
+        )
+        .where(FraudTransaction.decision.is_not(None), at > latest - timedelta(days=days))
+        .subquery()
+    )
+    c = per_payment.c
+    query = select(c.day, c.decision, c.label, c.score_bin, func.count()).group_by(
+        c.day, c.decision, c.label, c.score_bin
+    )
     return [
-        (at, float(score or 0.0), str(decision), labels.get(pk)) for pk, at, score, decision in rows
+        Tally(
+            d if isinstance(d, date) else date.fromisoformat(str(d)),
+            str(decision),
+            label,
+            int(b),
+            int(n),
+        )
+        for d, decision, label, b, n in session.execute(query)
     ]
