@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from trustdesk.config import Settings
 from trustdesk.db import Database, utcnow
 from trustdesk.errors import ConfigurationError
-from trustdesk.fraud import service, versions
+from trustdesk.fraud import service, stored_history, versions
 from trustdesk.fraud.engine import FraudEngine, to_transaction
 from trustdesk.fraud.model import FraudModel
 from trustdesk.fraud.online import History, Transaction
@@ -75,21 +75,21 @@ def load_engine(db: Database, settings: Settings, *, now: datetime | None = None
             trust=customer_trust_indices(session, settings),
         )
         since = now - timedelta(days=settings.fraud_history_days)
-        for row in service.history_rows(session, since=since):
+        for row in stored_history.history_rows(session, since=since):
             engine.history.add(
                 Transaction(
                     row.transaction_id, row.at, row.customer_ref, row.terminal_id, float(row.amount)
                 )
             )
             engine.last_pk = max(engine.last_pk, row.pk)
-        for ref, first_seen, count, spend in service.customer_first_seen(session):
+        for ref, first_seen, count, spend in stored_history.customer_first_seen(session):
             engine.set_standing(ref, first_seen, count, spend)
         _catch_up_labels(session, engine, now)
     return engine
 
 
 def _catch_up_labels(session: Session, engine: FraudEngine, now: datetime) -> None:
-    for label_id, tx_id, customer, fraud, known_at in service.known_labels(
+    for label_id, tx_id, customer, fraud, known_at in stored_history.known_labels(
         session, until=now, after_id=engine.last_label_id
     ):
         engine.label(tx_id, customer, fraud, known_at)
@@ -104,7 +104,7 @@ def _catch_up(db: Database, engine: FraudEngine, settings: Settings) -> None:
         version = SHIPPED_MODEL if model_info is None else f"v{model_info.version}"
         rules_info = versions.active_rules(session)
         new_rows = list(
-            service.stored_after(
+            stored_history.stored_after(
                 session, engine.last_pk, since=now - timedelta(days=settings.fraud_history_days)
             )
         )

@@ -6,10 +6,8 @@ Functions take a session and plain values, raise domain errors, and never commit
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 
 from sqlalchemy import case, func, insert, select
 from sqlalchemy.orm import Session
@@ -22,7 +20,6 @@ from trustdesk.fraud.schemas import (
     CaseOut,
     Decided,
     LabelIn,
-    LabelKind,
     Limits,
     ScoreOut,
     TransactionIn,
@@ -30,20 +27,15 @@ from trustdesk.fraud.schemas import (
 )
 
 __all__ = [
-    "HistoryRow",
     "add_label",
     "as_score",
-    "customer_first_seen",
     "decision_tallies",
     "fresh_score",
     "get_case",
-    "history_rows",
-    "known_labels",
     "queue_size",
     "recent_for_customer",
     "review_queue",
     "store_transaction",
-    "stored_after",
     "stored_duplicate",
     "validate",
 ]
@@ -272,93 +264,6 @@ def recent_for_customer(
         .limit(limit)
     ).all()
     return _cases(session, rows)
-
-
-@dataclass(frozen=True)
-class HistoryRow:
-    pk: int
-    transaction_id: str
-    at: datetime
-    customer_ref: str
-    terminal_id: str
-    amount: Decimal
-
-
-def stored_after(session: Session, after_pk: int, *, since: datetime) -> Iterator[HistoryRow]:
-    """Payments stored after row `after_pk` (by any process) that are not older than `since`.
-
-    A range on the primary key: it reads only the new rows, however long the history is.
-    """
-    query = (
-        select(
-            FraudTransaction.id,
-            FraudTransaction.transaction_id,
-            FraudTransaction.at,
-            FraudTransaction.customer_ref,
-            FraudTransaction.terminal_id,
-            FraudTransaction.amount,
-        )
-        .where(FraudTransaction.id > after_pk)
-        .order_by(FraudTransaction.id)
-    )
-    for row in session.execute(query):
-        if row[2] >= since:
-            yield HistoryRow(*row)
-
-
-def history_rows(session: Session, *, since: datetime, after_pk: int = 0) -> Iterator[HistoryRow]:
-    """Stored transactions from `since` in time order (streamed: there can be millions)."""
-    query = (
-        select(
-            FraudTransaction.id,
-            FraudTransaction.transaction_id,
-            FraudTransaction.at,
-            FraudTransaction.customer_ref,
-            FraudTransaction.terminal_id,
-            FraudTransaction.amount,
-        )
-        .where(FraudTransaction.at >= since, FraudTransaction.id > after_pk)
-        .order_by(FraudTransaction.at, FraudTransaction.id)
-        .execution_options(yield_per=20_000)
-    )
-    for row in session.execute(query):
-        yield HistoryRow(*row)
-
-
-def known_labels(
-    session: Session, *, until: datetime, after_id: int = 0
-) -> Iterator[tuple[int, str, str, bool, datetime]]:
-    """(label id, transaction id, customer ref, is fraud, known_at) of labels known by `until`
-    with ids above `after_id`; the latest known label of a transaction comes last."""
-    query = (
-        select(
-            FraudLabel.id,
-            FraudTransaction.transaction_id,
-            FraudTransaction.customer_ref,
-            FraudLabel.label,
-            FraudLabel.known_at,
-        )
-        .join(FraudTransaction, FraudTransaction.id == FraudLabel.transaction_pk)
-        .where(FraudLabel.known_at <= until, FraudLabel.id > after_id)
-        .order_by(FraudLabel.known_at, FraudLabel.id)
-        .execution_options(yield_per=20_000)
-    )
-    for label_id, tx_id, customer, label, known_at in session.execute(query):
-        yield label_id, tx_id, customer, LabelKind(label).is_fraud, known_at
-
-
-def customer_first_seen(session: Session) -> Iterator[tuple[str, datetime, int, Decimal]]:
-    """(customer ref, first transaction time, count, total amount) of every customer."""
-    query = select(
-        FraudTransaction.customer_ref,
-        func.min(FraudTransaction.at),
-        func.count(),
-        func.sum(FraudTransaction.amount),
-    ).group_by(FraudTransaction.customer_ref)
-    for ref, first, count, total in session.execute(query):
-        first_at = first if isinstance(first, datetime) else datetime.fromisoformat(str(first))
-        first_at = first_at if first_at.tzinfo else first_at.replace(tzinfo=UTC)
-        yield ref, first_at, int(count), Decimal(str(total or 0))
 
 
 def decision_tallies(session: Session, edges: Sequence[float], *, days: int = 30) -> list[Tally]:
