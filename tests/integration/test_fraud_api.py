@@ -171,3 +171,29 @@ def test_a_payment_stored_by_another_process_is_a_duplicate_not_a_second_score(a
     assert again.json()["duplicate"] is True and again.json()["decision"] is None
     clash = api.post("/api/v1/transactions/score", json={**body, "amount": "11.00"})
     assert clash.status_code == 409
+
+
+def test_the_running_scorer_catches_up_with_imports_labels_and_rule_sets_of_other_processes(
+    api, cli, tmp_path
+):
+    holder = api.app.state.fraud
+    engine = holder.get()
+    at = (datetime.now(UTC) - timedelta(minutes=30)).replace(microsecond=0)
+    rows = "".join(f"cu-{i},{at.isoformat()},card-cu,term-cu,10.00\n" for i in range(3))
+    (tmp_path / "tx.csv").write_text("transaction_id,at,customer_id,terminal_id,amount\n" + rows)
+    (tmp_path / "labels.csv").write_text("transaction_id,label\ncu-0,fraud\n")
+    (tmp_path / "rules.yaml").write_text(
+        "rules:\n  - name: none_today\n    when: amount < 0\n    action: force_review\n"
+        "    reason: never\n"
+    )
+    assert cli("fraud", "import", "--transactions", str(tmp_path / "tx.csv")).exit_code == 0
+    assert cli("fraud", "labels", "import", str(tmp_path / "labels.csv")).exit_code == 0
+    assert cli("fraud", "rules", "load", str(tmp_path / "rules.yaml")).exit_code == 0
+    assert "cu-0" not in engine.history and engine.rules_version == 0
+
+    holder.refresh()  # what the background thread does every 30 s
+    assert all(f"cu-{i}" in engine.history for i in range(3))
+    assert engine.history.cards["card-cu"].frauds == {"cu-0": 1}
+    assert engine.rules_version == 1
+    holder.refresh()  # nothing new: nothing counted twice
+    assert len(engine.history.cards["card-cu"].times) == 3

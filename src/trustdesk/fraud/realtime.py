@@ -9,13 +9,13 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from importlib.resources import as_file, files
 from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from trustdesk.config import Settings
 from trustdesk.db import Database, utcnow
@@ -84,54 +84,58 @@ def load_engine(db: Database, settings: Settings, *, now: datetime | None = None
             engine.last_pk = max(engine.last_pk, row.pk)
         for ref, first_seen, count, spend in stored_history.customer_first_seen(session):
             engine.set_standing(ref, first_seen, count, spend)
-        _catch_up_labels(session, engine, now)
+        _apply_labels(engine, stored_history.known_labels(session, until=now))
     return engine
 
 
-def _catch_up_labels(session: Session, engine: FraudEngine, now: datetime) -> None:
-    for label_id, tx_id, customer, fraud, known_at in stored_history.known_labels(
-        session, until=now, after_id=engine.last_label_id
-    ):
+def _apply_labels(
+    engine: FraudEngine, labels: Iterable[tuple[int, str, str, bool, datetime]]
+) -> None:
+    for label_id, tx_id, customer, fraud, known_at in labels:
         engine.label(tx_id, customer, fraud, known_at)
         engine.last_label_id = max(engine.last_label_id, label_id)
 
 
 def _catch_up(db: Database, engine: FraudEngine, settings: Settings) -> None:
-    """What other processes changed since: activated versions, imported payments, labels."""
+    """What other processes changed since: activated versions, imported payments, labels.
+
+    Reads happen outside the engine's lock; only the (usually tiny) changes are applied under it.
+    """
     now = utcnow()
     with db.reading() as session:
         model_info = versions.active_model(session)
         version = SHIPPED_MODEL if model_info is None else f"v{model_info.version}"
         rules_info = versions.active_rules(session)
-        new_rows = list(
-            stored_history.stored_after(
-                session, engine.last_pk, since=now - timedelta(days=settings.fraud_history_days)
-            )
+        fresh = stored_history.ids_after(session, engine.last_pk)
+        missing = [pk for pk, tx_id in fresh if tx_id not in engine.history]
+        since = now - timedelta(days=settings.fraud_history_days)
+        new_rows = stored_history.rows_by_pk(session, missing, since=since) if missing else []
+        labels = list(
+            stored_history.known_labels(session, until=now, after_id=engine.last_label_id)
         )
-        with engine.lock:
-            if version != engine.model_version:
-                engine.model = (
-                    shipped_model()
-                    if model_info is None
-                    else FraudModel.load(Path(model_info.path))
-                )
-                engine.model_version = version
-            if rules_info.version != engine.rules_version:
-                engine.rules = parse_rules(rules_info.content)
-                engine.rules_version = rules_info.version
-            for row in new_rows:
-                engine.last_pk = max(engine.last_pk, row.pk)
-                if row.transaction_id not in engine.history:
-                    engine.observe(
-                        Transaction(
-                            row.transaction_id,
-                            row.at,
-                            row.customer_ref,
-                            row.terminal_id,
-                            float(row.amount),
-                        )
+    model = None
+    if version != engine.model_version:
+        model = shipped_model() if model_info is None else FraudModel.load(Path(model_info.path))
+    with engine.lock:
+        if model is not None:
+            engine.model, engine.model_version = model, version
+        if rules_info.version != engine.rules_version:
+            engine.rules = parse_rules(rules_info.content)
+            engine.rules_version = rules_info.version
+        if fresh:
+            engine.last_pk = max(engine.last_pk, max(pk for pk, _ in fresh))
+        for row in new_rows:
+            if row.transaction_id not in engine.history:
+                engine.observe(
+                    Transaction(
+                        row.transaction_id,
+                        row.at,
+                        row.customer_ref,
+                        row.terminal_id,
+                        float(row.amount),
                     )
-            _catch_up_labels(session, engine, now)
+                )
+        _apply_labels(engine, labels)
 
 
 class EngineHolder:

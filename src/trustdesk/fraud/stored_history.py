@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session
 from trustdesk.fraud.models import FraudLabel, FraudTransaction
 from trustdesk.fraud.schemas import LabelKind
 
-__all__ = ["HistoryRow", "customer_first_seen", "history_rows", "known_labels", "stored_after"]
+__all__ = [
+    "HistoryRow",
+    "customer_first_seen",
+    "history_rows",
+    "ids_after",
+    "known_labels",
+    "rows_by_pk",
+]
 
 
 @dataclass(frozen=True)
@@ -29,26 +36,33 @@ class HistoryRow:
     amount: Decimal
 
 
-def stored_after(session: Session, after_pk: int, *, since: datetime) -> Iterator[HistoryRow]:
-    """Payments stored after row `after_pk` (by any process) that are not older than `since`.
+def ids_after(session: Session, after_pk: int) -> list[tuple[int, str]]:
+    """(row id, transaction id) of payments stored after row `after_pk`, by any process.
 
     A range on the primary key: it reads only the new rows, however long the history is.
     """
     query = (
-        select(
+        select(FraudTransaction.id, FraudTransaction.transaction_id)
+        .where(FraudTransaction.id > after_pk)
+        .order_by(FraudTransaction.id)
+    )
+    return [(pk, tx_id) for pk, tx_id in session.execute(query)]
+
+
+def rows_by_pk(session: Session, pks: list[int], *, since: datetime) -> list[HistoryRow]:
+    """The given payments that are not older than `since`, in time order."""
+    found: list[HistoryRow] = []
+    for i in range(0, len(pks), 900):
+        query = select(
             FraudTransaction.id,
             FraudTransaction.transaction_id,
             FraudTransaction.at,
             FraudTransaction.customer_ref,
             FraudTransaction.terminal_id,
             FraudTransaction.amount,
-        )
-        .where(FraudTransaction.id > after_pk)
-        .order_by(FraudTransaction.id)
-    )
-    for row in session.execute(query):
-        if row[2] >= since:
-            yield HistoryRow(*row)
+        ).where(FraudTransaction.id.in_(pks[i : i + 900]), FraudTransaction.at >= since)
+        found.extend(HistoryRow(*row) for row in session.execute(query))
+    return sorted(found, key=lambda r: (r.at, r.pk))
 
 
 def history_rows(session: Session, *, since: datetime, after_pk: int = 0) -> Iterator[HistoryRow]:
@@ -85,7 +99,8 @@ def known_labels(
         )
         .join(FraudTransaction, FraudTransaction.id == FraudLabel.transaction_pk)
         .where(FraudLabel.known_at <= until, FraudLabel.id > after_id)
-        .order_by(FraudLabel.known_at, FraudLabel.id)
+        # Catching up reads only new ids (a range on the key); start-up replays by known time.
+        .order_by(*((FraudLabel.id,) if after_id else (FraudLabel.known_at, FraudLabel.id)))
         .execution_options(yield_per=20_000)
     )
     for label_id, tx_id, customer, label, known_at in session.execute(query):
