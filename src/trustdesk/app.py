@@ -22,6 +22,9 @@ from trustdesk.config import Settings, get_settings
 from trustdesk.customers.api import router as customers_router
 from trustdesk.errors import DomainError
 from trustdesk.feedback.api import router as feedback_router
+from trustdesk.fraud.api import fraud_router
+from trustdesk.fraud.api import router as transactions_router
+from trustdesk.fraud.realtime import EngineHolder
 from trustdesk.observability import Metrics, configure_logging, observe
 from trustdesk.platform import Platform
 from trustdesk.privacy.api import router as consent_router
@@ -103,7 +106,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The fraud scorer's history is read once, before the first request is served.
+        _app.state.fraud.start(background=True)
         yield
+        _app.state.fraud.stop()
         if owned:
             platform.close()
 
@@ -116,6 +122,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         description="Measure, earn, protect and rebuild customer trust.",
     )
     app.state.platform = platform
+    app.state.fraud = EngineHolder(platform.db, settings)
     metrics = Metrics()
     app.state.metrics = metrics
 
@@ -136,6 +143,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     _install_error_handlers(app)
 
     api = APIRouter(prefix="/api/v1")
+    # Payment scoring first: routes are matched in order and it is the busiest, latency-bound one.
+    api.include_router(transactions_router)
     api.include_router(auth_router)
     api.include_router(customers_router)
     api.include_router(feedback_router)
@@ -145,6 +154,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     api.include_router(trust_router)
     api.include_router(alerts_router)
     api.include_router(audit_router)
+    api.include_router(fraud_router)
     app.include_router(api)
 
     @app.get("/healthz", tags=["ops"])

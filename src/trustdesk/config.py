@@ -98,6 +98,27 @@ class Settings(BaseSettings):
         gt=0,
         description="How long a preference-centre link (and a form it shows) stays valid.",
     )
+    fraud_max_amount: float = Field(
+        50_000.0,
+        gt=0,
+        description="Fraud intake: larger amounts are refused as absurd (in the payment's units).",
+    )
+    fraud_clock_skew_s: int = Field(
+        300,
+        ge=0,
+        description="Fraud intake: how far in the future a transaction's time may lie.",
+    )
+    fraud_label_delay_days: int = Field(
+        7,
+        ge=0,
+        description="Fraud: how late fraud labels usually arrive (training gap; labels in "
+        "imported files count as known this many days after their transaction).",
+    )
+    fraud_history_days: int = Field(
+        75,
+        ge=1,
+        description="Fraud: days of transactions the scorer loads into memory at start-up.",
+    )
     public_url: str | None = Field(
         None,
         description="Address customers reach TrustDesk at, for links sent to them; default: "

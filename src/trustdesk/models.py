@@ -11,6 +11,7 @@ MODEL_MODULES = (
     "trustdesk.auth.models",
     "trustdesk.customers.models",
     "trustdesk.feedback.models",
+    "trustdesk.fraud.models",
     "trustdesk.privacy.models",
     "trustdesk.trust.models",
 )

@@ -28,6 +28,10 @@ PERMISSIONS: dict[str, str] = {
     "consent:write": "Record consent changes and issue preference-centre links",
     "privacy:requests": "Handle data-subject requests: queue, identity check, export, erasure",
     "privacy:datamap": "Edit the data map the privacy notice is generated from",
+    "fraud:read": "See scored payments, their decisions, the review queue and fraud monitoring",
+    "fraud:score": "Send payments to be scored and stored",
+    "fraud:review": "Decide review cases and record fraud labels",
+    "fraud:admin": "Load fraud rules and train or activate fraud models",
     "audit:read": "Read and verify the audit trail",
     "users:manage": "Create and disable staff users",
     "tokens:manage": "Create and revoke API tokens",
@@ -60,6 +64,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "feedback:read",
             "feedback:write",
             "trust:read",
+            "fraud:score",
         }
     ),
     Role.ANALYST: frozenset(
@@ -71,9 +76,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
             "feedback:write",
             "trust:read",
             "alerts:manage",
+            "fraud:read",
+            "fraud:review",
         }
     ),
-    Role.VIEWER: frozenset({"customers:read", "feedback:read", "trust:read"}),
+    Role.VIEWER: frozenset({"customers:read", "feedback:read", "trust:read", "fraud:read"}),
 }
 
 

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from trustdesk.console import err, out, print_json
+from trustdesk.config import get_settings
+from trustdesk.console import cli_actor, err, open_platform, out, print_json
+from trustdesk.db import utcnow
 from trustdesk.errors import InvalidInput
+from trustdesk.fraud import realtime, versions
 from trustdesk.fraud.backtest import Protocol, load_transactions, run_backtest
+from trustdesk.fraud.intake import import_labels_file, import_transactions_file
+from trustdesk.fraud.schemas import ImportReport, Limits
+from trustdesk.fraud.training import TrainingWindow, train_and_register
 
-app = typer.Typer(help="Fraud risk: backtests and models.", no_args_is_help=True)
+app = typer.Typer(help="Fraud risk: intake, rules, models, backtests.", no_args_is_help=True)
+labels_app = typer.Typer(help="Late fraud labels.", no_args_is_help=True)
+models_app = typer.Typer(help="Fraud model versions.", no_args_is_help=True)
+rules_app = typer.Typer(help="Fraud rules.", no_args_is_help=True)
+app.add_typer(labels_app, name="labels")
+app.add_typer(models_app, name="models")
+app.add_typer(rules_app, name="rules")
 
 
 @app.command("backtest")
@@ -63,3 +75,167 @@ def backtest(
     rows.append(("model, all test transactions", result.metrics_all))
     for name, m in rows:
         out.print(f"{name:<32} AUC {m.auc:.3f}  AP {m.ap:.3f}  CP@100 {m.cp_at_100:.3f}")
+
+
+def _limits() -> Limits:
+    return realtime.limits_from(get_settings())
+
+
+def _print_report(report: ImportReport, as_json: bool, what: str) -> None:
+    if as_json:
+        print_json(report)
+    else:
+        out.print(
+            f"{report.created} {what} stored, {report.unchanged} already there, "
+            f"{report.labels} labels stored, {len(report.rejected)} rows rejected"
+        )
+        for bad in report.rejected[:20]:
+            err.print(f"row {bad.row}: {bad.reason}", markup=False, highlight=False)
+        if len(report.rejected) > 20:
+            err.print(f"… and {len(report.rejected) - 20} more")
+    if report.rejected:
+        raise typer.Exit(code=1)
+
+
+def _progress(report: ImportReport) -> None:
+    if err.is_terminal:
+        err.print(f"{report.created + report.unchanged:,} rows …")
+
+
+@app.command("import")
+def import_transactions(
+    transactions: Annotated[
+        Path, typer.Option(help="CSV(.gz)/JSONL: the card-transactions or the generic format.")
+    ],
+    currency: Annotated[str, typer.Option(help="Currency of files that name none.")] = "EUR",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Store payments (unscored) and their labels, in committed batches; safe to re-run."""
+    settings = get_settings()
+    platform = open_platform()
+    report = import_transactions_file(
+        platform.db,
+        transactions,
+        limits=_limits(),
+        actor=cli_actor(),
+        currency=currency.upper(),
+        label_delay=timedelta(days=settings.fraud_label_delay_days),
+        on_batch=_progress,
+    )
+    _print_report(report, as_json, "transactions")
+
+
+@labels_app.command("import")
+def import_labels(
+    file: Annotated[Path, typer.Argument(help="CSV: transaction_id, label[, known_at, source].")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Store late labels (fraud, chargeback, genuine); one per transaction and source."""
+    platform = open_platform()
+    report = import_labels_file(platform.db, file, actor=cli_actor())
+    _print_report(report, as_json, "transactions")
+
+
+@app.command("train")
+def train(
+    transactions: Annotated[
+        Path | None, typer.Option(help="Train from this file instead of the stored payments.")
+    ] = None,
+    train_days: Annotated[int, typer.Option(min=1)] = 7,
+    delay_days: Annotated[
+        int | None, typer.Option(min=0, help="Gap for late labels (default: the setting).")
+    ] = None,
+    valid_days: Annotated[int, typer.Option(min=1)] = 7,
+    activate: Annotated[
+        bool | None,
+        typer.Option(
+            "--activate/--no-activate", help="Default: activate if no trained model is active."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Train a model version on the latest data, validate it on the last days, record it."""
+    settings = get_settings()
+    platform = open_platform()
+    window = TrainingWindow(
+        train_days,
+        settings.fraud_label_delay_days if delay_days is None else delay_days,
+        valid_days,
+    )
+    frame = load_transactions(transactions) if transactions else None
+    info = train_and_register(
+        platform.db, settings.data_dir, frame, window, actor=cli_actor(), activate=activate
+    )
+    if as_json:
+        print_json({"version": info.version, "active": info.active, **info.metrics})
+        return
+    m = info.metrics
+    out.print(
+        f"model v{info.version} → {info.path}{' (active)' if info.active else ''}\n"
+        f"validation {m['validation_window']['start']} … {m['validation_window']['end']}: "
+        f"AUC {m['auc_roc']:.3f}  AP {m['average_precision']:.3f}  "
+        f"CP@100 {m['card_precision_at_100']:.3f}"
+    )
+
+
+@models_app.command("list")
+def models_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Trained model versions and their validation figures (v0: the shipped model)."""
+    platform = open_platform()
+    with platform.db.reading() as session:
+        found = versions.list_models(session)
+    if as_json:
+        print_json([{"version": m.version, "active": m.active, **m.metrics} for m in found])
+        return
+    if not any(m.active for m in found):
+        out.print("v0 (shipped, trained on simulated payments) is active")
+    for m in found:
+        out.print(
+            f"v{m.version}{' *active*' if m.active else ''}  {m.created_at:%Y-%m-%d %H:%M}  "
+            f"AUC {m.metrics.get('auc_roc', float('nan')):.3f}  "
+            f"AP {m.metrics.get('average_precision', float('nan')):.3f}  "
+            f"CP@100 {m.metrics.get('card_precision_at_100', float('nan')):.3f}"
+        )
+
+
+@models_app.command("activate")
+def models_activate(version: Annotated[int, typer.Argument(min=1)]) -> None:
+    """Score with this model version from now on (running servers pick it up within 30 s)."""
+    platform = open_platform()
+    with platform.db.transaction() as session:
+        versions.activate_model(session, version, actor=cli_actor())
+    out.print(f"model v{version} is active")
+
+
+@rules_app.command("show")
+def rules_show() -> None:
+    """The rule set in force."""
+    platform = open_platform()
+    with platform.db.reading() as session:
+        info = versions.active_rules(session)
+    err.print(f"rules version {info.version}{' (shipped)' if info.version == 0 else ''}")
+    out.print(info.content, markup=False, highlight=False)
+
+
+@rules_app.command("load")
+def rules_load(file: Annotated[Path, typer.Argument(help="YAML rule file.")]) -> None:
+    """Validate a rule file and make it the next active version (a bad rule changes nothing)."""
+    if not file.is_file():
+        raise InvalidInput(f"{file}: no such file")
+    platform = open_platform()
+    with platform.db.transaction() as session:
+        info = versions.load_rules(
+            session, file.read_text(encoding="utf-8"), actor=cli_actor(), now=utcnow()
+        )
+    out.print(f"rules version {info.version} is active")
+
+
+@rules_app.command("versions")
+def rules_versions() -> None:
+    """Every loaded rule-set version, newest first."""
+    platform = open_platform()
+    with platform.db.reading() as session:
+        found = versions.list_rule_sets(session)
+    for r in found:
+        when = f"{r.created_at:%Y-%m-%d %H:%M}" if r.created_at else "shipped"
+        out.print(f"v{r.version}{' *active*' if r.active else ''}  {when}  {r.actor}")

@@ -75,6 +75,21 @@ class FraudModel:
         frame = pd.DataFrame([features], columns=list(self.features))
         return self.reasons(frame, top)[0]
 
+    def explain_one(self, features: dict[str, float], top: int = 3) -> list[Reason]:
+        """`reasons_one` without pandas and on one thread, for real-time scoring."""
+        row = np.array([[features[name] for name in self.features]], dtype=float)
+        contrib = np.asarray(self.booster.predict(row, pred_contrib=True, num_threads=1))[0, :-1]
+        order = np.argsort(-contrib)[:top]
+        return [
+            Reason(
+                self.features[i],
+                PLAIN_WORDS.get(self.features[i], self.features[i].replace("_", " ")),
+                float(contrib[i]),
+            )
+            for i in order
+            if contrib[i] > 0
+        ]
+
     def reasons(self, features: pd.DataFrame, top: int = 3) -> list[list[Reason]]:
         """The features that pushed each score up most, in plain words."""
         contrib = np.asarray(

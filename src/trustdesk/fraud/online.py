@@ -48,6 +48,14 @@ class _Series:
         """Indices of events with start < time <= end."""
         return bisect.bisect_right(self.times, start), bisect.bisect_right(self.times, end)
 
+    def remove(self, t: float, tx_id: str) -> None:
+        lo, hi = bisect.bisect_left(self.times, t), bisect.bisect_right(self.times, t)
+        for i in range(lo, hi):
+            if self.ids[i] == tx_id:
+                del self.times[i], self.amounts[i], self.ids[i]
+                self.frauds.pop(tx_id, None)
+                return
+
     def forget_before(self, t: float) -> None:
         cut = bisect.bisect_right(self.times, t)
         if cut:
@@ -70,6 +78,19 @@ class History:
         self.cards[tx.customer_id].add(t, tx.amount, tx.transaction_id)
         self.terminals[tx.terminal_id].add(t, tx.amount, tx.transaction_id)
         self._where[tx.transaction_id] = (tx.customer_id, tx.terminal_id)
+
+    def discard(self, tx: Transaction) -> None:
+        """Undo `add` (the transaction was not stored after all)."""
+        t = tx.at.timestamp()
+        self.cards[tx.customer_id].remove(t, tx.transaction_id)
+        self.terminals[tx.terminal_id].remove(t, tx.transaction_id)
+        self._where.pop(tx.transaction_id, None)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def __contains__(self, transaction_id: object) -> bool:
+        return transaction_id in self._where
 
     def label(self, transaction_id: str, fraud: bool) -> None:
         """A confirmed fraud or genuine outcome became known (now)."""

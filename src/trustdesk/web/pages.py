@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from trustdesk.auth import pages as auth_pages
 from trustdesk.customers import pages as customers_pages
 from trustdesk.feedback import pages as feedback_pages
+from trustdesk.fraud import pages as fraud_pages
 from trustdesk.privacy import datamap_pages as privacy_datamap_pages
 from trustdesk.privacy import notice_pages as privacy_notice_pages
 from trustdesk.privacy import pages as privacy_pages
@@ -36,6 +37,7 @@ SECTIONS: tuple[Section, ...] = (
     privacy_datamap_pages.section,
     trust_pages.section,
     feedback_pages.section,
+    fraud_pages.section,
 )
 
 

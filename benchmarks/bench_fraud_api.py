@@ -1,0 +1,335 @@
+"""Real-time fraud scoring over HTTP: p50/p95/p99 at a fixed 200 requests/s with 1.5 million
+payments of history held in memory, and in-process throughput against two baselines measured in
+the same run: the naive scorer that reads the card's and terminal's history from the database for
+every payment, and the bare model prediction (the floor).
+
+History: the shared card transactions (../shared/data/card-transactions, or
+TRUSTDESK_BENCH_TRANSACTIONS) moved in time so they end an hour ago, topped up to 1.5 million rows
+by repeating the last days with new ids. A real uvicorn server (`trustdesk serve`) runs in a
+subprocess on SQLite and loads that history at start-up. `--quick` (TRUSTDESK_BENCH_QUICK=1): the
+last 150,000 rows and 10 s of load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+from sqlalchemy import insert, select
+
+from trustdesk import migrate
+from trustdesk.auth import service as auth_service
+from trustdesk.config import Settings
+from trustdesk.db import Database
+from trustdesk.fraud.models import FraudLabel, FraudTransaction
+from trustdesk.fraud.online import History, Transaction
+from trustdesk.fraud.realtime import load_engine
+from trustdesk.fraud.schemas import TransactionIn
+from trustdesk.platform import Platform
+
+QUICK = os.environ.get("TRUSTDESK_BENCH_QUICK") == "1" or "--quick" in sys.argv
+HISTORY = 150_000 if QUICK else 1_500_000
+SECONDS = 10 if QUICK else 30
+RATE = 200
+DEFAULT = Path(__file__).resolve().parents[2] / "shared/data/card-transactions/transactions.csv.gz"
+
+
+def _history() -> pd.DataFrame:
+    path = Path(os.environ.get("TRUSTDESK_BENCH_TRANSACTIONS", DEFAULT))
+    frame = pd.read_csv(
+        path,
+        usecols=[
+            "transaction_id",
+            "tx_datetime",
+            "customer_id",
+            "terminal_id",
+            "tx_amount",
+            "tx_fraud",
+        ],
+        parse_dates=["tx_datetime"],
+    ).sort_values("tx_datetime", kind="stable")
+    frame = frame.tail(HISTORY).reset_index(drop=True)
+    if len(frame) < HISTORY:  # top up: the last days again, new ids, a few minutes later
+        extra = frame.tail(HISTORY - len(frame)).copy()
+        extra["transaction_id"] = extra["transaction_id"].astype(str) + "-r"
+        extra["tx_datetime"] += pd.Timedelta(minutes=7)
+        frame = pd.concat([frame, extra]).sort_values("tx_datetime", kind="stable")
+    shift = (
+        pd.Timestamp(datetime.now(UTC) - timedelta(hours=1)).tz_localize(None)
+        - frame["tx_datetime"].max()
+    )
+    frame["tx_datetime"] += shift
+    return frame.reset_index(drop=True)
+
+
+def _store(db: Database, frame: pd.DataFrame) -> float:
+    """Insert the history straight into the tables (setup, not measured as intake)."""
+    days = (frame["tx_datetime"].max() - frame["tx_datetime"].min()).days + 2
+    ats = frame["tx_datetime"].dt.tz_localize(UTC).dt.to_pydatetime()
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "transaction_id": str(tid),
+            "at": at,
+            "received_at": now,
+            "customer_ref": str(c),
+            "terminal_id": str(t),
+            "amount": Decimal(f"{a:.2f}"),
+            "currency": "EUR",
+            "channel": "pos",
+            "content_hash": "bench",
+        }
+        for tid, at, c, t, a in zip(
+            frame["transaction_id"],
+            ats,
+            frame["customer_id"],
+            frame["terminal_id"],
+            frame["tx_amount"],
+            strict=True,
+        )
+    ]
+    for i in range(0, len(rows), 50_000):
+        with db.transaction() as session:
+            session.execute(insert(FraudTransaction), rows[i : i + 50_000])
+    frauds = frame.loc[frame["tx_fraud"] == 1]
+    with db.transaction() as session:
+        pks = dict(
+            session.execute(select(FraudTransaction.transaction_id, FraudTransaction.id)).all()
+        )
+        labels = [
+            {
+                "transaction_pk": pks[str(tid)],
+                "label": "fraud",
+                "known_at": at.to_pydatetime().replace(tzinfo=UTC) + timedelta(days=7),
+                "source": "bench",
+                "actor": "bench",
+            }
+            for tid, at in zip(frauds["transaction_id"], frauds["tx_datetime"], strict=True)
+            if at + pd.Timedelta(days=7) < pd.Timestamp(now).tz_localize(None)
+        ]
+        if labels:
+            session.execute(insert(FraudLabel), labels)
+    return days
+
+
+def _payments(frame: pd.DataFrame, n: int, seed: int = 1) -> list[dict[str, str]]:
+    rng = np.random.default_rng(seed)
+    picks = frame.sample(n, random_state=seed)
+    out = []
+    for i, (c, t, a) in enumerate(
+        zip(picks["customer_id"], picks["terminal_id"], picks["tx_amount"], strict=True)
+    ):
+        out.append(
+            {
+                "transaction_id": f"live-{seed}-{i}",
+                "customer_id": str(c),
+                "terminal_id": str(t),
+                "amount": f"{a * rng.uniform(0.8, 1.2):.2f}",
+                "currency": "EUR",
+                "channel": "pos",
+            }
+        )
+    return out
+
+
+async def _connection(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    return await asyncio.open_connection("127.0.0.1", port)
+
+
+async def _post(
+    conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], token: str, body: bytes
+) -> int:
+    """One keep-alive HTTP/1.1 POST, written by hand: a full client library would spend more CPU
+    per request than the server does, on the same two cores."""
+    reader, writer = conn
+    writer.write(
+        b"POST /api/v1/transactions/score HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Authorization: Bearer " + token.encode() + b"\r\nContent-Type: application/json\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+    status_line = await reader.readline()
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    await reader.readexactly(length)
+    return int(status_line.split()[1])
+
+
+async def _fire(port: int, token: str, payments: list[dict[str, str]]) -> tuple[list[float], int]:
+    """Open loop: request i leaves at start + i/RATE whatever the earlier ones are doing."""
+    latencies: list[float] = []
+    errors = 0
+    idle: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+    for _ in range(32):
+        idle.put_nowait(await _connection(port))
+
+    async def one(body: dict[str, str], due: float) -> None:
+        nonlocal errors
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        sent = time.perf_counter()  # waiting for a free connection counts as latency
+        conn = await idle.get()
+        payload = json.dumps({**body, "at": datetime.now(UTC).isoformat()}).encode()
+        status = await _post(conn, token, payload)
+        latencies.append((time.perf_counter() - sent) * 1000)
+        idle.put_nowait(conn)
+        errors += status != 201
+
+    start = time.perf_counter() + 0.2
+    await asyncio.gather(*(one(p, start + i / RATE) for i, p in enumerate(payments)))
+    while not idle.empty():
+        idle.get_nowait()[1].close()
+    return latencies, errors
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serve(data_dir: Path, port: int, days: float) -> tuple[subprocess.Popen[bytes], float]:
+    env = {
+        **os.environ,
+        "TRUSTDESK_DATA_DIR": str(data_dir),
+        "TRUSTDESK_LOG_LEVEL": "WARNING",
+        "TRUSTDESK_FRAUD_HISTORY_DAYS": str(int(days)),
+    }
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from trustdesk.cli import main; main()",
+            "serve",
+            "--port",
+            str(port),
+        ],
+        env=env,
+    )
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process, time.perf_counter() - started
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None:
+            raise SystemExit("the server did not start")
+        time.sleep(0.25)
+
+
+def _in_process(db: Database, settings: Settings, frame: pd.DataFrame) -> None:
+    started = time.perf_counter()
+    engine = load_engine(db, settings)
+    print(f"in-process history load: {time.perf_counter() - started:.1f} s")
+    sample = [
+        TransactionIn.model_validate({**p, "at": datetime.now(UTC)})
+        for p in _payments(frame, 300 if QUICK else 1000, seed=2)
+    ]
+    started = time.perf_counter()
+    for tx in sample:
+        engine.evaluate(tx)
+    ours = len(sample) / (time.perf_counter() - started)
+
+    started = time.perf_counter()
+    for tx in sample[:200]:  # naive: this payment's card and terminal history from the database
+        history = History(timedelta(days=7))
+        since = tx.at - timedelta(days=75)
+        with db.reading() as session:
+            for column, key in (
+                (FraudTransaction.customer_ref, tx.customer_id),
+                (FraudTransaction.terminal_id, tx.terminal_id),
+            ):
+                for tid, at, c, t, a in session.execute(
+                    select(
+                        FraudTransaction.transaction_id,
+                        FraudTransaction.at,
+                        FraudTransaction.customer_ref,
+                        FraudTransaction.terminal_id,
+                        FraudTransaction.amount,
+                    ).where(column == key, FraudTransaction.at >= since)
+                ):
+                    if tid not in history:
+                        history.add(Transaction(tid, at, c, t, float(a)))
+        plain = Transaction(tx.transaction_id + "-n", tx.at, tx.customer_id, tx.terminal_id, 1.0)
+        history.add(plain)
+        engine.model.score_one(history.features(plain))
+    naive = 200 / (time.perf_counter() - started)
+
+    features = engine.history.features(
+        Transaction(
+            sample[0].transaction_id,
+            sample[0].at,
+            sample[0].customer_id,
+            sample[0].terminal_id,
+            1.0,
+        )
+    )
+    started = time.perf_counter()
+    for _ in range(2000):
+        engine.model.score_one(features)
+    bare = 2000 / (time.perf_counter() - started)
+    print(f"{'in-process payments/s':44}{'':>10}")
+    print(f"{'ours: in-memory history + model + rules':44}{ours:10.0f}")
+    print(
+        f"{'baseline: history read from the DB per payment':44}{naive:10.0f}  ({ours / naive:.1f}x)"
+    )
+    print(f"{'floor: bare model predict only':44}{bare:10.0f}")
+
+
+def main() -> None:
+    path = Path(os.environ.get("TRUSTDESK_BENCH_TRANSACTIONS", DEFAULT))
+    if not path.is_file():
+        print(f"skipped: {path} not found")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        settings = Settings(data_dir=data_dir, log_level="WARNING", environment="test")
+        platform = Platform.open(settings)
+        migrate.upgrade(platform.db)
+        started = time.perf_counter()
+        frame = _history()
+        days = _store(platform.db, frame)
+        print(
+            f"history: {len(frame):,} payments over {days:.0f} days stored in {time.perf_counter() - started:.0f} s"
+        )
+        with platform.db.transaction() as session:
+            token = auth_service.create_token(
+                session, name="bench", role="admin", actor="bench"
+            ).token
+        port = _free_port()
+        server, load_s = _serve(data_dir, port, days)
+        try:
+            print(f"server up (history loaded at start-up) in {load_s:.1f} s")
+            warm = _payments(frame, 200, seed=9)
+            asyncio.run(_fire(port, token, warm))
+            latencies, errors = asyncio.run(_fire(port, token, _payments(frame, RATE * SECONDS)))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        p50, p95, p99 = np.percentile(latencies, [50, 95, 99])
+        print(
+            f"HTTP at {RATE} req/s for {SECONDS} s ({len(latencies)} requests, {errors} errors): "
+            f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms, max {max(latencies):.1f} ms "
+            f"(target p99 <= 15 ms)"
+        )
+        _in_process(
+            platform.db, settings.model_copy(update={"fraud_history_days": int(days)}), frame
+        )
+        platform.close()
+
+
+if __name__ == "__main__":
+    main()

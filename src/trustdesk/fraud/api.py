@@ -1,0 +1,184 @@
+"""Fraud endpoints: /api/v1/transactions (score, store, label) and /api/v1/fraud (rules, models)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from trustdesk.auth.http import current_principal, get_platform, read_session, require
+from trustdesk.auth.principal import Principal
+from trustdesk.db import utcnow
+from trustdesk.fraud import realtime, service, versions
+from trustdesk.fraud.rules import parse_rules
+from trustdesk.fraud.schemas import CaseOut, LabelIn, ScoreOut, TransactionIn
+from trustdesk.platform import Platform
+
+__all__ = ["engine_holder", "fraud_router", "router"]
+
+router = APIRouter(prefix="/transactions", tags=["fraud"])
+fraud_router = APIRouter(prefix="/fraud", tags=["fraud"])
+
+
+def engine_holder(request: Request) -> realtime.EngineHolder:
+    """The app's scorer memory (made at start-up; see `app.py`)."""
+    state = request.app.state
+    holder: realtime.EngineHolder | None = getattr(state, "fraud", None)
+    if holder is None:
+        platform: Platform = state.platform
+        holder = state.fraud = realtime.EngineHolder(platform.db, platform.settings)
+    return holder
+
+
+def _inline_caller(permission: str) -> Callable[..., Awaitable[Principal]]:
+    """`require(permission)` run on the event loop, not in the thread pool.
+
+    The scoring routes are the hot path: each thread-pool hop costs a context switch, which on a
+    busy machine costs more than the token lookup itself (one indexed read).
+    """
+
+    async def dependency(request: Request) -> Principal:
+        principal = current_principal(request, request.app.state.platform)
+        principal.require(permission)
+        return principal
+
+    return dependency
+
+
+def _store(request: Request, body: TransactionIn, response: Response, decide: bool) -> ScoreOut:
+    platform: Platform = request.app.state.platform
+    engine = engine_holder(request).get()
+    limits = realtime.limits_from(platform.settings)
+    out = realtime.score_transaction(platform.db, engine, body, limits, decide=decide)
+    response.status_code = 200 if out.duplicate else 201
+    return out
+
+
+# Async on purpose: scoring holds the engine's lock and takes about a millisecond, so running it
+# on the event loop serialises nothing that was not serialised already, and saves two thread hops.
+@router.post("/score", response_model=ScoreOut, status_code=201)
+async def score(
+    body: TransactionIn,
+    request: Request,
+    response: Response,
+    principal: Principal = Depends(_inline_caller("fraud:score")),
+) -> ScoreOut:
+    """Score a payment and store it with its decision (201); a resent one gets the stored
+    decision (200, `duplicate: true`); an id reused for a different payment is refused (409)."""
+    return _store(request, body, response, decide=True)
+
+
+@router.post("", response_model=ScoreOut, status_code=201)
+async def intake(
+    body: TransactionIn,
+    request: Request,
+    response: Response,
+    principal: Principal = Depends(_inline_caller("fraud:score")),
+) -> ScoreOut:
+    """Store a payment without deciding on it (it still counts in later payments' history)."""
+    return _store(request, body, response, decide=False)
+
+
+@router.get("/{transaction_id}", response_model=CaseOut)
+def get_transaction(
+    transaction_id: str,
+    principal: Principal = Depends(require("fraud:read")),
+    session: Session = Depends(read_session),
+) -> CaseOut:
+    return service.get_case(session, transaction_id)
+
+
+@router.post("/{transaction_id}/labels", response_model=CaseOut, status_code=201)
+def add_label(
+    transaction_id: str,
+    label: LabelIn,
+    principal: Principal = Depends(require("fraud:review")),
+    platform: Platform = Depends(get_platform),
+    holder: realtime.EngineHolder = Depends(engine_holder),
+) -> CaseOut:
+    """Record a later outcome (fraud, chargeback, genuine): it trains the next model and, once
+    known, counts in the features of later payments."""
+    realtime.label_transaction(
+        platform.db, holder.get(), transaction_id, label, actor=principal.actor, now=utcnow()
+    )
+    with platform.db.reading() as session:
+        return service.get_case(session, transaction_id)
+
+
+class RulesOut(BaseModel):
+    version: int = Field(description="0: the rules shipped with TrustDesk.")
+    rules: list[str]
+    content: str
+
+
+class RulesIn(BaseModel):
+    content: str = Field(description="The rule file (YAML), as `fraud rules load` reads it.")
+
+
+def _rules_out(info: versions.RuleSetInfo) -> RulesOut:
+    names = [r.name for r in parse_rules(info.content).rules]
+    return RulesOut(version=info.version, rules=names, content=info.content)
+
+
+@fraud_router.get("/rules", response_model=RulesOut)
+def get_rules(
+    principal: Principal = Depends(require("fraud:read")),
+    session: Session = Depends(read_session),
+) -> RulesOut:
+    return _rules_out(versions.active_rules(session))
+
+
+@fraud_router.put("/rules", response_model=RulesOut)
+def put_rules(
+    body: RulesIn,
+    principal: Principal = Depends(require("fraud:admin")),
+    platform: Platform = Depends(get_platform),
+    holder: realtime.EngineHolder = Depends(engine_holder),
+) -> RulesOut:
+    """Validate and activate a new rule-set version; a bad rule changes nothing (422)."""
+    with platform.db.transaction() as session:
+        info = versions.load_rules(session, body.content, actor=principal.actor, now=utcnow())
+    holder.refresh()
+    return _rules_out(info)
+
+
+class ModelOut(BaseModel):
+    version: int
+    active: bool
+    metrics: dict[str, object]
+
+
+@fraud_router.get("/models", response_model=list[ModelOut])
+def list_models(
+    principal: Principal = Depends(require("fraud:read")),
+    session: Session = Depends(read_session),
+) -> list[ModelOut]:
+    return [
+        ModelOut(version=m.version, active=m.active, metrics=m.metrics)
+        for m in versions.list_models(session)
+    ]
+
+
+@fraud_router.post("/models/{version}/activate", response_model=ModelOut)
+def activate_model(
+    version: int,
+    principal: Principal = Depends(require("fraud:admin")),
+    platform: Platform = Depends(get_platform),
+    holder: realtime.EngineHolder = Depends(engine_holder),
+) -> ModelOut:
+    with platform.db.transaction() as session:
+        info = versions.activate_model(session, version, actor=principal.actor)
+    holder.refresh()
+    return ModelOut(version=info.version, active=info.active, metrics=info.metrics)
+
+
+@fraud_router.get("/review-queue", response_model=list[CaseOut])
+def review_queue(
+    limit: int = Query(50, ge=1, le=500),
+    principal: Principal = Depends(require("fraud:read")),
+    session: Session = Depends(read_session),
+) -> list[CaseOut]:
+    """Payments waiting for a person's decision, oldest first."""
+    return service.review_queue(session, limit=limit)

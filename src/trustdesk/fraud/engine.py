@@ -1,0 +1,146 @@
+"""The scorer's memory: card and terminal history, customers' standing, model and rules.
+
+Built once at start-up from the stored transactions and labels (`realtime.load_engine`) and kept
+up to date as payments are scored and labels arrive, so scoring one payment reads no database.
+No I/O here: it is unit-tested on plain data.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from trustdesk.fraud.decisions import CostModel, Customer, decide
+from trustdesk.fraud.model import FraudModel
+from trustdesk.fraud.online import History, Transaction
+from trustdesk.fraud.rules import RuleSet, apply_actions
+from trustdesk.fraud.schemas import Decided, TransactionIn
+
+__all__ = ["FraudEngine", "Standing"]
+
+_DAY = 86_400.0
+MARGIN = Decimal("0.05")  # share of a customer's spending the business keeps as margin
+
+
+@dataclass
+class Standing:
+    """What the decision weighs about a customer: how long and how much they have paid well."""
+
+    first_seen: float
+    count: int = 0
+    spend: Decimal = Decimal("0")
+    last_fraud: float | None = None  # when a fraud on this customer was last confirmed
+
+    def customer(self, now: float, trust_index: float | None) -> Customer:
+        good_since = max(self.first_seen, self.last_fraud or self.first_seen)
+        days = max(0.0, (now - self.first_seen) / _DAY)
+        yearly = self.spend / Decimal(str(max(days, 30.0))) * 365
+        return Customer(
+            trust_index=trust_index,
+            annual_value=(yearly * MARGIN).quantize(Decimal("0.01")),
+            good_history_days=int(max(0.0, now - good_since) // _DAY),
+        )
+
+
+def to_transaction(tx: TransactionIn) -> Transaction:
+    return Transaction(tx.transaction_id, tx.at, tx.customer_id, tx.terminal_id, float(tx.amount))
+
+
+class FraudEngine:
+    """Thread-safe through `lock`: the caller holds it around evaluate-and-store."""
+
+    def __init__(
+        self,
+        model: FraudModel,
+        model_version: str,
+        rules: RuleSet,
+        rules_version: int,
+        history: History,
+        *,
+        costs: CostModel | None = None,
+        trust: dict[str, float] | None = None,
+    ) -> None:
+        self.lock = threading.RLock()
+        self.model, self.model_version = model, model_version
+        self.rules, self.rules_version = rules, rules_version
+        self.history = history
+        self.costs = costs or CostModel()
+        self.trust = trust or {}
+        self.standing: dict[str, Standing] = {}
+        self.last_label_id = 0  # labels up to this id are counted
+        self.last_pk = 0  # stored payments up to this row id are in the history
+
+    def observe(self, tx: Transaction) -> None:
+        """A stored transaction joins the history (no score)."""
+        self.history.add(tx)
+        self._count(tx.customer_id, tx.at.timestamp(), Decimal(str(tx.amount)))
+
+    def _count(self, customer: str, t: float, amount: Decimal) -> None:
+        standing = self.standing.get(customer)
+        if standing is None:
+            standing = self.standing[customer] = Standing(first_seen=t)
+        standing.first_seen = min(standing.first_seen, t)
+        standing.count += 1
+        standing.spend += amount
+
+    def set_standing(self, customer: str, first_seen: datetime, count: int, spend: Decimal) -> None:
+        """Totals over all stored history (older than what the in-memory history keeps)."""
+        self.standing[customer] = Standing(first_seen.timestamp(), count, spend)
+
+    def label(
+        self, transaction_id: str, customer: str | None, fraud: bool, known_at: datetime
+    ) -> None:
+        self.history.label(transaction_id, fraud)
+        if fraud and customer is not None and customer in self.standing:
+            standing = self.standing[customer]
+            t = known_at.timestamp()
+            standing.last_fraud = max(standing.last_fraud or t, t)
+
+    def evaluate(self, tx: TransactionIn) -> Decided:
+        """Score a new payment: it joins the history first (its own amount is a feature)."""
+        plain = to_transaction(tx)
+        self.history.add(plain)
+        try:
+            features = self.history.features(plain)
+            probability = self.model.score_one(features)
+            standing = self.standing.get(tx.customer_id) or Standing(first_seen=tx.at.timestamp())
+            customer = standing.customer(tx.at.timestamp(), self.trust.get(tx.customer_id))
+            model_choice = decide(probability, tx.amount, customer, self.costs).decision.value
+            values: dict[str, object] = {
+                **features,
+                "amount": float(tx.amount),
+                "currency": tx.currency,
+                "channel": tx.channel,
+                "country": tx.country,
+                "device_id": tx.device_id,
+                "terminal_id": tx.terminal_id,
+            }
+            fired = self.rules.evaluate(values)
+            decision = apply_actions(model_choice, fired)
+            # Explaining costs 40 times the prediction: only decisions that stop a payment
+            # need their reasons (an approved one is explained on request, not inline).
+            explain = decision != "approve" or model_choice != "approve"
+            reasons = [r.words for r in self.model.explain_one(features)] if explain else []
+        except Exception:
+            self.history.discard(plain)
+            raise
+        self._count(tx.customer_id, tx.at.timestamp(), tx.amount)
+        return Decided(
+            score=round(probability, 6),
+            decision=decision,
+            model_decision=model_choice,
+            reasons=[*(f.reason for f in fired), *reasons],
+            rules_fired=[f.name for f in fired],
+            model_version=self.model_version,
+            rules_version=self.rules_version,
+        )
+
+    def forget(self, tx: TransactionIn) -> None:
+        """Undo `evaluate` when the transaction could not be stored."""
+        self.history.discard(to_transaction(tx))
+        standing = self.standing.get(tx.customer_id)
+        if standing is not None:
+            standing.count -= 1
+            standing.spend -= tx.amount

@@ -1,0 +1,97 @@
+"""False declines as a trust signal: a genuine payment we declined or challenged costs trust.
+
+Each payment declined (value 5, weight 2) or stepped up (value 35, weight 1) and later labelled
+genuine is one negative observation for its customer, at the time the label became known, on the
+ability (we failed to serve them) and benevolence (we treated them as a suspect) dimensions. The
+evidence ref is the label's id. Customers are matched through the customers facade by external id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from trustdesk.crypto import Vault
+from trustdesk.customers import public as customers
+from trustdesk.fraud.models import FraudLabel, FraudTransaction
+from trustdesk.trust.signals import Observations, dimension_mask, register_signal
+
+__all__ = ["FRAUD_SIGNAL", "VALUES", "FalseDeclineSignal"]
+
+VALUES = {"decline": 5.0, "step_up": 35.0}
+WEIGHTS = {"decline": 2.0, "step_up": 1.0}  # a refused payment is felt more than a feedback item
+_DIMS = dimension_mask(["ability", "benevolence"])
+
+
+class FalseDeclineSignal:
+    name = "fraud"
+    label = "payments we declined or challenged that were genuine"
+    topics: tuple[str, ...] = ()
+
+    def _query(self, after_ref: int, limit: int) -> Select[int, datetime, str, str | None]:
+        return (
+            select(
+                FraudLabel.id,
+                FraudLabel.known_at,
+                FraudTransaction.customer_ref,
+                FraudTransaction.decision,
+            )
+            .join(FraudTransaction, FraudTransaction.id == FraudLabel.transaction_pk)
+            .where(
+                FraudLabel.id > after_ref,
+                FraudLabel.label == "genuine",
+                FraudTransaction.decision.in_(list(VALUES)),
+            )
+            .order_by(FraudLabel.id)
+            .limit(limit)
+        )
+
+    def read(self, session: Session, *, after_ref: int, batch_size: int) -> Iterator[Observations]:
+        after = after_ref
+        while True:
+            rows = session.execute(self._query(after, batch_size)).all()
+            if not rows:
+                return
+            ids = customers.customer_ids(session, [r[2] for r in rows])
+            refs = np.array([r[0] for r in rows], dtype=np.int64)
+            n = len(rows)
+            yield Observations(
+                signal=self.name,
+                ref=refs,
+                at=np.array([int(r[1].timestamp()) for r in rows], dtype=np.int64),
+                customer_id=np.array([ids.get(r[2], -1) for r in rows], dtype=np.int64),
+                segment=np.array([""] * n, dtype=object),
+                value=np.array([VALUES[str(r[3])] for r in rows], dtype=np.float64),
+                weight=np.array([WEIGHTS[str(r[3])] for r in rows], dtype=np.float64),
+                dims=np.full(n, _DIMS, dtype=np.int32),
+                topics=np.zeros(n, dtype=np.int32),
+                negative=np.ones(n, dtype=bool),
+                last_ref=int(refs[-1]),
+            )
+            after = int(refs[-1])
+
+    def describe(self, session: Session, vault: Vault, refs: Sequence[int]) -> dict[int, str]:
+        rows = session.execute(
+            select(
+                FraudLabel.id,
+                FraudTransaction.transaction_id,
+                FraudTransaction.decision,
+                FraudTransaction.amount,
+                FraudTransaction.currency,
+            )
+            .join(FraudTransaction, FraudTransaction.id == FraudLabel.transaction_pk)
+            .where(FraudLabel.id.in_(list(refs)))
+        )
+        found = {}
+        for ref, tx_id, decision, amount, currency in rows:
+            what = "declined" if decision == "decline" else "challenged"
+            found[ref] = f"payment {tx_id} of {amount} {currency} was {what}, then found genuine"
+        return found
+
+
+FRAUD_SIGNAL = FalseDeclineSignal()
+register_signal(FRAUD_SIGNAL)

@@ -1,0 +1,78 @@
+"""The fraud review queue in a real headless Chromium with JavaScript off: an analyst opens the
+queue, reads a case, confirms fraud, and sees the case leave the queue."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+from test_shell_chromium import assert_accessible_page, fill_login, make_user
+
+from trustdesk.auth.roles import Role
+
+pytestmark = pytest.mark.e2e
+
+
+def score(base_url: str, token: str, tx_id: str, minutes_ago: int, **fields: str) -> str:
+    body = {
+        "transaction_id": tx_id,
+        "at": (datetime.now(UTC) - timedelta(minutes=minutes_ago)).isoformat(),
+        "customer_id": "card-42",
+        "terminal_id": "shop-9",
+        "amount": "25.00",
+        **fields,
+    }
+    response = httpx.post(
+        f"{base_url}/api/v1/transactions/score",
+        json=body,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["decision"])
+
+
+def test_an_analyst_confirms_fraud_and_the_case_leaves_the_queue(
+    new_page, live_server, platform, token_for, screenshot
+):
+    token = token_for(Role.AGENT)
+    score(live_server, token, "pay-0", 90)
+    assert score(live_server, token, "pay-1", 60, amount="6200.00", channel="online") == "review"
+    assert score(live_server, token, "pay-2", 30, amount="8100.00", channel="online") == "review"
+    make_user(platform, "ana", Role.ANALYST)
+    page: Page = new_page(
+        live_server, java_script_enabled=False, viewport={"width": 1280, "height": 900}
+    )
+
+    page.goto("/login")
+    fill_login(page, "ana")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Review queue").click()
+    expect(page).to_have_title("Review queue · TrustDesk")
+    assert_accessible_page(page)
+    rows = page.locator("#queue-table tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.first.get_by_role("link")).to_have_text("pay-1")  # oldest first
+    screenshot(page, "queue")
+
+    rows.first.get_by_role("link", name="pay-1").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Payment pay-1")
+    assert_accessible_page(page)
+    expect(page.get_by_role("main")).to_contain_text("A large online payment is always checked")
+    expect(page.get_by_role("main")).to_contain_text("6200.00 EUR")
+    expect(page.locator("#history-table tbody tr")).to_have_count(1)  # pay-0, before it
+    screenshot(page, "case")
+
+    page.get_by_role("button", name="Confirm fraud").click()
+    expect(page).to_have_url(re.compile(r"/fraud/review$"))
+    expect(page.get_by_role("status")).to_have_text("Payment pay-1 marked fraud.")
+    expect(rows).to_have_count(1)
+    expect(rows.first.get_by_role("link")).to_have_text("pay-2")
+
+    page.goto("/fraud")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Fraud monitoring")
+    assert_accessible_page(page)
+    expect(page.get_by_role("img", name=re.compile("^Precision of reviewed cases"))).to_be_visible()
+    screenshot(page, "monitoring")

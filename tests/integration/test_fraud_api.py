@@ -1,0 +1,199 @@
+"""Real-time fraud scoring through the HTTP API: intake checks, idempotency, rules, labels, queue."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from itertools import count
+
+import pytest
+from fastapi.testclient import TestClient
+
+from trustdesk.app import create_app
+from trustdesk.auth.roles import Role
+
+_ids = count(1)
+DECISIONS = {"approve", "step_up", "review", "decline"}
+
+
+def payment(**overrides):
+    """A plausible card payment a minute ago; override any field."""
+    body = {
+        "transaction_id": f"tx-{next(_ids)}",
+        "at": (datetime.now(UTC) - timedelta(minutes=1)).isoformat(),
+        "customer_id": "card-1",
+        "terminal_id": "term-1",
+        "amount": "42.50",
+        "currency": "EUR",
+        "channel": "pos",
+    }
+    return {**body, **overrides}
+
+
+def test_a_payment_is_scored_once_and_a_resend_gets_the_stored_decision(api):
+    body = payment()
+    first = api.post("/api/v1/transactions/score", json=body)
+    assert first.status_code == 201, first.text
+    decided = first.json()
+    assert decided["decision"] in DECISIONS
+    assert 0.0 <= decided["score"] <= 1.0
+    assert decided["model_version"] == "v0-shipped" and decided["rules_version"] == 0
+    assert decided["duplicate"] is False
+
+    again = api.post("/api/v1/transactions/score", json=body)
+    assert again.status_code == 200
+    resent = again.json()
+    assert resent["duplicate"] is True
+    assert {k: resent[k] for k in ("score", "decision", "reasons")} == {
+        k: decided[k] for k in ("score", "decision", "reasons")
+    }
+    stored = api.get(f"/api/v1/transactions/{body['transaction_id']}").json()
+    assert stored["score"] == decided["score"] and stored["amount"] == "42.50"
+
+
+def test_an_id_reused_for_a_different_payment_is_refused_and_nothing_changes(api):
+    body = payment()
+    assert api.post("/api/v1/transactions/score", json=body).status_code == 201
+    clash = api.post("/api/v1/transactions/score", json={**body, "amount": "999.00"})
+    assert clash.status_code == 409
+    assert "different content" in clash.json()["detail"]
+    assert api.get(f"/api/v1/transactions/{body['transaction_id']}").json()["amount"] == "42.50"
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"amount": "-5.00"}, "amount: must not be negative"),
+        ({"amount": "250000.00"}, "amount: above the maximum"),
+        ({"currency": "ZZZ"}, "not an ISO 4217 currency"),
+        ({"at": (datetime.now(UTC) + timedelta(hours=1)).isoformat()}, "in the future"),
+        ({"channel": "carrier-pigeon"}, "unknown channel"),
+    ],
+)
+def test_impossible_payments_are_refused_with_a_reason_and_not_stored(api, change, reason):
+    body = payment(**change)
+    refused = api.post("/api/v1/transactions/score", json=body)
+    assert refused.status_code == 422
+    assert reason in refused.json()["detail"]
+    assert api.get(f"/api/v1/transactions/{body['transaction_id']}").status_code == 404
+
+
+def test_rules_override_the_model_and_say_why(api):
+    declined = api.post("/api/v1/transactions/score", json=payment(country="KP")).json()
+    assert declined["decision"] == "decline"
+    assert declined["rules_fired"] == ["sanctioned_country"]
+    assert declined["reasons"][0] == "Payments from this country are not accepted."
+
+    large = payment(amount="6000.00", channel="online")
+    reviewed = api.post("/api/v1/transactions/score", json=large).json()
+    assert reviewed["decision"] == "review" and "large_online_payment" in reviewed["rules_fired"]
+
+
+def test_a_bad_rule_set_is_refused_by_name_and_a_good_one_is_versioned_and_used(api):
+    bad = (
+        "rules:\n  - name: broken\n    when: amount >> 3\n    action: force_review\n    reason: x\n"
+    )
+    refused = api.put("/api/v1/fraud/rules", json={"content": bad})
+    assert refused.status_code == 422 and "rule 'broken'" in refused.json()["detail"]
+    assert api.get("/api/v1/fraud/rules").json()["version"] == 0
+
+    good = (
+        "rules:\n  - name: trusted_terminal\n    when: 'terminal_id == \"term-safe\"'\n"
+        "    action: force_allow\n    reason: This terminal is our own shop.\n"
+    )
+    loaded = api.put("/api/v1/fraud/rules", json={"content": good})
+    assert loaded.status_code == 200 and loaded.json()["version"] == 1
+    allowed = api.post(
+        "/api/v1/transactions/score", json=payment(terminal_id="term-safe", country="KP")
+    ).json()
+    assert allowed["decision"] == "approve" and allowed["rules_version"] == 1
+    assert allowed["rules_fired"] == ["trusted_terminal"]
+
+
+def test_review_cases_wait_in_the_queue_until_someone_labels_them(api):
+    case = payment(amount="7000.00", channel="online")
+    api.post("/api/v1/transactions/score", json=case)
+    queue = api.get("/api/v1/fraud/review-queue").json()
+    assert [c["transaction_id"] for c in queue] == [case["transaction_id"]]
+
+    labelled = api.post(
+        f"/api/v1/transactions/{case['transaction_id']}/labels", json={"label": "genuine"}
+    )
+    assert labelled.status_code == 201
+    assert [tuple(lab[:2]) for lab in labelled.json()["labels"]] == [("genuine", "api")]
+    assert api.get("/api/v1/fraud/review-queue").json() == []
+
+
+def test_only_permitted_roles_score_or_label(client, token_for):
+    viewer = {"Authorization": f"Bearer {token_for(Role.VIEWER)}"}
+    assert (
+        client.post("/api/v1/transactions/score", json=payment(), headers=viewer).status_code == 403
+    )
+    agent = {"Authorization": f"Bearer {token_for(Role.AGENT)}"}
+    body = payment()
+    assert client.post("/api/v1/transactions/score", json=body, headers=agent).status_code == 201
+    label = {"label": "fraud"}
+    url = f"/api/v1/transactions/{body['transaction_id']}/labels"
+    assert client.post(url, json=label, headers=agent).status_code == 403
+
+
+def test_history_is_loaded_at_start_up_and_counts_in_the_next_decision(platform, token_for):
+    """Payments stored before a restart feed the velocity rule of the new process."""
+    headers = {"Authorization": f"Bearer {token_for(Role.ADMIN)}"}
+    now = datetime.now(UTC)
+    with TestClient(create_app(platform=platform)) as first:
+        for i in range(30):
+            body = payment(
+                customer_id="card-busy", at=(now - timedelta(minutes=60 - i)).isoformat()
+            )
+            assert first.post("/api/v1/transactions", json=body, headers=headers).status_code == 201
+    with TestClient(create_app(platform=platform)) as restarted:
+        engine = restarted.app.state.fraud.get()
+        assert len(engine.history.cards["card-busy"].times) == 30
+        scored = restarted.post(
+            "/api/v1/transactions/score", json=payment(customer_id="card-busy"), headers=headers
+        ).json()
+    assert "card_velocity" in scored["rules_fired"] and scored["decision"] == "review"
+
+
+def test_a_payment_stored_by_another_process_is_a_duplicate_not_a_second_score(api, cli, tmp_path):
+    """The running scorer has not caught up with a CLI import yet: the unique id still holds."""
+    at = (datetime.now(UTC) - timedelta(minutes=5)).replace(microsecond=0)
+    path = tmp_path / "late.csv"
+    path.write_text(
+        "transaction_id,at,customer_id,terminal_id,amount\n"
+        f"imp-1,{at.isoformat()},card-1,term-1,10.00\n"
+    )
+    assert api.get("/api/v1/fraud/rules").status_code == 200  # the app (and its memory) is up
+    assert cli("fraud", "import", "--transactions", str(path)).exit_code == 0
+    body = payment(transaction_id="imp-1", at=at.isoformat(), amount="10.00")
+    again = api.post("/api/v1/transactions/score", json=body)
+    assert again.status_code == 200
+    assert again.json()["duplicate"] is True and again.json()["decision"] is None
+    clash = api.post("/api/v1/transactions/score", json={**body, "amount": "11.00"})
+    assert clash.status_code == 409
+
+
+def test_the_running_scorer_catches_up_with_imports_labels_and_rule_sets_of_other_processes(
+    api, cli, tmp_path
+):
+    holder = api.app.state.fraud
+    engine = holder.get()
+    at = (datetime.now(UTC) - timedelta(minutes=30)).replace(microsecond=0)
+    rows = "".join(f"cu-{i},{at.isoformat()},card-cu,term-cu,10.00\n" for i in range(3))
+    (tmp_path / "tx.csv").write_text("transaction_id,at,customer_id,terminal_id,amount\n" + rows)
+    (tmp_path / "labels.csv").write_text("transaction_id,label\ncu-0,fraud\n")
+    (tmp_path / "rules.yaml").write_text(
+        "rules:\n  - name: none_today\n    when: amount < 0\n    action: force_review\n"
+        "    reason: never\n"
+    )
+    assert cli("fraud", "import", "--transactions", str(tmp_path / "tx.csv")).exit_code == 0
+    assert cli("fraud", "labels", "import", str(tmp_path / "labels.csv")).exit_code == 0
+    assert cli("fraud", "rules", "load", str(tmp_path / "rules.yaml")).exit_code == 0
+    assert "cu-0" not in engine.history and engine.rules_version == 0
+
+    holder.refresh()  # what the background thread does every 30 s
+    assert all(f"cu-{i}" in engine.history for i in range(3))
+    assert engine.history.cards["card-cu"].frauds == {"cu-0": 1}
+    assert engine.rules_version == 1
+    holder.refresh()  # nothing new: nothing counted twice
+    assert len(engine.history.cards["card-cu"].times) == 3

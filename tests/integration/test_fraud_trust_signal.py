@@ -1,0 +1,74 @@
+"""A payment declined and later found genuine lowers that customer's trust index at the next
+`trust recompute`, and the explanation names it."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from importlib.resources import files
+
+from tests.tweets import TWEET_IMPORT
+
+from trustdesk.trust.signals import registered_signals
+
+
+def _feedback_for(tmp_path, customer: str) -> str:
+    """60 real tweets (every 40th), five of them from `customer`."""
+    with gzip.open(
+        str(files("trustdesk.data") / "airline_tweets.csv.gz"), "rt", encoding="utf-8"
+    ) as f:
+        picked = list(csv.DictReader(f))[::40][:60]
+    path = tmp_path / "tweets.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        fields = ["tweet_id", "text", "tweet_created", "airline", "customer"]
+        writer = csv.DictWriter(f, fields)
+        writer.writeheader()
+        for i, row in enumerate(picked):
+            writer.writerow(
+                {k: row[k] for k in fields[:-1]} | {"customer": customer if i % 12 == 0 else ""}
+            )
+    return str(path)
+
+
+def _index(api, customer: str) -> float:
+    response = api.get(f"/api/v1/trust/customers/{customer}")
+    assert response.status_code == 200, response.text
+    return response.json()["score"]["trust_index"]
+
+
+def test_a_false_decline_lowers_the_customers_trust_index(api, cli, tmp_path):
+    assert "fraud" in [s.name for s in registered_signals()]
+    (tmp_path / "customers.csv").write_text("external_id,segment\nc1,retail\n")
+    assert cli("customers", "import", str(tmp_path / "customers.csv")).exit_code == 0
+    imported = cli(*TWEET_IMPORT, _feedback_for(tmp_path, "c1"), "--customer-column", "customer")
+    assert imported.exit_code == 0, imported.output
+    assert cli("trust", "recompute").exit_code == 0
+    before = _index(api, "c1")
+
+    payment = {
+        "transaction_id": "fd-1",
+        "at": "2015-02-24T12:00:00Z",  # in the same days as the feedback
+        "customer_id": "c1",
+        "terminal_id": "t1",
+        "amount": "80.00",
+        "country": "KP",  # the shipped rules decline it
+    }
+    assert api.post("/api/v1/transactions/score", json=payment).json()["decision"] == "decline"
+    assert cli("trust", "recompute").exit_code == 0
+    assert _index(api, "c1") == before  # a decline alone says nothing yet
+
+    label = api.post(
+        "/api/v1/transactions/fd-1/labels",
+        json={"label": "genuine", "known_at": "2015-02-25T09:00:00Z"},
+    )
+    assert label.status_code == 201
+    assert cli("trust", "recompute").exit_code == 0
+    after = _index(api, "c1")
+    assert after < before
+
+    explained = api.get("/api/v1/trust/customers/c1").json()
+    fraud_part = next(s for s in explained["signals"] if s["signal"] == "fraud")
+    assert fraud_part["n"] == 1 and fraud_part["points"] < 0
+    assert any(
+        e["signal"] == "fraud" and "fd-1" in (e["text"] or "") for e in explained["pulled_down"]
+    )
