@@ -176,3 +176,25 @@ def test_extension_is_allowed_once_with_a_reason(cli, tmp_path):
     assert extended["extended"] and extended["due_at"] > opened["due_at"]
     again = cli("privacy", "requests", "extend", str(opened["id"]), "--reason", "more")
     assert again.exit_code == 4 and "already extended" in again.stderr
+
+
+def test_the_export_holds_the_customers_payments_until_they_are_erased(cli, tmp_path):
+    seed(cli, tmp_path)
+    payments = tmp_path / "payments.csv"
+    payments.write_text(
+        "transaction_id,at,customer_id,terminal_id,amount,currency,channel,label,label_known_at\n"
+        "p-1,2024-03-01T10:00:00Z,ada,t1,12.00,GBP,online,chargeback,2024-03-20T00:00:00Z\n"
+        "p-2,2024-03-02T10:00:00Z,bob,t1,15.00,USD,pos,,\n"
+    )
+    assert cli("fraud", "import", "--transactions", str(payments)).exit_code == 0
+    before = tmp_path / "before.zip"
+    assert cli("privacy", "export", "--customer", "ada", "--output", str(before)).exit_code == 0
+    listed = json.loads(read_zip(before)["payments.json"])
+    assert [(p["transaction_id"], p["amount"], p["currency"]) for p in listed] == [
+        ("p-1", "12.00", "GBP")
+    ]
+    assert [o["outcome"] for o in listed[0]["outcomes"]] == ["chargeback"]
+    assert cli("privacy", "erase", "--customer", "ada").exit_code == 0
+    after = tmp_path / "after.zip"
+    assert cli("privacy", "export", "--customer", "ada", "--output", str(after)).exit_code == 0
+    assert json.loads(read_zip(after)["payments.json"]) == []

@@ -1,0 +1,61 @@
+"""The fraud section of a customer's access export: their payments, decisions and outcomes.
+
+Registered with privacy's export registry on import of the fraud package, so privacy never imports
+fraud. Payments hold ids and amounts, no contact details; after an erasure they are kept as
+fraud-prevention records (the reason the law allows keeping them) but are no longer exported: the
+customer they described is no longer identifiable to TrustDesk.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import select
+
+from trustdesk.fraud.models import FraudLabel, FraudTransaction
+from trustdesk.privacy.public import ExportContext, ExportSubject, register_exporter
+
+__all__ = ["payments"]
+
+
+def payments(ctx: ExportContext, subject: ExportSubject) -> list[Any]:
+    """Every payment scored or stored under the customer's id, oldest first, with its labels."""
+    if subject.erased:
+        return []
+    rows = ctx.session.scalars(
+        select(FraudTransaction)
+        .where(FraudTransaction.customer_ref == subject.external_id)
+        .order_by(FraudTransaction.at, FraudTransaction.id)
+    ).all()
+    labels: dict[int, list[dict[str, str]]] = defaultdict(list)
+    if rows:
+        found = ctx.session.execute(
+            select(FraudLabel.transaction_pk, FraudLabel.label, FraudLabel.known_at)
+            .join(FraudTransaction, FraudTransaction.id == FraudLabel.transaction_pk)
+            .where(FraudTransaction.customer_ref == subject.external_id)
+            .order_by(FraudLabel.known_at)
+        )
+        for pk, label, known_at in found:
+            labels[pk].append({"outcome": label, "known_at": known_at.isoformat()})
+    return [
+        {
+            "transaction_id": row.transaction_id,
+            "at": row.at.isoformat(),
+            "amount": str(row.amount),
+            "currency": row.currency,
+            "channel": row.channel,
+            "terminal_id": row.terminal_id,
+            "country": row.country,
+            "device_id": row.device_id,
+            "decision": row.decision,
+            "score": row.score,
+            "reasons": json.loads(row.reasons) if row.reasons else [],
+            "outcomes": labels.get(row.id, []),
+        }
+        for row in rows
+    ]
+
+
+register_exporter("payments", payments)
