@@ -25,7 +25,7 @@ from trustdesk.feedback.api import router as feedback_router
 from trustdesk.fraud.api import fraud_router
 from trustdesk.fraud.api import router as transactions_router
 from trustdesk.fraud.realtime import EngineHolder
-from trustdesk.observability import Metrics, configure_logging, observe
+from trustdesk.observability import Metrics, RequestObserver, configure_logging
 from trustdesk.platform import Platform
 from trustdesk.privacy.api import router as consent_router
 from trustdesk.privacy.datamap_api import router as privacy_datamap_router
@@ -139,7 +139,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         same_site="lax",
         https_only=settings.cookie_secure,
     )
-    app.middleware("http")(observe(metrics))
+    app.add_middleware(RequestObserver, metrics=metrics)
     _install_error_handlers(app)
 
     api = APIRouter(prefix="/api/v1")

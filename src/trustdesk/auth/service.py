@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from trustdesk import audit
@@ -301,9 +301,15 @@ def create_token(
     return CreatedToken(row.id, row.name, role, token)
 
 
+# Built once: every API call runs it, and building the statement cost more than running it.
+_TOKEN_BY_HASH = select(
+    ApiToken.id, ApiToken.name, ApiToken.role, ApiToken.revoked_at, ApiToken.expires_at
+).where(ApiToken.token_hash == bindparam("token_hash"))
+
+
 def principal_for_token(session: Session, token: str, now: datetime | None = None) -> Principal:
     now = now or utcnow()
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
+    row = session.execute(_TOKEN_BY_HASH, {"token_hash": _hash_token(token)}).first()
     if row is None or row.revoked_at is not None:
         raise AuthenticationFailed("invalid or revoked API token")
     if row.expires_at is not None and row.expires_at <= now:

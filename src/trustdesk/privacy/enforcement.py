@@ -28,6 +28,13 @@ _STATES = select(StateRow.customer_id, StateRow.state).where(
 )
 
 
+_STATE = select(StateRow.state).where(
+    StateRow.customer_id == bindparam("customer_id"),
+    StateRow.purpose == bindparam("purpose"),
+    StateRow.channel == bindparam("channel"),
+)
+
+
 def _check_out(external_id: str, purpose: str, channel: str, decision: Decision) -> CheckOut:
     return CheckOut(
         customer_id=external_id,
@@ -48,13 +55,8 @@ def check(
     customer = place(session, external_id)
     state = None
     if found.optional:
-        state = session.execute(
-            select(StateRow.state).where(
-                StateRow.customer_id == customer.id,
-                StateRow.purpose == purpose,
-                StateRow.channel == channel,
-            )
-        ).scalar()
+        params = {"customer_id": customer.id, "purpose": purpose, "channel": channel}
+        state = session.execute(_STATE, params).scalar()
     decision = policy.decide(found, channel, customer.jurisdiction, state)
     return _check_out(external_id, purpose, channel, decision)
 
