@@ -108,7 +108,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # The fraud scorer's history is read once, before the first request is served.
         _app.state.fraud.start(background=True)
+        stop_checkpoints = platform.db.checkpoint_in_background()
         yield
+        stop_checkpoints()
         _app.state.fraud.stop()
         if owned:
             platform.close()
