@@ -17,6 +17,7 @@ from trustdesk.auth.roles import Role
 from trustdesk.customers.importing import import_customer_file
 from trustdesk.feedback.analysis import default_analyser
 from trustdesk.feedback.importing import ColumnMap, analyse_pending, import_feedback_rows
+from trustdesk.fraud.demo import load_demo_payments
 from trustdesk.platform import Platform
 from trustdesk.tabular import Row, read_rows
 from trustdesk.trust import service as trust_service
@@ -50,6 +51,9 @@ def prepare_demo(platform: Platform, echo: Callable[[str], None]) -> DemoSummary
         report = import_customer_file(platform.db, platform.vault, path, actor=ACTOR)
     echo(f"customers: {report.created} new, {report.unchanged + report.updated} already there")
     feedback = _load_tweets(platform, echo)
+    payments = load_demo_payments(platform.db, platform.settings, echo)
+    if payments.already_there:
+        echo("payments: the simulated payments are already there")
     with platform.db.transaction() as session:
         trust = trust_service.recompute(session, TrustParams.from_settings(platform.settings))
     echo(

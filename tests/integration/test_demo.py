@@ -24,6 +24,11 @@ def test_demo_loads_real_data_and_is_idempotent(cli):
         "Virgin America",
     }
     assert all(s["ci_low"] <= s["trust_index"] <= s["ci_high"] for s in segments)
+    # Simulated payments: history with outcomes, the last days scored, cases left for an analyst.
+    assert "simulated payments stored" in first.output
+    alerts = json.loads(cli("alerts", "list", "--json").stdout)
+    assert alerts, "the demo's real feedback raises trust alerts; payments must not hide them"
     again = cli("demo", "--no-serve")
     assert "customers: 0 new" in again.output and " 0 tweets stored" in again.output
+    assert "simulated payments are already there" in again.output
     assert cli("audit", "verify").exit_code == 0

@@ -72,3 +72,29 @@ def test_a_false_decline_lowers_the_customers_trust_index(api, cli, tmp_path):
     assert any(
         e["signal"] == "fraud" and "fd-1" in (e["text"] or "") for e in explained["pulled_down"]
     )
+
+
+def test_a_false_decline_on_a_card_of_no_known_customer_leaves_the_index_alone(api, cli, tmp_path):
+    (tmp_path / "customers.csv").write_text("external_id,segment\nc1,retail\n")
+    assert cli("customers", "import", str(tmp_path / "customers.csv")).exit_code == 0
+    imported = cli(*TWEET_IMPORT, _feedback_for(tmp_path, "c1"), "--customer-column", "customer")
+    assert imported.exit_code == 0, imported.output
+    assert cli("trust", "recompute").exit_code == 0
+    overall = api.get("/api/v1/trust").json()
+
+    payment = {
+        "transaction_id": "walk-in-1",
+        "at": "2015-02-24T12:00:00Z",
+        "customer_id": "card-of-nobody",
+        "terminal_id": "t1",
+        "amount": "80.00",
+        "country": "KP",
+    }
+    assert api.post("/api/v1/transactions/score", json=payment).json()["decision"] == "decline"
+    labelled = api.post(
+        "/api/v1/transactions/walk-in-1/labels",
+        json={"label": "genuine", "known_at": "2015-02-25T09:00:00Z"},
+    )
+    assert labelled.status_code == 201
+    assert cli("trust", "recompute").exit_code == 0
+    assert api.get("/api/v1/trust").json() == overall

@@ -3,7 +3,8 @@
 Each payment declined (value 5, weight 2) or stepped up (value 35, weight 1) and later labelled
 genuine is one negative observation for its customer, at the time the label became known, on the
 ability (we failed to serve them) and benevolence (we treated them as a suspect) dimensions. The
-evidence ref is the label's id. Customers are matched through the customers facade by external id.
+evidence ref is the label's id. Customers are matched through the customers facade by external id;
+payments of cards that match no customer are passed over.
 """
 
 from __future__ import annotations
@@ -53,26 +54,28 @@ class FalseDeclineSignal:
     def read(self, session: Session, *, after_ref: int, batch_size: int) -> Iterator[Observations]:
         after = after_ref
         while True:
-            rows = session.execute(self._query(after, batch_size)).all()
-            if not rows:
+            batch = session.execute(self._query(after, batch_size)).all()
+            if not batch:
                 return
-            ids = customers.customer_ids(session, [r[2] for r in rows])
-            refs = np.array([r[0] for r in rows], dtype=np.int64)
+            ids = customers.customer_ids(session, [r[2] for r in batch])
+            # Only a known customer has a trust index to lower: a card we cannot tie to one
+            # (a walk-in, the demo's simulated cards) says nothing about our customers' trust.
+            rows = [r for r in batch if r[2] in ids]
             n = len(rows)
             yield Observations(
                 signal=self.name,
-                ref=refs,
+                ref=np.array([r[0] for r in rows], dtype=np.int64),
                 at=np.array([int(r[1].timestamp()) for r in rows], dtype=np.int64),
-                customer_id=np.array([ids.get(r[2], -1) for r in rows], dtype=np.int64),
+                customer_id=np.array([ids[r[2]] for r in rows], dtype=np.int64),
                 segment=np.array([""] * n, dtype=object),
                 value=np.array([VALUES[str(r[3])] for r in rows], dtype=np.float64),
                 weight=np.array([WEIGHTS[str(r[3])] for r in rows], dtype=np.float64),
                 dims=np.full(n, _DIMS, dtype=np.int32),
                 topics=np.zeros(n, dtype=np.int32),
                 negative=np.ones(n, dtype=bool),
-                last_ref=int(refs[-1]),
+                last_ref=int(batch[-1][0]),
             )
-            after = int(refs[-1])
+            after = int(batch[-1][0])
 
     def describe(self, session: Session, vault: Vault, refs: Sequence[int]) -> dict[int, str]:
         rows = session.execute(
