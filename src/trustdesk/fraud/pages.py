@@ -55,7 +55,7 @@ section = Section(
 )
 
 
-def _rate_chart(days: list[DayFigures], field: str, chart_id: str, title: str) -> str:
+def _rate_chart(days: list[DayFigures], field: str, chart_id: str, title: str) -> tuple[str, str]:
     points = [
         Point(f"{d.day:%b %d}", 100 * v, 100 * v, 100 * v)
         for d in days
@@ -68,7 +68,10 @@ def _rate_chart(days: list[DayFigures], field: str, chart_id: str, title: str) -
         )
     else:
         description = f"No labelled data for {title.lower()} yet."
-    return line_chart(points, chart_id=chart_id, title=title, description=description, height=200)
+    chart = line_chart(
+        points, chart_id=chart_id, title=title, description=description, width=420, height=200
+    )
+    return title, chart
 
 
 @router.get("")
