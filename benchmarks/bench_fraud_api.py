@@ -238,10 +238,11 @@ def _in_process(db: Database, settings: Settings, frame: pd.DataFrame) -> None:
         TransactionIn.model_validate({**p, "at": datetime.now(UTC)})
         for p in _payments(frame, 300 if QUICK else 1000, seed=2)
     ]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for tx in sample:
         engine.evaluate(tx)
     ours = len(sample) / (time.perf_counter() - started)
+    ours_cpu = (time.process_time() - cpu) / len(sample) * 1e6
 
     started = time.perf_counter()
     for tx in sample[:200]:  # naive: this payment's card and terminal history from the database
@@ -277,16 +278,21 @@ def _in_process(db: Database, settings: Settings, frame: pd.DataFrame) -> None:
             1.0,
         )
     )
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for _ in range(2000):
         engine.model.score_one(features)
     bare = 2000 / (time.perf_counter() - started)
-    print(f"{'in-process payments/s':44}{'':>10}")
-    print(f"{'ours: in-memory history + model + rules':44}{ours:10.0f}")
+    bare_cpu = (time.process_time() - cpu) / 2000 * 1e6
+    print(f"{'in-process, one payment at a time':44}{'per s':>10}{'CPU µs each':>14}")
+    print(f"{'ours: in-memory history + model + rules':44}{ours:10.0f}{ours_cpu:14.0f}")
     print(
         f"{'baseline: history read from the DB per payment':44}{naive:10.0f}  ({ours / naive:.1f}x)"
     )
-    print(f"{'floor: bare model predict only':44}{bare:10.0f}")
+    print(f"{'floor: bare model predict only':44}{bare:10.0f}{bare_cpu:14.1f}")
+    print(
+        f"in-process target >= 5,000/s: {'met' if ours >= 5000 else 'NOT met'} "
+        f"({ours:,.0f}/s wall, {1e6 / ours_cpu:,.0f}/s by CPU time)"
+    )
 
 
 def main() -> None:
