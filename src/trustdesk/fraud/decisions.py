@@ -76,7 +76,6 @@ class DecisionCosts:
     trust_weight: float
 
 
-_GENTLENESS = {d: i for i, d in enumerate(Decision)}  # ties go to the gentler option
 _DECLINE_SHARE = Decimal("0.02")
 
 
@@ -106,8 +105,12 @@ def _expected_costs(
 
 
 def _cheapest(options: dict[Decision, Decimal]) -> Decision:
-    # Ties go to the gentler option: the order above runs from least to most friction.
-    return min(options, key=lambda d: (options[d], _GENTLENESS[d]))
+    """The lowest cost; ties go to the gentler option (the options run from least friction)."""
+    best, lowest = Decision.APPROVE, options[Decision.APPROVE]
+    for decision, cost in options.items():
+        if cost < lowest:
+            best, lowest = decision, cost
+    return best
 
 
 def decide(

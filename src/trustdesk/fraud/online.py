@@ -9,8 +9,10 @@ from __future__ import annotations
 import bisect
 import math
 import statistics
+from array import array
 from bisect import bisect_right
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import mul
@@ -24,7 +26,7 @@ _FIRST_GAP_HOURS = 10**7 / 3600.0
 _SQRT_BITS = 2 * 53 + 3  # as in `statistics`: enough bits to round the square root correctly
 
 
-def _stdev(amounts: list[float]) -> float:
+def _stdev(amounts: Sequence[float]) -> float:
     """`statistics.stdev(amounts)`, the same float, about ten times faster.
 
     `statistics` sums exact Fractions. Positive floats are binary fractions, and 2**k times each
@@ -65,7 +67,7 @@ def _isqrt_rto(n: int, m: int) -> int:
     return a | (a * a * m != n)
 
 
-def _median(values: list[float]) -> float:
+def _median(values: Sequence[float]) -> float:
     """`statistics.median`, without its generality."""
     ordered = sorted(values)
     half = len(ordered) // 2
@@ -100,12 +102,20 @@ class Transaction:
     amount: float
 
 
+def _doubles() -> array[float]:
+    return array("d")
+
+
 @dataclass
 class _Series:
-    """Events of one card or terminal in time order: (seconds, amount, fraud label if known)."""
+    """Events of one card or terminal in time order: (seconds, amount, fraud label if known).
 
-    times: list[float] = field(default_factory=list)
-    amounts: list[float] = field(default_factory=list)
+    Times and amounts are packed doubles: a window's values lie side by side in memory, where
+    a list's float objects are scattered over the heap (each read a likely cache miss).
+    """
+
+    times: array[float] = field(default_factory=_doubles)
+    amounts: array[float] = field(default_factory=_doubles)
     ids: list[str] = field(default_factory=list)
     frauds: dict[str, int] = field(default_factory=dict)  # transaction id -> label, once known
 
