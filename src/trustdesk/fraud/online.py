@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import repeat
 from operator import mul
 
 from trustdesk.fraud.features import _BASELINE_FROM, _BASELINE_TO
@@ -86,11 +87,10 @@ def _position(ids: list[str], tx_id: str, end: int) -> int:
 
 
 def _labelled(frauds: dict[str, int], ids: list[str], lo: int, hi: int) -> int:
-    """Known frauds among the events lo..hi-1 (0 when no label is known at all)."""
-    if not frauds or lo >= hi:
+    """Known frauds among the events lo..hi-1 (0 at once when no fraud is known at all)."""
+    if lo >= hi or 1 not in frauds.values():
         return 0
-    get = frauds.get
-    return sum(get(i, 0) for i in ids[lo:hi])
+    return sum(map(frauds.get, ids[lo:hi], repeat(0, hi - lo)))
 
 
 @dataclass(frozen=True)
