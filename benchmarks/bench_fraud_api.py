@@ -7,12 +7,14 @@ History: the shared card transactions (../shared/data/card-transactions, or
 TRUSTDESK_BENCH_TRANSACTIONS) moved in time so they end an hour ago, topped up to 1.5 million rows
 by repeating the last days with new ids. A real uvicorn server (`trustdesk serve`) runs in a
 subprocess on SQLite and loads that history at start-up. `--quick` (TRUSTDESK_BENCH_QUICK=1): the
-last 150,000 rows and 10 s of load.
+last 150,000 rows and 10 s of load. `--micro`: only the in-process figures, the history built
+straight in memory (no database, no server, no naive baseline), in about a minute.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import socket
@@ -20,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -33,13 +36,16 @@ from trustdesk import migrate
 from trustdesk.auth import service as auth_service
 from trustdesk.config import Settings
 from trustdesk.db import Database
+from trustdesk.fraud.engine import FraudEngine
 from trustdesk.fraud.models import FraudLabel, FraudTransaction
 from trustdesk.fraud.online import History, Transaction
-from trustdesk.fraud.realtime import load_engine
+from trustdesk.fraud.realtime import load_engine, shipped_model
+from trustdesk.fraud.rules import default_rules_text, parse_rules
 from trustdesk.fraud.schemas import TransactionIn
 from trustdesk.platform import Platform
 
 QUICK = os.environ.get("TRUSTDESK_BENCH_QUICK") == "1" or "--quick" in sys.argv
+MICRO = "--micro" in sys.argv  # in-process figures only: see _micro
 HISTORY = 150_000 if QUICK else 1_500_000
 SECONDS = 10 if QUICK else 30
 RATE = 200
@@ -230,21 +236,62 @@ def _serve(data_dir: Path, port: int, days: float) -> tuple[subprocess.Popen[byt
         time.sleep(0.25)
 
 
-def _in_process(db: Database, settings: Settings, frame: pd.DataFrame) -> None:
-    started = time.perf_counter()
-    engine = load_engine(db, settings)
-    print(f"in-process history load: {time.perf_counter() - started:.1f} s")
-    sample = [
+TARGET = 5_000  # in-process payments per second, one at a time (the issue's requirement)
+
+
+def _sample(frame: pd.DataFrame, n: int, seed: int = 2) -> list[TransactionIn]:
+    return [
         TransactionIn.model_validate({**p, "at": datetime.now(UTC)})
-        for p in _payments(frame, 300 if QUICK else 1000, seed=2)
+        for p in _payments(frame, n, seed=seed)
     ]
+
+
+def _timed(run: Callable[[], object], n: int) -> tuple[float, float]:
+    """(per second by the wall clock, CPU µs each): CPU time is what other work on a shared
+    machine does not inflate."""
+    started, cpu = time.perf_counter(), time.process_time()
+    run()
+    return n / (time.perf_counter() - started), (time.process_time() - cpu) / n * 1e6
+
+
+def _report(
+    engine: FraudEngine, frame: pd.DataFrame, naive_run: Callable[[], float] | None
+) -> None:
+    """Steady state, as a running server sees it: 100 other payments first (the single-row
+    predictors are set up on first use), then 1,000 (300 with --quick) measured."""
+    for tx in _sample(frame, 100, seed=3):
+        engine.evaluate(tx)
+    sample = _sample(frame, 300 if QUICK else 1000)
+    ours, ours_cpu = _timed(lambda: [engine.evaluate(tx) for tx in sample], len(sample))
+    naive = naive_run() if naive_run is not None else None
+    first = sample[0]
+    features = engine.history.features(
+        Transaction(first.transaction_id, first.at, first.customer_id, first.terminal_id, 1.0)
+    )
+    row = np.array([engine.model.row(features)])
+    bare, bare_cpu = _timed(
+        lambda: [engine.model.booster.predict(row, num_threads=1) for _ in range(2000)], 2000
+    )
+    fast, fast_cpu = _timed(lambda: [engine.model.score_one(features) for _ in range(2000)], 2000)
+    print(f"{'in-process, one payment at a time':48}{'per s':>10}{'CPU µs each':>14}")
+    print(f"{'ours: in-memory history + model + rules':48}{ours:10.0f}{ours_cpu:14.0f}")
+    if naive is not None:
+        print(
+            f"{'baseline: history read from the DB per payment':48}{naive:10.0f}"
+            f"  ({ours / naive:.1f}x slower than ours)"
+        )
+    print(f"{'floor: bare model predict (Booster.predict)':48}{bare:10.0f}{bare_cpu:14.1f}")
+    print(f"{'  the single-row predict the scorer uses':48}{fast:10.0f}{fast_cpu:14.1f}")
+    print(
+        f"in-process target >= {TARGET:,}/s: {'met' if ours >= TARGET else 'NOT met'} "
+        f"({ours:,.0f}/s by the wall clock, {1e6 / ours_cpu:,.0f}/s by CPU time)"
+    )
+
+
+def _naive(db: Database, engine: FraudEngine, sample: list[TransactionIn]) -> float:
+    """Payments/s when each one reads its card's and terminal's history from the database."""
     started = time.perf_counter()
     for tx in sample:
-        engine.evaluate(tx)
-    ours = len(sample) / (time.perf_counter() - started)
-
-    started = time.perf_counter()
-    for tx in sample[:200]:  # naive: this payment's card and terminal history from the database
         history = History(timedelta(days=7))
         since = tx.at - timedelta(days=75)
         with db.reading() as session:
@@ -266,33 +313,54 @@ def _in_process(db: Database, settings: Settings, frame: pd.DataFrame) -> None:
         plain = Transaction(tx.transaction_id + "-n", tx.at, tx.customer_id, tx.terminal_id, 1.0)
         history.add(plain)
         engine.model.score_one(history.features(plain))
-    naive = 200 / (time.perf_counter() - started)
+    return len(sample) / (time.perf_counter() - started)
 
-    features = engine.history.features(
-        Transaction(
-            sample[0].transaction_id,
-            sample[0].at,
-            sample[0].customer_id,
-            sample[0].terminal_id,
-            1.0,
-        )
-    )
+
+def _in_process(db: Database, settings: Settings, frame: pd.DataFrame) -> None:
     started = time.perf_counter()
-    for _ in range(2000):
-        engine.model.score_one(features)
-    bare = 2000 / (time.perf_counter() - started)
-    print(f"{'in-process payments/s':44}{'':>10}")
-    print(f"{'ours: in-memory history + model + rules':44}{ours:10.0f}")
-    print(
-        f"{'baseline: history read from the DB per payment':44}{naive:10.0f}  ({ours / naive:.1f}x)"
+    engine = load_engine(db, settings)
+    print(f"in-process history load: {time.perf_counter() - started:.1f} s")
+    _report(engine, frame, lambda: _naive(db, engine, _sample(frame, 200, seed=4)))
+
+
+def _micro() -> None:
+    """`--micro`: the in-process figures only, the history built straight in memory (no SQLite,
+    no server), so the naive database baseline is left out. About a minute."""
+    frame = _history()
+    engine = FraudEngine(
+        shipped_model(), "v0", parse_rules(default_rules_text()), 0, History(timedelta(days=7))
     )
-    print(f"{'floor: bare model predict only':44}{bare:10.0f}")
+    ats = frame["tx_datetime"].dt.tz_localize(UTC).dt.to_pydatetime()
+    for tid, at, c, t, a in zip(
+        frame["transaction_id"].astype(str),
+        ats,
+        frame["customer_id"].astype(str),
+        frame["terminal_id"].astype(str),
+        frame["tx_amount"],
+        strict=True,
+    ):
+        engine.observe(Transaction(tid, at, c, t, float(Decimal(f"{a:.2f}"))))
+    now = datetime.now(UTC)
+    frauds = frame.loc[frame["tx_fraud"] == 1]
+    for tid, at, c in zip(
+        frauds["transaction_id"], frauds["tx_datetime"], frauds["customer_id"], strict=True
+    ):
+        known = at.to_pydatetime().replace(tzinfo=UTC) + timedelta(days=7)
+        if known < now:
+            engine.label(str(tid), str(c), True, known)
+    gc.collect()
+    gc.freeze()  # as the server does once the history is loaded
+    print(f"history: {len(frame):,} payments in memory")
+    _report(engine, frame, None)
 
 
 def main() -> None:
     path = Path(os.environ.get("TRUSTDESK_BENCH_TRANSACTIONS", DEFAULT))
     if not path.is_file():
         print(f"skipped: {path} not found")
+        return
+    if MICRO:
+        _micro()
         return
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)

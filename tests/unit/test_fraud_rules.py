@@ -13,6 +13,7 @@ from trustdesk.fraud.conditions import (
     ConditionError,
     Not,
     Or,
+    compile_condition,
     evaluate,
     parse,
     render,
@@ -64,6 +65,21 @@ def test_and_or_not_mean_what_they_say(a, b, row):
     assert evaluate(And(a, b), row) == (evaluate(a, row) and evaluate(b, row))
     assert evaluate(Or(a, b), row) == (evaluate(a, row) or evaluate(b, row))
     assert evaluate(Not(a), row) == (not evaluate(a, row))
+
+
+odd_values = st.fixed_dictionaries(
+    {
+        "amount": st.one_of(numbers, st.none(), words, st.floats(allow_nan=True)),
+        "channel": st.one_of(words, numbers),
+        "country": st.one_of(words, st.none(), numbers),
+        "customer_nb_tx_1d": st.one_of(numbers, st.integers(-5, 50), st.booleans()),
+    }
+)
+
+
+@given(conditions, st.one_of(values, odd_values))
+def test_a_compiled_condition_answers_as_the_evaluated_one(condition, row):
+    assert compile_condition(condition)(row) == evaluate(condition, row)
 
 
 @given(st.sampled_from(["==", "!=", "<", "<=", ">", ">=", "in", "not in"]), values)

@@ -9,8 +9,9 @@ comparison with a missing value (no country given) is false, so a rule never fir
 
 from __future__ import annotations
 
+import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 __all__ = [
@@ -20,6 +21,8 @@ __all__ = [
     "ConditionError",
     "Not",
     "Or",
+    "Test",
+    "compile_condition",
     "evaluate",
     "parse",
     "render",
@@ -232,3 +235,39 @@ def evaluate(condition: Condition, values: Mapping[str, object]) -> bool:
     if isinstance(condition, And):
         return evaluate(condition.left, values) and evaluate(condition.right, values)
     return evaluate(condition.left, values) or evaluate(condition.right, values)
+
+
+Test = Callable[[Mapping[str, object]], bool]
+_ORDER: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+def compile_condition(condition: Condition) -> Test:
+    """`evaluate` for this one condition, its tree walked once into nested functions (for
+    scoring in real time): the same answer for every input, without re-dispatching on node types.
+    """
+    if isinstance(condition, Compare):
+        name, op, expected = condition.name, condition.op, condition.value
+        order = _ORDER.get(op)
+        if order is not None and isinstance(expected, float | int):
+            bound = expected
+
+            def ordered(values: Mapping[str, object]) -> bool:
+                actual = values.get(name)
+                if actual is None or isinstance(actual, str):
+                    return False
+                return order(float(actual), bound)  # type: ignore[arg-type]
+
+            return ordered
+        return lambda values: _compare(values.get(name), op, expected)
+    if isinstance(condition, Not):
+        operand = compile_condition(condition.operand)
+        return lambda values: not operand(values)
+    left, right = compile_condition(condition.left), compile_condition(condition.right)
+    if isinstance(condition, And):
+        return lambda values: left(values) and right(values)
+    return lambda values: left(values) or right(values)

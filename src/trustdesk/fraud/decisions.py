@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 
-__all__ = ["CostModel", "Customer", "Decision", "DecisionCosts", "decide"]
+__all__ = ["CostModel", "Customer", "Decision", "DecisionCosts", "cheapest", "decide"]
 
 
 class Decision(StrEnum):
@@ -44,6 +45,19 @@ class CostModel:
     false_decline_base: Decimal = Decimal("5")  # support contact, lost sale margin
     churn_after_false_decline: float = 0.15  # share of genuine customers lost after a false decline
 
+    @cached_property
+    def churn(self) -> Decimal:
+        return Decimal(str(self.churn_after_false_decline))
+
+    @cached_property
+    def step_up_miss(self) -> Decimal:
+        """Share of frauds a second factor lets through."""
+        return Decimal(str(1 - self.step_up_catch_rate))
+
+    @cached_property
+    def review_miss(self) -> Decimal:
+        return Decimal(str(1 - self.review_catch_rate))
+
     def trust_weight(self, customer: Customer) -> float:
         """1.0 for an unknown customer, up to 2.0 for a trusted one with a long good history."""
         trust = (
@@ -62,32 +76,56 @@ class DecisionCosts:
     trust_weight: float
 
 
-def decide(
-    probability: float, amount: Decimal, customer: Customer, costs: CostModel | None = None
-) -> DecisionCosts:
-    """The decision with the lowest expected cost, and every option's cost for the record."""
+_DECLINE_SHARE = Decimal("0.02")
+
+
+def _expected_costs(
+    probability: float, amount: Decimal, customer: Customer, costs: CostModel
+) -> tuple[dict[Decision, Decimal], Decimal]:
     if not 0.0 <= probability <= 1.0:
         raise ValueError("probability must be within 0..1")
     if amount < 0:
         raise ValueError("amount must not be negative")
-    costs = costs or CostModel()
     p = Decimal(str(probability))
     genuine = 1 - p
     weight = Decimal(str(costs.trust_weight(customer)))
-    lost_customer = customer.annual_value * Decimal(str(costs.churn_after_false_decline))
+    lost_customer = customer.annual_value * costs.churn
+    loss = p * amount
     options = {
-        Decision.APPROVE: p * amount,
-        Decision.STEP_UP: p * amount * Decimal(str(1 - costs.step_up_catch_rate))
-        + genuine * costs.step_up_friction * weight,
+        Decision.APPROVE: loss,
+        Decision.STEP_UP: loss * costs.step_up_miss + genuine * costs.step_up_friction * weight,
         Decision.REVIEW: costs.review_cost
-        + p * amount * Decimal(str(1 - costs.review_catch_rate))
+        + loss * costs.review_miss
         + genuine * costs.review_friction * weight,
         Decision.DECLINE: genuine
-        * (costs.false_decline_base + amount * Decimal("0.02") + lost_customer)
+        * (costs.false_decline_base + amount * _DECLINE_SHARE + lost_customer)
         * weight,
     }
-    # Ties go to the gentler option: the order above runs from least to most friction.
-    best = min(options, key=lambda d: (options[d], list(Decision).index(d)))
+    return options, weight
+
+
+def _cheapest(options: dict[Decision, Decimal]) -> Decision:
+    """The lowest cost; ties go to the gentler option (the options run from least friction)."""
+    best, lowest = Decision.APPROVE, options[Decision.APPROVE]
+    for decision, cost in options.items():
+        if cost < lowest:
+            best, lowest = decision, cost
+    return best
+
+
+def decide(
+    probability: float, amount: Decimal, customer: Customer, costs: CostModel | None = None
+) -> DecisionCosts:
+    """The decision with the lowest expected cost, and every option's cost for the record."""
+    options, weight = _expected_costs(probability, amount, customer, costs or CostModel())
     return DecisionCosts(
-        best, {d: v.quantize(Decimal("0.0001")) for d, v in options.items()}, float(weight)
+        _cheapest(options),
+        {d: v.quantize(Decimal("0.0001")) for d, v in options.items()},
+        float(weight),
     )
+
+
+def cheapest(probability: float, amount: Decimal, customer: Customer, costs: CostModel) -> Decision:
+    """`decide(...).decision` alone, for real-time scoring: the same Decimal arithmetic, without
+    rounding every option's cost for a record nobody reads there."""
+    return _cheapest(_expected_costs(probability, amount, customer, costs)[0])

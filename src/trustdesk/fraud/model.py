@@ -3,13 +3,18 @@ and per-decision reasons in plain words from the trees' feature contributions.""
 
 from __future__ import annotations
 
+import ctypes
 import json
+import threading
+import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import lightgbm as lgb
+import lightgbm.basic as lgb_basic
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
@@ -57,19 +62,90 @@ class Reason:
     contribution: float  # in log-odds; positive pushes towards fraud
 
 
+_PREDICT_NORMAL, _PREDICT_CONTRIB, _FLOAT64 = 0, 3, 1  # LightGBM's C API constants
+_LIB: Any = vars(lgb_basic)["_LIB"]  # the package's handle on its own library
+_safe_call = lgb_basic._safe_call
+
+
+class _SingleRow:
+    """LightGBM's single-row prediction, set up once (`LGBM_BoosterPredictForMatSingleRowFast`).
+
+    `Booster.predict` spends about 50 µs per call on set-up (parameters, a predictor, array
+    checks) before a few µs of tree walking. The C API keeps that set-up; the Python package does
+    not expose it, so it is called here through the package's own library handle. It runs the same
+    predictor as `Booster.predict` with the same parameters (`num_threads=1`) and iterations, so the
+    numbers are the same (pinned by tests/unit/test_fraud_fast_path.py).
+    """
+
+    def __init__(self, booster: lgb.Booster, ncol: int, predict_type: int, width: int) -> None:
+        self._booster = booster  # the configuration points into it: keep it alive
+        self._row = ctypes.c_double * ncol
+        self._out = ctypes.c_double * width
+        handle = ctypes.c_void_p()
+        _safe_call(
+            _LIB.LGBM_BoosterPredictForMatSingleRowFastInit(
+                booster._handle,
+                ctypes.c_int(predict_type),
+                ctypes.c_int(0),  # start_iteration, as Booster.predict
+                ctypes.c_int(booster.best_iteration),  # what Booster.predict uses by default
+                ctypes.c_int(_FLOAT64),
+                ctypes.c_int32(ncol),
+                ctypes.c_char_p(b"num_threads=1"),
+                ctypes.byref(handle),
+            )
+        )
+        self._handle = handle
+        weakref.finalize(self, _LIB.LGBM_FastConfigFree, handle)
+
+    def __call__(self, row: Sequence[float]) -> ctypes.Array[ctypes.c_double]:
+        out = self._out()
+        length = ctypes.c_int64(0)
+        _safe_call(
+            _LIB.LGBM_BoosterPredictForMatSingleRowFast(
+                self._handle, self._row(*row), ctypes.byref(length), out
+            )
+        )
+        return out
+
+
 @dataclass
 class FraudModel:
     booster: lgb.Booster
     features: tuple[str, ...]
     meta: dict[str, Any] = field(default_factory=dict)
+    _fast: dict[int, _SingleRow] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _fast_lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
 
     def score(self, features: pd.DataFrame) -> np.ndarray:
         return np.asarray(self.booster.predict(features[list(self.features)]), dtype=float)
 
+    def _single_row(self, predict_type: int) -> _SingleRow:
+        fast = self._fast.get(predict_type)
+        if fast is None:
+            with self._fast_lock:
+                fast = self._fast.get(predict_type)
+                if fast is None:
+                    n = len(self.features)
+                    width = n + 1 if predict_type == _PREDICT_CONTRIB else 1
+                    fast = self._fast[predict_type] = _SingleRow(
+                        self.booster, n, predict_type, width
+                    )
+        return fast
+
+    def row(self, features: dict[str, float]) -> list[float]:
+        """The feature values in the model's order."""
+        return [features[name] for name in self.features]
+
     def score_one(self, features: dict[str, float]) -> float:
-        """One transaction, on one thread: thread start-up would cost 50 times the prediction."""
-        row = np.array([[features[name] for name in self.features]], dtype=float)
-        return float(self.booster.predict(row, num_threads=1)[0])
+        """One transaction, on one thread: thread start-up would cost 50 times the prediction.
+
+        The same number as `booster.predict` on a one-row array, without its per-call set-up.
+        """
+        return float(self._single_row(_PREDICT_NORMAL)(self.row(features))[0])
 
     def reasons_one(self, features: dict[str, float], top: int = 3) -> list[Reason]:
         frame = pd.DataFrame([features], columns=list(self.features))
@@ -77,8 +153,8 @@ class FraudModel:
 
     def explain_one(self, features: dict[str, float], top: int = 3) -> list[Reason]:
         """`reasons_one` without pandas and on one thread, for real-time scoring."""
-        row = np.array([[features[name] for name in self.features]], dtype=float)
-        contrib = np.asarray(self.booster.predict(row, pred_contrib=True, num_threads=1))[0, :-1]
+        out = self._single_row(_PREDICT_CONTRIB)(self.row(features))
+        contrib = np.asarray(out[:-1], dtype=float)
         order = np.argsort(-contrib)[:top]
         return [
             Reason(

@@ -7,7 +7,7 @@ and nothing is loaded. Conditions use the small language of `conditions.py` (no 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from importlib.resources import files
 from typing import Any
@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from trustdesk.errors import InvalidInput
-from trustdesk.fraud.conditions import Condition, ConditionError, evaluate, parse
+from trustdesk.fraud.conditions import Condition, ConditionError, Test, compile_condition, parse
 from trustdesk.fraud.features import FEATURES
 
 __all__ = [
@@ -70,6 +70,10 @@ class Rule:
     action: Action
     reason: str
     text: str
+    holds: Test = field(init=False, repr=False, compare=False)  # the condition, compiled
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "holds", compile_condition(self.condition))
 
 
 @dataclass(frozen=True)
@@ -85,9 +89,7 @@ class RuleSet:
 
     def evaluate(self, values: Mapping[str, object]) -> list[Fired]:
         """The rules whose condition holds, in file order."""
-        return [
-            Fired(r.name, r.action, r.reason) for r in self.rules if evaluate(r.condition, values)
-        ]
+        return [Fired(r.name, r.action, r.reason) for r in self.rules if r.holds(values)]
 
 
 def _where(error: Any, specs: list[Any]) -> str:

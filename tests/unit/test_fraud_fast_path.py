@@ -1,0 +1,135 @@
+"""The real-time path gives the very numbers of the straightforward one: features, scores,
+decisions and reasons, only faster (`statistics`, `Booster.predict`, pandas, Decimal `decide`)."""
+
+from __future__ import annotations
+
+import statistics
+from datetime import timedelta
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from tests.fraud_data import simulate
+
+from trustdesk.fraud.decisions import CostModel, Customer, cheapest, decide
+from trustdesk.fraud.engine import FraudEngine
+from trustdesk.fraud.features import FEATURES, build_features
+from trustdesk.fraud.online import History, Transaction, _stdev
+from trustdesk.fraud.realtime import shipped_model
+from trustdesk.fraud.rules import apply_actions, default_rules_text, parse_rules
+from trustdesk.fraud.schemas import TransactionIn
+
+DELAY = timedelta(days=7)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return shipped_model()
+
+
+amounts = st.one_of(
+    st.decimals(min_value=0, max_value=50_000, places=2).map(float),
+    st.floats(min_value=0, max_value=1e300, allow_nan=False, allow_infinity=False),
+)
+
+
+@given(st.lists(amounts, min_size=2, max_size=120))
+def test_the_standard_deviation_is_statistics_stdev_bit_for_bit(values):
+    assert _stdev(values) == statistics.stdev(values)
+
+
+def test_features_come_in_the_models_order(model):
+    history = History(DELAY)
+    tx = Transaction("a", pd.Timestamp("2026-03-01", tz="UTC").to_pydatetime(), "c", "t", 12.5)
+    history.add(tx)
+    assert tuple(history.features(tx)) == FEATURES == model.features
+
+
+def test_single_row_predictions_equal_booster_predict(model):
+    rows = np.random.default_rng(5).gamma(2.0, 40.0, size=(400, len(model.features)))
+    rows[::7, 4] = np.nan
+    rows[::5, 2] = 0.0
+    for row in rows:
+        features = dict(zip(model.features, row.tolist(), strict=True))
+        expected = float(model.booster.predict(row[None, :], num_threads=1)[0])
+        assert model.score_one(features) == expected
+        assert model.explain_one(features) == model.reasons_one(features)
+
+
+@given(
+    p=st.floats(0, 1),
+    amount=st.decimals(min_value=0, max_value=50_000, places=2),
+    trust=st.none() | st.floats(0, 100),
+    value=st.decimals(min_value=0, max_value=10_000, places=2),
+    days=st.integers(0, 2000),
+)
+def test_cheapest_is_the_decision_of_decide(p, amount, trust, value, days):
+    customer = Customer(trust_index=trust, annual_value=value, good_history_days=days)
+    assert cheapest(p, amount, customer, CostModel()) is decide(p, amount, customer).decision
+
+
+def test_the_engine_decides_as_batch_features_the_model_decide_and_the_rules_do(model):
+    """Every payment of a simulated history scored one at a time by the engine, against the
+    straightforward path: pandas batch features, `FraudModel.score` (Booster.predict on a frame),
+    Decimal `decide`, the rules, and `FraudModel.reasons`."""
+    data = simulate(days=45, customers=25, terminals=15, seed=4)
+    data["tx_amount"] = data["tx_amount"] * np.where(data.index % 9 == 0, 12.0, 1.0)  # outliers
+    data["tx_amount"] = data["tx_amount"].round(2)
+    rules = parse_rules(default_rules_text())
+    engine = FraudEngine(model, "v0", rules, 0, History(DELAY))
+    batch = build_features(data, label_delay=DELAY)
+    pending: list[tuple[pd.Timestamp, str, str, int]] = []
+    stopped = 0
+    for index, row in zip(data.index, data.itertuples(index=False), strict=True):
+        while pending and pending[0][0] <= row.tx_datetime:
+            known, tx_id, customer, fraud = pending.pop(0)
+            engine.label(tx_id, customer, bool(fraud), known.tz_localize("UTC").to_pydatetime())
+        tx = TransactionIn(
+            transaction_id=str(row.transaction_id),
+            at=row.tx_datetime.tz_localize("UTC").to_pydatetime(),
+            customer_id=str(row.customer_id),
+            terminal_id=str(row.terminal_id),
+            amount=Decimal(f"{row.tx_amount:.2f}"),
+        )
+        standing = engine.standing.get(tx.customer_id)
+        customer = (
+            standing.customer(tx.at.timestamp(), None) if standing is not None else Customer()
+        )
+        decided = engine.evaluate(tx)
+
+        expected_features = batch.loc[[index]]
+        online = engine.history.features(
+            Transaction(tx.transaction_id, tx.at, tx.customer_id, tx.terminal_id, row.tx_amount)
+        )
+        np.testing.assert_allclose(
+            np.array([list(online.values())]), expected_features.to_numpy(float), rtol=1e-7
+        )
+        frame = pd.DataFrame([online], columns=list(FEATURES))
+        probability = float(model.score(frame)[0])
+        model_choice = decide(probability, tx.amount, customer).decision.value
+        fired = rules.evaluate(
+            {
+                **online,
+                "amount": float(tx.amount),
+                "currency": "EUR",
+                "channel": "pos",
+                "country": None,
+                "device_id": None,
+                "terminal_id": tx.terminal_id,
+            }
+        )
+        decision = apply_actions(model_choice, fired)
+        explain = decision != "approve" or model_choice != "approve"
+        reasons = [r.words for r in model.reasons(frame)[0]] if explain else []
+        stopped += explain
+        assert decided.score == round(probability, 6)
+        assert (decided.model_decision, decided.decision) == (model_choice, decision)
+        assert decided.reasons == [*(f.reason for f in fired), *reasons]
+        assert decided.rules_fired == [f.name for f in fired]
+        pending.append(
+            (row.tx_datetime + DELAY, str(row.transaction_id), str(row.customer_id), row.tx_fraud)
+        )
+    assert stopped > 10  # the comparison covers explained decisions too
