@@ -34,3 +34,10 @@ def test_real_time_scores_match_batch_scores_and_explain_themselves(tmp_path):
     assert risky.decision.decision is not Decision.APPROVE
     reasons = model.reasons_one(scorer.history.features(tx))
     assert reasons and all(r.contribution > 0 and r.words for r in reasons)
+
+
+def test_every_feature_of_the_shipped_model_has_plain_words_for_its_reasons():
+    from trustdesk.fraud.model import PLAIN_WORDS
+    from trustdesk.fraud.realtime import shipped_model
+
+    assert set(shipped_model().features) <= set(PLAIN_WORDS)

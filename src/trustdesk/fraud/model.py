@@ -51,7 +51,22 @@ PLAIN_WORDS: dict[str, str] = {
     "hours_since_customer_last_tx": "the time since this card's previous purchase",
     "customer_nb_tx_1d": "how many purchases this card made today",
     "during_night": "the time of night",
+    "during_weekend": "a weekend purchase",
     "hour": "the time of day",
+    "customer_nb_tx_7d": "how many purchases this card made this week",
+    "customer_nb_tx_30d": "how many purchases this card made this month",
+    "customer_avg_amount_1d": "this card's average purchase today",
+    "customer_avg_amount_7d": "this card's average purchase this week",
+    "customer_avg_amount_30d": "this card's average purchase this month",
+    "customer_max_amount_7d": "this card's largest purchase this week",
+    "customer_max_amount_30d": "this card's largest purchase this month",
+    "customer_std_amount_30d": "how much this card's purchases vary",
+    "customer_median_amount_30d": "this card's typical purchase",
+    "customer_baseline_nb_tx": "how much history this card has",
+    "terminal_nb_tx_1d": "how busy this terminal was today",
+    "terminal_nb_tx_7d": "how busy this terminal was this week",
+    "terminal_nb_tx_30d": "how busy this terminal was this month",
+    "terminal_nb_tx_last_day": "how busy this terminal was in the last day",
 }
 
 
