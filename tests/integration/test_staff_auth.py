@@ -131,3 +131,35 @@ def test_logins_and_failed_logins_are_audited_without_secrets(platform):
     assert ("user.login_failed", "user:ann", "1") in actions
     assert ("user.login_failed", "anonymous", "unknown") in actions
     assert all("my-secret-password" not in r.diff + r.actor + r.entity_id for r in rows)
+
+
+def test_a_token_revoked_by_another_process_stops_working_within_the_cache_time(
+    client, platform, token_for, monkeypatch
+):
+    from sqlalchemy import update
+
+    from trustdesk.auth import token_cache
+    from trustdesk.auth.models import ApiToken
+
+    clock = [1000.0]
+    monkeypatch.setattr(token_cache, "_clock", lambda: clock[0])
+    headers = {"Authorization": f"Bearer {token_for('viewer')}"}
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    with platform.db.transaction() as session:  # as another server's revocation leaves it
+        session.execute(update(ApiToken).values(revoked_at=utcnow()))
+    assert client.get("/api/v1/me", headers=headers).status_code == 200  # remembered for now
+    clock[0] += token_cache.TTL_S
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_a_remembered_token_still_expires_on_time(platform, token_for):
+    from trustdesk.auth.models import ApiToken
+
+    token = token_for("viewer")
+    with platform.db.transaction() as session:
+        row = session.scalars(select(ApiToken)).one()
+        row.expires_at = utcnow() + timedelta(minutes=1)
+    with platform.db.reading() as session:
+        assert service.principal_for_token(session, token).role == "viewer"  # now remembered
+        with pytest.raises(AuthenticationFailed, match="expired"):
+            service.principal_for_token(session, token, now=utcnow() + timedelta(minutes=2))

@@ -11,10 +11,11 @@ from datetime import datetime, timedelta
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
 from trustdesk import audit
+from trustdesk.auth import token_cache
 from trustdesk.auth.models import ApiToken, LoginThrottle, StaffSession, User
 from trustdesk.auth.principal import Principal
 from trustdesk.auth.roles import Role
@@ -308,13 +309,25 @@ _TOKEN_BY_HASH = select(
 
 
 def principal_for_token(session: Session, token: str, now: datetime | None = None) -> Principal:
+    """Who the token speaks for. Tokens found valid are remembered for `token_cache.TTL_S`."""
     now = now or utcnow()
-    row = session.execute(_TOKEN_BY_HASH, {"token_hash": _hash_token(token)}).first()
-    if row is None or row.revoked_at is not None:
-        raise AuthenticationFailed("invalid or revoked API token")
-    if row.expires_at is not None and row.expires_at <= now:
+    digest = _hash_token(token)
+    bind = session.get_bind()
+    database = str(bind.url if isinstance(bind, Engine) else bind.engine.url)
+    cached = token_cache.get(database, digest)
+    if cached is None:
+        row = session.connection().execute(_TOKEN_BY_HASH, {"token_hash": digest}).first()
+        if row is None or row.revoked_at is not None:
+            raise AuthenticationFailed("invalid or revoked API token")
+        cached = (
+            Principal(kind="token", id=row.id, name=row.name, role=Role(row.role)),
+            row.expires_at,
+        )
+        token_cache.put(database, digest, *cached)
+    principal, expires_at = cached
+    if expires_at is not None and expires_at <= now:
         raise AuthenticationFailed("API token expired")
-    return Principal(kind="token", id=row.id, name=row.name, role=Role(row.role))
+    return principal
 
 
 def revoke_token(session: Session, token_id: int, *, actor: str) -> None:
@@ -326,6 +339,7 @@ def revoke_token(session: Session, token_id: int, *, actor: str) -> None:
         audit.record(
             session, actor=actor, action="token.revoked", entity_type="api_token", entity_id=row.id
         )
+    token_cache.forget(row.token_hash)
 
 
 def list_tokens(session: Session) -> list[ApiToken]:

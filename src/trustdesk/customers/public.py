@@ -91,7 +91,7 @@ _PLACE = select(Customer.id, Customer.jurisdiction).where(
 
 def jurisdiction(session: Session, external_id: str) -> CustomerPlace | None:
     """One customer's place (one lookup on the unique external id), or None if there is none."""
-    row = session.execute(_PLACE, {"external_id": external_id}).first()
+    row = session.connection().execute(_PLACE, {"external_id": external_id}).first()
     return None if row is None else CustomerPlace(row[0], external_id, row[1])
 
 

@@ -56,7 +56,7 @@ def check(
     state = None
     if found.optional:
         params = {"customer_id": customer.id, "purpose": purpose, "channel": channel}
-        state = session.execute(_STATE, params).scalar()
+        state = session.connection().execute(_STATE, params).scalar()
     decision = policy.decide(found, channel, customer.jurisdiction, state)
     return _check_out(external_id, purpose, channel, decision)
 
