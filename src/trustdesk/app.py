@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -109,6 +110,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         # The fraud scorer's history is read once, before the first request is served.
         _app.state.fraud.start(background=True)
         stop_checkpoints = platform.db.checkpoint_in_background()
+        # Everything built so far lives as long as the server: keep full collections from walking
+        # it again and again (a pause of tens of milliseconds for whichever request meets it).
+        gc.collect()
+        gc.freeze()
         yield
         stop_checkpoints()
         _app.state.fraud.stop()
@@ -160,7 +165,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(api)
 
     @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
+        # Inline, like the other hot paths: one trivial query costs less than a thread-pool hop.
         with platform.db.reading() as session:
             session.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__}
