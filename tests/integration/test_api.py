@@ -133,3 +133,22 @@ def test_logs_never_contain_personal_data(api, capsys, caplog):
     captured = capsys.readouterr()
     logged = captured.out + captured.err + caplog.text
     assert "ada@example.com" not in logged and "Lovelace" not in logged
+
+
+def test_a_change_is_committed_before_the_answer_says_it_is_stored(app, token_for, monkeypatch):
+    """If the commit fails, the client hears of it (5xx), never a 201 for data that is not there."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    client = TestClient(app, raise_server_exceptions=False)
+    client.headers["Authorization"] = f"Bearer {token_for(Role.ADMIN)}"
+
+    def failing_commit(self):
+        raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(Session, "commit", failing_commit)
+    response = client.put("/api/v1/customers/c1", json=ADA)
+    monkeypatch.undo()
+    assert response.status_code >= 500
+    assert client.get("/api/v1/customers/c1").status_code == 404

@@ -60,7 +60,7 @@ def me(principal: Principal = Depends(current_principal)) -> MeOut:
 def create_token(
     body: TokenIn,
     principal: Principal = Depends(require("tokens:manage")),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> TokenCreated:
     created = service.create_token(
         session,
@@ -95,6 +95,6 @@ def list_tokens(session: Session = Depends(read_session)) -> list[TokenOut]:
 def revoke_token(
     token_id: int,
     principal: Principal = Depends(require("tokens:manage")),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> None:
     service.revoke_token(session, token_id, actor=principal.actor)

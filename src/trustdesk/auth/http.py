@@ -33,7 +33,12 @@ def get_platform(request: Request) -> Platform:
 
 
 def write_session(platform: Platform = Depends(get_platform)) -> Iterator[Session]:
-    """One transaction per request: committed if the handler returns, rolled back if it raises."""
+    """One transaction per request: committed if the handler returns, rolled back if it raises.
+
+    Always use it as `Depends(write_session, scope="function")`: the commit must happen before the
+    response leaves, or a client could be told "stored" (or follow a redirect and read the page)
+    before the data is there, and a failed commit would go unreported.
+    """
     with platform.db.transaction() as session:
         yield session
 

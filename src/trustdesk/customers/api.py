@@ -72,7 +72,7 @@ def put_customer(
     response: Response,
     principal: Principal = Depends(require("customers:write")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> CustomerOut:
     """Create or replace a customer; idempotent on the external id (201 when created)."""
     if body.external_id != external_id:
@@ -105,7 +105,7 @@ def forget_customer(
     external_id: str,
     principal: Principal = Depends(require("customers:erase")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> CustomerOut:
     """Destroy the customer's data key: their personal data becomes unreadable everywhere."""
     from trustdesk.privacy.erasure import erase_customer

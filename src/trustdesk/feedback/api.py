@@ -34,7 +34,7 @@ def post_feedback(
     response: Response,
     principal: Principal = Depends(require("feedback:write")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> FeedbackOut:
     """Store one record (201), or return the one stored before under its (source, id) (200)."""
     try:

@@ -84,7 +84,7 @@ def record(
     body: ConsentIn,
     principal: Principal = Depends(require("consent:write")),
     policy: Policy = Depends(_policy),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> EventOut:
     """Grant or withdraw one purpose on one channel; the next check sees it."""
     if body.source is Source.PREFERENCE_CENTRE:
@@ -147,7 +147,7 @@ def create_link(
     request: Request,
     principal: Principal = Depends(require("consent:write")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> LinkOut:
     """A signed, expiring preference-centre link to send to the customer."""
     base = platform.settings.public_url or str(request.base_url)

@@ -81,7 +81,7 @@ def datamap_versions(session: Session = Depends(read_session)) -> list[DataMapOu
 def replace_datamap(
     body: dict[str, Any] = Body(..., description="The whole data map (see default_datamap.yaml)."),
     principal: Principal = Depends(require("privacy:datamap")),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> PublishedOut:
     """Saves a new data map version and generates the notice from it (422 names bad fields)."""
     published = publishing.update_datamap(session, body, actor=principal.actor, now=utcnow())

@@ -64,7 +64,7 @@ def save(
     request: Request,
     principal: _Staff,
     content: Annotated[str, Form(max_length=200_000)],
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> Response:
     """Saves the edited YAML; a bad map shows the page again with the reason and the text kept."""
     try:

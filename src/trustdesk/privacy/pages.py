@@ -140,7 +140,7 @@ async def save(
     request: Request,
     policy: Policy = Depends(_policy),
     signer: LinkSigner = Depends(_signer),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> Response:
     """Records the choices the customer changed on the page they saw (others are left alone)."""
     form = await request.form()
@@ -162,7 +162,7 @@ async def stop_all(
     request: Request,
     policy: Policy = Depends(_policy),
     signer: LinkSigner = Depends(_signer),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> Response:
     """Withdraws every optional purpose on every channel at once."""
     form = await request.form()
@@ -204,7 +204,7 @@ async def download_my_data(
     request: Request,
     policy: Policy = Depends(_policy),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> Response:
     """The customer's own access export, as a ZIP download (recorded as a completed request)."""
     form = await request.form()
@@ -249,7 +249,7 @@ async def request_erasure(
     request: Request,
     policy: Policy = Depends(_policy),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> Response:
     """Records an erasure request (identity proven by the link) for the privacy team."""
     form = await request.form()

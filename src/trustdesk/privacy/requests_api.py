@@ -46,7 +46,7 @@ def open_request(
     body: RequestIn,
     principal: Principal = Depends(require("privacy:requests")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> RequestOut:
     """Records a request; the due date follows from the customer's jurisdiction."""
     return requests.open_request(
@@ -77,7 +77,7 @@ def verify(
     request_id: int,
     body: VerifyIn,
     principal: Principal = Depends(require("privacy:requests")),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> RequestOut:
     """Records how the requester's identity was checked, and by whom."""
     return requests.verify_identity(
@@ -89,7 +89,7 @@ def verify(
 def start(
     request_id: int,
     principal: Principal = Depends(require("privacy:requests")),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> RequestOut:
     return requests.start(session, request_id, actor=principal.actor, now=utcnow())
 
@@ -99,7 +99,7 @@ def extend(
     request_id: int,
     body: ExtendIn,
     principal: Principal = Depends(require("privacy:requests")),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> RequestOut:
     """Uses the regime's one extension (GDPR/UK: +2 months; CCPA: +45 days)."""
     return requests.extend(
@@ -112,7 +112,7 @@ def reject(
     request_id: int,
     body: RejectIn,
     principal: Principal = Depends(require("privacy:requests")),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> RequestOut:
     return requests.reject(
         session, request_id, reason=body.reason, actor=principal.actor, now=utcnow()
@@ -124,7 +124,7 @@ def complete(
     request_id: int,
     principal: Principal = Depends(require("privacy:requests")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> RequestOut:
     """Carries out a verified request and closes it (409 before identity is verified)."""
     return fulfilment.complete(
@@ -143,7 +143,7 @@ def export(
     request_id: int,
     principal: Principal = Depends(require("privacy:requests")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> Response:
     """The access export of a verified request's customer, as a ZIP of JSON files (audited)."""
     built = fulfilment.export_for(

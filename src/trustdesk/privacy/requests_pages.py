@@ -66,7 +66,7 @@ def open_request(
     kind: Annotated[RequestKind, Form()],
     purposes: Annotated[str, Form(max_length=400)] = "",
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> Response:
     """Records a request received by staff (objections name purposes, comma-separated)."""
     opened = requests.open_request(
@@ -106,7 +106,7 @@ def verify(
     request_id: int,
     principal: _Staff,
     method: _Text,
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> Response:
     requests.verify_identity(
         session, request_id, method=method, actor=principal.actor, now=utcnow()
@@ -117,7 +117,10 @@ def verify(
 
 @router.post("/{request_id}/start")
 def start(
-    request: Request, request_id: int, principal: _Staff, session: Session = Depends(write_session)
+    request: Request,
+    request_id: int,
+    principal: _Staff,
+    session: Session = Depends(write_session, scope="function"),
 ) -> Response:
     requests.start(session, request_id, actor=principal.actor, now=utcnow())
     flash(request, f"Request {request_id} is in progress.")
@@ -130,7 +133,7 @@ def extend(
     request_id: int,
     principal: _Staff,
     reason: _Text,
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> Response:
     done = requests.extend(session, request_id, reason=reason, actor=principal.actor, now=utcnow())
     flash(request, f"Request {request_id} extended; now due {done.due_at:%Y-%m-%d}.")
@@ -143,7 +146,7 @@ def reject(
     request_id: int,
     principal: _Staff,
     reason: _Text,
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> Response:
     requests.reject(session, request_id, reason=reason, actor=principal.actor, now=utcnow())
     flash(request, f"Request {request_id} rejected.")
@@ -156,7 +159,7 @@ def complete(
     request_id: int,
     principal: _Staff,
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> Response:
     fulfilment.complete(
         session,
@@ -176,7 +179,7 @@ def export(
     request_id: int,
     principal: _Staff,
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> Response:
     """Downloads the customer's export (verified requests only; audited as `exported`)."""
     built = fulfilment.export_for(

@@ -119,7 +119,7 @@ def recompute(
     full: bool = False,
     principal: Principal = Depends(require("alerts:manage")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> RecomputeReport:
     """Fold new feedback into the index (incremental unless `full`) and raise alerts."""
     return service.recompute(session, _params(platform), full=full)
@@ -140,7 +140,7 @@ def list_alerts(
 def acknowledge(
     alert_id: int,
     principal: Principal = Depends(require("alerts:manage")),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> AlertOut:
     """Acknowledge an alert (recorded with who and when, and in the audit trail)."""
     service.acknowledge_alert(session, alert_id, actor=principal.actor)

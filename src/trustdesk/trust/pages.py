@@ -189,7 +189,7 @@ def acknowledge(
     alert_id: int,
     next: Annotated[str, Form(max_length=2000)] = "/trust/alerts",
     principal: Principal = Depends(require_page("alerts:manage")),
-    session: Session = Depends(write_session),
+    session: Session = Depends(write_session, scope="function"),
 ) -> Response:
     """Acknowledge one alert (recorded with who and when, and audited) and go back."""
     service.acknowledge_alert(session, alert_id, actor=principal.actor)
