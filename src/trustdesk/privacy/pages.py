@@ -22,8 +22,8 @@ from trustdesk.db import utcnow
 from trustdesk.errors import DomainError
 from trustdesk.platform import Platform
 from trustdesk.privacy import notice, self_service, service
+from trustdesk.privacy.downloads import zip_download
 from trustdesk.privacy.errors import FormReplayed, LinkExpired
-from trustdesk.privacy.export import to_zip
 from trustdesk.privacy.links import LinkSigner, signer_for
 from trustdesk.privacy.policy import ConsentState, Policy, load_policy
 from trustdesk.web.nav import Section
@@ -233,14 +233,7 @@ def _export(
     except DomainError as exc:
         session.rollback()
         return _problem(exc)
-    return Response(
-        to_zip(export),
-        media_type="application/zip",
-        headers={
-            **_HEADERS,
-            "Content-Disposition": 'attachment; filename="my-data.zip"',
-        },
-    )
+    return zip_download(export, "my-data.zip", _HEADERS)
 
 
 @router.post("/{token}/erasure")

@@ -11,7 +11,7 @@ from trustdesk.auth.principal import Principal
 from trustdesk.db import utcnow
 from trustdesk.platform import Platform
 from trustdesk.privacy import fulfilment, requests
-from trustdesk.privacy.export import to_zip
+from trustdesk.privacy.downloads import zip_download
 from trustdesk.privacy.policy import load_policy
 from trustdesk.privacy.request_schemas import (
     ExtendIn,
@@ -149,11 +149,4 @@ def export(
     built = fulfilment.export_for(
         session, platform.vault, platform.settings, request_id, actor=principal.actor, now=utcnow()
     )
-    return Response(
-        to_zip(built),
-        media_type="application/zip",
-        headers={
-            "Content-Disposition": f'attachment; filename="request-{request_id}-export.zip"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return zip_download(built, f"request-{request_id}-export.zip")
