@@ -193,7 +193,32 @@ def test_the_running_scorer_catches_up_with_imports_labels_and_rule_sets_of_othe
 
     holder.refresh()  # what the background thread does every 30 s
     assert all(f"cu-{i}" in engine.history for i in range(3))
-    assert engine.history.cards["card-cu"].frauds == {"cu-0": 1}
+    assert engine.history.known_fraud("cu-0") is True
+    assert engine.history.known_fraud("cu-1") is False
     assert engine.rules_version == 1
     holder.refresh()  # nothing new: nothing counted twice
     assert len(engine.history.cards["card-cu"].times) == 3
+
+
+def test_a_long_running_scorer_forgets_old_payments_and_a_resent_one_keeps_its_decision(api):
+    holder = api.app.state.fraud
+    engine = holder.get()
+    old = payment(
+        customer_id="card-old",
+        at=(datetime.now(UTC) - timedelta(days=61)).isoformat(),
+    )
+    recent = payment(customer_id="card-old")
+    first = api.post("/api/v1/transactions/score", json=old)
+    assert first.status_code == 201
+    assert api.post("/api/v1/transactions/score", json=recent).status_code == 201
+    assert old["transaction_id"] in engine.history
+
+    holder.refresh()  # what the background thread does every 30 s
+    assert old["transaction_id"] not in engine.history  # older than every window
+    assert recent["transaction_id"] in engine.history
+    again = api.post("/api/v1/transactions/score", json=old)  # the database still knows it
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+    assert again.json()["score"] == first.json()["score"]
+    assert old["transaction_id"] not in engine.history  # and it was not scored again
+    clash = api.post("/api/v1/transactions/score", json={**old, "amount": "1.00"})
+    assert clash.status_code == 409

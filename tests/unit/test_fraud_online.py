@@ -53,3 +53,25 @@ def test_forgetting_old_history_keeps_every_window_intact():
     assert sum(len(s.times) for s in trimmed.cards.values()) < sum(
         len(s.times) for s in full.cards.values()
     )
+    first = str(data["transaction_id"].iloc[0])
+    assert first in full and first not in trimmed  # its id is forgotten too
+    assert len(trimmed) == sum(len(s.times) for s in trimmed.cards.values()) < len(full)
+    trimmed.label(first, True)  # a late label for a forgotten payment changes nothing
+    assert trimmed.features(last) == full.features(last)
+
+
+def test_forgetting_step_by_step_forgets_what_forgetting_at_once_does():
+    data = simulate(days=90, customers=8, terminals=6, seed=5)
+    at_once, in_steps = History(DELAY), History(DELAY)
+    for row in data.itertuples(index=False):
+        at = row.tx_datetime.tz_localize("UTC").to_pydatetime()
+        tx = Transaction(
+            str(row.transaction_id), at, str(row.customer_id), str(row.terminal_id), row.tx_amount
+        )
+        at_once.add(tx)
+        in_steps.add(tx)
+    cut = data["tx_datetime"].max().tz_localize("UTC").to_pydatetime()
+    forgotten = at_once.forget_before(cut)
+    steps = list(in_steps.forgetting(cut, step=2))
+    assert len(steps) > 4 and sum(steps) == forgotten > 0
+    assert len(in_steps) == len(at_once) == len(data) - forgotten

@@ -171,10 +171,15 @@ class EngineHolder:
         return self._engine or self.start()
 
     def refresh(self) -> None:
-        """Catch up now (after this process changed the active model or rules)."""
+        """Catch up now (after this process changed the active model or rules), and forget
+        payments older than any feature window, so a server that runs for months keeps only
+        the last two months in memory."""
         if self._engine is not None:
             with self._lock:
                 _catch_up(self.db, self._engine, self.settings)
+                forgotten = self._engine.forget_before(utcnow())
+            if forgotten:
+                _log.info("fraud scorer forgot %d payments older than its windows", forgotten)
 
     def stop(self) -> None:
         self._stop.set()
