@@ -12,7 +12,7 @@ from trustdesk.config import get_settings
 from trustdesk.console import cli_actor, err, open_platform, out, print_json
 from trustdesk.db import utcnow
 from trustdesk.errors import InvalidInput
-from trustdesk.fraud import realtime, versions
+from trustdesk.fraud import realtime, training, versions
 from trustdesk.fraud.backtest import Protocol, load_transactions, run_backtest
 from trustdesk.fraud.intake import import_labels_file, import_transactions_file
 from trustdesk.fraud.schemas import ImportReport, Limits
@@ -196,6 +196,20 @@ def models_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
             f"AP {m.metrics.get('average_precision', float('nan')):.3f}  "
             f"CP@100 {m.metrics.get('card_precision_at_100', float('nan')):.3f}"
         )
+
+
+@models_app.command("build-default")
+def models_build_default(
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Write here instead of into the package.")
+    ] = None,
+) -> None:
+    """(developers) Retrain the shipped model (v0) from the package's simulator."""
+    m = training.build_default_model(out_dir)
+    out.print(
+        f"shipped model rebuilt: validation AUC {m['auc_roc']:.3f}  "
+        f"AP {m['average_precision']:.3f}  CP@100 {m['card_precision_at_100']:.3f}"
+    )
 
 
 @models_app.command("activate")

@@ -23,10 +23,14 @@ from sklearn.preprocessing import StandardScaler
 
 __all__ = ["FraudModel", "Reason", "train_baseline", "train_model"]
 
+# Shallow trees (at most 15 leaves, depth 6): as accurate in the backtest as 31 leaves grown
+# without a depth limit (AP 0.696-0.701 either way over four seeds), and their SHAP explanations
+# cost a tenth (TreeSHAP is linear in leaves and quadratic in depth): see docs/fraud-decisions.md.
 PARAMS: dict[str, Any] = {
     "n_estimators": 300,
     "learning_rate": 0.05,
-    "num_leaves": 31,
+    "num_leaves": 15,
+    "max_depth": 6,
     "min_child_samples": 50,
     "subsample": 0.8,
     "subsample_freq": 1,

@@ -26,9 +26,11 @@ from trustdesk.fraud import versions
 from trustdesk.fraud.backtest import BacktestResult, Protocol, run_backtest
 from trustdesk.fraud.models import FraudLabel, FraudTransaction
 from trustdesk.fraud.schemas import LabelKind
+from trustdesk.fraud.simulator import simulate
 
 __all__ = [
     "TrainingWindow",
+    "build_default_model",
     "score_bins",
     "stored_frame",
     "train_and_register",
@@ -163,6 +165,29 @@ def train_and_register(
             now=now,
             activate=activate,
         )
+
+
+SHIPPED_SIMULATION = {"days": 100, "customers": 400, "terminals": 400, "seed": 11}
+SHIPPED_WINDOW = TrainingWindow(train_days=14, delay_days=7, valid_days=7)
+
+
+def default_model_dir() -> Path:
+    return Path(str(files("trustdesk.fraud") / "default_model"))
+
+
+def build_default_model(out: Path | None = None) -> dict[str, Any]:
+    """(developers) Retrain the shipped model (version 0) from the package's own simulator: the
+    same data, window and parameters give the same artefact. Its metrics.json."""
+    args = SHIPPED_SIMULATION
+    frame = simulate(**args)
+    result, protocol = train_frame(frame, SHIPPED_WINDOW)
+    directory = out or default_model_dir()
+    result.model.meta.pop("trained_at", None)  # rebuilding the same model changes no file
+    result.model.save(directory)
+    source = "simulator: simulate(" + ", ".join(f"{k}={v}" for k, v in args.items()) + ")"
+    metrics = _metrics(result, protocol, source)
+    (directory / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str) + "\n")
+    return metrics
 
 
 def validation_bins(session: Session) -> dict[str, list[float]] | None:
