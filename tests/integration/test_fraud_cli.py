@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from tests.fraud_data import simulate
 
+from trustdesk.fraud import training
 from trustdesk.fraud.models import FraudLabel, FraudTransaction
 
 
@@ -143,3 +144,14 @@ def test_rule_sets_load_as_numbered_versions_and_a_bad_file_changes_nothing(cli,
     assert "huge" in cli("fraud", "rules", "show").output
     listed = cli("fraud", "rules", "versions").output
     assert "v1 *active*" in listed and "v0  shipped" in listed
+
+
+def test_the_shipped_model_is_what_the_code_builds(cli, tmp_path):
+    """The artefact in the package comes from the simulator, the window and PARAMS as they are:
+    a change to any of them without rebuilding it (`fraud models build-default`) fails here."""
+    result = cli("fraud", "models", "build-default", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "shipped model rebuilt: validation AUC" in result.output
+    shipped = training.default_model_dir()
+    for name in ("model.txt", "meta.json", "metrics.json"):
+        assert (tmp_path / name).read_text() == (shipped / name).read_text(), name
