@@ -7,6 +7,7 @@ import csv
 import gzip
 from importlib.resources import files
 
+import pytest
 from tests.tweets import TWEET_IMPORT
 
 from trustdesk.trust.signals import registered_signals
@@ -98,3 +99,67 @@ def test_a_false_decline_on_a_card_of_no_known_customer_leaves_the_index_alone(a
     assert labelled.status_code == 201
     assert cli("trust", "recompute").exit_code == 0
     assert api.get("/api/v1/trust").json() == overall
+
+
+def _declined_for(api, cli, tmp_path, *tx_ids: str) -> float:
+    """c1 with feedback and declined payments; returns c1's index before any label."""
+    (tmp_path / "customers.csv").write_text("external_id,segment\nc1,retail\n")
+    assert cli("customers", "import", str(tmp_path / "customers.csv")).exit_code == 0
+    imported = cli(*TWEET_IMPORT, _feedback_for(tmp_path, "c1"), "--customer-column", "customer")
+    assert imported.exit_code == 0, imported.output
+    for tx_id in tx_ids:
+        payment = {
+            "transaction_id": tx_id,
+            "at": "2015-02-24T12:00:00Z",
+            "customer_id": "c1",
+            "terminal_id": "t1",
+            "amount": "80.00",
+            "country": "KP",
+        }
+        decided = api.post("/api/v1/transactions/score", json=payment).json()
+        assert decided["decision"] == "decline"
+    assert cli("trust", "recompute").exit_code == 0
+    return _index(api, "c1")
+
+
+def _label(api, tx_id: str, label: str, known_at: str) -> None:
+    url = f"/api/v1/transactions/{tx_id}/labels"
+    assert api.post(url, json={"label": label, "known_at": known_at}).status_code == 201
+
+
+def test_a_decline_corrected_from_fraud_to_genuine_lowers_trust_at_the_next_recompute(
+    api, cli, tmp_path
+):
+    before = _declined_for(api, cli, tmp_path, "fc-1", "fc-2")
+    _label(api, "fc-1", "fraud", "2015-02-25T09:00:00Z")
+    _label(api, "fc-2", "genuine", "2015-02-25T10:00:00Z")  # a later label, already counted
+    assert cli("trust", "recompute").exit_code == 0
+    one_false_decline = _index(api, "c1")
+    assert one_false_decline < before
+
+    _label(api, "fc-1", "genuine", "2015-02-26T09:00:00Z")  # the customer disputed: genuine
+    assert cli("trust", "recompute").exit_code == 0  # incremental
+    assert _index(api, "c1") < one_false_decline
+    explained = api.get("/api/v1/trust/customers/c1").json()
+    fraud_part = next(s for s in explained["signals"] if s["signal"] == "fraud")
+    assert fraud_part["n"] == 2
+
+
+def test_a_false_decline_corrected_to_fraud_stops_counting_at_the_next_full_recompute(
+    api, cli, tmp_path
+):
+    before = _declined_for(api, cli, tmp_path, "fc-2")
+    _label(api, "fc-2", "genuine", "2015-02-25T09:00:00Z")
+    assert cli("trust", "recompute").exit_code == 0
+    lowered = _index(api, "c1")
+    assert lowered < before
+
+    _label(api, "fc-2", "fraud", "2015-02-26T09:00:00Z")
+    # The index's statistics are additive sums that an incremental recompute only adds to: an
+    # observation whose evidence is gone stays counted until the statistics are rebuilt.
+    assert cli("trust", "recompute").exit_code == 0
+    assert _index(api, "c1") == lowered
+    assert cli("trust", "recompute", "--full").exit_code == 0
+    assert _index(api, "c1") == pytest.approx(before)
+    explained = api.get("/api/v1/trust/customers/c1").json()
+    assert "fraud" not in [s["signal"] for s in explained["signals"]]

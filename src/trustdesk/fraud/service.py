@@ -160,7 +160,12 @@ def _transaction(session: Session, transaction_id: str) -> FraudTransaction:
 def add_label(
     session: Session, transaction_id: str, label: LabelIn, *, actor: str, now: datetime
 ) -> FraudLabel:
-    """Record an outcome; one per source, a newer one from the same source replaces it."""
+    """Record an outcome; one per source, a newer one from the same source replaces it.
+
+    A changed outcome replaces the row with a new one (a new id), so the scorer's catch-up and
+    the trust signal, which read labels by increasing id, see the correction; the audit entry
+    names the old and new label.
+    """
     tx = _transaction(session, transaction_id)
     known_at = label.known_at or now
     if known_at < tx.at:
@@ -171,6 +176,10 @@ def add_label(
         )
     )
     before = row.label if row else None
+    if row is not None and row.label != label.label.value:
+        session.delete(row)
+        session.flush()  # the unique (transaction, source) must be free for the new row
+        row = None
     if row is None:
         row = FraudLabel(transaction_pk=tx.id, source=label.source)
         session.add(row)
