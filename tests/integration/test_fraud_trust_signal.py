@@ -8,8 +8,10 @@ import gzip
 from importlib.resources import files
 
 import pytest
+from sqlalchemy import select
 from tests.tweets import TWEET_IMPORT
 
+from trustdesk.trust.models import TrustEvidence
 from trustdesk.trust.signals import registered_signals
 
 
@@ -163,3 +165,67 @@ def test_a_false_decline_corrected_to_fraud_stops_counting_at_the_next_full_reco
     assert _index(api, "c1") == pytest.approx(before)
     explained = api.get("/api/v1/trust/customers/c1").json()
     assert "fraud" not in [s["signal"] for s in explained["signals"]]
+
+
+def _segment_indices(api) -> dict[str, float]:
+    scores = api.get("/api/v1/trust", params={"by": "segment"}).json()
+    return {s["key"]: s["trust_index"] for s in scores}
+
+
+def _false_decline(api, tx_id: str, customer: str) -> None:
+    payment = {
+        "transaction_id": tx_id,
+        "at": "2015-02-24T12:00:00Z",
+        "customer_id": customer,
+        "terminal_id": "t1",
+        "amount": "80.00",
+        "country": "KP",
+    }
+    assert api.post("/api/v1/transactions/score", json=payment).json()["decision"] == "decline"
+    _label(api, tx_id, "genuine", "2015-02-25T09:00:00Z")
+
+
+def _fraud_part(api, segment: str) -> dict | None:
+    explained = api.get(f"/api/v1/trust/segments/{segment}/explain")
+    assert explained.status_code == 200, explained.text
+    return next((s for s in explained.json()["signals"] if s["signal"] == "fraud"), None)
+
+
+def test_a_false_decline_lowers_the_trust_index_of_the_customers_segments(
+    api, cli, tmp_path, platform
+):
+    (tmp_path / "customers.csv").write_text(
+        "external_id,segment\nc1,United\nc2,United|Virgin America\nc3,\n"
+    )
+    assert cli("customers", "import", str(tmp_path / "customers.csv")).exit_code == 0
+    imported = cli(*TWEET_IMPORT, _feedback_for(tmp_path, "c1"), "--customer-column", "customer")
+    assert imported.exit_code == 0, imported.output
+    assert cli("trust", "recompute").exit_code == 0
+    before = _segment_indices(api)
+    assert {"United", "Virgin America"} <= set(before)
+
+    _false_decline(api, "seg-1", "c1")
+    assert cli("trust", "recompute").exit_code == 0
+    after_one = _segment_indices(api)
+    assert after_one["United"] < before["United"]
+    assert _fraud_part(api, "United")["n"] == 1
+    assert _fraud_part(api, "Virgin America") is None  # c1 flies United only
+    # (Virgin America moves a little too: segments are shrunk towards the overall index)
+    drop = {s: before[s] - after_one[s] for s in before}
+    assert drop["United"] > drop["Virgin America"]
+
+    _false_decline(api, "seg-2", "c2")  # a customer of both airlines
+    _false_decline(api, "seg-3", "c3")  # a customer in no segment: overall only
+    assert cli("trust", "recompute").exit_code == 0
+    after_two = _segment_indices(api)
+    assert after_two["Virgin America"] < before["Virgin America"]
+    assert _fraud_part(api, "Virgin America")["n"] == 1 and _fraud_part(api, "United")["n"] == 2
+
+    with platform.db.reading() as session:
+        evidence = session.execute(
+            select(TrustEvidence.segment, TrustEvidence.weight)
+            .where(TrustEvidence.signal == "fraud")
+            .order_by(TrustEvidence.ref, TrustEvidence.segment)
+        ).all()
+    # a decline weighs 2: c2's is split between the two segments it belongs to
+    assert evidence == [("United", 2.0), ("United", 1.0), ("Virgin America", 1.0), ("", 2.0)]
