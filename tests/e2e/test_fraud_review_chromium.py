@@ -76,3 +76,40 @@ def test_an_analyst_confirms_fraud_and_the_case_leaves_the_queue(
     assert_accessible_page(page)
     expect(page.get_by_role("img", name=re.compile("^Precision of reviewed cases"))).to_be_visible()
     screenshot(page, "monitoring")
+
+
+def test_a_failed_step_up_reaches_the_queue_marked_and_its_case_shows_the_outcome(
+    new_page, live_server, platform, token_for, screenshot
+):
+    token = token_for(Role.AGENT)
+    # 800.00 on a card never seen before: the shipped model asks for a second factor.
+    assert score(live_server, token, "pay-su", 20, amount="800.00", customer_id="card-su") == (
+        "step_up"
+    )
+    reported = httpx.post(
+        f"{live_server}/api/v1/transactions/pay-su/step-up",
+        json={"outcome": "failed"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert reported.status_code == 201, reported.text
+    make_user(platform, "ana", Role.ANALYST)
+    page: Page = new_page(
+        live_server, java_script_enabled=False, viewport={"width": 1280, "height": 900}
+    )
+
+    page.goto("/login")
+    fill_login(page, "ana")
+    page.goto("/fraud/review")
+    rows = page.locator("#queue-table tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("step-up failed")
+    assert_accessible_page(page)
+    screenshot(page, "queue-step-up")
+
+    rows.first.get_by_role("link", name="pay-su").click()
+    expect(page.locator("#step-up-outcome")).to_contain_text("step-up failed")
+    assert_accessible_page(page)
+    page.get_by_role("button", name="Genuine").click()
+    expect(page.get_by_role("status")).to_have_text("Payment pay-su marked genuine.")
+    expect(rows).to_have_count(0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from itertools import count
 
@@ -222,3 +223,62 @@ def test_a_long_running_scorer_forgets_old_payments_and_a_resent_one_keeps_its_d
     assert old["transaction_id"] not in engine.history  # and it was not scored again
     clash = api.post("/api/v1/transactions/score", json={**old, "amount": "1.00"})
     assert clash.status_code == 409
+
+
+def _label_elsewhere(platform, tx_id: str, label: str) -> None:
+    """What another process (a worker, the CLI) does: the service, straight to the database."""
+    from trustdesk.db import utcnow
+    from trustdesk.fraud import service
+    from trustdesk.fraud.schemas import LabelIn
+
+    with platform.db.transaction() as session:
+        service.add_label(
+            session, tx_id, LabelIn(label=label, source="chargebacks"), actor="worker", now=utcnow()
+        )
+
+
+def test_a_label_corrected_by_another_process_reaches_the_running_scorer(api, platform):
+    from sqlalchemy import select
+
+    from trustdesk.audit.chain import AuditEntry
+    from trustdesk.fraud.models import FraudLabel
+
+    holder = api.app.state.fraud
+    engine = holder.get()
+    api.post("/api/v1/transactions/score", json=payment(transaction_id="lc-0", customer_id="c-lc"))
+    api.post("/api/v1/transactions/score", json=payment(transaction_id="lc-1", customer_id="c-lc"))
+    _label_elsewhere(platform, "lc-0", "genuine")
+    _label_elsewhere(platform, "lc-1", "genuine")  # the newest label: its id is the highest
+    holder.refresh()
+    assert engine.history.known_fraud("lc-0") is False
+    assert engine.history.known_fraud("lc-1") is False
+
+    _label_elsewhere(platform, "lc-1", "fraud")  # the chargeback team changes its mind
+    holder.refresh()  # what the background thread does every 30 s
+    assert engine.history.known_fraud("lc-1") is True
+    assert engine.history.known_fraud("lc-0") is False
+
+    with platform.db.reading() as session:
+        labels = session.execute(select(FraudLabel.label, FraudLabel.source)).all()
+        changes = session.scalars(
+            select(AuditEntry.diff)
+            .where(AuditEntry.action == "fraud.label", AuditEntry.entity_id == "lc-1")
+            .order_by(AuditEntry.id)
+        ).all()
+    assert sorted(labels) == [("fraud", "chargebacks"), ("genuine", "chargebacks")]
+    assert [json.loads(c)["label"] for c in changes] == [[None, "genuine"], ["genuine", "fraud"]]
+
+
+def test_a_label_corrected_by_a_file_import_reaches_the_running_scorer(api, cli, tmp_path):
+    holder = api.app.state.fraud
+    engine = holder.get()
+    api.post("/api/v1/transactions/score", json=payment(transaction_id="li-1", customer_id="c-li"))
+    (tmp_path / "first.csv").write_text("transaction_id,label\nli-1,fraud\n")
+    (tmp_path / "fixed.csv").write_text("transaction_id,label\nli-1,genuine\n")
+    assert cli("fraud", "labels", "import", str(tmp_path / "first.csv")).exit_code == 0
+    holder.refresh()
+    assert engine.history.known_fraud("li-1") is True
+    fixed = cli("fraud", "labels", "import", str(tmp_path / "fixed.csv"), "--json")
+    assert fixed.exit_code == 0 and json.loads(fixed.output)["labels"] == 1
+    holder.refresh()
+    assert engine.history.known_fraud("li-1") is False

@@ -144,7 +144,7 @@ def test_monitoring_shows_review_precision_fraud_caught_and_false_declines(
         re.sub(r"<[^>]+>", "", c).strip()
         for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row.group(1), re.S)
     ]
-    # decided, reviewed, declined, review precision, fraud caught, false declines
-    assert cells[1:7] == ["4", "2", "1", "50%", "100%", "100%"]
-    assert re.fullmatch(r"\d+\.\d{3}", cells[7])  # the day's score drift is measured
+    # decided, reviewed, declined, review precision, fraud caught, false declines, step-ups
+    assert cells[1:8] == ["4", "2", "1", "50%", "100%", "100%", "0"]
+    assert re.fullmatch(r"\d+\.\d{3}", cells[9])  # the day's score drift is measured
     assert 'role="img"' in page.text and "Precision of reviewed cases" in page.text

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.crypto import Vault
 from trustdesk.customers import service
-from trustdesk.customers.models import PERSONAL_FIELDS, Customer
+from trustdesk.customers.models import PERSONAL_FIELDS, Customer, CustomerSegment
 from trustdesk.customers.schemas import CustomerIn, CustomerOut
 from trustdesk.errors import Conflict, InvalidInput
 
@@ -26,6 +26,7 @@ __all__ = [
     "jurisdictions_by_id",
     "personal_record",
     "rectify",
+    "segments",
     "stored_personal_fields",
     "validate_personal",
 ]
@@ -71,6 +72,21 @@ def external_ids(session: Session, ids: Iterable[int]) -> dict[int, str]:
         )
         found.update(dict(rows.all()))
     return found
+
+
+def segments(session: Session, ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
+    """{id: segments, sorted} of the given customers that belong to at least one segment (for
+    signals that must place a customer's observations in the per-segment trust indices)."""
+    found: dict[int, list[str]] = {}
+    for chunk in _chunks(ids):
+        rows = session.execute(
+            select(CustomerSegment.customer_id, CustomerSegment.segment)
+            .where(CustomerSegment.customer_id.in_(chunk))
+            .order_by(CustomerSegment.customer_id, CustomerSegment.segment)
+        )
+        for cid, segment in rows:
+            found.setdefault(cid, []).append(segment)
+    return {cid: tuple(names) for cid, names in found.items()}
 
 
 class CustomerPlace(NamedTuple):

@@ -1,4 +1,5 @@
-"""Fraud endpoints: /api/v1/transactions (score, store, label) and /api/v1/fraud (rules, models)."""
+"""Fraud endpoints: /api/v1/transactions (score, store, label, step-up outcome) and /api/v1/fraud
+(rules, models, review queue)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,18 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from trustdesk.auth.http import current_principal, get_platform, read_session, require
+from trustdesk.auth.http import (
+    current_principal,
+    get_platform,
+    read_session,
+    require,
+    write_session,
+)
 from trustdesk.auth.principal import Principal
 from trustdesk.db import utcnow
-from trustdesk.fraud import realtime, service, versions
+from trustdesk.fraud import realtime, service, step_up, versions
 from trustdesk.fraud.rules import parse_rules
-from trustdesk.fraud.schemas import CaseOut, LabelIn, ScoreOut, TransactionIn
+from trustdesk.fraud.schemas import CaseOut, LabelIn, ScoreOut, StepUpIn, StepUpOut, TransactionIn
 from trustdesk.platform import Platform
 
 __all__ = ["engine_holder", "fraud_router", "router"]
@@ -105,6 +112,31 @@ def add_label(
     )
     with platform.db.reading() as session:
         return service.get_case(session, transaction_id)
+
+
+@router.post("/{transaction_id}/step-up", response_model=StepUpOut, status_code=201)
+def report_step_up(
+    transaction_id: str,
+    body: StepUpIn,
+    response: Response,
+    principal: Principal = Depends(require("fraud:score")),
+    platform: Platform = Depends(get_platform),
+    session: Session = Depends(write_session, scope="function"),
+) -> StepUpOut:
+    """Report what became of a payment's second-factor challenge (201). Sent again with the
+    same outcome: the stored record (200). Failed and abandoned ones go to the review queue.
+    409: the payment was not decided `step_up`, or another outcome was reported before;
+    422: `at` before the payment or in the future."""
+    out, created = step_up.record_step_up(
+        session,
+        transaction_id,
+        body,
+        actor=principal.actor,
+        now=utcnow(),
+        clock_skew_s=platform.settings.fraud_clock_skew_s,
+    )
+    response.status_code = 201 if created else 200
+    return out
 
 
 class RulesOut(BaseModel):

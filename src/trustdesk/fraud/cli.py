@@ -12,10 +12,10 @@ from trustdesk.config import get_settings
 from trustdesk.console import cli_actor, err, open_platform, out, print_json
 from trustdesk.db import utcnow
 from trustdesk.errors import InvalidInput
-from trustdesk.fraud import realtime, training, versions
+from trustdesk.fraud import realtime, step_up, training, versions
 from trustdesk.fraud.backtest import Protocol, load_transactions, run_backtest
 from trustdesk.fraud.intake import import_labels_file, import_transactions_file
-from trustdesk.fraud.schemas import ImportReport, Limits
+from trustdesk.fraud.schemas import ImportReport, Limits, StepUpIn, StepUpOutcome
 from trustdesk.fraud.training import TrainingWindow, train_and_register
 
 app = typer.Typer(help="Fraud risk: intake, rules, models, backtests.", no_args_is_help=True)
@@ -134,6 +134,45 @@ def import_labels(
     platform = open_platform()
     report = import_labels_file(platform.db, file, actor=cli_actor())
     _print_report(report, as_json, "transactions")
+
+
+@app.command("step-up")
+def report_step_up(
+    transaction_id: Annotated[str, typer.Argument(help="The payment that asked for a 2nd factor.")],
+    outcome: Annotated[StepUpOutcome, typer.Option(help="What the customer did.")],
+    at: Annotated[
+        str | None, typer.Option(help="When, ISO 8601 (without a zone: UTC). Default now.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Record what became of a payment's second-factor challenge; failed and abandoned ones go
+    to the review queue. Re-running with the same outcome changes nothing."""
+    try:
+        when = datetime.fromisoformat(at) if at else None
+    except ValueError as exc:
+        raise InvalidInput(f"--at: {at!r} is not an ISO 8601 time") from exc
+    report = StepUpIn(outcome=outcome, at=when)
+    platform = open_platform()
+    with platform.db.transaction() as session:
+        stored, created = step_up.record_step_up(
+            session,
+            transaction_id,
+            report,
+            actor=cli_actor(),
+            now=utcnow(),
+            clock_skew_s=platform.settings.fraud_clock_skew_s,
+        )
+    if as_json:
+        print_json(stored)
+        return
+    what = "recorded" if created else "was already recorded"
+    queue = " (it goes to the review queue)" if stored.outcome.needs_review and created else ""
+    out.print(
+        f"step-up of {stored.transaction_id}: {stored.outcome} at "
+        f"{stored.at:%Y-%m-%d %H:%M:%S} UTC {what}{queue}",
+        markup=False,
+        highlight=False,
+    )
 
 
 @app.command("train")

@@ -164,7 +164,12 @@ def _store_labels(
     source: str,
     actor: str,
 ) -> int:
-    """Insert new (transaction, source) labels, update changed ones; returns how many changed."""
+    """Insert new (transaction, source) labels, replace changed ones; returns how many changed.
+
+    A changed label becomes a new row (a new id), as in `service.add_label`: the scorer's
+    catch-up and the trust signal read labels by increasing id. A new known time alone is
+    updated in place.
+    """
     pks = {tx_id: pk for tx_id, (pk, _) in _existing(session, [t for t, _, _ in labels]).items()}
     wanted = {pks[t]: (kind, at) for t, kind, at in labels if t in pks}
     current: dict[int, FraudLabel] = {}
@@ -180,13 +185,17 @@ def _store_labels(
     changed = 0
     for pk, (kind, at) in wanted.items():
         row = current.get(pk)
+        if row is not None and row.label != kind.value:
+            session.delete(row)  # corrections are rare: the ORM's delete is cheap enough
+            row = None
         if row is None:
             new_rows.append(
                 {"transaction_pk": pk, "label": kind.value, "known_at": at, "source": source}
             )
-        elif row.label != kind.value or row.known_at != at:
-            row.label, row.known_at, row.actor = kind.value, at, actor
+        elif row.known_at != at:
+            row.known_at, row.actor = at, actor
             changed += 1
+    session.flush()  # replaced rows go first: (transaction, source) is unique
     if new_rows:
         session.execute(insert(FraudLabel), [{**r, "actor": actor} for r in new_rows])
     session.flush()

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from trustdesk.db import Base, UTCDateTime
 
-__all__ = ["FraudLabel", "FraudModelVersion", "FraudRuleSet", "FraudTransaction"]
+__all__ = ["FraudLabel", "FraudModelVersion", "FraudRuleSet", "FraudStepUp", "FraudTransaction"]
 
 
 class FraudTransaction(Base):
@@ -59,12 +59,16 @@ class FraudTransaction(Base):
 class FraudLabel(Base):
     """An outcome learnt after the decision: fraud, chargeback or genuine, and when it was known.
 
-    One label per transaction and source; a later one from the same source replaces it.
+    One label per transaction and source. A source that changes its mind replaces its label with a
+    new row (a new id): the scorer's catch-up and the trust signal read labels by increasing id, so
+    a correction reaches them like a new label. Ids are never reused, on SQLite too
+    (AUTOINCREMENT), or a correction of the newest label would come back under the id it replaced.
     """
 
     __tablename__ = "fraud_labels"
     __table_args__ = (
         UniqueConstraint("transaction_pk", "source", name="uq_fraud_labels_transaction_source"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -74,6 +78,22 @@ class FraudLabel(Base):
     label: Mapped[str] = mapped_column(String(16), nullable=False)
     known_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
     source: Mapped[str] = mapped_column(String(32), nullable=False)
+    actor: Mapped[str] = mapped_column(String(120), nullable=False)
+
+
+class FraudStepUp(Base):
+    """What became of a payment's second-factor challenge (the payment was decided `step_up`),
+    as the payment system reported it: passed, failed or abandoned. One per payment."""
+
+    __tablename__ = "fraud_step_ups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transaction_pk: Mapped[int] = mapped_column(
+        ForeignKey("fraud_transactions.id", ondelete="CASCADE"), unique=True, nullable=False
+    )
+    outcome: Mapped[str] = mapped_column(String(16), nullable=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)  # when the customer finished
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     actor: Mapped[str] = mapped_column(String(120), nullable=False)
 
 

@@ -1,7 +1,8 @@
 """Daily monitoring figures of the fraud decisions, from stored decisions and the labels so far.
 
 Per day: how precise the reviews were (reviewed cases labelled fraud), how much labelled fraud
-was caught (declined or sent to review), how often a decline hit a genuine customer, and how far
+was caught (declined or sent to review), how often a decline hit a genuine customer, how many
+second-factor challenges were passed (among those whose outcome was reported), and how far
 the day's scores drifted from the model's validation scores (population stability index, PSI:
 under 0.1 stable, 0.1 to 0.25 worth a look, above 0.25 a shift). Pure: no database here.
 """
@@ -25,13 +26,15 @@ _FLOOR = 1e-4  # empty bins would make the PSI infinite
 
 @dataclass(frozen=True)
 class Tally:
-    """How many payments of one day got one decision, latest label and score bin (from SQL)."""
+    """How many payments of one day got one decision, latest label, score bin and step-up
+    outcome (from SQL)."""
 
     day: date
     decision: str
     label: str | None
     score_bin: int
     count: int
+    step_up: str | None = None  # passed, failed, abandoned; None: not reported (or no step-up)
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class DayFigures:
     fraud_caught: float | None  # labelled fraud declined or reviewed / labelled fraud
     false_declines: float | None  # declined and labelled genuine / declined
     psi: float | None
+    stepped_up: int = 0
+    step_up_pass_rate: float | None = None  # passed / step-ups with a reported outcome
 
 
 def psi_of_counts(counts: Sequence[int], expected: Sequence[float]) -> float:
@@ -105,6 +110,11 @@ def daily_figures(tallies: Sequence[Tally], expected: Sequence[float] | None) ->
                     count(lambda t: t.decision == "decline" and t.label == "genuine"), declined
                 ),
                 psi=psi_of_counts(bins, expected) if expected else None,
+                stepped_up=count(lambda t: t.decision == "step_up"),
+                step_up_pass_rate=_share(
+                    count(lambda t: t.decision == "step_up" and t.step_up == "passed"),
+                    count(lambda t: t.decision == "step_up" and t.step_up is not None),
+                ),
             )
         )
     return out

@@ -67,7 +67,7 @@ def _rate_chart(days: list[DayFigures], field: str, chart_id: str, title: str) -
             f"({points[0].value:.0f}%) to {points[-1].label} ({points[-1].value:.0f}%)."
         )
     else:
-        description = f"No labelled data for {title.lower()} yet."
+        description = f"No data for {title.lower()} yet."
     chart = line_chart(
         points, chart_id=chart_id, title=title, description=description, width=420, height=200
     )
@@ -88,6 +88,7 @@ def monitoring(
         _rate_chart(days, "review_precision", "chart-precision", "Precision of reviewed cases"),
         _rate_chart(days, "fraud_caught", "chart-caught", "Labelled fraud caught"),
         _rate_chart(days, "false_declines", "chart-false-declines", "False-decline rate"),
+        _rate_chart(days, "step_up_pass_rate", "chart-step-up", "Step-up pass rate"),
     ]
     context = {"days": days, "charts": charts, "queue_size": service.queue_size(session)}
     return render(request, "fraud/monitoring.html", context)

@@ -15,13 +15,15 @@ from typing import Any
 from sqlalchemy import select
 
 from trustdesk.fraud.models import FraudLabel, FraudTransaction
+from trustdesk.fraud.step_up import step_ups
 from trustdesk.privacy.public import ExportContext, ExportSubject, register_exporter
 
 __all__ = ["payments"]
 
 
 def payments(ctx: ExportContext, subject: ExportSubject) -> list[Any]:
-    """Every payment scored or stored under the customer's id, oldest first, with its labels."""
+    """Every payment scored or stored under the customer's id, oldest first, with its labels and
+    the outcome of its second-factor challenge (step-up), if one was asked for and reported."""
     if subject.erased:
         return []
     rows = ctx.session.scalars(
@@ -39,6 +41,9 @@ def payments(ctx: ExportContext, subject: ExportSubject) -> list[Any]:
         )
         for pk, label, known_at in found:
             labels[pk].append({"outcome": label, "known_at": known_at.isoformat()})
+    stepped = step_ups(
+        ctx.session, [(r.id, r.transaction_id) for r in rows if r.decision == "step_up"]
+    )
     return [
         {
             "transaction_id": row.transaction_id,
@@ -53,6 +58,11 @@ def payments(ctx: ExportContext, subject: ExportSubject) -> list[Any]:
             "score": row.score,
             "reasons": json.loads(row.reasons) if row.reasons else [],
             "outcomes": labels.get(row.id, []),
+            "step_up": (
+                {"outcome": su.outcome.value, "at": su.at.isoformat()}
+                if (su := stepped.get(row.id))
+                else None
+            ),
         }
         for row in rows
     ]

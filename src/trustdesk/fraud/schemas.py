@@ -22,6 +22,9 @@ __all__ = [
     "Limits",
     "RowError",
     "ScoreOut",
+    "StepUpIn",
+    "StepUpOut",
+    "StepUpOutcome",
     "TransactionIn",
     "currencies",
 ]
@@ -46,6 +49,25 @@ class LabelKind(StrEnum):
     @property
     def is_fraud(self) -> bool:
         return self is not LabelKind.GENUINE
+
+
+class StepUpOutcome(StrEnum):
+    """What the customer did when a payment asked for a second factor."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    ABANDONED = "abandoned"
+
+    @property
+    def needs_review(self) -> bool:
+        """Failed or abandoned: for an analyst (a thief stopped, or a genuine customer lost)."""
+        return self is not StepUpOutcome.PASSED
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class TransactionIn(BaseModel):
@@ -138,9 +160,31 @@ class LabelIn(BaseModel):
     @field_validator("known_at")
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return _as_utc(value)
+
+
+class StepUpIn(BaseModel):
+    """The outcome of a payment's second-factor challenge, reported by the payment system."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: StepUpOutcome
+    at: datetime | None = Field(
+        None, description="When the customer passed, failed or gave up; default now (UTC)."
+    )
+
+    @field_validator("at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return _as_utc(value)
+
+
+class StepUpOut(BaseModel):
+    transaction_id: str
+    outcome: StepUpOutcome
+    at: datetime = Field(description="When the customer passed, failed or gave up.")
+    reported_at: datetime
+    reported_by: str = Field(description="The staff user or API token that reported it.")
 
 
 class RowError(BaseModel):
@@ -175,3 +219,6 @@ class CaseOut(BaseModel):
     model_version: str | None
     rules_version: int | None
     labels: list[tuple[str, str, datetime]] = Field(description="(label, source, known_at)")
+    step_up: StepUpOut | None = Field(
+        None, description="The second-factor challenge's outcome, once reported."
+    )

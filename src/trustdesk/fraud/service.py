@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, case, func, insert, select
+from sqlalchemy import ColumnElement, Table, and_, case, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.chain import Change, record_many
 from trustdesk.errors import Conflict, InvalidInput, NotFound
-from trustdesk.fraud.models import FraudLabel, FraudTransaction
+from trustdesk.fraud.models import FraudLabel, FraudStepUp, FraudTransaction
 from trustdesk.fraud.monitoring import Tally
 from trustdesk.fraud.schemas import (
     CaseOut,
@@ -26,6 +26,7 @@ from trustdesk.fraud.schemas import (
     TransactionIn,
     currencies,
 )
+from trustdesk.fraud.step_up import NEEDS_REVIEW, step_ups
 
 __all__ = [
     "add_label",
@@ -159,7 +160,12 @@ def _transaction(session: Session, transaction_id: str) -> FraudTransaction:
 def add_label(
     session: Session, transaction_id: str, label: LabelIn, *, actor: str, now: datetime
 ) -> FraudLabel:
-    """Record an outcome; one per source, a newer one from the same source replaces it."""
+    """Record an outcome; one per source, a newer one from the same source replaces it.
+
+    A changed outcome replaces the row with a new one (a new id), so the scorer's catch-up and
+    the trust signal, which read labels by increasing id, see the correction; the audit entry
+    names the old and new label.
+    """
     tx = _transaction(session, transaction_id)
     known_at = label.known_at or now
     if known_at < tx.at:
@@ -170,6 +176,10 @@ def add_label(
         )
     )
     before = row.label if row else None
+    if row is not None and row.label != label.label.value:
+        session.delete(row)
+        session.flush()  # the unique (transaction, source) must be free for the new row
+        row = None
     if row is None:
         row = FraudLabel(transaction_pk=tx.id, source=label.source)
         session.add(row)
@@ -207,6 +217,7 @@ def _labels(session: Session, pks: Sequence[int]) -> dict[int, list[tuple[str, s
 
 def _cases(session: Session, rows: Sequence[FraudTransaction]) -> list[CaseOut]:
     labels = _labels(session, [r.id for r in rows])
+    stepped = step_ups(session, [(r.id, r.transaction_id) for r in rows if r.decision == "step_up"])
     return [
         CaseOut(
             transaction_id=r.transaction_id,
@@ -225,17 +236,33 @@ def _cases(session: Session, rows: Sequence[FraudTransaction]) -> list[CaseOut]:
             model_version=r.model_version,
             rules_version=r.rules_version,
             labels=labels[r.id],
+            step_up=stepped.get(r.id),
         )
         for r in rows
     ]
 
 
+def _waiting() -> ColumnElement[bool]:
+    """Held for a person and not labelled yet: decided `review`, or a step-up that failed or
+    was abandoned (a thief stopped, or a genuine customer lost: an analyst says which)."""
+    failed_step_up = select(FraudStepUp.transaction_pk).where(FraudStepUp.outcome.in_(NEEDS_REVIEW))
+    return and_(
+        or_(
+            FraudTransaction.decision == "review",
+            and_(
+                FraudTransaction.decision == "step_up",
+                FraudTransaction.id.in_(failed_step_up),
+            ),
+        ),
+        FraudTransaction.id.not_in(select(FraudLabel.transaction_pk)),
+    )
+
+
 def review_queue(session: Session, *, limit: int = 50) -> list[CaseOut]:
-    """Transactions decided `review` that no one has labelled yet, oldest first."""
-    labelled = select(FraudLabel.transaction_pk)
+    """Payments waiting for a person's decision (see `_waiting`), oldest first."""
     rows = session.scalars(
         select(FraudTransaction)
-        .where(FraudTransaction.decision == "review", FraudTransaction.id.not_in(labelled))
+        .where(_waiting())
         .order_by(FraudTransaction.at, FraudTransaction.id)
         .limit(limit)
     ).all()
@@ -243,14 +270,8 @@ def review_queue(session: Session, *, limit: int = 50) -> list[CaseOut]:
 
 
 def queue_size(session: Session) -> int:
-    labelled = select(FraudLabel.transaction_pk)
     return int(
-        session.scalar(
-            select(func.count())
-            .select_from(FraudTransaction)
-            .where(FraudTransaction.decision == "review", FraudTransaction.id.not_in(labelled))
-        )
-        or 0
+        session.scalar(select(func.count()).select_from(FraudTransaction).where(_waiting())) or 0
     )
 
 
@@ -273,7 +294,8 @@ def recent_for_customer(
 
 def decision_tallies(session: Session, edges: Sequence[float], *, days: int = 30) -> list[Tally]:
     """Decided payments of the last `days` days of data, counted per day, decision, latest
-    label and score bin (bins between `edges`), in SQL: a month can hold millions of payments."""
+    label, step-up outcome and score bin (bins between `edges`), in SQL: a month can hold
+    millions of payments."""
     latest = session.scalar(
         select(func.max(FraudTransaction.at)).where(FraudTransaction.decision.is_not(None))
     )
@@ -290,6 +312,11 @@ def decision_tallies(session: Session, edges: Sequence[float], *, days: int = 30
         .limit(1)
         .scalar_subquery()
     )
+    step_up = (
+        select(FraudStepUp.outcome)
+        .where(FraudStepUp.transaction_pk == FraudTransaction.id)
+        .scalar_subquery()
+    )
     inner = list(edges[1:-1])
     score_bin = case(
         *((FraudTransaction.score < edge, i) for i, edge in enumerate(inner)),
@@ -300,14 +327,15 @@ def decision_tallies(session: Session, edges: Sequence[float], *, days: int = 30
             day.label("day"),
             FraudTransaction.decision.label("decision"),
             latest_label.label("label"),
+            step_up.label("step_up"),
             score_bin.label("score_bin"),
         )
         .where(FraudTransaction.decision.is_not(None), at > latest - timedelta(days=days))
         .subquery()
     )
     c = per_payment.c
-    query = select(c.day, c.decision, c.label, c.score_bin, func.count()).group_by(
-        c.day, c.decision, c.label, c.score_bin
+    query = select(c.day, c.decision, c.label, c.step_up, c.score_bin, func.count()).group_by(
+        c.day, c.decision, c.label, c.step_up, c.score_bin
     )
     return [
         Tally(
@@ -316,6 +344,7 @@ def decision_tallies(session: Session, edges: Sequence[float], *, days: int = 30
             label,
             int(b),
             int(n),
+            step_up=outcome,
         )
-        for d, decision, label, b, n in session.execute(query)
+        for d, decision, label, outcome, b, n in session.execute(query)
     ]

@@ -5,6 +5,13 @@ genuine is one negative observation for its customer, at the time the label beca
 ability (we failed to serve them) and benevolence (we treated them as a suspect) dimensions. The
 evidence ref is the label's id. Customers are matched through the customers facade by external id;
 payments of cards that match no customer are passed over.
+
+Segments: a feedback item carries the segment it was filed under; a payment carries none, so its
+observation takes its customer's segment (customers facade), and per-segment indices count false
+declines. A customer in several segments gets one observation per segment, the payment's weight
+split evenly between them: segment indices each see their share, while the customer's and the
+overall index weigh the payment once (their observation counts `n` see it once per segment).
+A customer in no segment: segment "" (counted overall and for the customer only).
 """
 
 from __future__ import annotations
@@ -60,16 +67,25 @@ class FalseDeclineSignal:
             ids = customers.customer_ids(session, [r[2] for r in batch])
             # Only a known customer has a trust index to lower: a card we cannot tie to one
             # (a walk-in, the demo's simulated cards) says nothing about our customers' trust.
-            rows = [r for r in batch if r[2] in ids]
+            known = [r for r in batch if r[2] in ids]
+            placed = customers.segments(session, [ids[r[2]] for r in known])
+            rows = [
+                (r, segment, 1.0 / len(names))
+                for r in known
+                for names in [placed.get(ids[r[2]]) or ("",)]
+                for segment in names
+            ]
             n = len(rows)
             yield Observations(
                 signal=self.name,
-                ref=np.array([r[0] for r in rows], dtype=np.int64),
-                at=np.array([int(r[1].timestamp()) for r in rows], dtype=np.int64),
-                customer_id=np.array([ids[r[2]] for r in rows], dtype=np.int64),
-                segment=np.array([""] * n, dtype=object),
-                value=np.array([VALUES[str(r[3])] for r in rows], dtype=np.float64),
-                weight=np.array([WEIGHTS[str(r[3])] for r in rows], dtype=np.float64),
+                ref=np.array([r[0] for r, _, _ in rows], dtype=np.int64),
+                at=np.array([int(r[1].timestamp()) for r, _, _ in rows], dtype=np.int64),
+                customer_id=np.array([ids[r[2]] for r, _, _ in rows], dtype=np.int64),
+                segment=np.array([segment for _, segment, _ in rows], dtype=object),
+                value=np.array([VALUES[str(r[3])] for r, _, _ in rows], dtype=np.float64),
+                weight=np.array(
+                    [WEIGHTS[str(r[3])] * share for r, _, share in rows], dtype=np.float64
+                ),
                 dims=np.full(n, _DIMS, dtype=np.int32),
                 topics=np.zeros(n, dtype=np.int32),
                 negative=np.ones(n, dtype=bool),
