@@ -82,8 +82,8 @@ def test_a_failed_step_up_reaches_the_queue_marked_and_its_case_shows_the_outcom
     new_page, live_server, platform, token_for, screenshot
 ):
     token = token_for(Role.AGENT)
-    # 800.00 on a card never seen before: the shipped model asks for a second factor.
-    assert score(live_server, token, "pay-su", 20, amount="800.00", customer_id="card-su") == (
+    # 400.00 on a card never seen before: the shipped model asks for a second factor.
+    assert score(live_server, token, "pay-su", 20, amount="400.00", customer_id="card-su") == (
         "step_up"
     )
     reported = httpx.post(

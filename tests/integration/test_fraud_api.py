@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from itertools import count
 
 import pytest
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from trustdesk.app import create_app
 from trustdesk.auth.roles import Role
+from trustdesk.fraud.models import FraudTransaction
 
 _ids = count(1)
 DECISIONS = {"approve", "step_up", "review", "decline"}
@@ -282,3 +284,64 @@ def test_a_label_corrected_by_a_file_import_reaches_the_running_scorer(api, cli,
     assert fixed.exit_code == 0 and json.loads(fixed.output)["labels"] == 1
     holder.refresh()
     assert engine.history.known_fraud("li-1") is False
+
+
+def test_a_label_known_later_reaches_the_running_scorer_when_its_time_comes(api, cli, tmp_path):
+    """A label stored ahead of the time it becomes known is held by the running scorer, even
+    once newer labels (known at once) have been read past it."""
+    holder = api.app.state.fraud
+    engine = holder.get()
+    first, second = payment(customer_id="card-held"), payment(customer_id="card-held")
+    for body in (first, second):
+        assert api.post("/api/v1/transactions/score", json=body).status_code == 201
+    week = (datetime.now(UTC) + timedelta(days=7)).isoformat()  # e.g. a chargeback date
+    (tmp_path / "labels.csv").write_text(
+        f"transaction_id,label,known_at\n{first['transaction_id']},fraud,{week}\n"
+    )
+    assert cli("fraud", "labels", "import", str(tmp_path / "labels.csv")).exit_code == 0
+    holder.refresh()
+    assert engine.history.known_fraud(first["transaction_id"]) is False  # known in a week
+    assert engine.held_labels == 1
+    done = api.post(
+        f"/api/v1/transactions/{second['transaction_id']}/labels", json={"label": "fraud"}
+    )
+    assert done.status_code == 201  # a newer label id, known now
+    holder.refresh()
+    assert engine.history.known_fraud(second["transaction_id"]) is True
+    engine.learn([], datetime.now(UTC) + timedelta(days=7, minutes=1))  # a week later
+    assert engine.history.known_fraud(first["transaction_id"]) is True
+
+
+def test_the_catch_up_finds_a_payment_that_committed_after_a_higher_id_was_read(api, platform):
+    """On PostgreSQL ids are handed out before commit: a payment can commit after a later id
+    was already read. The next catch-up reads again from where the previous one started."""
+    holder = api.app.state.fraud
+    engine = holder.get()
+    holder.refresh()
+    top = engine.last_pk
+    now = datetime.now(UTC)
+
+    def commit(pk: int, tx_id: str) -> None:
+        with platform.db.transaction() as session:
+            session.add(
+                FraudTransaction(
+                    id=pk,
+                    transaction_id=tx_id,
+                    at=now - timedelta(minutes=5),
+                    received_at=now,
+                    customer_ref="card-late",
+                    terminal_id="term-late",
+                    amount=Decimal("5.00"),
+                    currency="EUR",
+                    channel="pos",
+                    content_hash="0" * 64,
+                )
+            )
+
+    commit(top + 5, "late-b")  # committed first, with the higher id
+    holder.refresh()
+    assert "late-b" in engine.history
+    commit(top + 2, "late-a")  # its id was handed out earlier; it commits only now
+    holder.refresh()
+    assert "late-a" in engine.history
+    assert len(engine.history.cards["card-late"].times) == 2  # nothing counted twice

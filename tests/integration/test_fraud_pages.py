@@ -129,7 +129,7 @@ def test_monitoring_shows_review_precision_fraud_caught_and_false_declines(
     held(client, admin, "r-2", 3)
     declined = score(client, admin, "d-1", 2, country="KP")
     assert declined["decision"] == "decline"
-    score(client, admin, "a-1", 1)
+    assert score(client, admin, "a-1", 1, customer_id="card-8")["decision"] == "approve"
     headers = {"Authorization": f"Bearer {admin}"}
     for tx_id, label in (("r-1", "fraud"), ("r-2", "genuine"), ("d-1", "genuine")):
         url = f"/api/v1/transactions/{tx_id}/labels"

@@ -22,13 +22,13 @@ _cards = count(1)
 
 
 def scored(api, tx_id: str, *, minutes_ago: int = 10, **fields: str) -> dict:
-    """A payment scored through the API; 800.00 on a card never seen before is stepped up."""
+    """A payment scored through the API; 400.00 on a card never seen before is stepped up."""
     body = {
         "transaction_id": tx_id,
         "at": (datetime.now(UTC) - timedelta(minutes=minutes_ago)).isoformat(),
         "customer_id": f"card-su-{next(_cards)}",
         "terminal_id": "term-su",
-        "amount": "800.00",
+        "amount": "400.00",
         **fields,
     }
     response = api.post("/api/v1/transactions/score", json=body)
@@ -128,7 +128,7 @@ def test_reports_that_cannot_be_true_are_refused_with_a_reason(api):
             "at": (datetime.now(UTC) - timedelta(minutes=3)).isoformat(),
             "customer_id": "card-x",
             "terminal_id": "term-x",
-            "amount": "800.00",
+            "amount": "400.00",
         },
     )
     assert stored.status_code == 201

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trustdesk.fraud.engine import FraudEngine, Standing
+from trustdesk.fraud.engine import FraudEngine, LabelRow, Standing
 from trustdesk.fraud.monitoring import Tally, daily_figures, psi, psi_of_counts
 from trustdesk.fraud.online import History, Transaction
 from trustdesk.fraud.realtime import shipped_model
@@ -38,6 +38,44 @@ def engine(model) -> FraudEngine:
 def payment(tx_id: str = "new", **fields) -> TransactionIn:
     base = {"transaction_id": tx_id, "at": NOW, "customer_id": "card", "terminal_id": "shop"}
     return TransactionIn.model_validate({"amount": "45.00", **base, **fields})
+
+
+def label(label_id: int, tx_id: str, fraud: bool, known_at: datetime, source: str = "file"):
+    return LabelRow(label_id, tx_id, "card", source, fraud, known_at)
+
+
+def test_a_label_not_known_yet_is_held_until_its_time_then_counted(model):
+    eng = engine(model)
+    later = NOW + timedelta(days=7)
+    eng.learn([label(1, "old-0", True, later), label(2, "old-1", True, NOW)], NOW)
+    assert eng.history.known_fraud("old-1") is True
+    assert eng.history.known_fraud("old-0") is False and eng.held_labels == 1
+    eng.learn([], later - timedelta(seconds=1))
+    assert eng.history.known_fraud("old-0") is False
+    eng.learn([], later)
+    assert eng.history.known_fraud("old-0") is True and eng.held_labels == 0
+    assert eng.last_label_id == 2
+
+
+def test_a_held_label_corrected_before_it_is_known_never_counts(model):
+    eng = engine(model)
+    later = NOW + timedelta(days=7)
+    eng.learn([label(1, "old-0", True, later)], NOW)
+    eng.learn([label(5, "old-0", False, NOW + timedelta(days=1))], NOW)  # the same source
+    eng.learn([label(1, "old-0", True, later)], NOW)  # read again: the correction stands
+    eng.learn([], later + timedelta(days=1))
+    assert eng.history.known_fraud("old-0") is False and eng.held_labels == 0
+
+
+def test_labels_read_twice_count_once(model):
+    eng = engine(model)
+    rows = [label(1, "old-0", True, NOW), label(2, "old-0", False, NOW, source="review")]
+    eng.learn(rows, NOW)
+    before = eng.evaluate(payment("a"))
+    eng.forget(payment("a"))
+    eng.learn(rows, NOW)  # the catch-ups overlap
+    assert eng.evaluate(payment("a")) == before
+    assert eng.history.known_fraud("old-0") is False  # the later label (review) stands
 
 
 def test_a_scored_payment_joins_the_history_and_forget_undoes_it(model):

@@ -7,7 +7,9 @@ No I/O here: it is unit-tested on plain data.
 
 from __future__ import annotations
 
+import heapq
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -18,7 +20,7 @@ from trustdesk.fraud.online import History, Transaction
 from trustdesk.fraud.rules import RuleSet, apply_actions
 from trustdesk.fraud.schemas import Decided, TransactionIn
 
-__all__ = ["FraudEngine", "Standing"]
+__all__ = ["FraudEngine", "LabelRow", "Standing"]
 
 _DAY = 86_400.0
 MARGIN = 0.05  # share of a customer's spending the business keeps as margin
@@ -43,6 +45,18 @@ class Standing:
             annual_value=Decimal(f"{yearly * MARGIN:.2f}"),
             good_history_days=int(max(0.0, now - good_since) // _DAY),
         )
+
+
+@dataclass(frozen=True)
+class LabelRow:
+    """A stored label as the scorer reads it."""
+
+    id: int
+    transaction_id: str
+    customer_ref: str
+    source: str
+    fraud: bool
+    known_at: datetime
 
 
 def to_transaction(tx: TransactionIn) -> Transaction:
@@ -70,8 +84,14 @@ class FraudEngine:
         self.costs = costs or CostModel()
         self.trust = trust or {}
         self.standing: dict[str, Standing] = {}
-        self.last_label_id = 0  # labels up to this id are counted
+        self.last_label_id = 0  # labels up to this id have been read
         self.last_pk = 0  # stored payments up to this row id are in the history
+        # What the previous catch-up had read: the next one reads again from there (see realtime).
+        self.reread_label_id = 0
+        self.reread_pk = 0
+        self._pending: dict[int, LabelRow] = {}  # read, not known yet, by label id
+        self._pending_by_key: dict[tuple[str, str], int] = {}  # (transaction, source) -> id
+        self._due: list[tuple[float, int]] = []  # (known at, label id), soonest first
 
     def observe(self, tx: Transaction) -> None:
         """A stored transaction joins the history (no score)."""
@@ -89,6 +109,42 @@ class FraudEngine:
     def set_standing(self, customer: str, first_seen: datetime, count: int, spend: Decimal) -> None:
         """Totals over all stored history (older than what the in-memory history keeps)."""
         self.standing[customer] = Standing(first_seen.timestamp(), count, spend)
+
+    def learn(self, labels: Iterable[LabelRow], now: datetime) -> None:
+        """Count the labels known by `now`; hold the others until their time comes.
+
+        A label read again (catch-ups overlap) changes nothing; a newer label of the same
+        transaction and source replaces one still held (it was corrected before it became known).
+        """
+        for row in labels:
+            self.last_label_id = max(self.last_label_id, row.id)
+            if row.id in self._pending:
+                continue
+            key = (row.transaction_id, row.source)
+            held = self._pending_by_key.get(key)
+            if held is not None:
+                if held > row.id:
+                    continue  # an older row read again: the newer one is held already
+                del self._pending[held], self._pending_by_key[key]
+            if row.known_at <= now:
+                self.label(row.transaction_id, row.customer_ref, row.fraud, row.known_at)
+            else:
+                self._pending[row.id] = row
+                self._pending_by_key[key] = row.id
+                heapq.heappush(self._due, (row.known_at.timestamp(), row.id))
+        until = now.timestamp()
+        while self._due and self._due[0][0] <= until:
+            _, label_id = heapq.heappop(self._due)
+            due = self._pending.pop(label_id, None)
+            if due is None:
+                continue  # replaced by a correction
+            del self._pending_by_key[(due.transaction_id, due.source)]
+            self.label(due.transaction_id, due.customer_ref, due.fraud, due.known_at)
+
+    @property
+    def held_labels(self) -> int:
+        """Labels read but not known yet."""
+        return len(self._pending)
 
     def label(
         self, transaction_id: str, customer: str | None, fraud: bool, known_at: datetime

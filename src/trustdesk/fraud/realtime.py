@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 import logging
 import threading
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from importlib.resources import as_file, files
@@ -84,35 +83,30 @@ def load_engine(db: Database, settings: Settings, *, now: datetime | None = None
             engine.last_pk = max(engine.last_pk, row.pk)
         for ref, first_seen, count, spend in stored_history.customer_first_seen(session):
             engine.set_standing(ref, first_seen, count, spend)
-        _apply_labels(engine, stored_history.known_labels(session, until=now))
+        engine.learn(stored_history.labels(session), now)
+    engine.reread_pk, engine.reread_label_id = engine.last_pk, engine.last_label_id
     return engine
-
-
-def _apply_labels(
-    engine: FraudEngine, labels: Iterable[tuple[int, str, str, bool, datetime]]
-) -> None:
-    for label_id, tx_id, customer, fraud, known_at in labels:
-        engine.label(tx_id, customer, fraud, known_at)
-        engine.last_label_id = max(engine.last_label_id, label_id)
 
 
 def _catch_up(db: Database, engine: FraudEngine, settings: Settings) -> None:
     """What other processes changed since: activated versions, imported payments, labels.
 
-    Reads happen outside the engine's lock; only the (usually tiny) changes are applied under it.
+    Each catch-up reads again from where the previous one started: on PostgreSQL row ids are
+    handed out before commit, so a row can commit after a higher id was read, and would be missed
+    for good. Rows read twice change nothing (payments already held are skipped, labels are
+    counted idempotently). Reads happen outside the engine's lock; only the (usually tiny)
+    changes are applied under it.
     """
     now = utcnow()
     with db.reading() as session:
         model_info = versions.active_model(session)
         version = SHIPPED_MODEL if model_info is None else f"v{model_info.version}"
         rules_info = versions.active_rules(session)
-        fresh = stored_history.ids_after(session, engine.last_pk)
+        fresh = stored_history.ids_after(session, engine.reread_pk)
         missing = [pk for pk, tx_id in fresh if tx_id not in engine.history]
         since = now - timedelta(days=settings.fraud_history_days)
         new_rows = stored_history.rows_by_pk(session, missing, since=since) if missing else []
-        labels = list(
-            stored_history.known_labels(session, until=now, after_id=engine.last_label_id)
-        )
+        labels = list(stored_history.labels(session, after_id=engine.reread_label_id))
     model = None
     if version != engine.model_version:
         model = shipped_model() if model_info is None else FraudModel.load(Path(model_info.path))
@@ -122,6 +116,7 @@ def _catch_up(db: Database, engine: FraudEngine, settings: Settings) -> None:
         if rules_info.version != engine.rules_version:
             engine.rules = parse_rules(rules_info.content)
             engine.rules_version = rules_info.version
+        engine.reread_pk, engine.reread_label_id = engine.last_pk, engine.last_label_id
         if fresh:
             engine.last_pk = max(engine.last_pk, max(pk for pk, _ in fresh))
         for row in new_rows:
@@ -135,7 +130,7 @@ def _catch_up(db: Database, engine: FraudEngine, settings: Settings) -> None:
                         float(row.amount),
                     )
                 )
-        _apply_labels(engine, labels)
+        engine.learn(labels, now)
 
 
 class EngineHolder:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from trustdesk.fraud.engine import LabelRow
 from trustdesk.fraud.models import FraudLabel, FraudTransaction
 from trustdesk.fraud.schemas import LabelKind
 
@@ -21,7 +22,7 @@ __all__ = [
     "customer_first_seen",
     "history_rows",
     "ids_after",
-    "known_labels",
+    "labels",
     "rows_by_pk",
 ]
 
@@ -84,27 +85,26 @@ def history_rows(session: Session, *, since: datetime, after_pk: int = 0) -> Ite
         yield HistoryRow(*row)
 
 
-def known_labels(
-    session: Session, *, until: datetime, after_id: int = 0
-) -> Iterator[tuple[int, str, str, bool, datetime]]:
-    """(label id, transaction id, customer ref, is fraud, known_at) of labels known by `until`
-    with ids above `after_id`; the latest known label of a transaction comes last."""
+def labels(session: Session, *, after_id: int = 0) -> Iterator[LabelRow]:
+    """Stored labels with ids above `after_id`, those not known yet included (an imported file's
+    labels become known `delay` days after their payments): the scorer holds them until then.
+    Catching up reads new ids in id order; start-up replays by known time."""
     query = (
         select(
             FraudLabel.id,
             FraudTransaction.transaction_id,
             FraudTransaction.customer_ref,
+            FraudLabel.source,
             FraudLabel.label,
             FraudLabel.known_at,
         )
         .join(FraudTransaction, FraudTransaction.id == FraudLabel.transaction_pk)
-        .where(FraudLabel.known_at <= until, FraudLabel.id > after_id)
-        # Catching up reads only new ids (a range on the key); start-up replays by known time.
+        .where(FraudLabel.id > after_id)
         .order_by(*((FraudLabel.id,) if after_id else (FraudLabel.known_at, FraudLabel.id)))
         .execution_options(yield_per=20_000)
     )
-    for label_id, tx_id, customer, label, known_at in session.execute(query):
-        yield label_id, tx_id, customer, LabelKind(label).is_fraud, known_at
+    for label_id, tx_id, customer, source, label, known_at in session.execute(query):
+        yield LabelRow(label_id, tx_id, customer, source, LabelKind(label).is_fraud, known_at)
 
 
 def customer_first_seen(session: Session) -> Iterator[tuple[str, datetime, int, Decimal]]:
