@@ -3,9 +3,10 @@ payments of history held in memory, and in-process throughput against two baseli
 the same run: the naive scorer that reads the card's and terminal's history from the database for
 every payment, and the bare model prediction (the floor).
 
-History: the shared card transactions (../shared/data/card-transactions, or
-TRUSTDESK_BENCH_TRANSACTIONS) moved in time so they end an hour ago, topped up to 1.5 million rows
-by repeating the last days with new ids. A real uvicorn server (`trustdesk serve`) runs in a
+History: the last 58 days of the shared card transactions (../shared/data/card-transactions, or
+TRUSTDESK_BENCH_TRANSACTIONS), moved in time so they end an hour ago, and copies of that population
+(new card, terminal and payment ids) up to 1.5 million payments: all of it within the 60 days the
+scorer keeps in memory, each card and terminal as busy as in the data. A real uvicorn server (`trustdesk serve`) runs in a
 subprocess on SQLite and loads that history at start-up. `--quick` (TRUSTDESK_BENCH_QUICK=1): the
 last 150,000 rows and 10 s of load. `--micro`: only the in-process figures, the history built
 straight in memory (no database, no server, no naive baseline), in about a minute.
@@ -49,6 +50,7 @@ MICRO = "--micro" in sys.argv  # in-process figures only: see _micro
 HISTORY = 150_000 if QUICK else 1_500_000
 SECONDS = 10 if QUICK else 30
 RATE = 200
+WINDOW_DAYS = 58  # within the 60 days the scorer keeps
 DEFAULT = Path(__file__).resolve().parents[2] / "shared/data/card-transactions/transactions.csv.gz"
 
 
@@ -66,12 +68,21 @@ def _history() -> pd.DataFrame:
         ],
         parse_dates=["tx_datetime"],
     ).sort_values("tx_datetime", kind="stable")
-    frame = frame.tail(HISTORY).reset_index(drop=True)
-    if len(frame) < HISTORY:  # top up: the last days again, new ids, a few minutes later
-        extra = frame.tail(HISTORY - len(frame)).copy()
-        extra["transaction_id"] = extra["transaction_id"].astype(str) + "-r"
-        extra["tx_datetime"] += pd.Timedelta(minutes=7)
-        frame = pd.concat([frame, extra]).sort_values("tx_datetime", kind="stable")
+    # What the scorer keeps in memory is the last 60 days (its longest window): take the last
+    # WINDOW_DAYS of the data and, to reach HISTORY payments within them, add copies of that
+    # population (new card, terminal and payment ids, a few minutes later), so every card and
+    # terminal keeps the data's own density and the whole history stays in memory.
+    start = frame["tx_datetime"].max() - pd.Timedelta(days=WINDOW_DAYS)
+    recent = frame[frame["tx_datetime"] > start]
+    copies = [recent]
+    while sum(len(c) for c in copies) < HISTORY:
+        k = len(copies)
+        extra = recent.copy()
+        for column in ("transaction_id", "customer_id", "terminal_id"):
+            extra[column] = extra[column].astype(str) + f"-c{k}"
+        extra["tx_datetime"] += pd.Timedelta(minutes=7 * k)
+        copies.append(extra)
+    frame = pd.concat(copies).sort_values("tx_datetime", kind="stable").tail(HISTORY)
     shift = (
         pd.Timestamp(datetime.now(UTC) - timedelta(hours=1)).tz_localize(None)
         - frame["tx_datetime"].max()

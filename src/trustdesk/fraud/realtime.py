@@ -85,6 +85,8 @@ def load_engine(db: Database, settings: Settings, *, now: datetime | None = None
             engine.set_standing(ref, first_seen, count, spend)
         engine.learn(stored_history.labels(session), now)
     engine.reread_pk, engine.reread_label_id = engine.last_pk, engine.last_label_id
+    # The load reads a margin beyond the longest window: drop it now, not under traffic.
+    engine.history.forget_before(now)
     return engine
 
 
