@@ -35,20 +35,27 @@ def test_online_features_match_batch_features_row_for_row():
     np.testing.assert_allclose(frame.to_numpy(float), batch.to_numpy(float), rtol=1e-7, atol=1e-9)
 
 
+def payments(data: pd.DataFrame) -> list[Transaction]:
+    return [
+        Transaction(
+            str(row.transaction_id),
+            row.tx_datetime.tz_localize("UTC").to_pydatetime(),
+            str(row.customer_id),
+            str(row.terminal_id),
+            row.tx_amount,
+        )
+        for row in data.itertuples(index=False)
+    ]
+
+
 def test_forgetting_old_history_keeps_every_window_intact():
     data = simulate(days=90, customers=5, terminals=5, seed=2)
     full, trimmed = History(DELAY), History(DELAY)
-    last = None
-    for row in data.itertuples(index=False):
-        at = row.tx_datetime.tz_localize("UTC").to_pydatetime()
-        tx = Transaction(
-            str(row.transaction_id), at, str(row.customer_id), str(row.terminal_id), row.tx_amount
-        )
+    for tx in payments(data):
         full.add(tx)
         trimmed.add(tx)
-        trimmed.forget_before(at)
-        last = tx
-    assert last is not None
+        trimmed.forget_before(tx.at)
+    last = tx
     assert trimmed.features(last) == full.features(last)
     assert sum(len(s.times) for s in trimmed.cards.values()) < sum(
         len(s.times) for s in full.cards.values()
@@ -63,11 +70,7 @@ def test_forgetting_old_history_keeps_every_window_intact():
 def test_forgetting_step_by_step_forgets_what_forgetting_at_once_does():
     data = simulate(days=90, customers=8, terminals=6, seed=5)
     at_once, in_steps = History(DELAY), History(DELAY)
-    for row in data.itertuples(index=False):
-        at = row.tx_datetime.tz_localize("UTC").to_pydatetime()
-        tx = Transaction(
-            str(row.transaction_id), at, str(row.customer_id), str(row.terminal_id), row.tx_amount
-        )
+    for tx in payments(data):
         at_once.add(tx)
         in_steps.add(tx)
     cut = data["tx_datetime"].max().tz_localize("UTC").to_pydatetime()
