@@ -345,3 +345,24 @@ def test_the_catch_up_finds_a_payment_that_committed_after_a_higher_id_was_read(
     holder.refresh()
     assert "late-a" in engine.history
     assert len(engine.history.cards["card-late"].times) == 2  # nothing counted twice
+
+
+def test_an_imported_payment_older_than_the_windows_counts_once_for_its_customer(
+    api, cli, tmp_path
+):
+    """Taken in by one catch-up, forgotten at once (older than every window), read again by the
+    next (the catch-ups overlap): the customer's standing counts it once."""
+    holder = api.app.state.fraud
+    engine = holder.get()
+    at = (datetime.now(UTC) - timedelta(days=65)).replace(microsecond=0)
+    (tmp_path / "tx.csv").write_text(
+        "transaction_id,at,customer_id,terminal_id,amount\n"
+        f"aged-1,{at.isoformat()},card-aged,term-aged,80.00\n"
+    )
+    assert cli("fraud", "import", "--transactions", str(tmp_path / "tx.csv")).exit_code == 0
+    holder.refresh()
+    holder.refresh()
+    holder.refresh()
+    assert "aged-1" not in engine.history
+    standing = engine.standing["card-aged"]
+    assert (standing.count, standing.spend) == (1, Decimal("80.00"))

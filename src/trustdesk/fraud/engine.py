@@ -89,6 +89,7 @@ class FraudEngine:
         # What the previous catch-up had read: the next one reads again from there (see realtime).
         self.reread_label_id = 0
         self.reread_pk = 0
+        self.reread_pks: set[int] = set()  # payments above reread_pk already taken in
         self._pending: dict[int, LabelRow] = {}  # read, not known yet, by label id
         self._pending_by_key: dict[tuple[str, str], int] = {}  # (transaction, source) -> id
         self._due: list[tuple[float, int]] = []  # (known at, label id), soonest first

@@ -105,7 +105,12 @@ def _catch_up(db: Database, engine: FraudEngine, settings: Settings) -> None:
         version = SHIPPED_MODEL if model_info is None else f"v{model_info.version}"
         rules_info = versions.active_rules(session)
         fresh = stored_history.ids_after(session, engine.reread_pk)
-        missing = [pk for pk, tx_id in fresh if tx_id not in engine.history]
+        # New: neither held (scored here, or read before) nor taken in by the previous catch-up
+        # (which a payment older than the windows has left again, counted in its customer's
+        # standing all the same).
+        missing = [
+            pk for pk, tx_id in fresh if pk not in engine.reread_pks and tx_id not in engine.history
+        ]
         since = now - timedelta(days=settings.fraud_history_days)
         new_rows = stored_history.rows_by_pk(session, missing, since=since) if missing else []
         labels = list(stored_history.labels(session, after_id=engine.reread_label_id))
@@ -119,6 +124,7 @@ def _catch_up(db: Database, engine: FraudEngine, settings: Settings) -> None:
             engine.rules = parse_rules(rules_info.content)
             engine.rules_version = rules_info.version
         engine.reread_pk, engine.reread_label_id = engine.last_pk, engine.last_label_id
+        engine.reread_pks = {pk for pk, _ in fresh if pk > engine.reread_pk}
         if fresh:
             engine.last_pk = max(engine.last_pk, max(pk for pk, _ in fresh))
         for row in new_rows:
