@@ -221,11 +221,18 @@ def test_a_false_decline_lowers_the_trust_index_of_the_customers_segments(
     assert after_two["Virgin America"] < before["Virgin America"]
     assert _fraud_part(api, "Virgin America")["n"] == 1 and _fraud_part(api, "United")["n"] == 2
 
-    with platform.db.reading() as session:
-        evidence = session.execute(
-            select(TrustEvidence.segment, TrustEvidence.weight)
-            .where(TrustEvidence.signal == "fraud")
-            .order_by(TrustEvidence.ref, TrustEvidence.segment)
-        ).all()
+    def fraud_evidence() -> list[tuple[str, float]]:
+        with platform.db.reading() as session:
+            rows = session.execute(
+                select(TrustEvidence.segment, TrustEvidence.weight)
+                .where(TrustEvidence.signal == "fraud")
+                .order_by(TrustEvidence.ref, TrustEvidence.segment)
+            ).all()
+        return [tuple(r) for r in rows]
+
     # a decline weighs 2: c2's is split between the two segments it belongs to
-    assert evidence == [("United", 2.0), ("United", 1.0), ("Virgin America", 1.0), ("", 2.0)]
+    evidence = [("United", 2.0), ("United", 1.0), ("Virgin America", 1.0), ("", 2.0)]
+    assert fraud_evidence() == evidence
+    # The next recompute reads c2's label again (in the overlap): both its parts count once.
+    assert cli("trust", "recompute").exit_code == 0
+    assert fraud_evidence() == evidence and _segment_indices(api) == after_two

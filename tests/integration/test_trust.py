@@ -10,10 +10,13 @@ from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import delete, func, insert, select
 from tests.tweets import TWEET_IMPORT
 
 from trustdesk.auth.roles import Role
+from trustdesk.feedback.models import Feedback, FeedbackTerm
 from trustdesk.trust import reports, service
+from trustdesk.trust.models import TrustEvidence, TrustStat, TrustWatermark
 from trustdesk.trust.signals import Observations
 
 SEGMENT_KEYS = {"segment", "trust_index", "ci_low", "ci_high", "n", "dimensions"}
@@ -223,3 +226,105 @@ def test_quiet_history_raises_no_alert(platform):
             session, service.TrustParams(), signals=[_DaySignal(drop_day=None)]
         )
     assert report.alerts_raised == 0
+
+
+def _hold_back(platform, ids: Sequence[int]) -> list[tuple[str, list[dict]]]:
+    """Take stored feedback rows (and their search postings) out, to put back later under the
+    same ids: what a transaction that got its ids early and commits late looks like."""
+    tables = (Feedback.__table__, FeedbackTerm.__table__)
+    with platform.db.transaction() as session:
+        rows = session.execute(select(Feedback.__table__).where(Feedback.id.in_(ids)))
+        feedback = [dict(r._mapping) for r in rows]
+        rows = session.execute(
+            select(FeedbackTerm.__table__).where(FeedbackTerm.feedback_id.in_(ids))
+        )
+        terms = [dict(r._mapping) for r in rows]
+        session.execute(delete(FeedbackTerm).where(FeedbackTerm.feedback_id.in_(ids)))
+        session.execute(delete(Feedback).where(Feedback.id.in_(ids)))
+    assert len(feedback) == len(ids)
+    return [(tables[0].name, feedback), (tables[1].name, terms)]
+
+
+def _commit_late(platform, held: list[tuple[str, list[dict]]], ids: Sequence[int]) -> None:
+    tables = {Feedback.__tablename__: Feedback, FeedbackTerm.__tablename__: FeedbackTerm}
+    with platform.db.transaction() as session:
+        for name, rows in held:
+            key = "id" if name == Feedback.__tablename__ else "feedback_id"
+            picked = [r for r in rows if r[key] in ids]
+            if picked:
+                session.execute(insert(tables[name]), picked)
+
+
+def _recompute(platform) -> int:
+    with platform.db.transaction() as session:
+        return service.recompute(session, service.TrustParams()).observations
+
+
+def _stored(platform) -> tuple[dict[tuple, np.ndarray], list[tuple], list[tuple]]:
+    """Statistics per key (counts, and weighted moments divided by the weight sum: free of the
+    recency epoch, which depends on what the first run saw), evidence, watermarks."""
+    with platform.db.reading() as session:
+        stats = {}
+        for row in session.execute(select(TrustStat)).scalars():
+            key = (row.scope, row.segment, row.customer_id, row.signal, row.facet, row.bucket)
+            sw = row.sw or 1.0
+            stats[key] = np.array([row.n, row.n_neg, row.swx / sw, row.swx2 / sw, row.sw2 / sw**2])
+        evidence = sorted(
+            tuple(r)
+            for r in session.execute(
+                select(TrustEvidence.signal, TrustEvidence.ref, TrustEvidence.value)
+            )
+        )
+        marks = sorted(
+            tuple(r)
+            for r in session.execute(
+                select(TrustWatermark.signal, TrustWatermark.reread_ref, TrustWatermark.last_ref)
+            )
+        )
+    return stats, evidence, marks
+
+
+def _assert_same_statistics(a: dict[tuple, np.ndarray], b: dict[tuple, np.ndarray]) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_array_equal(a[key][:2], b[key][:2], err_msg=str(key))  # counts
+        np.testing.assert_allclose(a[key][2:], b[key][2:], rtol=1e-9, err_msg=str(key))
+
+
+def test_a_row_that_commits_after_a_higher_id_was_read_is_counted_once(cli, platform, tmp_path):
+    _import(cli, _tweets(tmp_path, "tweets.csv", slice(0, 60)))
+    with platform.db.reading() as session:
+        ids = list(session.scalars(select(Feedback.id).order_by(Feedback.id)))
+    early, later, late = ids[:40], ids[40:], ids[44]
+    held = _hold_back(platform, later)
+    assert _recompute(platform) == len(early)  # the first run (full)
+    # Every later row commits but one, whose id was handed out before the others'.
+    _commit_late(platform, held, [i for i in later if i != late])
+    assert _recompute(platform) == len(later) - 1
+    _commit_late(platform, held, [late])
+    assert _recompute(platform) == 1  # read again, the late row only
+
+    stats, evidence, _ = _stored(platform)
+    refs = [ref for signal, ref, _ in evidence if signal == "feedback"]
+    assert refs.count(late) == 1 and sorted(refs) == ids  # every row once, none twice
+    assert json.loads(cli("trust", "recompute", "--full", "--json").stdout)["observations"] == 60
+    full_stats, full_evidence, _ = _stored(platform)
+    assert full_evidence == evidence
+    _assert_same_statistics(stats, full_stats)
+
+
+def test_an_incremental_recompute_with_nothing_new_changes_nothing(cli, platform, tmp_path):
+    _import(cli, _tweets(tmp_path, "a.csv", slice(0, 40)))
+    assert _recompute(platform) == 40
+    _import(cli, _tweets(tmp_path, "b.csv", slice(40, 60)))
+    assert _recompute(platform) == 20
+    before = _stored(platform)
+    assert [m for m in before[2] if m[0] == "feedback"] == [("feedback", 40, 60)]
+    assert _recompute(platform) == 0  # the overlap is read again, and all of it is known
+    assert _recompute(platform) == 0
+    after = _stored(platform)
+    assert after[1:] == before[1:]  # same evidence, same marks
+    assert after[0].keys() == before[0].keys()
+    assert all(np.array_equal(after[0][k], before[0][k]) for k in before[0])
+    with platform.db.reading() as session:
+        assert session.scalar(select(func.count()).select_from(TrustEvidence)) == 60

@@ -54,12 +54,16 @@ class TrustState(Base):
 
 
 class TrustWatermark(Base):
-    """The last source id of each signal already folded into the statistics."""
+    """How far each signal has been read: the highest source id read (`last_ref`) and where the
+    next recompute starts reading again (`reread_ref`, see trust/service.py `recompute`)."""
 
     __tablename__ = "trust_watermarks"
 
     signal: Mapped[str] = mapped_column(String(40), primary_key=True)
     last_ref: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    reread_ref: Mapped[int] = mapped_column(
+        BigInteger, nullable=False, default=0, server_default="0"
+    )
 
 
 class TrustEvidence(Base):
@@ -69,6 +73,7 @@ class TrustEvidence(Base):
     __table_args__ = (
         Index("ix_trust_evidence_customer", "customer_id"),
         Index("ix_trust_evidence_segment_at", "segment", "at"),
+        Index("ix_trust_evidence_signal_ref", "signal", "ref"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -1,8 +1,9 @@
 """Trust use cases that write: fold new observations into the stored statistics, raise alerts.
 
-`recompute` reads each registered signal after its watermark, maps every batch to additive
-statistics (trust/aggregates.py), adds them to the stored ones and evaluates the alert tests for
-the days that changed. `--full` starts from nothing. Callers own the transaction.
+`recompute` reads each registered signal after its watermark (with an overlap, see `_Marks`),
+maps every batch to additive statistics (trust/aggregates.py), adds them to the stored ones and
+evaluates the alert tests for the days that changed. `--full` starts from nothing. Callers own the
+transaction.
 """
 
 from __future__ import annotations
@@ -76,6 +77,56 @@ def _needs_full(state: TrustState | None, params: TrustParams) -> bool:
     if abs(state.half_life_s - params.half_life_s) > 1e-6:
         return True  # statistics weighted with another half-life cannot be extended
     return (state.latest_at - state.epoch) / state.half_life_s > REBASE_AFTER_HALF_LIVES
+
+
+@dataclass(frozen=True)
+class _Marks:
+    """Where a signal's next incremental read starts, and which refs it has already folded in.
+
+    Why read again: on PostgreSQL a row's id is handed out at insert, before its transaction
+    commits, so a row with a lower id can become visible after a recompute has read past it.
+    Reading only above the highest id read would skip such a row for good. So each run reads
+    again from where the latest run that found new rows started (`reread_ref`): a row is folded
+    in as long as it commits before the next run that finds newer rows. Sums are additive, so an
+    observation must not be counted twice: refs already in `trust_evidence` (every observation
+    folded in is there, under its signal and ref) are dropped, looked up for the overlap only.
+    Rows a signal passes over are never in the evidence; they are simply passed over again.
+    A full run reads everything, then keeps the overlap from where the run before it left off:
+    rows still in flight during it are the ones that run had not seen.
+
+    A signal's first run (a fresh database, a newly registered signal) has no earlier run to go
+    back to and starts without an overlap: re-reading everything once would make the next
+    incremental run as slow as a full one.
+    """
+
+    reread_ref: int
+    last_ref: int
+
+    @classmethod
+    def of(cls, watermark: TrustWatermark | None) -> _Marks | None:
+        return None if watermark is None else cls(watermark.reread_ref, watermark.last_ref)
+
+    def folded(self, session: Session, signal: str) -> np.ndarray:
+        """The refs of this signal already folded in, among those the overlap reads again."""
+        refs = session.scalars(
+            select(TrustEvidence.ref)
+            .where(
+                TrustEvidence.signal == signal,
+                TrustEvidence.ref > self.reread_ref,
+                TrustEvidence.ref <= self.last_ref,
+            )
+            .distinct()
+        ).all()
+        return np.array(refs, dtype=np.int64)
+
+    @staticmethod
+    def after_run(previous: _Marks | None, read_up_to: int) -> _Marks:
+        """The marks to store after a run that read up to `read_up_to` (a full run included)."""
+        if previous is None:
+            return _Marks(read_up_to, read_up_to)
+        if read_up_to == previous.last_ref:
+            return previous  # nothing new: keep the overlap for rows still to commit
+        return _Marks(min(previous.last_ref, read_up_to), read_up_to)
 
 
 def _clear(session: Session) -> None:
@@ -157,26 +208,36 @@ def recompute(
 ) -> RecomputeReport:
     """Fold every signal's new observations into the statistics; alerts for the changed days.
 
-    Incremental from each signal's watermark unless `full` (or the stored statistics were built
-    with another half-life, or the recency epoch must be rebased).
+    Incremental from each signal's marks (overlapping the latest run, see `_Marks`) unless `full`
+    (or the stored statistics were built with another half-life, or the recency epoch must be
+    rebased).
     """
     started = time.perf_counter()
     state = session.get(TrustState, 1)
     full = full or _needs_full(state, params)
+    # Read before a full run clears them: its overlap starts where the latest run left off.
+    marks = {w.signal: _Marks.of(w) for w in session.scalars(select(TrustWatermark))}
     if full:
         _clear(session)
         session.flush()
         state = None
-    marks = {w.signal: w.last_ref for w in session.scalars(select(TrustWatermark))}
     epoch = state.epoch if state else None
     latest = state.latest_at if state else None
     total = Aggregates.empty()
     days: set[int] = set()
     count = 0
     for signal in signals if signals is not None else registered_signals():
-        after = marks.get(signal.name, 0)
-        for obs in signal.read(session, after_ref=after, batch_size=batch_size):
+        previous = marks.get(signal.name)
+        reading = None if full else previous
+        start = reading.reread_ref if reading else 0
+        after = reading.last_ref if reading else 0
+        folded: np.ndarray | None = None
+        for obs in signal.read(session, after_ref=start, batch_size=batch_size):
             after = max(after, obs.last_ref)
+            if reading is not None and len(obs) and int(obs.ref[0]) <= reading.last_ref:
+                if folded is None:
+                    folded = reading.folded(session, signal.name)
+                obs = obs.take(~np.isin(obs.ref, folded))
             if len(obs) == 0:
                 continue
             if epoch is None:
@@ -190,11 +251,12 @@ def recompute(
             latest = int(obs.at.max()) if latest is None else max(latest, int(obs.at.max()))
             days.update(np.unique(day_start(obs.at)).tolist())
             count += len(obs)
+        mark = _Marks.after_run(previous, after)
         watermark = session.get(TrustWatermark, signal.name)
         if watermark is None:
-            session.add(TrustWatermark(signal=signal.name, last_ref=after))
-        else:
-            watermark.last_ref = after
+            watermark = TrustWatermark(signal=signal.name)
+            session.add(watermark)
+        watermark.reread_ref, watermark.last_ref = mark.reread_ref, mark.last_ref
     _store_stats(session, total, additive=not full)
     if epoch is not None and latest is not None:
         if state is None:
