@@ -10,6 +10,7 @@ from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
+import pytest
 from sqlalchemy import delete, func, insert, select
 from tests.tweets import TWEET_IMPORT
 
@@ -292,6 +293,8 @@ def _assert_same_statistics(a: dict[tuple, np.ndarray], b: dict[tuple, np.ndarra
 
 
 def test_a_row_that_commits_after_a_higher_id_was_read_is_counted_once(cli, platform, tmp_path):
+    if platform.db.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite hands out ids in commit order (one writer at a time)")
     _import(cli, _tweets(tmp_path, "tweets.csv", slice(0, 60)))
     with platform.db.reading() as session:
         ids = list(session.scalars(select(Feedback.id).order_by(Feedback.id)))

@@ -110,7 +110,7 @@ def iter_feedback_batches(
     it saw (the trust index's watermark) never skips a row analysed later.
     """
     last = after_id
-    pending = first_pending_id(session)
+    pending = first_pending_id(session, after_id=after_id)
     while True:
         query = select(*_COLUMNS).where(Feedback.id > last, Feedback.p_negative.is_not(None))
         if pending is not None:

@@ -278,9 +278,13 @@ def enrich_pending(session: Session, vault: Vault, analyser: Analyser, *, limit:
     return len(rows)
 
 
-def first_pending_id(session: Session) -> int | None:
-    """The oldest row still waiting for analysis; readers of analysed rows stop before it."""
-    return session.scalar(select(func.min(Feedback.id)).where(Feedback.p_negative.is_(None)))
+def first_pending_id(session: Session, *, after_id: int = 0) -> int | None:
+    """The oldest row after `after_id` still waiting for analysis; readers of analysed rows stop
+    before it. Bounded below, it is a range scan of the new rows, not of the whole table (150 ms
+    at a million rows, most of an incremental trust update)."""
+    return session.scalar(
+        select(func.min(Feedback.id)).where(Feedback.id > after_id, Feedback.p_negative.is_(None))
+    )
 
 
 def text_keys(

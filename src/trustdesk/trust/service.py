@@ -226,10 +226,13 @@ def recompute(
     total = Aggregates.empty()
     days: set[int] = set()
     count = 0
+    # SQLite hands out row ids under its one write lock, so in commit order: nothing commits
+    # behind a row already read, and re-reading the overlap would only double the read.
+    in_order = session.get_bind().dialect.name == "sqlite"
     for signal in signals if signals is not None else registered_signals():
         previous = marks.get(signal.name)
         reading = None if full else previous
-        start = reading.reread_ref if reading else 0
+        start = (reading.last_ref if in_order else reading.reread_ref) if reading else 0
         after = reading.last_ref if reading else 0
         folded: np.ndarray | None = None
         for obs in signal.read(session, after_ref=start, batch_size=batch_size):
