@@ -7,35 +7,11 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
+from test_dashboard_pages import csrf_from, log_in
 
 from trustdesk.audit.chain import AuditEntry
-from trustdesk.auth import service as auth_service
 from trustdesk.auth.roles import Role
 from trustdesk.fraud.models import FraudLabel
-
-PASSWORD = "correct-horse-battery"
-
-
-def log_in(client, platform, role: Role, username: str) -> None:
-    with platform.db.transaction() as session:
-        auth_service.create_user(
-            session,
-            platform.vault,
-            username=username,
-            password=PASSWORD,
-            role=role,
-            with_totp=False,
-            actor="test",
-        )
-    form = client.get("/login")
-    data = {"username": username, "password": PASSWORD, "csrf_token": csrf_from(form.text)}
-    assert client.post("/login", data=data, follow_redirects=False).status_code == 303
-
-
-def csrf_from(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "the page has no CSRF field"
-    return found.group(1)
 
 
 def score(client, token, tx_id, minutes_ago, **fields):

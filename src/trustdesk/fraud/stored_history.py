@@ -18,6 +18,7 @@ from trustdesk.fraud.models import FraudLabel, FraudTransaction
 from trustdesk.fraud.schemas import LabelKind
 
 __all__ = [
+    "HISTORY_COLUMNS",
     "HistoryRow",
     "customer_first_seen",
     "history_rows",
@@ -25,6 +26,17 @@ __all__ = [
     "labels",
     "rows_by_pk",
 ]
+
+
+# What the scorer and training read of a payment, in `HistoryRow`'s order.
+HISTORY_COLUMNS = (
+    FraudTransaction.id,
+    FraudTransaction.transaction_id,
+    FraudTransaction.at,
+    FraudTransaction.customer_ref,
+    FraudTransaction.terminal_id,
+    FraudTransaction.amount,
+)
 
 
 @dataclass(frozen=True)
@@ -54,14 +66,9 @@ def rows_by_pk(session: Session, pks: list[int], *, since: datetime) -> list[His
     """The given payments that are not older than `since`, in time order."""
     found: list[HistoryRow] = []
     for i in range(0, len(pks), 900):
-        query = select(
-            FraudTransaction.id,
-            FraudTransaction.transaction_id,
-            FraudTransaction.at,
-            FraudTransaction.customer_ref,
-            FraudTransaction.terminal_id,
-            FraudTransaction.amount,
-        ).where(FraudTransaction.id.in_(pks[i : i + 900]), FraudTransaction.at >= since)
+        query = select(*HISTORY_COLUMNS).where(
+            FraudTransaction.id.in_(pks[i : i + 900]), FraudTransaction.at >= since
+        )
         found.extend(HistoryRow(*row) for row in session.execute(query))
     return sorted(found, key=lambda r: (r.at, r.pk))
 
@@ -69,14 +76,7 @@ def rows_by_pk(session: Session, pks: list[int], *, since: datetime) -> list[His
 def history_rows(session: Session, *, since: datetime, after_pk: int = 0) -> Iterator[HistoryRow]:
     """Stored transactions from `since` in time order (streamed: there can be millions)."""
     query = (
-        select(
-            FraudTransaction.id,
-            FraudTransaction.transaction_id,
-            FraudTransaction.at,
-            FraudTransaction.customer_ref,
-            FraudTransaction.terminal_id,
-            FraudTransaction.amount,
-        )
+        select(*HISTORY_COLUMNS)
         .where(FraudTransaction.at >= since, FraudTransaction.id > after_pk)
         .order_by(FraudTransaction.at, FraudTransaction.id)
         .execution_options(yield_per=20_000)

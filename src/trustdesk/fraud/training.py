@@ -27,6 +27,7 @@ from trustdesk.fraud.backtest import BacktestResult, Protocol, run_backtest
 from trustdesk.fraud.models import FraudLabel, FraudTransaction
 from trustdesk.fraud.schemas import LabelKind
 from trustdesk.fraud.simulator import simulate
+from trustdesk.fraud.stored_history import HISTORY_COLUMNS
 
 __all__ = [
     "TrainingWindow",
@@ -65,14 +66,7 @@ class TrainingWindow:
 def stored_frame(session: Session, *, labels_known_by: datetime) -> pd.DataFrame:
     """Stored payments in the backtest's columns; tx_fraud from the latest label known by then."""
     rows = session.execute(
-        select(
-            FraudTransaction.id,
-            FraudTransaction.transaction_id,
-            FraudTransaction.at,
-            FraudTransaction.customer_ref,
-            FraudTransaction.terminal_id,
-            FraudTransaction.amount,
-        ).order_by(FraudTransaction.at, FraudTransaction.id)
+        select(*HISTORY_COLUMNS).order_by(FraudTransaction.at, FraudTransaction.id)
     ).all()
     frame = pd.DataFrame(
         rows,
