@@ -26,8 +26,8 @@ import httpx
 from sqlalchemy import insert
 
 from trustdesk import migrate
+from trustdesk.access.roles import Role
 from trustdesk.auth import service as auth_service
-from trustdesk.auth.roles import Role
 from trustdesk.config import Settings
 from trustdesk.customers.models import Customer
 from trustdesk.db import utcnow

@@ -34,7 +34,7 @@ from sqlalchemy import func, insert, select
 
 from trustdesk import migrate
 from trustdesk.config import Settings
-from trustdesk.demo import customer_id_for_handle
+from trustdesk.feedback.demo import customer_id_for_handle
 from trustdesk.feedback.models import Feedback
 from trustdesk.platform import Platform
 from trustdesk.trust import reports, service

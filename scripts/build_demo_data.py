@@ -35,7 +35,7 @@ def slug(handle: str) -> str:
 
 
 def customer_id_for_handle(handle: str) -> str:
-    """Same rule as trustdesk.demo.customer_id_for_handle, which links tweets to customers."""
+    """Same rule as trustdesk.feedback.demo.customer_id_for_handle (links tweets to customers)."""
     return f"tw-{slug(handle)}"
 
 

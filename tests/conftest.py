@@ -20,9 +20,9 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from trustdesk import migrate
+from trustdesk.access.roles import Role
 from trustdesk.app import create_app
 from trustdesk.auth import service as auth_service
-from trustdesk.auth.roles import Role
 from trustdesk.config import Settings, get_settings
 from trustdesk.db import Base, Database
 from trustdesk.models import load_all_models

@@ -1,11 +1,14 @@
-"""FastAPI app factory: mounts every capability's router and maps domain errors to problem+json."""
+"""FastAPI app factory: mounts every capability's router and maps domain errors to problem+json.
+
+The routers, pages and server hooks come from the manifest (`trustdesk.capabilities`).
+"""
 
 from __future__ import annotations
 
 import gc
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, ExitStack, asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -17,22 +20,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from trustdesk import __version__
-from trustdesk.audit.api import router as audit_router
-from trustdesk.auth.api import router as auth_router
+from trustdesk.capabilities import installed, resolve, wire
 from trustdesk.config import Settings, get_settings
-from trustdesk.customers.api import router as customers_router
 from trustdesk.errors import DomainError
-from trustdesk.feedback.api import router as feedback_router
-from trustdesk.fraud.api import fraud_router
-from trustdesk.fraud.api import router as transactions_router
-from trustdesk.fraud.realtime import EngineHolder
 from trustdesk.observability import Metrics, RequestObserver, configure_logging
 from trustdesk.platform import Platform
-from trustdesk.privacy.api import router as consent_router
-from trustdesk.privacy.datamap_api import router as privacy_datamap_router
-from trustdesk.privacy.requests_api import router as privacy_requests_router
-from trustdesk.trust.api import alerts_router
-from trustdesk.trust.api import router as trust_router
 from trustdesk.web.error_pages import domain_error_page, error_page, is_page_request
 from trustdesk.web.pages import mount_pages
 
@@ -107,16 +99,19 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # The fraud scorer's history is read once, before the first request is served.
-        _app.state.fraud.start(background=True)
-        stop_checkpoints = platform.db.checkpoint_in_background()
-        # Everything built so far lives as long as the server: keep full collections from walking
-        # it again and again (a pause of tens of milliseconds for whichever request meets it).
-        gc.collect()
-        gc.freeze()
-        yield
-        stop_checkpoints()
-        _app.state.fraud.stop()
+        with ExitStack() as services:
+            # Capabilities' in-process services (the fraud scorer reads its history here,
+            # before the first request is served), stopped in reverse order at shutdown.
+            for hook in hooks:
+                services.enter_context(hook)
+            stop_checkpoints = platform.db.checkpoint_in_background()
+            # Everything built so far lives as long as the server: keep full collections from
+            # walking it again and again (a pause of tens of milliseconds for whichever request
+            # meets it).
+            gc.collect()
+            gc.freeze()
+            yield
+            stop_checkpoints()
         if owned:
             platform.close()
 
@@ -129,7 +124,13 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         description="Measure, earn, protect and rebuild customer trust.",
     )
     app.state.platform = platform
-    app.state.fraud = EngineHolder(platform.db, settings)
+    capabilities = installed()
+    wire(capabilities)  # signals, export sections, erasure steps: a wrong reference fails here
+    hooks: list[AbstractContextManager[None]] = [
+        resolve(ref)(app, platform, settings)
+        for capability in capabilities
+        for ref in capability.server_hooks
+    ]
     metrics = Metrics()
     app.state.metrics = metrics
 
@@ -150,18 +151,12 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     _install_error_handlers(app)
 
     api = APIRouter(prefix="/api/v1")
-    # Payment scoring first: routes are matched in order and it is the busiest, latency-bound one.
-    api.include_router(transactions_router)
-    api.include_router(auth_router)
-    api.include_router(customers_router)
-    api.include_router(feedback_router)
-    api.include_router(consent_router)
-    api.include_router(privacy_requests_router)
-    api.include_router(privacy_datamap_router)
-    api.include_router(trust_router)
-    api.include_router(alerts_router)
-    api.include_router(audit_router)
-    api.include_router(fraud_router)
+    # `first_routers` first (payment scoring): routes are matched in order and it is the busiest,
+    # latency-bound one.
+    refs = [ref for c in capabilities for ref in c.first_routers]
+    refs += [ref for c in capabilities for ref in c.routers]
+    for ref in refs:
+        api.include_router(resolve(ref, APIRouter))
     app.include_router(api)
 
     @app.get("/healthz", tags=["ops"])
@@ -175,5 +170,5 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     def prometheus() -> PlainTextResponse:
         return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    mount_pages(app)
+    mount_pages(app, capabilities)
     return app

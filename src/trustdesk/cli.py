@@ -1,4 +1,7 @@
-"""Typer root: mounts every capability's commands and maps domain errors to exit codes."""
+"""Typer root: mounts every capability's commands and maps domain errors to exit codes.
+
+The command groups come from the manifest (`trustdesk.capabilities`, each entry's `commands`).
+"""
 
 from __future__ import annotations
 
@@ -9,20 +12,10 @@ import typer
 from typer.core import TyperGroup
 
 from trustdesk import migrate
-from trustdesk.audit.cli import app as audit_app
-from trustdesk.auth.cli import tokens as tokens_app
-from trustdesk.auth.cli import users as users_app
+from trustdesk.capabilities import installed, resolve
 from trustdesk.config import get_settings
 from trustdesk.console import close_platform, err, open_platform, out, print_json
-from trustdesk.customers.cli import app as customers_app
 from trustdesk.errors import DomainError
-from trustdesk.feedback.cli import app as feedback_app
-from trustdesk.feedback.cli import model_app
-from trustdesk.fraud.cli import app as fraud_app
-from trustdesk.privacy.cli import app as consent_app
-from trustdesk.privacy.requests_cli import app as privacy_app
-from trustdesk.trust.cli import alerts_app
-from trustdesk.trust.cli import app as trust_app
 
 
 class _DomainErrorsToExitCodes(TyperGroup):
@@ -49,17 +42,9 @@ keys_app = typer.Typer(help="The master key and data keys.", no_args_is_help=Tru
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(keys_app, name="keys")
-app.add_typer(customers_app, name="customers")
-app.add_typer(feedback_app, name="feedback")
-app.add_typer(model_app, name="model")
-app.add_typer(users_app, name="users")
-app.add_typer(tokens_app, name="tokens")
-app.add_typer(trust_app, name="trust")
-app.add_typer(alerts_app, name="alerts")
-app.add_typer(audit_app, name="audit")
-app.add_typer(fraud_app, name="fraud")
-app.add_typer(consent_app, name="consent")
-app.add_typer(privacy_app, name="privacy")
+for _capability in installed():
+    for _command in _capability.commands:
+        app.add_typer(resolve(_command.app, typer.Typer), name=_command.name)
 
 
 @db_app.command("upgrade")

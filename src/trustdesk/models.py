@@ -1,22 +1,21 @@
-"""Imports every capability's ORM models so the metadata is complete (migrations, drift test)."""
+"""Imports every capability's ORM models so the metadata is complete (migrations, drift test).
+
+The modules are the manifest's (`trustdesk.capabilities`, each entry's `models`).
+"""
 
 from __future__ import annotations
 
 import importlib
 
-__all__ = ["MODEL_MODULES", "load_all_models"]
+from trustdesk.capabilities import installed
 
-MODEL_MODULES = (
-    "trustdesk.audit.chain",
-    "trustdesk.auth.models",
-    "trustdesk.customers.models",
-    "trustdesk.feedback.models",
-    "trustdesk.fraud.models",
-    "trustdesk.privacy.models",
-    "trustdesk.trust.models",
-)
+__all__ = ["load_all_models", "model_modules"]
+
+
+def model_modules() -> tuple[str, ...]:
+    return tuple(module for capability in installed() for module in capability.models)
 
 
 def load_all_models() -> None:
-    for name in MODEL_MODULES:
+    for name in model_modules():
         importlib.import_module(name)

@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 from test_shell_chromium import assert_accessible_page, fill_login, make_user
 from tests.tweets import TWEET_IMPORT
 
-from trustdesk.auth.roles import Role
+from trustdesk.access.roles import Role
 from trustdesk.trust import reports, service
 from trustdesk.trust.signals import Observations
 

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from test_shell_chromium import assert_accessible_page, fill_login, make_user
 
-from trustdesk.auth.roles import Role
+from trustdesk.access.roles import Role
 
 pytestmark = pytest.mark.e2e
 

@@ -16,7 +16,7 @@ from tests.e2e.test_preferences_chromium import (
 )
 from tests.e2e.test_shell_chromium import assert_accessible_page, fill_login, make_user
 
-from trustdesk.auth.roles import Role
+from trustdesk.access.roles import Role
 
 pytestmark = pytest.mark.e2e
 

@@ -7,8 +7,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from trustdesk.access.roles import Role
 from trustdesk.auth import service as auth_service
-from trustdesk.auth.roles import Role
 from trustdesk.customers import service as customer_service
 from trustdesk.customers.schemas import CustomerIn
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trustdesk.auth.roles import Role
+from trustdesk.access.roles import Role
 
 ADA = {
     "external_id": "c1",

@@ -11,8 +11,8 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, select
 
+from trustdesk.access.roles import Role
 from trustdesk.audit.chain import AuditEntry
-from trustdesk.auth.roles import Role
 from trustdesk.customers import service as customer_service
 from trustdesk.customers.models import Customer
 from trustdesk.customers.schemas import CustomerIn

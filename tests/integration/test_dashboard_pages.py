@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 from tests.tweets import TWEET_IMPORT
 
+from trustdesk.access.roles import ROLE_PERMISSIONS, Role
 from trustdesk.auth import service as auth_service
-from trustdesk.auth.roles import ROLE_PERMISSIONS, Role
 from trustdesk.feedback import service as feedback_service
 from trustdesk.trust import reports, service
 from trustdesk.trust.signals import Observations

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.tweets import TWEET_IMPORT
 
-from trustdesk.auth.roles import Role
+from trustdesk.access.roles import Role
 from trustdesk.feedback import public
 from trustdesk.feedback.analysis import default_analyser
 from trustdesk.feedback.importing import import_feedback_rows

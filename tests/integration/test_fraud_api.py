@@ -10,8 +10,8 @@ from itertools import count
 import pytest
 from fastapi.testclient import TestClient
 
+from trustdesk.access.roles import Role
 from trustdesk.app import create_app
-from trustdesk.auth.roles import Role
 from trustdesk.fraud.models import FraudTransaction
 
 _ids = count(1)

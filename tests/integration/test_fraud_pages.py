@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from test_dashboard_pages import csrf_from, log_in
 
+from trustdesk.access.roles import Role
 from trustdesk.audit.chain import AuditEntry
-from trustdesk.auth.roles import Role
 from trustdesk.fraud.models import FraudLabel
 
 

@@ -12,8 +12,8 @@ from itertools import count
 from sqlalchemy import select
 from test_fraud_pages import log_in, queue_ids
 
+from trustdesk.access.roles import Role
 from trustdesk.audit.chain import AuditEntry
-from trustdesk.auth.roles import Role
 from trustdesk.fraud import service
 from trustdesk.fraud.models import FraudStepUp
 from trustdesk.fraud.monitoring import daily_figures

@@ -7,9 +7,9 @@ from urllib.parse import quote
 
 import pytest
 
+from trustdesk.access.roles import Role
 from trustdesk.auth import service as auth_service
 from trustdesk.auth.models import User
-from trustdesk.auth.roles import Role
 from trustdesk.customers import service as customer_service
 from trustdesk.customers.schemas import CustomerIn
 

@@ -8,7 +8,7 @@ import re
 import yaml
 from sqlalchemy import func, select
 
-from trustdesk.auth.roles import Role
+from trustdesk.access.roles import Role
 from trustdesk.privacy.datamap import DEFAULT_DATAMAP
 from trustdesk.privacy.models import DataMapVersion, NoticeVersion
 

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from trustdesk.access.roles import Role
 from trustdesk.auth import service as auth_service
-from trustdesk.auth.roles import Role
 from trustdesk.customers import service as customer_service
 from trustdesk.customers.schemas import CustomerIn
 from trustdesk.privacy.links import signer_for

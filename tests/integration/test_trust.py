@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import delete, func, insert, select
 from tests.tweets import TWEET_IMPORT
 
-from trustdesk.auth.roles import Role
+from trustdesk.access.roles import Role
 from trustdesk.feedback.models import Feedback, FeedbackTerm
 from trustdesk.trust import reports, service
 from trustdesk.trust.models import TrustEvidence, TrustStat, TrustWatermark

@@ -1,6 +1,6 @@
-"""Staff authentication and roles."""
+"""Staff authentication: users, sessions, API tokens, TOTP, the login pages and the home page.
 
-from trustdesk.auth.principal import SYSTEM, Principal
-from trustdesk.auth.roles import PERMISSIONS, ROLE_PERMISSIONS, Role
+Who is acting and what roles allow live below the web shell, in `trustdesk.access`.
+"""
 
-__all__ = ["PERMISSIONS", "ROLE_PERMISSIONS", "SYSTEM", "Principal", "Role"]
+__all__: list[str] = []

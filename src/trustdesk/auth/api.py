@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from trustdesk.access.principal import Principal
+from trustdesk.access.roles import ROLE_PERMISSIONS, Role
 from trustdesk.auth import service
 from trustdesk.auth.http import current_principal, read_session, require, write_session
-from trustdesk.auth.principal import Principal
-from trustdesk.auth.roles import ROLE_PERMISSIONS, Role
 
 router = APIRouter(tags=["auth"])
 

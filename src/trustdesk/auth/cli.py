@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from trustdesk.access.roles import Role
 from trustdesk.auth import service
-from trustdesk.auth.roles import Role
 from trustdesk.console import cli_actor, open_platform, out, print_json
 
 users = typer.Typer(help="Staff users.", no_args_is_help=True)

@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterator
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from trustdesk.access.principal import Principal
 from trustdesk.auth import service
-from trustdesk.auth.principal import Principal
 from trustdesk.errors import AuthenticationFailed
 from trustdesk.platform import Platform
 from trustdesk.web import csrf

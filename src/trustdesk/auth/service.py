@@ -15,10 +15,10 @@ from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
 from trustdesk import audit
+from trustdesk.access.principal import Principal
+from trustdesk.access.roles import Role
 from trustdesk.auth import token_cache
 from trustdesk.auth.models import ApiToken, LoginThrottle, StaffSession, User
-from trustdesk.auth.principal import Principal
-from trustdesk.auth.roles import Role
 from trustdesk.crypto import Vault
 from trustdesk.db import Database, utcnow
 from trustdesk.errors import (

@@ -11,7 +11,7 @@ import threading
 import time
 from datetime import datetime
 
-from trustdesk.auth.principal import Principal
+from trustdesk.access.principal import Principal
 
 __all__ = ["TTL_S", "forget", "get", "put"]
 

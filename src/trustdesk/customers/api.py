@@ -6,9 +6,9 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session
 
+from trustdesk.access.principal import Principal
 from trustdesk.auth.http import get_platform, read_session, require, write_session
-from trustdesk.auth.principal import Principal
-from trustdesk.customers import service
+from trustdesk.customers import erasure, service
 from trustdesk.customers.importing import import_customer_records
 from trustdesk.customers.schemas import CustomerIn, CustomerOut, ImportReport
 from trustdesk.errors import InvalidInput
@@ -108,6 +108,4 @@ def forget_customer(
     session: Session = Depends(write_session, scope="function"),
 ) -> CustomerOut:
     """Destroy the customer's data key: their personal data becomes unreadable everywhere."""
-    from trustdesk.privacy.erasure import erase_customer
-
-    return erase_customer(session, platform.vault, external_id, actor=principal.actor)
+    return erasure.erase_customer(session, platform.vault, external_id, actor=principal.actor)

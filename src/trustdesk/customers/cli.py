@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from trustdesk.console import cli_actor, err, open_platform, out, print_json, progress
-from trustdesk.customers import service
+from trustdesk.customers import erasure, service
 from trustdesk.customers.importing import import_customer_file
 from trustdesk.customers.schemas import ImportReport
 
@@ -128,9 +128,7 @@ def forget(
     """Destroy the customer's data key: their personal data becomes unreadable everywhere."""
     if not yes:
         typer.confirm(f"Irreversibly destroy the personal data of {external_id}?", abort=True)
-    from trustdesk.privacy.erasure import erase_customer
-
     platform = open_platform()
     with platform.db.transaction() as session:
-        erase_customer(session, platform.vault, external_id, actor=cli_actor())
+        erasure.erase_customer(session, platform.vault, external_id, actor=cli_actor())
     out.print(f"{external_id}: data key destroyed; personal data is unreadable")

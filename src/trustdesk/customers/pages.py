@@ -12,8 +12,8 @@ from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from trustdesk.access.principal import Principal
 from trustdesk.auth.http import get_platform, read_session, require_page
-from trustdesk.auth.principal import Principal
 from trustdesk.customers import service
 from trustdesk.platform import Platform
 from trustdesk.web.nav import NavEntry, Section

@@ -1,4 +1,6 @@
-"""What other capabilities may know about customers: ids and the vault subject of their data key."""
+"""What other capabilities may know about customers: ids and the vault subject of their data key;
+and the door to erasing a customer everywhere (`erase`, with the erasure steps other capabilities
+add through `register_eraser`, wired by the manifest)."""
 
 from __future__ import annotations
 
@@ -11,21 +13,34 @@ from sqlalchemy.orm import Session
 
 from trustdesk.crypto import Vault
 from trustdesk.customers import service
+from trustdesk.customers.erasure import (
+    Eraser,
+    erase_customer,
+    readable_items,
+    register_eraser,
+    registered_erasers,
+)
 from trustdesk.customers.models import PERSONAL_FIELDS, Customer, CustomerSegment
 from trustdesk.customers.schemas import CustomerIn, CustomerOut
 from trustdesk.errors import Conflict, InvalidInput
 
 __all__ = [
+    "CustomerOut",
     "CustomerPlace",
+    "Eraser",
     "customer_ids",
     "customer_subjects",
+    "erase",
     "external_ids",
     "forget",
     "jurisdiction",
     "jurisdictions",
     "jurisdictions_by_id",
     "personal_record",
+    "readable_items",
     "rectify",
+    "register_eraser",
+    "registered_erasers",
     "segments",
     "stored_personal_fields",
     "validate_personal",
@@ -143,9 +158,14 @@ def jurisdictions_by_id(session: Session, ids: Iterable[int]) -> dict[int, Custo
 def forget(session: Session, vault: Vault, external_id: str, *, actor: str) -> CustomerOut:
     """Destroy the customer's data key and their ciphertext (see `service.forget_customer`).
 
-    Use `privacy.erasure.erase_customer` to erase them everywhere, not just here.
+    Use `erase` to erase them everywhere, not just here.
     """
     return service.forget_customer(session, vault, external_id, actor=actor)
+
+
+def erase(session: Session, vault: Vault, external_id: str, *, actor: str) -> CustomerOut:
+    """Erase the customer everywhere: destroy their data key, then every registered erasure step."""
+    return erase_customer(session, vault, external_id, actor=actor)
 
 
 def personal_record(session: Session, vault: Vault, external_id: str) -> CustomerOut:

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from trustdesk.access.principal import Principal
 from trustdesk.auth.http import get_platform, read_session, require, write_session
-from trustdesk.auth.principal import Principal
 from trustdesk.db import utcnow
 from trustdesk.errors import InvalidInput
 from trustdesk.feedback import service

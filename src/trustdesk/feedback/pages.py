@@ -14,8 +14,8 @@ from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from trustdesk.access.principal import Principal
 from trustdesk.auth.http import get_platform, read_session, require_page
-from trustdesk.auth.principal import Principal
 from trustdesk.customers import public as customers
 from trustdesk.errors import InvalidInput
 from trustdesk.feedback import service

@@ -3,6 +3,7 @@
 Batches are plain numpy arrays (no ORM objects) so the trust index can read millions of rows in
 bounded memory; items carry decrypted text, for explanations, and are fetched by id.
 `forget_customer_feedback` is for erasure: it removes what search derived from a customer's text.
+`recent_feedback` is a customer's latest feedback as listed on the feedback pages.
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from sqlalchemy.orm import Session
 
 from trustdesk.crypto import Vault
 from trustdesk.feedback.models import Feedback
-from trustdesk.feedback.service import decrypt_texts, first_pending_id, forget_customer_feedback
+from trustdesk.feedback.schemas import FeedbackOut
+from trustdesk.feedback.service import (
+    FeedbackFilter,
+    decrypt_texts,
+    first_pending_id,
+    forget_customer_feedback,
+    list_feedback,
+)
 from trustdesk.feedback.topics import TOPIC_DIMENSIONS, TOPIC_LABELS, TOPICS, topics_of
 
 __all__ = [
@@ -26,10 +34,12 @@ __all__ = [
     "TOPIC_LABELS",
     "FeedbackBatch",
     "FeedbackItem",
+    "FeedbackOut",
     "customer_feedback",
     "feedback_items",
     "forget_customer_feedback",
     "iter_feedback_batches",
+    "recent_feedback",
 ]
 
 
@@ -122,6 +132,14 @@ def iter_feedback_batches(
         if len(rows) < batch_size:
             return
         last = int(rows[-1][0])
+
+
+def recent_feedback(
+    session: Session, vault: Vault, customer_id: int, *, limit: int
+) -> tuple[list[FeedbackOut], int | None]:
+    """The customer's first `limit` feedback items in id order, decrypted, and the cursor of the
+    next page (None when there is none)."""
+    return list_feedback(session, vault, FeedbackFilter(customer_id=customer_id), limit=limit)
 
 
 def customer_feedback(session: Session, vault: Vault, customer_id: int) -> list[FeedbackItem]:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from trustdesk.access.principal import Principal
 from trustdesk.auth.http import (
     current_principal,
     get_platform,
@@ -16,7 +17,6 @@ from trustdesk.auth.http import (
     require,
     write_session,
 )
-from trustdesk.auth.principal import Principal
 from trustdesk.db import utcnow
 from trustdesk.fraud import realtime, service, step_up, versions
 from trustdesk.fraud.rules import parse_rules

@@ -26,9 +26,10 @@ from trustdesk.fraud.intake import import_transactions_rows
 from trustdesk.fraud.models import FraudTransaction
 from trustdesk.fraud.schemas import LabelIn, LabelKind, TransactionIn
 from trustdesk.fraud.simulator import simulate
+from trustdesk.platform import Platform
 from trustdesk.tabular import Row
 
-__all__ = ["DemoPayments", "load_demo_payments"]
+__all__ = ["DemoPayments", "load_demo_payments", "load_demo_step"]
 
 PREFIX = "sim-"
 DAYS = 45
@@ -151,3 +152,10 @@ def load_demo_payments(
         f"{len(live)} scored in real time ({len(stopped)} stopped, {labelled} of those resolved)"
     )
     return DemoPayments(report.created, len(live), labelled, len(stopped) - labelled)
+
+
+def load_demo_step(platform: Platform, echo: Callable[[str], None]) -> None:
+    """`trustdesk demo`'s fraud step (see the manifest, `trustdesk.capabilities`)."""
+    payments = load_demo_payments(platform.db, platform.settings, echo)
+    if payments.already_there:
+        echo("payments: the simulated payments are already there")

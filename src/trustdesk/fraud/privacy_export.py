@@ -1,7 +1,7 @@
 """The fraud section of a customer's access export: their payments, decisions and outcomes.
 
-Registered with privacy's export registry on import of the fraud package, so privacy never imports
-fraud. Payments hold ids and amounts, no contact details; after an erasure they are kept as
+Wired to privacy's export registry by the manifest (`trustdesk.capabilities`), so privacy never
+imports fraud. Payments hold ids and amounts, no contact details; after an erasure they are kept as
 fraud-prevention records (the reason the law allows keeping them) but are no longer exported: the
 customer they described is no longer identifiable to TrustDesk.
 """
@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from trustdesk.fraud.models import FraudLabel, FraudTransaction
 from trustdesk.fraud.step_up import step_ups
-from trustdesk.privacy.public import ExportContext, ExportSubject, register_exporter
+from trustdesk.privacy.public import ExportContext, ExportSubject
 
 __all__ = ["payments"]
 
@@ -66,6 +66,3 @@ def payments(ctx: ExportContext, subject: ExportSubject) -> list[Any]:
         }
         for row in rows
     ]
-
-
-register_exporter("payments", payments)

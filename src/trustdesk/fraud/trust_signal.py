@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from trustdesk.crypto import Vault
 from trustdesk.customers import public as customers
 from trustdesk.fraud.models import FraudLabel, FraudTransaction
-from trustdesk.trust.signals import Observations, dimension_mask, register_signal
+from trustdesk.trust.public import Observations, dimension_mask
 
 __all__ = ["FRAUD_SIGNAL", "VALUES", "FalseDeclineSignal"]
 
@@ -113,4 +113,4 @@ class FalseDeclineSignal:
 
 
 FRAUD_SIGNAL = FalseDeclineSignal()
-register_signal(FRAUD_SIGNAL)
+"""Wired to trust's registry by the manifest (`trustdesk.capabilities`)."""

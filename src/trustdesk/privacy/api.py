@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
+from trustdesk.access.principal import Principal
 from trustdesk.auth.http import (
     current_principal,
     get_platform,
@@ -12,7 +13,6 @@ from trustdesk.auth.http import (
     require,
     write_session,
 )
-from trustdesk.auth.principal import Principal
 from trustdesk.db import utcnow
 from trustdesk.errors import InvalidInput
 from trustdesk.platform import Platform

@@ -14,8 +14,8 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from trustdesk.access.principal import Principal
 from trustdesk.auth.http import read_session, require, write_session
-from trustdesk.auth.principal import Principal
 from trustdesk.db import utcnow
 from trustdesk.privacy import datamap, notice, publishing
 from trustdesk.privacy.datamap import DataMap

@@ -2,11 +2,13 @@
 
 Destroying the customer's data key makes every field encrypted under it unreadable, in the live
 database and in earlier backups (crypto-shredding). What was *derived* from their text without that
-key (the keyed search terms of their feedback) is deleted alongside. Non-identifying aggregates
+key (the keyed search terms of their feedback) is deleted alongside, by the erasure steps
+capabilities declare in the manifest (run by `customers.public.erase`). Non-identifying aggregates
 (trust statistics) stay; the audit trail records that the erasure happened.
 
 `verified_erasure` erases and then checks that it worked: the key is gone, no ciphertext of theirs
-is left to decrypt, none of their feedback text decrypts, and their access export is empty.
+is left to decrypt, none of their texts decrypts (every eraser counts its own), and their access
+export is empty.
 """
 
 from __future__ import annotations
@@ -18,8 +20,7 @@ from sqlalchemy.orm import Session
 from trustdesk.config import Settings
 from trustdesk.crypto import Vault
 from trustdesk.customers import public as customers
-from trustdesk.customers.schemas import CustomerOut
-from trustdesk.feedback import public as feedback
+from trustdesk.customers.public import CustomerOut
 from trustdesk.privacy.export import build_export
 from trustdesk.privacy.request_schemas import ErasureReport
 
@@ -27,9 +28,7 @@ __all__ = ["erase_customer", "verified_erasure", "verify_erased"]
 
 
 def erase_customer(session: Session, vault: Vault, external_id: str, *, actor: str) -> CustomerOut:
-    erased = customers.forget(session, vault, external_id, actor=actor)
-    feedback.forget_customer_feedback(session, erased.id)
-    return erased
+    return customers.erase(session, vault, external_id, actor=actor)
 
 
 def verify_erased(
@@ -40,7 +39,7 @@ def verify_erased(
     subject = customers.customer_subjects(session, [record.id])[record.id]
     key_destroyed = vault.is_destroyed(subject)
     stored = customers.stored_personal_fields(session, external_id)
-    readable = sum(1 for item in feedback.customer_feedback(session, vault, record.id) if item.text)
+    readable = customers.readable_items(session, vault, record.id)
     empty = build_export(session, vault, settings, external_id, now=now).is_empty
     return ErasureReport(
         customer_id=external_id,

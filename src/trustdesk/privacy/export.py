@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from trustdesk.config import Settings
 from trustdesk.crypto import Vault
 from trustdesk.customers import public as customers
-from trustdesk.privacy import exporters as _builtin_sections  # noqa: F401 - registers them
 from trustdesk.privacy.export_registry import ExportContext, ExportSubject, registered_exporters
 
 __all__ = ["FORMAT_VERSION", "Export", "build_export", "to_zip"]

@@ -1,8 +1,8 @@
-"""The sections of a data-subject access export, and the registry other capabilities add to.
+"""The sections of a data-subject access export, and the registry they are wired to.
 
 An *exporter* returns, as JSON-ready data, everything its capability holds on one customer,
-decrypted: the export goes to the data subject. A capability registers one exporter per section
-(`register_exporter("fraud", fraud_exporter)` in its own module, through `privacy.public`), so
+decrypted: the export goes to the data subject. A capability declares its sections in the manifest
+(`trustdesk.capabilities`), which registers each through `privacy.public.register_exporter`, so
 privacy never imports it. An exporter returns an empty list or dict when it holds nothing
 readable on the customer; after a verified erasure every section must be empty.
 """
@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from trustdesk import capabilities
 from trustdesk.config import Settings
 from trustdesk.crypto import Vault
 
@@ -56,4 +57,6 @@ def register_exporter(section: str, exporter: Exporter) -> None:
 
 
 def registered_exporters() -> dict[str, Exporter]:
+    """{section: exporter}, in manifest order, then any registered by hand."""
+    capabilities.wire()
     return dict(_EXPORTERS)

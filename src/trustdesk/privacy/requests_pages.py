@@ -10,8 +10,8 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from trustdesk.access.principal import Principal
 from trustdesk.auth.http import get_platform, read_session, require_page, write_session
-from trustdesk.auth.principal import Principal
 from trustdesk.db import utcnow
 from trustdesk.platform import Platform
 from trustdesk.privacy import fulfilment, requests

@@ -8,9 +8,9 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
+from trustdesk.access.principal import Principal
+from trustdesk.access.roles import PERMISSIONS
 from trustdesk.auth.http import get_platform, read_session, require, write_session
-from trustdesk.auth.principal import Principal
-from trustdesk.auth.roles import PERMISSIONS
 from trustdesk.platform import Platform
 from trustdesk.trust import reports, service
 from trustdesk.trust.schemas import (

@@ -19,11 +19,11 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from trustdesk.access.principal import Principal
 from trustdesk.auth.http import get_platform, read_session, require_page, write_session
-from trustdesk.auth.principal import Principal
 from trustdesk.customers import public as customers
 from trustdesk.errors import NotFound
-from trustdesk.feedback import service as feedback
+from trustdesk.feedback import public as feedback
 from trustdesk.feedback.public import TOPIC_DIMENSIONS, TOPIC_LABELS
 from trustdesk.platform import Platform
 from trustdesk.trust import reports, service
@@ -240,12 +240,7 @@ def customer_page(
             session, platform.vault, _params(platform), external_id, with_text=with_text
         )
     timeline, next_cursor = (
-        feedback.list_feedback(
-            session,
-            platform.vault,
-            feedback.FeedbackFilter(customer_id=ids[external_id]),
-            limit=TIMELINE_SIZE,
-        )
+        feedback.recent_feedback(session, platform.vault, ids[external_id], limit=TIMELINE_SIZE)
         if with_text
         else ([], None)
     )

@@ -1,4 +1,5 @@
-"""What other capabilities may know about trust: customers' indices, as plain frozen data."""
+"""What other capabilities may know about trust: customers' indices, as plain frozen data; and
+the registry of signals (`register_signal`), which the manifest wires every declared signal to."""
 
 from __future__ import annotations
 
@@ -11,8 +12,26 @@ from trustdesk.config import Settings
 from trustdesk.customers.public import customer_ids
 from trustdesk.trust import reports
 from trustdesk.trust.service import TrustParams
+from trustdesk.trust.signals import (
+    DIMENSIONS,
+    Observations,
+    Signal,
+    dimension_mask,
+    register_signal,
+    registered_signals,
+)
 
-__all__ = ["CustomerTrust", "customer_trust", "customer_trust_indices"]
+__all__ = [
+    "DIMENSIONS",
+    "CustomerTrust",
+    "Observations",
+    "Signal",
+    "customer_trust",
+    "customer_trust_indices",
+    "dimension_mask",
+    "register_signal",
+    "registered_signals",
+]
 
 _PAGE = 5000
 

@@ -1,4 +1,4 @@
-"""What moves the trust index: signals, their observations, and the registry later modules add to.
+"""What moves the trust index: signals, their observations, and the registry they are wired to.
 
 A *signal* turns some source (feedback, complaints, consent opt-outs, wrongly declined payments,
 breach exposure …) into *observations*: one trust value 0..100 per subject and time, with a weight,
@@ -16,6 +16,7 @@ from typing import Protocol
 import numpy as np
 from sqlalchemy.orm import Session
 
+from trustdesk import capabilities
 from trustdesk.crypto import Vault
 
 __all__ = [
@@ -113,13 +114,18 @@ _REGISTRY: dict[str, Signal] = {}
 
 
 def register_signal(signal: Signal) -> None:
-    """Add a signal; the next `trustdesk trust recompute` folds its observations in."""
+    """Add a signal; the next `trustdesk trust recompute` folds its observations in.
+
+    The manifest (`trustdesk.capabilities`) calls this for every signal a capability declares;
+    registering the same signal again changes nothing, another one under a taken name is an error.
+    """
+    found = _REGISTRY.get(signal.name)
+    if found is not None and found is not signal:
+        raise ValueError(f"trust signal {signal.name!r} is already registered")
     _REGISTRY[signal.name] = signal
 
 
 def registered_signals() -> list[Signal]:
-    """Every registered signal, the built-in feedback signal first."""
-    from trustdesk.trust.feedback_signal import FEEDBACK_SIGNAL
-
-    _REGISTRY.setdefault(FEEDBACK_SIGNAL.name, FEEDBACK_SIGNAL)
+    """Every signal, in manifest order (feedback first), then any registered by hand."""
+    capabilities.wire()
     return list(_REGISTRY.values())

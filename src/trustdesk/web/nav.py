@@ -1,8 +1,9 @@
 """The shell's navigation: each capability adds its pages and menu entries as a `Section`.
 
 A capability's `pages.py` ends with `section = Section(router=router, nav=(NavEntry(...),))`, and
-`web/pages.py` lists that section once. Entries carry the permission that opens them, so the menu
-and the home page only offer what the logged-in role may see (the pages still check it).
+its manifest entry (`trustdesk.capabilities`) names that section once. Entries carry the
+permission that opens them, so the menu and the home page only offer what the logged-in role may
+see (the pages still check it).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter
 
-from trustdesk.auth.principal import Principal
-from trustdesk.auth.roles import PERMISSIONS
+from trustdesk.access.principal import Principal
+from trustdesk.access.roles import PERMISSIONS
 
 __all__ = ["NavEntry", "Navigation", "Section", "current_entry"]
 

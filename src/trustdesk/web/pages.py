@@ -1,50 +1,35 @@
 """Mounts the web shell: its static files, and every capability's pages and menu entries.
 
-To add a capability's pages: give its `pages.py` a `section` (see `web/nav.py`) and list it in
-`SECTIONS` below.
+The sections come from the manifest (`trustdesk.capabilities`, each entry's `pages`): the shell
+imports no capability. A capability's `pages.py` ends with a `section` (see `web/nav.py`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from trustdesk.auth import pages as auth_pages
-from trustdesk.customers import pages as customers_pages
-from trustdesk.feedback import pages as feedback_pages
-from trustdesk.fraud import pages as fraud_pages
-from trustdesk.privacy import datamap_pages as privacy_datamap_pages
-from trustdesk.privacy import notice_pages as privacy_notice_pages
-from trustdesk.privacy import pages as privacy_pages
-from trustdesk.privacy import requests_pages as privacy_requests_pages
-from trustdesk.trust import pages as trust_pages
-from trustdesk.web import home
+from trustdesk.capabilities import Capability, installed, resolve
 from trustdesk.web.nav import Navigation, Section
 
-__all__ = ["SECTIONS", "mount_pages"]
+__all__ = ["mount_pages", "sections"]
 
 STATIC = Path(__file__).parent / "static"
 
-SECTIONS: tuple[Section, ...] = (
-    home.section,
-    auth_pages.section,
-    customers_pages.section,
-    privacy_pages.section,
-    privacy_requests_pages.section,
-    privacy_notice_pages.section,
-    privacy_datamap_pages.section,
-    trust_pages.section,
-    feedback_pages.section,
-    fraud_pages.section,
-)
+
+def sections(capabilities: Sequence[Capability] | None = None) -> list[Section]:
+    """Every installed capability's page sections, in manifest order."""
+    capabilities = installed() if capabilities is None else capabilities
+    return [resolve(ref, Section) for capability in capabilities for ref in capability.pages]
 
 
-def mount_pages(app: FastAPI) -> None:
+def mount_pages(app: FastAPI, capabilities: Sequence[Capability] | None = None) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     navigation = Navigation()
-    for section in SECTIONS:
+    for section in sections(capabilities):
         app.include_router(section.router)
         navigation.add(*section.nav)
     app.state.nav = navigation

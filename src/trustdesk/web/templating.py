@@ -19,7 +19,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 
 from trustdesk import __version__
-from trustdesk.auth.principal import Principal
+from trustdesk.access.principal import Principal
 from trustdesk.web import csrf
 from trustdesk.web.nav import Navigation, current_entry
 

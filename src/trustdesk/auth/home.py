@@ -1,13 +1,16 @@
-"""The home page: who is logged in, what their role allows, and the sections they may open."""
+"""The home page: who is logged in, what their role allows, and the sections they may open.
+
+It lives with staff authentication (it needs a logged-in user), above the web shell.
+"""
 
 from __future__ import annotations
 
 from fastapi import Depends, Request
 from starlette.responses import Response
 
+from trustdesk.access.principal import Principal
+from trustdesk.access.roles import PERMISSIONS, ROLE_PERMISSIONS
 from trustdesk.auth.http import require_page
-from trustdesk.auth.principal import Principal
-from trustdesk.auth.roles import PERMISSIONS, ROLE_PERMISSIONS
 from trustdesk.web.nav import NavEntry, Section
 from trustdesk.web.routing import page_router
 from trustdesk.web.templating import render

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trustdesk.auth.roles import Role, role_can
+from trustdesk.access.roles import Role, role_can
 from trustdesk.errors import PermissionDenied
 
 __all__ = ["SYSTEM", "Principal"]

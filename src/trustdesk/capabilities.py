@@ -1,0 +1,311 @@
+"""The manifest: every capability and everything it contributes, in one place.
+
+A capability is a folder plus one `Capability(...)` entry below (and a migration when it adds
+tables). The app mounts its routers, the CLI its command groups, the web shell its pages and menu
+entries, Alembic imports its models, `access.roles` grants its permissions, and `wire` connects its
+cross-cutting contributions (trust signals, access-export sections, erasure steps) to the
+registries their consumers own in their `public.py`. Nothing registers itself on import.
+
+Contributions are named by import path (`"package.module:attribute"`) and imported when used, so
+this module imports no capability (it is core) and the result does not depend on which modules
+happen to be imported first: the order is always the manifest's.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+__all__ = [
+    "CAPABILITIES",
+    "ERASER_REGISTRY",
+    "EXPORT_REGISTRY",
+    "SIGNAL_REGISTRY",
+    "Capability",
+    "Command",
+    "DemoStep",
+    "ExportSection",
+    "Permission",
+    "installed",
+    "resolve",
+    "wire",
+]
+
+T = TypeVar("T")
+
+# Where each kind of cross-cutting contribution goes: a registry owned by its consumer.
+SIGNAL_REGISTRY = "trustdesk.trust.public:register_signal"
+EXPORT_REGISTRY = "trustdesk.privacy.public:register_exporter"
+# Erasure steps go to customers, not privacy: erasing a customer is destroying their key plus
+# these steps, and customers' own `erase` command and route run it without depending on privacy.
+ERASER_REGISTRY = "trustdesk.customers.public:register_eraser"
+
+
+@dataclass(frozen=True)
+class Permission:
+    """A permission the capability's routes, commands and pages check, and the roles holding it
+    (the admin role holds every permission)."""
+
+    name: str
+    description: str
+    roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Command:
+    """A Typer app mounted as `trustdesk <name> …`."""
+
+    name: str
+    app: str
+
+
+@dataclass(frozen=True)
+class ExportSection:
+    """A section of a customer's access export, written as `<name>.json`."""
+
+    name: str
+    exporter: str
+
+
+@dataclass(frozen=True)
+class DemoStep:
+    """A loader `(platform, echo) -> None` run by `trustdesk demo`, lowest `order` first."""
+
+    loader: str
+    order: int
+
+
+@dataclass(frozen=True)
+class Capability:
+    """What one capability contributes. Every reference is `"module:attribute"`."""
+
+    name: str
+    routers: tuple[str, ...] = ()  # APIRouters under /api/v1, in this order
+    first_routers: tuple[str, ...] = ()  # mounted before every other router (busiest routes)
+    commands: tuple[Command, ...] = ()
+    pages: tuple[str, ...] = ()  # web.nav.Section objects: page routes and menu entries
+    models: tuple[str, ...] = ()  # modules declaring ORM models (Alembic, drift test)
+    permissions: tuple[Permission, ...] = ()
+    signals: tuple[str, ...] = ()  # trust signals (trust.public.Signal)
+    exports: tuple[ExportSection, ...] = ()  # access-export sections (privacy.public.Exporter)
+    erasers: tuple[str, ...] = ()  # erasure steps (customers.public.Eraser)
+    demo: tuple[DemoStep, ...] = ()
+    # `(app, platform, settings) -> context manager`: called when the app is built, the context
+    # entered when the server starts and left when it stops (in-process services, caches).
+    server_hooks: tuple[str, ...] = ()
+
+
+CAPABILITIES: tuple[Capability, ...] = (
+    Capability(
+        name="platform",
+        permissions=(
+            Permission("config:read", "See the effective configuration (secrets masked)"),
+        ),
+    ),
+    Capability(
+        name="auth",
+        routers=("trustdesk.auth.api:router",),
+        commands=(
+            Command("users", "trustdesk.auth.cli:users"),
+            Command("tokens", "trustdesk.auth.cli:tokens"),
+        ),
+        pages=("trustdesk.auth.home:section", "trustdesk.auth.pages:section"),
+        models=("trustdesk.auth.models",),
+        permissions=(
+            Permission("users:manage", "Create and disable staff users"),
+            Permission("tokens:manage", "Create and revoke API tokens"),
+        ),
+    ),
+    Capability(
+        name="audit",
+        routers=("trustdesk.auditing.api:router",),
+        commands=(Command("audit", "trustdesk.auditing.cli:app"),),
+        models=("trustdesk.audit.chain",),
+        permissions=(
+            Permission(
+                "audit:read", "Read and verify the audit trail", ("privacy_officer", "analyst")
+            ),
+        ),
+    ),
+    Capability(
+        name="customers",
+        routers=("trustdesk.customers.api:router",),
+        commands=(Command("customers", "trustdesk.customers.cli:app"),),
+        pages=("trustdesk.customers.pages:section",),
+        models=("trustdesk.customers.models",),
+        permissions=(
+            Permission(
+                "customers:read",
+                "List and view customers (personal data masked)",
+                ("privacy_officer", "agent", "analyst", "viewer"),
+            ),
+            Permission(
+                "customers:read_personal",
+                "See customers' decrypted personal data",
+                ("privacy_officer", "agent"),
+            ),
+            Permission("customers:write", "Create, import and edit customers", ("agent",)),
+            Permission(
+                "customers:erase",
+                "Destroy a customer's data key (crypto-shred their personal data)",
+                ("privacy_officer",),
+            ),
+        ),
+        demo=(DemoStep("trustdesk.customers.demo:load_demo_customers", 10),),
+    ),
+    Capability(
+        name="privacy",
+        routers=(
+            "trustdesk.privacy.api:router",
+            "trustdesk.privacy.requests_api:router",
+            "trustdesk.privacy.datamap_api:router",
+        ),
+        commands=(
+            Command("consent", "trustdesk.privacy.cli:app"),
+            Command("privacy", "trustdesk.privacy.requests_cli:app"),
+        ),
+        pages=(
+            "trustdesk.privacy.pages:section",
+            "trustdesk.privacy.requests_pages:section",
+            "trustdesk.privacy.notice_pages:section",
+            "trustdesk.privacy.datamap_pages:section",
+        ),
+        models=("trustdesk.privacy.models",),
+        permissions=(
+            Permission(
+                "consent:read",
+                "Check customers' consent, see their preferences and export consent proof",
+                ("privacy_officer", "agent", "analyst"),
+            ),
+            Permission(
+                "consent:write",
+                "Record consent changes and issue preference-centre links",
+                ("privacy_officer", "agent"),
+            ),
+            Permission(
+                "privacy:requests",
+                "Handle data-subject requests: queue, identity check, export, erasure",
+                ("privacy_officer",),
+            ),
+            Permission(
+                "privacy:datamap",
+                "Edit the data map the privacy notice is generated from",
+                ("privacy_officer",),
+            ),
+        ),
+        exports=(
+            ExportSection("customer", "trustdesk.privacy.exporters:customer"),
+            ExportSection("consents", "trustdesk.privacy.exporters:consents"),
+            ExportSection("consent_history", "trustdesk.privacy.exporters:consent_history"),
+            ExportSection("requests", "trustdesk.privacy.exporters:requests"),
+        ),
+    ),
+    Capability(
+        name="feedback",
+        routers=("trustdesk.feedback.api:router",),
+        commands=(
+            Command("feedback", "trustdesk.feedback.cli:app"),
+            Command("model", "trustdesk.feedback.cli:model_app"),
+        ),
+        pages=("trustdesk.feedback.pages:section",),
+        models=("trustdesk.feedback.models",),
+        permissions=(
+            Permission(
+                "feedback:read",
+                "List and view feedback with its text and analysis",
+                ("privacy_officer", "agent", "analyst", "viewer"),
+            ),
+            Permission("feedback:write", "Send and import feedback", ("agent", "analyst")),
+        ),
+        exports=(ExportSection("feedback", "trustdesk.feedback.privacy_export:feedback_items"),),
+        erasers=("trustdesk.feedback.erasure:FEEDBACK_ERASER",),
+        demo=(DemoStep("trustdesk.feedback.demo:load_demo_feedback", 20),),
+    ),
+    Capability(
+        name="trust",
+        routers=("trustdesk.trust.api:router", "trustdesk.trust.api:alerts_router"),
+        commands=(
+            Command("trust", "trustdesk.trust.cli:app"),
+            Command("alerts", "trustdesk.trust.cli:alerts_app"),
+        ),
+        pages=("trustdesk.trust.pages:section",),
+        models=("trustdesk.trust.models",),
+        permissions=(
+            Permission(
+                "trust:read",
+                "See the trust index, its drivers, explanations and alerts",
+                ("privacy_officer", "agent", "analyst", "viewer"),
+            ),
+            Permission(
+                "alerts:manage",
+                "Acknowledge trust alerts and recompute the trust index",
+                ("analyst",),
+            ),
+        ),
+        # Feedback's signal is read by trust through feedback's facade: trust's pages show a
+        # customer's feedback, so feedback cannot depend on trust without a cycle.
+        signals=("trustdesk.trust.feedback_signal:FEEDBACK_SIGNAL",),
+        exports=(ExportSection("trust", "trustdesk.trust.privacy_export:trust_index"),),
+        demo=(DemoStep("trustdesk.trust.demo:recompute_for_demo", 40),),
+    ),
+    Capability(
+        name="fraud",
+        first_routers=("trustdesk.fraud.api:router",),
+        routers=("trustdesk.fraud.api:fraud_router",),
+        commands=(Command("fraud", "trustdesk.fraud.cli:app"),),
+        pages=("trustdesk.fraud.pages:section",),
+        models=("trustdesk.fraud.models",),
+        permissions=(
+            Permission(
+                "fraud:read",
+                "See scored payments, their decisions, the review queue and fraud monitoring",
+                ("analyst", "viewer"),
+            ),
+            Permission("fraud:score", "Send payments to be scored and stored", ("agent",)),
+            Permission("fraud:review", "Decide review cases and record fraud labels", ("analyst",)),
+            Permission("fraud:admin", "Load fraud rules and train or activate fraud models"),
+        ),
+        signals=("trustdesk.fraud.trust_signal:FRAUD_SIGNAL",),
+        exports=(ExportSection("payments", "trustdesk.fraud.privacy_export:payments"),),
+        demo=(DemoStep("trustdesk.fraud.demo:load_demo_step", 30),),
+        server_hooks=("trustdesk.fraud.serving:attach_scorer",),
+    ),
+)
+"""Every capability, in the order their contributions are mounted, listed and registered."""
+
+
+def installed() -> tuple[Capability, ...]:
+    """The manifest in force (read at call time, so a test may extend it)."""
+    return CAPABILITIES
+
+
+def resolve(ref: str, kind: type[T] | None = None) -> Any:
+    """The object `ref` ("package.module:attribute") names, checked to be a `kind` if given."""
+    module_name, sep, attribute = ref.partition(":")
+    if not sep or not attribute:
+        raise ValueError(f"{ref!r}: expected 'package.module:attribute'")
+    found = getattr(importlib.import_module(module_name), attribute)
+    if kind is not None and not isinstance(found, kind):
+        raise TypeError(f"{ref!r} is a {type(found).__name__}, expected a {kind.__name__}")
+    return found
+
+
+def wire(capabilities: Sequence[Capability] | None = None) -> None:
+    """Connect every declared signal, export section and erasure step to its consumer's registry.
+
+    Idempotent (registering the same object again changes nothing); the consumers call it before
+    reading their registry, so what they see never depends on import order.
+    """
+    capabilities = installed() if capabilities is None else capabilities
+    register_signal: Callable[[Any], None] = resolve(SIGNAL_REGISTRY)
+    register_exporter: Callable[[str, Any], None] = resolve(EXPORT_REGISTRY)
+    register_eraser: Callable[[Any], None] = resolve(ERASER_REGISTRY)
+    for capability in capabilities:
+        for ref in capability.signals:
+            register_signal(resolve(ref))
+        for section in capability.exports:
+            register_exporter(section.name, resolve(section.exporter))
+        for ref in capability.erasers:
+            register_eraser(resolve(ref))

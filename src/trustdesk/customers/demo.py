@@ -1,0 +1,19 @@
+"""The demo's customers: the shipped sample (one per tweet author), loaded idempotently."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.resources import as_file, files
+
+from trustdesk.customers.importing import import_customer_file
+from trustdesk.platform import Platform
+
+__all__ = ["load_demo_customers"]
+
+ACTOR = "system:demo"
+
+
+def load_demo_customers(platform: Platform, echo: Callable[[str], None]) -> None:
+    with as_file(files("trustdesk.data") / "customers_sample.csv.gz") as path:
+        report = import_customer_file(platform.db, platform.vault, path, actor=ACTOR)
+    echo(f"customers: {report.created} new, {report.unchanged + report.updated} already there")

@@ -1,0 +1,34 @@
+"""The real-time scorer's life in a server: attached when the app is built, its history read
+once before the first request is served, caught up in the background, stopped at shutdown."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+
+from fastapi import FastAPI
+
+from trustdesk.config import Settings
+from trustdesk.fraud.realtime import EngineHolder
+from trustdesk.platform import Platform
+
+__all__ = ["attach_scorer"]
+
+
+def attach_scorer(
+    app: FastAPI, platform: Platform, settings: Settings
+) -> AbstractContextManager[None]:
+    """Give the app its scorer (`app.state.fraud`); the returned context runs it while the
+    server is up."""
+    holder = EngineHolder(platform.db, settings)
+    app.state.fraud = holder
+
+    @contextmanager
+    def running() -> Iterator[None]:
+        holder.start(background=True)
+        try:
+            yield
+        finally:
+            holder.stop()
+
+    return running()
