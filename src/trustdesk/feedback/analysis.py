@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from trustdesk.errors import ConfigurationError, InvalidInput
+from trustdesk.feedback.model_meta import META_FILE, ModelMeta
 from trustdesk.feedback.topics import TOPICS, masks_from_matrix
 
 __all__ = [
@@ -33,43 +34,7 @@ __all__ = [
 ]
 
 SENTIMENTS: tuple[str, ...] = ("negative", "neutral", "positive")
-META_FILE = "meta.json"
 SKLEARN_FILE = "model.joblib"
-
-
-@dataclass(frozen=True)
-class ModelMeta:
-    kind: str
-    task: str
-    labels: tuple[str, ...]
-    version: str
-    multilabel: bool = False
-    thresholds: tuple[float, ...] | None = None
-    metrics: dict[str, Any] | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "task": self.task,
-            "labels": list(self.labels),
-            "version": self.version,
-            "multilabel": self.multilabel,
-            "thresholds": list(self.thresholds) if self.thresholds is not None else None,
-            "metrics": self.metrics or {},
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ModelMeta:
-        thresholds = data.get("thresholds")
-        return cls(
-            kind=str(data.get("kind", "sklearn")),
-            task=str(data["task"]),
-            labels=tuple(str(label) for label in data["labels"]),
-            version=str(data.get("version", "unknown")),
-            multilabel=bool(data.get("multilabel", False)),
-            thresholds=tuple(float(t) for t in thresholds) if thresholds is not None else None,
-            metrics=dict(data.get("metrics") or {}),
-        )
 
 
 class TextModel(Protocol):

@@ -23,13 +23,8 @@ from typing import Any
 import numpy as np
 
 from trustdesk.errors import InvalidInput
-from trustdesk.feedback.analysis import (
-    META_FILE,
-    SKLEARN_FILE,
-    ModelMeta,
-    SklearnTextModel,
-    default_model_dir,
-)
+from trustdesk.feedback.analysis import SKLEARN_FILE, SklearnTextModel, default_model_dir
+from trustdesk.feedback.model_meta import META_FILE, ModelMeta
 
 __all__ = [
     "TASKS",

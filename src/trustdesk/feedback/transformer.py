@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from trustdesk.errors import InvalidInput
-from trustdesk.feedback.analysis import META_FILE, ModelMeta
+from trustdesk.feedback.model_meta import META_FILE, ModelMeta
 
 __all__ = ["OnnxTextModel", "load_onnx"]
 
