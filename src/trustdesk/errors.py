@@ -11,6 +11,7 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "TooManyAttempts",
+    "VerificationFailed",
 ]
 
 
@@ -66,3 +67,11 @@ class ConfigurationError(DomainError):
     title = "Configuration error"
     status = 500
     exit_code = 8
+
+
+class VerificationFailed(DomainError):
+    """A check of stored data failed: a hash chain is broken, a proof or an erasure unverified."""
+
+    title = "Verification failed"
+    status = 500
+    exit_code = 1

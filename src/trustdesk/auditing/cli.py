@@ -8,6 +8,7 @@ import typer
 
 from trustdesk import audit
 from trustdesk.console import err, open_platform, out, print_json
+from trustdesk.errors import VerificationFailed
 
 app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
 
@@ -32,7 +33,7 @@ def verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     else:
         err.print(f"audit chain broken at entry {report.broken_id}: {report.reason}")
     if not report.ok:
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=VerificationFailed.exit_code)
 
 
 @app.command("list")

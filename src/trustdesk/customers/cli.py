@@ -12,6 +12,7 @@ from trustdesk.console import cli_actor, err, open_platform, out, print_json, pr
 from trustdesk.customers import erasure, service
 from trustdesk.customers.importing import import_customer_file
 from trustdesk.customers.schemas import ImportReport
+from trustdesk.errors import InvalidInput, NotFound
 
 app = typer.Typer(help="Customers and their encrypted personal data.", no_args_is_help=True)
 
@@ -48,7 +49,7 @@ def import_(
         for bad in report.rejected:
             err.print(f"row {bad.row}: {bad.reason}", markup=False, highlight=False)
     if report.rejected:
-        raise typer.Exit(code=2)
+        raise typer.Exit(code=InvalidInput.exit_code)
 
 
 @app.command("list")
@@ -117,7 +118,7 @@ def lookup(
             out.print(c.external_id)
     if not found:
         err.print("no customer has that email")
-        raise typer.Exit(code=3)
+        raise typer.Exit(code=NotFound.exit_code)
 
 
 @app.command("forget")

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from trustdesk.console import cli_actor, err, open_platform, out, print_json, progress
+from trustdesk.errors import InvalidInput
 from trustdesk.feedback import service
 from trustdesk.feedback.analysis import Analyser, default_analyser, load_model
 from trustdesk.feedback.file_analysis import analyse_csv, predict_csv, read_labelled
@@ -121,7 +122,7 @@ def import_(
         if report.rejects_file:
             err.print(f"rejected rows written to {report.rejects_file}", markup=False)
     if report.rejected:
-        raise typer.Exit(code=2)
+        raise typer.Exit(code=InvalidInput.exit_code)
 
 
 def _analyse_pending(platform: Platform, analyser: Analyser) -> tuple[int, float]:

@@ -11,7 +11,7 @@ import typer
 from trustdesk.config import get_settings
 from trustdesk.console import cli_actor, err, open_platform, out, print_json
 from trustdesk.db import utcnow
-from trustdesk.errors import InvalidInput
+from trustdesk.errors import DomainError, InvalidInput
 from trustdesk.fraud import realtime, step_up, training, versions
 from trustdesk.fraud.backtest import Protocol, load_transactions, run_backtest
 from trustdesk.fraud.intake import import_labels_file, import_transactions_file
@@ -94,7 +94,8 @@ def _print_report(report: ImportReport, as_json: bool, what: str) -> None:
         if len(report.rejected) > 20:
             err.print(f"… and {len(report.rejected) - 20} more")
     if report.rejected:
-        raise typer.Exit(code=1)
+        # Rejected rows leave the rest stored: the generic failure code, as this command always had.
+        raise typer.Exit(code=DomainError.exit_code)
 
 
 def _progress(report: ImportReport) -> None:

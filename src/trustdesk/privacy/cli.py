@@ -10,7 +10,7 @@ from rich.table import Table
 
 from trustdesk.console import cli_actor, err, open_platform, out, print_json
 from trustdesk.db import utcnow
-from trustdesk.errors import InvalidInput
+from trustdesk.errors import InvalidInput, VerificationFailed
 from trustdesk.privacy import enforcement, proof, service
 from trustdesk.privacy.links import signer_for
 from trustdesk.privacy.policy import ConsentState, Policy, load_policy
@@ -117,7 +117,7 @@ def verify(as_json: AsJson = False) -> None:
     else:
         err.print(f"consent ledger broken at event {report.broken_id}: {report.reason}")
     if not report.ok:
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=VerificationFailed.exit_code)
 
 
 @app.command("proof")
@@ -137,7 +137,7 @@ def proof_(
         highlight=False,
     )
     if not package.verified:
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=VerificationFailed.exit_code)
 
 
 @app.command("link")

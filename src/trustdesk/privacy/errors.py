@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from trustdesk.errors import Conflict, DomainError, PermissionDenied
+from trustdesk.errors import Conflict, DomainError, PermissionDenied, VerificationFailed
 
 __all__ = [
     "ErasureNotVerified",
@@ -49,9 +49,7 @@ class IdentityNotVerified(Conflict):
     title = "Identity not verified"
 
 
-class ErasureNotVerified(DomainError):
+class ErasureNotVerified(VerificationFailed):
     """An erasure ran but its verification found personal data still readable."""
 
     title = "Erasure not verified"
-    status = 500
-    exit_code = 1
