@@ -25,12 +25,12 @@ from trustdesk.errors import DomainError
 from trustdesk.feedback.api import router as feedback_router
 from trustdesk.fraud.api import fraud_router
 from trustdesk.fraud.api import router as transactions_router
-from trustdesk.fraud.realtime import EngineHolder
+from trustdesk.fraud.scoring.holder import EngineHolder
 from trustdesk.observability import Metrics, RequestObserver, configure_logging
 from trustdesk.platform import Platform
-from trustdesk.privacy.api import router as consent_router
-from trustdesk.privacy.datamap_api import router as privacy_datamap_router
-from trustdesk.privacy.requests_api import router as privacy_requests_router
+from trustdesk.privacy.consent.api import router as consent_router
+from trustdesk.privacy.datamap.api import router as privacy_datamap_router
+from trustdesk.privacy.requests.api import router as privacy_requests_router
 from trustdesk.trust.api import alerts_router
 from trustdesk.trust.api import router as trust_router
 from trustdesk.web.error_pages import domain_error_page, error_page, is_page_request

@@ -19,8 +19,8 @@ from trustdesk.errors import DomainError
 from trustdesk.feedback.cli import app as feedback_app
 from trustdesk.feedback.cli import model_app
 from trustdesk.fraud.cli import app as fraud_app
-from trustdesk.privacy.cli import app as consent_app
-from trustdesk.privacy.requests_cli import app as privacy_app
+from trustdesk.privacy.consent.cli import app as consent_app
+from trustdesk.privacy.requests.cli import app as privacy_app
 from trustdesk.trust.cli import alerts_app
 from trustdesk.trust.cli import app as trust_app
 

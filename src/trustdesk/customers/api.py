@@ -108,6 +108,6 @@ def forget_customer(
     session: Session = Depends(write_session, scope="function"),
 ) -> CustomerOut:
     """Destroy the customer's data key: their personal data becomes unreadable everywhere."""
-    from trustdesk.privacy.erasure import erase_customer
+    from trustdesk.privacy.requests.erasure import erase_customer
 
     return erase_customer(session, platform.vault, external_id, actor=principal.actor)

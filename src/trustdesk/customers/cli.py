@@ -128,7 +128,7 @@ def forget(
     """Destroy the customer's data key: their personal data becomes unreadable everywhere."""
     if not yes:
         typer.confirm(f"Irreversibly destroy the personal data of {external_id}?", abort=True)
-    from trustdesk.privacy.erasure import erase_customer
+    from trustdesk.privacy.requests.erasure import erase_customer
 
     platform = open_platform()
     with platform.db.transaction() as session:

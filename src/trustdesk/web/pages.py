@@ -15,10 +15,10 @@ from trustdesk.auth import pages as auth_pages
 from trustdesk.customers import pages as customers_pages
 from trustdesk.feedback import pages as feedback_pages
 from trustdesk.fraud import pages as fraud_pages
-from trustdesk.privacy import datamap_pages as privacy_datamap_pages
-from trustdesk.privacy import notice_pages as privacy_notice_pages
-from trustdesk.privacy import pages as privacy_pages
-from trustdesk.privacy import requests_pages as privacy_requests_pages
+from trustdesk.privacy.datamap import notice_pages as privacy_notice_pages
+from trustdesk.privacy.datamap import pages as privacy_datamap_pages
+from trustdesk.privacy.preferences import pages as privacy_pages
+from trustdesk.privacy.requests import pages as privacy_requests_pages
 from trustdesk.trust import pages as trust_pages
 from trustdesk.web import home
 from trustdesk.web.nav import Navigation, Section
