@@ -32,10 +32,10 @@ from trustdesk.config import Settings
 from trustdesk.customers.models import Customer
 from trustdesk.db import utcnow
 from trustdesk.platform import Platform
-from trustdesk.privacy import enforcement, service
+from trustdesk.privacy.consent import enforcement, service
+from trustdesk.privacy.consent.policy import ConsentState, load_policy
+from trustdesk.privacy.consent.schemas import Source
 from trustdesk.privacy.models import ConsentState as StateRow
-from trustdesk.privacy.policy import ConsentState, load_policy
-from trustdesk.privacy.schemas import Source
 
 QUICK = os.environ.get("TRUSTDESK_BENCH_QUICK") == "1"
 HTTP_CUSTOMERS = 10_000

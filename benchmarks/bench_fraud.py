@@ -10,17 +10,19 @@ from __future__ import annotations
 import os
 import time
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from trustdesk.fraud.backtest import Protocol, load_transactions, run_backtest
-from trustdesk.fraud.decisions import Customer
-from trustdesk.fraud.features import build_features
-from trustdesk.fraud.model import FraudModel
-from trustdesk.fraud.online import History, Transaction
-from trustdesk.fraud.scoring import Scorer
+from trustdesk.fraud.learning.backtest import Protocol, load_transactions, run_backtest
+from trustdesk.fraud.learning.classifier import FraudModel
+from trustdesk.fraud.learning.features import build_features
+from trustdesk.fraud.learning.online import History, Transaction
+from trustdesk.fraud.rules.ruleset import default_rules_text, parse_rules
+from trustdesk.fraud.schemas import TransactionIn
+from trustdesk.fraud.scoring.engine import FraudEngine
 
 PUBLISHED_BEST = {"auc": 0.876, "ap": 0.687, "cp_at_100": 0.303}  # best of each column
 QUICK = os.environ.get("TRUSTDESK_BENCH_QUICK") == "1"
@@ -52,18 +54,20 @@ def main() -> None:
 
 
 def _real_time(frame: pd.DataFrame, model: FraudModel) -> None:
-    """In-process scoring one transaction at a time (history, features, model, decision)
-    against scoring the same transactions as one batch (the baseline)."""
-    history = History(timedelta(days=7))
+    """In-process scoring one transaction at a time through the scorer's engine (history,
+    features, model, rules, decision and its reasons: what `POST /api/v1/transactions/score`
+    runs) against scoring the same transactions as one batch (the baseline)."""
+    engine = FraudEngine(
+        model, "backtest", parse_rules(default_rules_text()), 0, History(timedelta(days=7))
+    )
     warm = frame[(frame.tx_datetime >= "2018-06-01") & (frame.tx_datetime < "2018-08-08")]
     for row in warm.itertuples(index=False):
-        history.add(_tx(row))
-    scorer = Scorer(model, history)
+        engine.observe(_tx(row))
     test = frame[frame.tx_datetime >= "2018-08-08"].head(5000 if QUICK else 20000)
-    txs = [_tx(row) for row in test.itertuples(index=False)]
+    txs = [_payment(row) for row in test.itertuples(index=False)]
     start = time.perf_counter()
     for tx in txs:
-        scorer.score(tx, Customer(), explain=False)
+        engine.evaluate(tx)
     single = len(txs) / (time.perf_counter() - start)
     features = build_features(
         frame[frame.tx_datetime >= "2018-06-01"], label_delay=timedelta(days=7)
@@ -76,6 +80,17 @@ def _real_time(frame: pd.DataFrame, model: FraudModel) -> None:
     print(
         f"baseline, model alone on a batch: {batch:10,.0f} transactions/s "
         f"(real-time = {single / batch:.3f} x baseline)"
+    )
+
+
+def _payment(row: object) -> TransactionIn:
+    r: Any = row
+    return TransactionIn(
+        transaction_id=str(r.transaction_id),
+        at=r.tx_datetime.tz_localize("UTC").to_pydatetime(),
+        customer_id=str(r.customer_id),
+        terminal_id=str(r.terminal_id),
+        amount=Decimal(f"{r.tx_amount:.2f}"),
     )
 
 

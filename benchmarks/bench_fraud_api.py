@@ -37,12 +37,12 @@ from trustdesk import migrate
 from trustdesk.auth import service as auth_service
 from trustdesk.config import Settings
 from trustdesk.db import Database
-from trustdesk.fraud.engine import FraudEngine
+from trustdesk.fraud.learning.online import History, Transaction
 from trustdesk.fraud.models import FraudLabel, FraudTransaction
-from trustdesk.fraud.online import History, Transaction
-from trustdesk.fraud.realtime import load_engine, shipped_model
-from trustdesk.fraud.rules import default_rules_text, parse_rules
+from trustdesk.fraud.rules.ruleset import default_rules_text, parse_rules
 from trustdesk.fraud.schemas import TransactionIn
+from trustdesk.fraud.scoring.engine import FraudEngine
+from trustdesk.fraud.scoring.holder import load_engine, shipped_model
 from trustdesk.platform import Platform
 
 QUICK = os.environ.get("TRUSTDESK_BENCH_QUICK") == "1" or "--quick" in sys.argv

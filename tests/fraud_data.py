@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from trustdesk.fraud.simulator import simulate
+from trustdesk.fraud.learning.simulator import simulate
 
 __all__ = ["simulate"]

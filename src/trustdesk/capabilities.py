@@ -158,19 +158,19 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(
         name="privacy",
         routers=(
-            "trustdesk.privacy.api:router",
-            "trustdesk.privacy.requests_api:router",
-            "trustdesk.privacy.datamap_api:router",
+            "trustdesk.privacy.consent.api:router",
+            "trustdesk.privacy.requests.api:router",
+            "trustdesk.privacy.datamap.api:router",
         ),
         commands=(
-            Command("consent", "trustdesk.privacy.cli:app"),
-            Command("privacy", "trustdesk.privacy.requests_cli:app"),
+            Command("consent", "trustdesk.privacy.consent.cli:app"),
+            Command("privacy", "trustdesk.privacy.requests.cli:app"),
         ),
         pages=(
-            "trustdesk.privacy.pages:section",
-            "trustdesk.privacy.requests_pages:section",
-            "trustdesk.privacy.notice_pages:section",
-            "trustdesk.privacy.datamap_pages:section",
+            "trustdesk.privacy.preferences.pages:section",
+            "trustdesk.privacy.requests.pages:section",
+            "trustdesk.privacy.datamap.notice_pages:section",
+            "trustdesk.privacy.datamap.pages:section",
         ),
         models=("trustdesk.privacy.models",),
         permissions=(
@@ -196,10 +196,10 @@ CAPABILITIES: tuple[Capability, ...] = (
             ),
         ),
         exports=(
-            ExportSection("customer", "trustdesk.privacy.exporters:customer"),
-            ExportSection("consents", "trustdesk.privacy.exporters:consents"),
-            ExportSection("consent_history", "trustdesk.privacy.exporters:consent_history"),
-            ExportSection("requests", "trustdesk.privacy.exporters:requests"),
+            ExportSection("customer", "trustdesk.privacy.export.sections:customer"),
+            ExportSection("consents", "trustdesk.privacy.export.sections:consents"),
+            ExportSection("consent_history", "trustdesk.privacy.export.sections:consent_history"),
+            ExportSection("requests", "trustdesk.privacy.export.sections:requests"),
         ),
     ),
     Capability(

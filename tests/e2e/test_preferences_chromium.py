@@ -13,7 +13,7 @@ from trustdesk.access.roles import Role
 from trustdesk.auth import service as auth_service
 from trustdesk.customers import service as customer_service
 from trustdesk.customers.schemas import CustomerIn
-from trustdesk.privacy.links import signer_for
+from trustdesk.privacy.consent.links import signer_for
 
 pytestmark = pytest.mark.e2e
 

@@ -16,12 +16,13 @@ from trustdesk.audit.chain import AuditEntry
 from trustdesk.customers import service as customer_service
 from trustdesk.customers.models import Customer
 from trustdesk.customers.schemas import CustomerIn
-from trustdesk.privacy import ledger, public, service
-from trustdesk.privacy.links import signer_for
+from trustdesk.privacy import public
+from trustdesk.privacy.consent import ledger, service
+from trustdesk.privacy.consent.links import signer_for
+from trustdesk.privacy.consent.policy import ConsentState, load_policy
+from trustdesk.privacy.consent.schemas import Source
 from trustdesk.privacy.models import ConsentEvent
 from trustdesk.privacy.models import ConsentState as StateRow
-from trustdesk.privacy.policy import ConsentState, load_policy
-from trustdesk.privacy.schemas import Source
 
 POLICY = load_policy()
 

@@ -10,11 +10,11 @@ from sqlalchemy import delete, func, select, update
 
 from trustdesk.customers import service as customer_service
 from trustdesk.customers.schemas import CustomerIn
-from trustdesk.privacy import ledger, service
+from trustdesk.privacy.consent import ledger, service
+from trustdesk.privacy.consent.policy import ConsentState, load_policy
+from trustdesk.privacy.consent.schemas import Source
 from trustdesk.privacy.models import ConsentEvent
 from trustdesk.privacy.models import ConsentState as StateRow
-from trustdesk.privacy.policy import ConsentState, load_policy
-from trustdesk.privacy.schemas import Source
 
 POLICY = load_policy()
 CUSTOMERS = ("a", "b")

@@ -16,7 +16,7 @@ from trustdesk.access.roles import Role
 from trustdesk.audit.chain import AuditEntry
 from trustdesk.fraud import service
 from trustdesk.fraud.models import FraudStepUp
-from trustdesk.fraud.monitoring import daily_figures
+from trustdesk.fraud.review.monitoring import daily_figures
 
 _cards = count(1)
 

@@ -9,7 +9,7 @@ import yaml
 from sqlalchemy import func, select
 
 from trustdesk.access.roles import Role
-from trustdesk.privacy.datamap import DEFAULT_DATAMAP
+from trustdesk.privacy.datamap.datamap import DEFAULT_DATAMAP
 from trustdesk.privacy.models import DataMapVersion, NoticeVersion
 
 
@@ -99,7 +99,7 @@ def test_cli_loads_shows_and_lists_versions_and_diffs_notices(cli, platform, tmp
 def test_the_preference_centre_records_the_notice_version_it_showed(api, client, platform):
     from trustdesk.customers import service as customer_service
     from trustdesk.customers.schemas import CustomerIn
-    from trustdesk.privacy.links import signer_for
+    from trustdesk.privacy.consent.links import signer_for
 
     with platform.db.transaction() as session:
         customer_service.upsert_customers(

@@ -15,7 +15,7 @@ from trustdesk.access.roles import Role
 from trustdesk.auth import service as auth_service
 from trustdesk.customers import service as customer_service
 from trustdesk.customers.schemas import CustomerIn
-from trustdesk.privacy.links import signer_for
+from trustdesk.privacy.consent.links import signer_for
 from trustdesk.privacy.models import PrivacyRequest
 
 PASSWORD = "correct-horse-battery"
@@ -249,7 +249,7 @@ def test_a_section_registered_by_another_capability_is_exported_and_checked_by_e
     api, platform, monkeypatch
 ):
     """Another module (fraud, say) adds a section; if it ignores erasure, erasure is not verified."""
-    from trustdesk.privacy import export_registry
+    from trustdesk.privacy.export import registry as export_registry
     from trustdesk.privacy.public import register_exporter
 
     def ignores_erasure(ctx, subject):

@@ -58,7 +58,7 @@ import importlib, json, sys
 for name in sys.argv[1:]:
     importlib.import_module(name)
 from trustdesk.trust import signals
-from trustdesk.privacy import export_registry
+from trustdesk.privacy.export import registry as export_registry
 from trustdesk.customers import erasure
 before = [list(signals._REGISTRY), list(export_registry._EXPORTERS), list(erasure._ERASERS)]
 print(json.dumps({
@@ -89,8 +89,8 @@ def _registries(*imports: str) -> dict[str, list[str]]:
     [
         (),
         ("trustdesk.fraud.trust_signal", "trustdesk.fraud.privacy_export", "trustdesk.fraud"),
-        ("trustdesk.trust.service", "trustdesk.privacy.export", "trustdesk.fraud.api"),
-        ("trustdesk.fraud.api", "trustdesk.feedback.erasure", "trustdesk.privacy.erasure"),
+        ("trustdesk.trust.service", "trustdesk.privacy.export.archive", "trustdesk.fraud.api"),
+        ("trustdesk.fraud.api", "trustdesk.feedback.erasure", "trustdesk.privacy.requests.erasure"),
         ("trustdesk.app",),
     ],
 )

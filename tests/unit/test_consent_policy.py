@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from trustdesk.errors import ConfigurationError, InvalidInput
-from trustdesk.privacy.policy import Reason, Regime, load_policy, parse_policy
+from trustdesk.privacy.consent.policy import Reason, Regime, load_policy, parse_policy
 
 POLICY = load_policy()
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trustdesk.fraud.decisions import Customer, Decision, decide
+from trustdesk.fraud.scoring.decisions import Customer, Decision, decide
 
 FRICTION = [Decision.APPROVE, Decision.STEP_UP, Decision.REVIEW, Decision.DECLINE]
 NEW = Customer()

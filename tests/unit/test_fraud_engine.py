@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trustdesk.fraud.engine import FraudEngine, LabelRow, Standing
-from trustdesk.fraud.monitoring import Tally, daily_figures, psi, psi_of_counts
-from trustdesk.fraud.online import History, Transaction
-from trustdesk.fraud.realtime import shipped_model
-from trustdesk.fraud.rules import default_rules_text, parse_rules
+from trustdesk.fraud.learning.online import History, Transaction
+from trustdesk.fraud.review.monitoring import Tally, daily_figures, psi, psi_of_counts
+from trustdesk.fraud.rules.ruleset import default_rules_text, parse_rules
 from trustdesk.fraud.schemas import TransactionIn
+from trustdesk.fraud.scoring.engine import FraudEngine, LabelRow, Standing
+from trustdesk.fraud.scoring.holder import shipped_model
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 

@@ -15,13 +15,13 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from tests.fraud_data import simulate
 
-from trustdesk.fraud.decisions import CostModel, Customer, Decision, cheapest, decide
-from trustdesk.fraud.engine import FraudEngine
-from trustdesk.fraud.features import FEATURES, build_features
-from trustdesk.fraud.online import History, Transaction, _spread
-from trustdesk.fraud.realtime import shipped_model
-from trustdesk.fraud.rules import apply_actions, default_rules_text, parse_rules
+from trustdesk.fraud.learning.features import FEATURES, build_features
+from trustdesk.fraud.learning.online import History, Transaction, _spread
+from trustdesk.fraud.rules.ruleset import apply_actions, default_rules_text, parse_rules
 from trustdesk.fraud.schemas import TransactionIn
+from trustdesk.fraud.scoring.decisions import CostModel, Customer, Decision, cheapest, decide
+from trustdesk.fraud.scoring.engine import FraudEngine
+from trustdesk.fraud.scoring.holder import shipped_model
 
 DELAY = timedelta(days=7)
 

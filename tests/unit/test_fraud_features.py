@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.fraud_data import simulate
 
-from trustdesk.fraud.features import FEATURES, build_features
-from trustdesk.fraud.metrics import card_precision_at_k
+from trustdesk.fraud.learning.features import FEATURES, build_features
+from trustdesk.fraud.learning.metrics import card_precision_at_k
 
 DELAY = timedelta(days=7)
 DATA = simulate(days=45, customers=25, terminals=30)

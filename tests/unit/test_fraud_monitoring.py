@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from trustdesk.fraud.monitoring import Tally, daily_figures
+from trustdesk.fraud.review.monitoring import Tally, daily_figures
 
 
 def test_the_step_up_pass_rate_counts_only_reported_outcomes_and_abandoned_as_not_passed():

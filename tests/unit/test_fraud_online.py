@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 from tests.fraud_data import simulate
 
-from trustdesk.fraud.features import FEATURES, build_features
-from trustdesk.fraud.online import History, Transaction
+from trustdesk.fraud.learning.features import FEATURES, build_features
+from trustdesk.fraud.learning.online import History, Transaction
 
 DELAY = timedelta(days=7)
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from trustdesk.errors import InvalidInput
-from trustdesk.fraud.conditions import (
+from trustdesk.fraud.rules.conditions import (
     And,
     Compare,
     ConditionError,
@@ -18,7 +18,13 @@ from trustdesk.fraud.conditions import (
     parse,
     render,
 )
-from trustdesk.fraud.rules import Action, Fired, apply_actions, default_rules_text, parse_rules
+from trustdesk.fraud.rules.ruleset import (
+    Action,
+    Fired,
+    apply_actions,
+    default_rules_text,
+    parse_rules,
+)
 
 NAMES = ("amount", "channel", "country", "customer_nb_tx_1d")
 numbers = st.integers(-1000, 10_000).map(float)

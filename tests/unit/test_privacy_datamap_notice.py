@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from trustdesk.errors import InvalidInput
-from trustdesk.privacy.datamap import DEFAULT_DATAMAP, parse_datamap, parse_yaml
-from trustdesk.privacy.notice import build, to_markdown
+from trustdesk.privacy.datamap.datamap import DEFAULT_DATAMAP, parse_datamap, parse_yaml
+from trustdesk.privacy.datamap.notice import build, to_markdown
 
 
 def shipped():

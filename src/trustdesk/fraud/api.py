@@ -18,9 +18,12 @@ from trustdesk.auth.http import (
     write_session,
 )
 from trustdesk.db import utcnow
-from trustdesk.fraud import realtime, service, step_up, versions
-from trustdesk.fraud.rules import parse_rules
+from trustdesk.fraud import service
+from trustdesk.fraud.intake import step_up
+from trustdesk.fraud.rules.ruleset import parse_rules
 from trustdesk.fraud.schemas import CaseOut, LabelIn, ScoreOut, StepUpIn, StepUpOut, TransactionIn
+from trustdesk.fraud.scoring import holder as realtime
+from trustdesk.fraud.scoring import versions
 from trustdesk.platform import Platform
 
 __all__ = ["engine_holder", "fraud_router", "router"]

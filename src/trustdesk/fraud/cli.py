@@ -12,10 +12,13 @@ from trustdesk.config import get_settings
 from trustdesk.console import cli_actor, err, open_platform, out, print_json
 from trustdesk.db import utcnow
 from trustdesk.errors import DomainError, InvalidInput
-from trustdesk.fraud import realtime, step_up, training, versions
-from trustdesk.fraud.backtest import Protocol, load_transactions, run_backtest
-from trustdesk.fraud.intake import import_labels_file, import_transactions_file
+from trustdesk.fraud import training
+from trustdesk.fraud.intake import step_up
+from trustdesk.fraud.intake.bulk import import_labels_file, import_transactions_file
+from trustdesk.fraud.learning.backtest import Protocol, load_transactions, run_backtest
 from trustdesk.fraud.schemas import ImportReport, Limits, StepUpIn, StepUpOutcome
+from trustdesk.fraud.scoring import holder as realtime
+from trustdesk.fraud.scoring import versions
 from trustdesk.fraud.training import TrainingWindow, train_and_register
 
 app = typer.Typer(help="Fraud risk: intake, rules, models, backtests.", no_args_is_help=True)

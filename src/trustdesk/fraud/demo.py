@@ -21,11 +21,11 @@ from sqlalchemy import select
 
 from trustdesk.config import Settings
 from trustdesk.db import Database, utcnow
-from trustdesk.fraud import realtime
-from trustdesk.fraud.intake import import_transactions_rows
+from trustdesk.fraud.intake.bulk import import_transactions_rows
+from trustdesk.fraud.learning.simulator import simulate
 from trustdesk.fraud.models import FraudTransaction
 from trustdesk.fraud.schemas import LabelIn, LabelKind, TransactionIn
-from trustdesk.fraud.simulator import simulate
+from trustdesk.fraud.scoring import holder as realtime
 from trustdesk.platform import Platform
 from trustdesk.tabular import Row
 

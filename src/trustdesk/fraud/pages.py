@@ -17,10 +17,11 @@ from trustdesk.access.principal import Principal
 from trustdesk.auth.http import get_platform, read_session, require_page
 from trustdesk.db import utcnow
 from trustdesk.errors import InvalidInput
-from trustdesk.fraud import realtime, service
+from trustdesk.fraud import service
 from trustdesk.fraud.api import engine_holder
-from trustdesk.fraud.monitoring import DayFigures, daily_figures
+from trustdesk.fraud.review.monitoring import DayFigures, daily_figures
 from trustdesk.fraud.schemas import LabelIn, LabelKind
+from trustdesk.fraud.scoring import holder as realtime
 from trustdesk.fraud.training import validation_bins
 from trustdesk.platform import Platform
 from trustdesk.web.charts import Point, line_chart

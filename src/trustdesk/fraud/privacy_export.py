@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from trustdesk.fraud.intake.step_up import step_ups
 from trustdesk.fraud.models import FraudLabel, FraudTransaction
-from trustdesk.fraud.step_up import step_ups
 from trustdesk.privacy.public import ExportContext, ExportSubject
 
 __all__ = ["payments"]

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from trustdesk.audit.chain import Change, record_many
 from trustdesk.errors import Conflict, InvalidInput, NotFound
+from trustdesk.fraud.intake.step_up import NEEDS_REVIEW, step_ups
 from trustdesk.fraud.models import FraudLabel, FraudStepUp, FraudTransaction
-from trustdesk.fraud.monitoring import Tally
+from trustdesk.fraud.review.monitoring import Tally
 from trustdesk.fraud.schemas import (
     CaseOut,
     Decided,
@@ -26,7 +27,6 @@ from trustdesk.fraud.schemas import (
     TransactionIn,
     currencies,
 )
-from trustdesk.fraud.step_up import NEEDS_REVIEW, step_ups
 
 __all__ = [
     "add_label",

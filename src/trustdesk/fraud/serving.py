@@ -9,7 +9,7 @@ from contextlib import AbstractContextManager, contextmanager
 from fastapi import FastAPI
 
 from trustdesk.config import Settings
-from trustdesk.fraud.realtime import EngineHolder
+from trustdesk.fraud.scoring.holder import EngineHolder
 from trustdesk.platform import Platform
 
 __all__ = ["attach_scorer"]

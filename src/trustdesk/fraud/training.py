@@ -22,12 +22,12 @@ from sqlalchemy.orm import Session
 
 from trustdesk.db import Database, utcnow
 from trustdesk.errors import InvalidInput
-from trustdesk.fraud import versions
-from trustdesk.fraud.backtest import BacktestResult, Protocol, run_backtest
+from trustdesk.fraud.learning.backtest import BacktestResult, Protocol, run_backtest
+from trustdesk.fraud.learning.simulator import simulate
 from trustdesk.fraud.models import FraudLabel, FraudTransaction
 from trustdesk.fraud.schemas import LabelKind
-from trustdesk.fraud.simulator import simulate
-from trustdesk.fraud.stored_history import HISTORY_COLUMNS
+from trustdesk.fraud.scoring import versions
+from trustdesk.fraud.scoring.stored_history import HISTORY_COLUMNS
 
 __all__ = [
     "TrainingWindow",

@@ -15,14 +15,14 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from trustdesk.privacy import enforcement
-from trustdesk.privacy.export_registry import (
+from trustdesk.privacy.consent import enforcement
+from trustdesk.privacy.consent.policy import load_policy
+from trustdesk.privacy.export.registry import (
     ExportContext,
     Exporter,
     ExportSubject,
     register_exporter,
 )
-from trustdesk.privacy.policy import load_policy
 
 __all__ = [
     "ConsentAnswer",

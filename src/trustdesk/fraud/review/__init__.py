@@ -1,0 +1,1 @@
+"""After the decision: daily monitoring figures of the decisions."""

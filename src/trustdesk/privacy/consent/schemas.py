@@ -1,0 +1,153 @@
+"""What the consent API and commands accept and return."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from trustdesk.privacy.consent.policy import ConsentState, Reason
+
+__all__ = [
+    "BulkCheckIn",
+    "BulkCheckOut",
+    "ChainOut",
+    "CheckOut",
+    "ConsentIn",
+    "EventOut",
+    "LinkIn",
+    "LinkOut",
+    "PreferenceOut",
+    "ProofEntryOut",
+    "ProofOut",
+    "Source",
+]
+
+
+class Source(StrEnum):
+    """Where a consent change came from."""
+
+    PREFERENCE_CENTRE = "preference_centre"
+    API = "api"
+    IMPORT = "import"
+    STAFF = "staff"
+    REQUEST = "request"  # carrying out a data-subject request (an objection)
+
+
+class CheckOut(BaseModel):
+    customer_id: str = Field(description="The customer's external id.")
+    purpose: str
+    channel: str
+    allowed: bool
+    reason: Reason = Field(
+        description="record: the customer's own choice; default_regime: no choice recorded, the "
+        "jurisdiction's opt-in/opt-out default decides; legal_obligation: the purpose does not "
+        "rest on consent (legal obligation or contract) and is always allowed."
+    )
+    regime: str | None = Field(None, description="opt_in or opt_out, when the default decided.")
+    legal_basis: str
+
+
+class BulkCheckIn(BaseModel):
+    customer_ids: list[str] = Field(
+        min_length=1, max_length=1_000_000, description="External ids to filter."
+    )
+    purpose: str
+    channel: str
+
+
+class BulkCheckOut(BaseModel):
+    purpose: str
+    channel: str
+    allowed: list[str] = Field(description="Customers who may be contacted, in the order given.")
+    denied: dict[str, Reason] = Field(
+        description="Customers who may not be contacted, each with the reason (record, "
+        "default_regime), in the order given."
+    )
+    unknown: list[str] = Field(description="Ids that name no customer (never contact them).")
+
+
+class ConsentIn(BaseModel):
+    customer_id: str = Field(min_length=1, max_length=128, description="External id.")
+    purpose: str = Field(min_length=1, max_length=64)
+    channel: str = Field(min_length=1, max_length=32)
+    state: ConsentState
+    source: Source = Source.API
+    notice_version: str | None = Field(
+        None, max_length=64, description="The notice the customer saw; default: the current one."
+    )
+    expected_version: int | None = Field(
+        None, ge=0, description="Refuse (409) unless the preference is at this version (0: none)."
+    )
+
+
+class EventOut(BaseModel):
+    id: int
+    at: datetime
+    customer_id: str
+    purpose: str
+    channel: str
+    state: ConsentState
+    source: str
+    notice_version: str
+    actor: str
+    version: int | None = Field(None, description="The preference's version after this event.")
+
+
+class PreferenceOut(BaseModel):
+    purpose: str
+    channel: str
+    allowed: bool
+    reason: Reason
+    state: ConsentState | None
+    version: int
+
+
+class ChainOut(BaseModel):
+    ok: bool
+    checked: int
+    broken_id: int | None
+    reason: str | None
+    head_id: int
+    head_hash: str
+
+
+class ProofEntryOut(BaseModel):
+    id: int
+    at: datetime
+    purpose: str
+    channel: str
+    state: ConsentState
+    source: str
+    notice_version: str
+    actor: str
+    prev_hash: str
+    hash: str
+    content_ok: bool
+    link_ok: bool
+
+
+class ProofOut(BaseModel):
+    customer_id: str
+    customer_key: int = Field(description="The internal customer id the entry hashes cover.")
+    generated_at: datetime
+    hash_algorithm: str = (
+        "sha256 of the compact JSON array [id, at (ISO 8601), customer_id (internal), purpose, "
+        "channel, state, source, notice_version, actor, prev_hash]"
+    )
+    entries: list[ProofEntryOut]
+    entries_ok: bool = Field(description="Every entry's content and link check out.")
+    chain: ChainOut = Field(description="Verification of the whole ledger at export time.")
+    verified: bool = Field(description="entries_ok and the whole chain is intact.")
+
+
+class LinkIn(BaseModel):
+    customer_id: str = Field(min_length=1, max_length=128, description="External id.")
+
+
+class LinkOut(BaseModel):
+    customer_id: str
+    url: str
+    token: str
+    expires_at: datetime

@@ -1,0 +1,153 @@
+"""Data-subject request endpoints under /api/v1/privacy/requests (`privacy:requests`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from trustdesk.access.principal import Principal
+from trustdesk.auth.http import get_platform, read_session, require, write_session
+from trustdesk.db import utcnow
+from trustdesk.platform import Platform
+from trustdesk.privacy.consent.policy import load_policy
+from trustdesk.privacy.export.downloads import zip_download
+from trustdesk.privacy.requests import fulfilment
+from trustdesk.privacy.requests import service as requests
+from trustdesk.privacy.requests.schemas import (
+    ExtendIn,
+    RejectIn,
+    RequestIn,
+    RequestOut,
+    RequestSource,
+    StepOut,
+    VerifyIn,
+)
+
+router = APIRouter(prefix="/privacy/requests", tags=["privacy"])
+_READ = Depends(require("privacy:requests"))
+
+
+class RequestDetail(BaseModel):
+    request: RequestOut
+    steps: list[StepOut]
+
+
+@router.get("", response_model=list[RequestOut], dependencies=[_READ])
+def queue(
+    include_closed: bool = Query(False, alias="all", description="Closed requests too."),
+    session: Session = Depends(read_session),
+) -> list[RequestOut]:
+    """Open requests, soonest due first, flagged overdue or due soon."""
+    return requests.list_requests(session, now=utcnow(), include_closed=include_closed)
+
+
+@router.post("", response_model=RequestOut, status_code=201)
+def open_request(
+    body: RequestIn,
+    principal: Principal = Depends(require("privacy:requests")),
+    platform: Platform = Depends(get_platform),
+    session: Session = Depends(write_session, scope="function"),
+) -> RequestOut:
+    """Records a request; the due date follows from the customer's jurisdiction."""
+    return requests.open_request(
+        session,
+        platform.vault,
+        load_policy(platform.settings.consent_policy_file),
+        external_id=body.customer_id,
+        kind=body.type,
+        source=RequestSource.API,
+        actor=principal.actor,
+        now=utcnow(),
+        received_at=body.received_at,
+        purposes=body.purposes,
+        changes=body.changes,
+    )
+
+
+@router.get("/{request_id}", response_model=RequestDetail, dependencies=[_READ])
+def detail(request_id: int, session: Session = Depends(read_session)) -> RequestDetail:
+    return RequestDetail(
+        request=requests.get(session, request_id, now=utcnow()),
+        steps=requests.steps(session, request_id),
+    )
+
+
+@router.post("/{request_id}/verify", response_model=RequestOut)
+def verify(
+    request_id: int,
+    body: VerifyIn,
+    principal: Principal = Depends(require("privacy:requests")),
+    session: Session = Depends(write_session, scope="function"),
+) -> RequestOut:
+    """Records how the requester's identity was checked, and by whom."""
+    return requests.verify_identity(
+        session, request_id, method=body.method, actor=principal.actor, now=utcnow()
+    )
+
+
+@router.post("/{request_id}/start", response_model=RequestOut)
+def start(
+    request_id: int,
+    principal: Principal = Depends(require("privacy:requests")),
+    session: Session = Depends(write_session, scope="function"),
+) -> RequestOut:
+    return requests.start(session, request_id, actor=principal.actor, now=utcnow())
+
+
+@router.post("/{request_id}/extend", response_model=RequestOut)
+def extend(
+    request_id: int,
+    body: ExtendIn,
+    principal: Principal = Depends(require("privacy:requests")),
+    session: Session = Depends(write_session, scope="function"),
+) -> RequestOut:
+    """Uses the regime's one extension (GDPR/UK: +2 months; CCPA: +45 days)."""
+    return requests.extend(
+        session, request_id, reason=body.reason, actor=principal.actor, now=utcnow()
+    )
+
+
+@router.post("/{request_id}/reject", response_model=RequestOut)
+def reject(
+    request_id: int,
+    body: RejectIn,
+    principal: Principal = Depends(require("privacy:requests")),
+    session: Session = Depends(write_session, scope="function"),
+) -> RequestOut:
+    return requests.reject(
+        session, request_id, reason=body.reason, actor=principal.actor, now=utcnow()
+    )
+
+
+@router.post("/{request_id}/complete", response_model=RequestOut)
+def complete(
+    request_id: int,
+    principal: Principal = Depends(require("privacy:requests")),
+    platform: Platform = Depends(get_platform),
+    session: Session = Depends(write_session, scope="function"),
+) -> RequestOut:
+    """Carries out a verified request and closes it (409 before identity is verified)."""
+    return fulfilment.complete(
+        session,
+        platform.vault,
+        platform.settings,
+        load_policy(platform.settings.consent_policy_file),
+        request_id,
+        actor=principal.actor,
+        now=utcnow(),
+    ).request
+
+
+@router.get("/{request_id}/export", response_class=Response)
+def export(
+    request_id: int,
+    principal: Principal = Depends(require("privacy:requests")),
+    platform: Platform = Depends(get_platform),
+    session: Session = Depends(write_session, scope="function"),
+) -> Response:
+    """The access export of a verified request's customer, as a ZIP of JSON files (audited)."""
+    built = fulfilment.export_for(
+        session, platform.vault, platform.settings, request_id, actor=principal.actor, now=utcnow()
+    )
+    return zip_download(built, f"request-{request_id}-export.zip")
