@@ -7,9 +7,12 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
+
+from trustdesk.capabilities import CAPABILITIES
 
 ROOT = Path(__file__).resolve().parents[2]
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
@@ -90,3 +93,20 @@ def test_a_planted_violation_breaks_its_contract(tmp_path, module, line, contrac
     _plant(copy, module, line)
     results = _lint(copy)
     assert results[contract] is False, results
+
+
+def test_every_capability_in_the_manifest_is_under_the_contracts():
+    """A new capability's folder is covered by the independence contract and a layers contract of
+    its own, so it cannot reach into another capability or its own layers upside down."""
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"][
+        "importlinter"
+    ]["contracts"]
+    independent = next(c for c in contracts if c["name"] == INDEPENDENT)["modules"]
+    layered = {m for c in contracts if c["type"] == "layers" for m in c.get("containers", ())}
+    shell = {"trustdesk.auth", "trustdesk.audit"}
+    folders = {
+        f"trustdesk.{c.name}" for c in CAPABILITIES if (ROOT / "src/trustdesk" / c.name).is_dir()
+    }
+    assert folders - shell, folders
+    assert sorted(folders - shell - set(independent)) == []
+    assert sorted(folders - {"trustdesk.audit"} - layered) == []
