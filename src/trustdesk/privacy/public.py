@@ -1,5 +1,5 @@
 """The door other capabilities use to ask whether they may use a customer's data; and the
-registry of access-export sections (`register_exporter`, see `export_registry`), which the
+registry of access-export sections (`register_exporter`, see `export.registry`), which the
 manifest (`trustdesk.capabilities`) wires every declared section to.
 
 Breach notices rest on a legal obligation and are always allowed; marketing rests on consent and is
