@@ -2,8 +2,9 @@
 
 The building blocks (intake checks, idempotent storage, labels) take a session and plain values,
 raise domain errors, and never commit. `score_transaction` and `label_transaction` are the use
-cases the API, the pages and the demo call: each is one unit of work of its own, opened while the
-engine's lock is held, so the in-memory history and the table never disagree.
+cases the API, the pages and the demo call with the scorer's engine: each opens its own unit of
+work (a payment is checked, scored and stored while the engine's lock is held), so the in-memory
+history and the table never disagree.
 """
 
 from __future__ import annotations
