@@ -37,7 +37,7 @@ from trustdesk.config import Settings
 from trustdesk.feedback.demo import customer_id_for_handle
 from trustdesk.feedback.models import Feedback
 from trustdesk.platform import Platform
-from trustdesk.trust import reports, service
+from trustdesk.trust import alert_reads, score_reads, service
 
 QUICK = os.environ.get("TRUSTDESK_BENCH_QUICK") == "1"
 YEAR = timedelta(days=365)  # copies are spread over a year: ~1M feedback rows a year
@@ -187,15 +187,15 @@ def _timed_reads(platform: Platform, params: service.TrustParams) -> dict[str, f
 
     return {
         "segment scores (trust show --by segment)": median_ms(
-            lambda s: reports.scores(s, params, by="segment")
+            lambda s: score_reads.scores(s, params, by="segment")
         ),
         "segment detail (index, trend, drivers, alerts)": median_ms(
-            lambda s: reports.segment_detail(s, params, "United")
+            lambda s: score_reads.segment_detail(s, params, "United")
         ),
         "customer page (100 customers)": median_ms(
-            lambda s: reports.customer_scores(s, params, limit=100)
+            lambda s: score_reads.customer_scores(s, params, limit=100)
         ),
-        "alerts list": median_ms(lambda s: reports.list_alerts(s)),
+        "alerts list": median_ms(lambda s: alert_reads.list_alerts(s)),
     }
 
 

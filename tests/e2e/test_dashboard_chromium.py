@@ -19,7 +19,7 @@ from test_shell_chromium import assert_accessible_page, fill_login, make_user
 from tests.tweets import TWEET_IMPORT
 
 from trustdesk.access.roles import Role
-from trustdesk.trust import reports, service
+from trustdesk.trust import alert_reads, score_reads, service
 from trustdesk.trust.signals import Observations
 
 pytestmark = pytest.mark.e2e
@@ -82,7 +82,7 @@ def raise_alert(platform) -> int:
     with platform.db.transaction() as session:
         service.recompute(session, service.TrustParams(), signals=[DropSignal()])
     with platform.db.reading() as session:
-        (alert,) = reports.list_alerts(session, segment="alpha")
+        (alert,) = alert_reads.list_alerts(session, segment="alpha")
     return alert.id
 
 
@@ -116,7 +116,7 @@ def test_an_analyst_reads_the_dashboard_filters_feedback_and_acknowledges_an_ale
         page.get_by_role("img", name=re.compile(r"^Trust index of United per day"))
     ).to_be_visible()
     with platform.db.reading() as session:
-        expected = reports.scores(session, service.TrustParams(), by="segment")
+        expected = score_reads.scores(session, service.TrustParams(), by="segment")
     segments = page.locator("#segments-table tbody tr")
     expect(segments).to_have_count(len(expected))
     expect(segments.first.locator("td").first).to_have_text(f"{expected[0].trust_index:.1f}")

@@ -23,7 +23,7 @@ from tests.tweets import TWEET_IMPORT
 from trustdesk.access.roles import ROLE_PERMISSIONS, Role
 from trustdesk.auth import service as auth_service
 from trustdesk.feedback import service as feedback_service
-from trustdesk.trust import reports, service
+from trustdesk.trust import alert_reads, explanations, score_reads, service
 from trustdesk.trust.signals import Observations
 
 PASSWORD = "correct-horse-battery"
@@ -151,9 +151,9 @@ def test_the_overview_shows_the_services_scores_with_accessible_charts(client, p
     assert page.status_code == 200
     params = service.TrustParams.from_settings(platform.settings)
     with platform.db.reading() as session:
-        (overall,) = reports.scores(session, params, by="overall")
-        segments = reports.scores(session, params, by="segment")
-        trends = {s.key: reports.trend(session, params, segment=s.key) for s in segments}
+        (overall,) = score_reads.scores(session, params, by="overall")
+        segments = score_reads.scores(session, params, by="segment")
+        trends = {s.key: score_reads.trend(session, params, segment=s.key) for s in segments}
 
     html = page.text
     assert f'id="overall-index">{overall.trust_index:.1f}<' in html
@@ -214,7 +214,9 @@ def test_a_segment_page_shows_dimensions_drivers_and_the_feedback_that_moved_it(
     assert page.status_code == 200
     params = service.TrustParams.from_settings(platform.settings)
     with platform.db.reading() as session:
-        view = reports.segment_view(session, platform.vault, params, "US Airways", with_text=True)
+        view = explanations.segment_view(
+            session, platform.vault, params, "US Airways", with_text=True
+        )
     html = page.text
     score = view.detail.score
     assert f"Trust index {score.trust_index:.1f} (95% interval" in html
@@ -337,7 +339,9 @@ def test_a_customer_page_explains_their_index_and_shows_their_timeline(client, p
     log_in(client, platform, Role.AGENT)
     params = service.TrustParams.from_settings(platform.settings)
     with platform.db.reading() as session:
-        explained = reports.explain_customer(session, platform.vault, params, "c1", with_text=True)
+        explained = explanations.explain_customer(
+            session, platform.vault, params, "c1", with_text=True
+        )
     html = client.get("/trust/customers/c1").text
     s = explained.score
     assert f'id="customer-index">{s.trust_index:.1f}<' in html
@@ -403,7 +407,7 @@ def test_an_alert_is_acknowledged_from_the_segment_page_only_with_the_csrf_token
             == 1
         )
     with platform.db.reading() as session:
-        (alert,) = reports.list_alerts(session)
+        (alert,) = alert_reads.list_alerts(session)
     log_in(client, platform)
     page = client.get("/trust/segments/alpha")
     assert f'action="/trust/alerts/{alert.id}/acknowledge"' in page.text
@@ -414,7 +418,7 @@ def test_an_alert_is_acknowledged_from_the_segment_page_only_with_the_csrf_token
     )
     assert forged.status_code == 403
     with platform.db.reading() as session:
-        assert reports.alert(session, alert.id).acknowledged_at is None
+        assert alert_reads.alert(session, alert.id).acknowledged_at is None
 
     done = client.post(
         f"/trust/alerts/{alert.id}/acknowledge",
@@ -423,7 +427,7 @@ def test_an_alert_is_acknowledged_from_the_segment_page_only_with_the_csrf_token
     )
     assert done.status_code == 303 and done.headers["location"] == "/trust/segments/alpha"
     with platform.db.reading() as session:
-        assert reports.alert(session, alert.id).acknowledged_by == "user:ana"
+        assert alert_reads.alert(session, alert.id).acknowledged_by == "user:ana"
     after = client.get("/trust/segments/alpha").text
     assert f"Alert {alert.id} acknowledged." in after and "Acknowledged by user:ana" in after
 
@@ -446,7 +450,7 @@ def test_a_viewer_sees_alerts_but_cannot_acknowledge_them(client, platform):
     with platform.db.transaction() as session:
         service.recompute(session, service.TrustParams(), signals=[DropSignal()])
     with platform.db.reading() as session:
-        (alert,) = reports.list_alerts(session)
+        (alert,) = alert_reads.list_alerts(session)
     log_in(client, platform, Role.VIEWER, "vera")
     page = client.get("/trust/alerts")
     assert f"#{alert.id}" in page.text and '/acknowledge"' not in page.text
@@ -455,4 +459,4 @@ def test_a_viewer_sees_alerts_but_cannot_acknowledge_them(client, platform):
     )
     assert refused.status_code == 403
     with platform.db.reading() as session:
-        assert reports.alert(session, alert.id).acknowledged_at is None
+        assert alert_reads.alert(session, alert.id).acknowledged_at is None

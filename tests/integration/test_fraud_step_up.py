@@ -14,8 +14,8 @@ from test_fraud_pages import log_in, queue_ids
 
 from trustdesk.access.roles import Role
 from trustdesk.audit.chain import AuditEntry
-from trustdesk.fraud import service
 from trustdesk.fraud.models import FraudStepUp
+from trustdesk.fraud.review import cases
 from trustdesk.fraud.review.monitoring import daily_figures
 
 _cards = count(1)
@@ -182,7 +182,7 @@ def test_monitoring_counts_step_ups_and_the_share_passed(api):
             assert report(api, tx_id, outcome).status_code == 201
     platform = api.app.state.platform
     with platform.db.reading() as session:
-        (day,) = daily_figures(service.decision_tallies(session, [0.0, 0.5, 1.0]), None)
+        (day,) = daily_figures(cases.decision_tallies(session, [0.0, 0.5, 1.0]), None)
     assert day.stepped_up == 3
     assert day.step_up_pass_rate == 0.5  # one of the two reported passed
 

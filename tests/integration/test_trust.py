@@ -16,7 +16,7 @@ from tests.tweets import TWEET_IMPORT
 
 from trustdesk.access.roles import Role
 from trustdesk.feedback.models import Feedback, FeedbackTerm
-from trustdesk.trust import reports, service
+from trustdesk.trust import alert_reads, service
 from trustdesk.trust.models import TrustEvidence, TrustStat, TrustWatermark
 from trustdesk.trust.signals import Observations
 
@@ -211,14 +211,14 @@ def test_an_injected_drop_raises_one_alert_that_is_acknowledged_once(cli, platfo
     assert alert["window_start"].startswith("2015-02-24") and alert["severity"] == "high"
     assert alert["observed"] < alert["baseline"] - 30
     with platform.db.reading() as session:
-        (stored,) = reports.list_alerts(session)
+        (stored,) = alert_reads.list_alerts(session)
     assert cli("alerts", "ack", str(stored.id)).exit_code == 0
     again = cli("alerts", "ack", str(stored.id))
     assert again.exit_code == 4 and "already acknowledged" in again.stderr
     assert cli("alerts", "ack", "999").exit_code == 3
     with platform.db.reading() as session:
-        assert reports.list_alerts(session, unacknowledged=True) == []
-        assert reports.list_alerts(session)[0].acknowledged_by.startswith("cli:")
+        assert alert_reads.list_alerts(session, unacknowledged=True) == []
+        assert alert_reads.list_alerts(session)[0].acknowledged_by.startswith("cli:")
 
 
 def test_quiet_history_raises_no_alert(platform):

@@ -20,10 +20,11 @@ from trustdesk.auth.http import (
 from trustdesk.db import utcnow
 from trustdesk.fraud import service
 from trustdesk.fraud.intake import step_up
+from trustdesk.fraud.review import cases
 from trustdesk.fraud.rules.ruleset import parse_rules
 from trustdesk.fraud.schemas import CaseOut, LabelIn, ScoreOut, StepUpIn, StepUpOut, TransactionIn
-from trustdesk.fraud.scoring import holder as realtime
 from trustdesk.fraud.scoring import versions
+from trustdesk.fraud.scoring.holder import EngineHolder, limits_from
 from trustdesk.platform import Platform
 
 __all__ = ["engine_holder", "fraud_router", "router"]
@@ -32,13 +33,13 @@ router = APIRouter(prefix="/transactions", tags=["fraud"])
 fraud_router = APIRouter(prefix="/fraud", tags=["fraud"])
 
 
-def engine_holder(request: Request) -> realtime.EngineHolder:
+def engine_holder(request: Request) -> EngineHolder:
     """The app's scorer memory (made at start-up; see `app.py`)."""
     state = request.app.state
-    holder: realtime.EngineHolder | None = getattr(state, "fraud", None)
+    holder: EngineHolder | None = getattr(state, "fraud", None)
     if holder is None:
         platform: Platform = state.platform
-        holder = state.fraud = realtime.EngineHolder(platform.db, platform.settings)
+        holder = state.fraud = EngineHolder(platform.db, platform.settings)
     return holder
 
 
@@ -60,8 +61,8 @@ def _inline_caller(permission: str) -> Callable[..., Awaitable[Principal]]:
 def _store(request: Request, body: TransactionIn, response: Response, decide: bool) -> ScoreOut:
     platform: Platform = request.app.state.platform
     engine = engine_holder(request).get()
-    limits = realtime.limits_from(platform.settings)
-    out = realtime.score_transaction(platform.db, engine, body, limits, decide=decide)
+    limits = limits_from(platform.settings)
+    out = service.score_transaction(platform.db, engine, body, limits, decide=decide)
     response.status_code = 200 if out.duplicate else 201
     return out
 
@@ -97,7 +98,7 @@ def get_transaction(
     principal: Principal = Depends(require("fraud:read")),
     session: Session = Depends(read_session),
 ) -> CaseOut:
-    return service.get_case(session, transaction_id)
+    return cases.get_case(session, transaction_id)
 
 
 @router.post("/{transaction_id}/labels", response_model=CaseOut, status_code=201)
@@ -106,15 +107,15 @@ def add_label(
     label: LabelIn,
     principal: Principal = Depends(require("fraud:review")),
     platform: Platform = Depends(get_platform),
-    holder: realtime.EngineHolder = Depends(engine_holder),
+    holder: EngineHolder = Depends(engine_holder),
 ) -> CaseOut:
     """Record a later outcome (fraud, chargeback, genuine): it trains the next model and, once
     known, counts in the features of later payments."""
-    realtime.label_transaction(
+    service.label_transaction(
         platform.db, holder.get(), transaction_id, label, actor=principal.actor, now=utcnow()
     )
     with platform.db.reading() as session:
-        return service.get_case(session, transaction_id)
+        return cases.get_case(session, transaction_id)
 
 
 @router.post("/{transaction_id}/step-up", response_model=StepUpOut, status_code=201)
@@ -170,7 +171,7 @@ def put_rules(
     body: RulesIn,
     principal: Principal = Depends(require("fraud:admin")),
     platform: Platform = Depends(get_platform),
-    holder: realtime.EngineHolder = Depends(engine_holder),
+    holder: EngineHolder = Depends(engine_holder),
 ) -> RulesOut:
     """Validate and activate a new rule-set version; a bad rule changes nothing (422)."""
     with platform.db.transaction() as session:
@@ -201,7 +202,7 @@ def activate_model(
     version: int,
     principal: Principal = Depends(require("fraud:admin")),
     platform: Platform = Depends(get_platform),
-    holder: realtime.EngineHolder = Depends(engine_holder),
+    holder: EngineHolder = Depends(engine_holder),
 ) -> ModelOut:
     with platform.db.transaction() as session:
         info = versions.activate_model(session, version, actor=principal.actor)
@@ -216,4 +217,4 @@ def review_queue(
     session: Session = Depends(read_session),
 ) -> list[CaseOut]:
     """Payments waiting for a person's decision, oldest first."""
-    return service.review_queue(session, limit=limit)
+    return cases.review_queue(session, limit=limit)

@@ -17,8 +17,8 @@ from trustdesk.fraud.intake import step_up
 from trustdesk.fraud.intake.bulk import import_labels_file, import_transactions_file
 from trustdesk.fraud.learning.backtest import Protocol, load_transactions, run_backtest
 from trustdesk.fraud.schemas import ImportReport, Limits, StepUpIn, StepUpOutcome
-from trustdesk.fraud.scoring import holder as realtime
 from trustdesk.fraud.scoring import versions
+from trustdesk.fraud.scoring.holder import limits_from
 from trustdesk.fraud.training import TrainingWindow, train_and_register
 
 app = typer.Typer(help="Fraud risk: intake, rules, models, backtests.", no_args_is_help=True)
@@ -81,7 +81,7 @@ def backtest(
 
 
 def _limits() -> Limits:
-    return realtime.limits_from(get_settings())
+    return limits_from(get_settings())
 
 
 def _print_report(report: ImportReport, as_json: bool, what: str) -> None:

@@ -21,11 +21,12 @@ from sqlalchemy import select
 
 from trustdesk.config import Settings
 from trustdesk.db import Database, utcnow
+from trustdesk.fraud import service
 from trustdesk.fraud.intake.bulk import import_transactions_rows
 from trustdesk.fraud.learning.simulator import simulate
 from trustdesk.fraud.models import FraudTransaction
 from trustdesk.fraud.schemas import LabelIn, LabelKind, TransactionIn
-from trustdesk.fraud.scoring import holder as realtime
+from trustdesk.fraud.scoring.holder import limits_from, load_engine
 from trustdesk.platform import Platform
 from trustdesk.tabular import Row
 
@@ -112,12 +113,12 @@ def load_demo_payments(
     cut = pd.Timestamp(now).tz_localize(None) - timedelta(days=SCORED_DAYS)
     history = frame[frame["tx_datetime"] < cut]
     live = frame[frame["tx_datetime"] >= cut].sort_values("tx_datetime", kind="stable")
-    limits = realtime.limits_from(settings)
+    limits = limits_from(settings)
     report = import_transactions_rows(
         db, _rows(history), handbook=True, limits=limits, actor="system:demo",
         label_delay=LABEL_DELAY,
     )  # fmt: skip
-    engine = realtime.load_engine(db, settings, now=now)
+    engine = load_engine(db, settings, now=now)
     stopped: list[tuple[str, bool, datetime]] = []
     for row in _rows(live):
         f = row.fields
@@ -130,7 +131,7 @@ def load_demo_payments(
             currency="EUR",
             channel=str(f["channel"]),
         )
-        out = realtime.score_transaction(db, engine, tx, limits, now=now)
+        out = service.score_transaction(db, engine, tx, limits, now=now)
         if out.decision != "approve":
             stopped.append((tx.transaction_id, f["tx_fraud"] == "1", tx.at))
     # Outcomes of the stopped payments more than a day old; the newer ones wait for an analyst.
@@ -143,9 +144,7 @@ def load_demo_payments(
             known_at=min(now, at + timedelta(hours=6)).astimezone(UTC),
             source="review",
         )
-        realtime.label_transaction(
-            db, engine, transaction_id, outcome, actor="system:demo", now=now
-        )
+        service.label_transaction(db, engine, transaction_id, outcome, actor="system:demo", now=now)
         labelled += 1
     echo(
         f"payments: {report.created} simulated payments stored with their outcomes, "

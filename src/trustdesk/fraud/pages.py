@@ -19,9 +19,9 @@ from trustdesk.db import utcnow
 from trustdesk.errors import InvalidInput
 from trustdesk.fraud import service
 from trustdesk.fraud.api import engine_holder
+from trustdesk.fraud.review import cases
 from trustdesk.fraud.review.monitoring import DayFigures, daily_figures
 from trustdesk.fraud.schemas import LabelIn, LabelKind
-from trustdesk.fraud.scoring import holder as realtime
 from trustdesk.fraud.training import validation_bins
 from trustdesk.platform import Platform
 from trustdesk.web.charts import Point, line_chart
@@ -83,7 +83,7 @@ def monitoring(
 ) -> Response:
     baseline = validation_bins(session)
     edges = baseline["edges"] if baseline else [i / 10 for i in range(11)]
-    tallies = service.decision_tallies(session, edges)
+    tallies = cases.decision_tallies(session, edges)
     days = daily_figures(tallies, baseline["shares"] if baseline else None)
     charts = [
         _rate_chart(days, "review_precision", "chart-precision", "Precision of reviewed cases"),
@@ -91,7 +91,7 @@ def monitoring(
         _rate_chart(days, "false_declines", "chart-false-declines", "False-decline rate"),
         _rate_chart(days, "step_up_pass_rate", "chart-step-up", "Step-up pass rate"),
     ]
-    context = {"days": days, "charts": charts, "queue_size": service.queue_size(session)}
+    context = {"days": days, "charts": charts, "queue_size": cases.queue_size(session)}
     return render(request, "fraud/monitoring.html", context)
 
 
@@ -101,8 +101,8 @@ def review_queue(
     principal: Principal = Depends(require_page("fraud:read")),
     session: Session = Depends(read_session),
 ) -> Response:
-    cases = service.review_queue(session, limit=QUEUE_SIZE)
-    context = {"cases": cases, "total": service.queue_size(session)}
+    waiting = cases.review_queue(session, limit=QUEUE_SIZE)
+    context = {"cases": waiting, "total": cases.queue_size(session)}
     return render(request, "fraud/queue.html", context)
 
 
@@ -113,8 +113,8 @@ def case(
     principal: Principal = Depends(require_page("fraud:read")),
     session: Session = Depends(read_session),
 ) -> Response:
-    found = service.get_case(session, transaction_id)
-    history = service.recent_for_customer(session, found.customer_id, before=found.at)
+    found = cases.get_case(session, transaction_id)
+    history = cases.recent_for_customer(session, found.customer_id, before=found.at)
     context = {
         "case": found,
         "history": [h for h in history if h.transaction_id != found.transaction_id],
@@ -133,7 +133,7 @@ def decide_case(
 ) -> Response:
     if outcome not in OUTCOMES:
         raise InvalidInput("outcome must be fraud or genuine")
-    realtime.label_transaction(
+    service.label_transaction(
         platform.db,
         engine_holder(request).get(),
         transaction_id,

@@ -1,44 +1,38 @@
-"""Fraud use cases on stored transactions: intake checks, idempotent storage, labels, the queue.
+"""Fraud use cases: score a payment, store it, record its outcome.
 
-Functions take a session and plain values, raise domain errors, and never commit.
+The building blocks (intake checks, idempotent storage, labels) take a session and plain values,
+raise domain errors, and never commit. `score_transaction` and `label_transaction` are the use
+cases the API, the pages and the demo call with the scorer's engine: each opens its own unit of
+work (a payment is checked, scored and stored while the engine's lock is held), so the in-memory
+history and the table never disagree.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import ColumnElement, Table, and_, case, func, insert, or_, select
+from sqlalchemy import Table, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trustdesk.audit.chain import Change, record_many
-from trustdesk.errors import Conflict, InvalidInput, NotFound
-from trustdesk.fraud.intake.step_up import NEEDS_REVIEW, step_ups
-from trustdesk.fraud.models import FraudLabel, FraudStepUp, FraudTransaction
-from trustdesk.fraud.review.monitoring import Tally
-from trustdesk.fraud.schemas import (
-    CaseOut,
-    Decided,
-    LabelIn,
-    Limits,
-    ScoreOut,
-    TransactionIn,
-    currencies,
-)
+from trustdesk.db import Database, utcnow
+from trustdesk.errors import ConfigurationError, Conflict, InvalidInput, NotFound
+from trustdesk.fraud.models import FraudLabel, FraudTransaction
+from trustdesk.fraud.schemas import Decided, LabelIn, Limits, ScoreOut, TransactionIn, currencies
+from trustdesk.fraud.scoring.engine import FraudEngine, to_transaction
 
 __all__ = [
     "add_label",
     "as_score",
-    "decision_tallies",
     "fresh_score",
-    "get_case",
-    "queue_size",
-    "recent_for_customer",
-    "review_queue",
+    "label_transaction",
+    "score_transaction",
     "store_transaction",
     "stored_duplicate",
+    "transaction_row",
     "validate",
 ]
 
@@ -148,7 +142,8 @@ def fresh_score(tx: TransactionIn, decided: Decided | None) -> ScoreOut:
     )
 
 
-def _transaction(session: Session, transaction_id: str) -> FraudTransaction:
+def transaction_row(session: Session, transaction_id: str) -> FraudTransaction:
+    """The stored payment, or NotFound."""
     row = session.scalar(
         select(FraudTransaction).where(FraudTransaction.transaction_id == transaction_id)
     )
@@ -166,7 +161,7 @@ def add_label(
     the trust signal, which read labels by increasing id, see the correction; the audit entry
     names the old and new label.
     """
-    tx = _transaction(session, transaction_id)
+    tx = transaction_row(session, transaction_id)
     known_at = label.known_at or now
     if known_at < tx.at:
         raise InvalidInput("known_at: a label cannot be known before its transaction happened")
@@ -201,150 +196,64 @@ def add_label(
     return row
 
 
-def _labels(session: Session, pks: Sequence[int]) -> dict[int, list[tuple[str, str, datetime]]]:
-    found: dict[int, list[tuple[str, str, datetime]]] = {pk: [] for pk in pks}
-    if not pks:
-        return found
-    rows = session.execute(
-        select(FraudLabel.transaction_pk, FraudLabel.label, FraudLabel.source, FraudLabel.known_at)
-        .where(FraudLabel.transaction_pk.in_(list(pks)))
-        .order_by(FraudLabel.known_at)
-    )
-    for pk, label, source, known_at in rows:
-        found[pk].append((label, source, known_at))
+def score_transaction(
+    db: Database,
+    engine: FraudEngine,
+    tx: TransactionIn,
+    limits: Limits,
+    *,
+    decide: bool = True,
+    now: datetime | None = None,
+) -> ScoreOut:
+    """Score and store a new payment, or return the decision stored for a resent one.
+
+    With `decide=False` the payment is stored and joins the history, unscored.
+    """
+    now = now or utcnow()
+    validate(tx, limits, now)
+    with engine.lock:
+        if tx.transaction_id in engine.history:  # sent before (or a clash): no second score
+            return _stored(db, tx)
+        decided = engine.evaluate(tx) if decide else None
+        if decided is None:
+            engine.observe(to_transaction(tx))
+        try:
+            with db.transaction() as session:
+                store_transaction(session, tx, decided, now)
+        except IntegrityError:
+            # Stored before this process's history window or by another process: the unique
+            # transaction id refused it, so the stored decision stands.
+            engine.forget(tx)
+            return _stored(db, tx)
+        except BaseException:
+            engine.forget(tx)
+            raise
+    return fresh_score(tx, decided)
+
+
+def _stored(db: Database, tx: TransactionIn) -> ScoreOut:
+    with db.reading() as session:
+        found = stored_duplicate(session, tx)
+    if found is None:
+        raise ConfigurationError("a payment the scorer remembers is missing from the database")
     return found
 
 
-def _cases(session: Session, rows: Sequence[FraudTransaction]) -> list[CaseOut]:
-    labels = _labels(session, [r.id for r in rows])
-    stepped = step_ups(session, [(r.id, r.transaction_id) for r in rows if r.decision == "step_up"])
-    return [
-        CaseOut(
-            transaction_id=r.transaction_id,
-            at=r.at,
-            customer_id=r.customer_ref,
-            terminal_id=r.terminal_id,
-            amount=r.amount,
-            currency=r.currency,
-            channel=r.channel,
-            device_id=r.device_id,
-            country=r.country,
-            score=r.score,
-            decision=r.decision,
-            reasons=_loads(r.reasons),
-            rules_fired=_loads(r.rules_fired),
-            model_version=r.model_version,
-            rules_version=r.rules_version,
-            labels=labels[r.id],
-            step_up=stepped.get(r.id),
-        )
-        for r in rows
-    ]
-
-
-def _waiting() -> ColumnElement[bool]:
-    """Held for a person and not labelled yet: decided `review`, or a step-up that failed or
-    was abandoned (a thief stopped, or a genuine customer lost: an analyst says which)."""
-    failed_step_up = select(FraudStepUp.transaction_pk).where(FraudStepUp.outcome.in_(NEEDS_REVIEW))
-    return and_(
-        or_(
-            FraudTransaction.decision == "review",
-            and_(
-                FraudTransaction.decision == "step_up",
-                FraudTransaction.id.in_(failed_step_up),
-            ),
-        ),
-        FraudTransaction.id.not_in(select(FraudLabel.transaction_pk)),
-    )
-
-
-def review_queue(session: Session, *, limit: int = 50) -> list[CaseOut]:
-    """Payments waiting for a person's decision (see `_waiting`), oldest first."""
-    rows = session.scalars(
-        select(FraudTransaction)
-        .where(_waiting())
-        .order_by(FraudTransaction.at, FraudTransaction.id)
-        .limit(limit)
-    ).all()
-    return _cases(session, rows)
-
-
-def queue_size(session: Session) -> int:
-    return int(
-        session.scalar(select(func.count()).select_from(FraudTransaction).where(_waiting())) or 0
-    )
-
-
-def get_case(session: Session, transaction_id: str) -> CaseOut:
-    return _cases(session, [_transaction(session, transaction_id)])[0]
-
-
-def recent_for_customer(
-    session: Session, customer_ref: str, *, before: datetime, limit: int = 20
-) -> list[CaseOut]:
-    """The customer's latest transactions up to `before`, newest first."""
-    rows = session.scalars(
-        select(FraudTransaction)
-        .where(FraudTransaction.customer_ref == customer_ref, FraudTransaction.at <= before)
-        .order_by(FraudTransaction.at.desc(), FraudTransaction.id.desc())
-        .limit(limit)
-    ).all()
-    return _cases(session, rows)
-
-
-def decision_tallies(session: Session, edges: Sequence[float], *, days: int = 30) -> list[Tally]:
-    """Decided payments of the last `days` days of data, counted per day, decision, latest
-    label, step-up outcome and score bin (bins between `edges`), in SQL: a month can hold
-    millions of payments."""
-    latest = session.scalar(
-        select(func.max(FraudTransaction.at)).where(FraudTransaction.decision.is_not(None))
-    )
-    if latest is None:
-        return []
-    latest = latest if latest.tzinfo else latest.replace(tzinfo=UTC)
-    at = FraudTransaction.at
-    dialect = session.get_bind().dialect.name
-    day = func.date(func.timezone("UTC", at)) if dialect == "postgresql" else func.date(at)
-    latest_label = (
-        select(FraudLabel.label)
-        .where(FraudLabel.transaction_pk == FraudTransaction.id)
-        .order_by(FraudLabel.known_at.desc(), FraudLabel.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    step_up = (
-        select(FraudStepUp.outcome)
-        .where(FraudStepUp.transaction_pk == FraudTransaction.id)
-        .scalar_subquery()
-    )
-    inner = list(edges[1:-1])
-    score_bin = case(
-        *((FraudTransaction.score < edge, i) for i, edge in enumerate(inner)),
-        else_=len(inner),
-    )
-    per_payment = (
-        select(
-            day.label("day"),
-            FraudTransaction.decision.label("decision"),
-            latest_label.label("label"),
-            step_up.label("step_up"),
-            score_bin.label("score_bin"),
-        )
-        .where(FraudTransaction.decision.is_not(None), at > latest - timedelta(days=days))
-        .subquery()
-    )
-    c = per_payment.c
-    query = select(c.day, c.decision, c.label, c.step_up, c.score_bin, func.count()).group_by(
-        c.day, c.decision, c.label, c.step_up, c.score_bin
-    )
-    return [
-        Tally(
-            d if isinstance(d, date) else date.fromisoformat(str(d)),
-            str(decision),
-            label,
-            int(b),
-            int(n),
-            step_up=outcome,
-        )
-        for d, decision, label, outcome, b, n in session.execute(query)
-    ]
+def label_transaction(
+    db: Database,
+    engine: FraudEngine | None,
+    transaction_id: str,
+    label: LabelIn,
+    *,
+    actor: str,
+    now: datetime | None = None,
+) -> None:
+    """Store an outcome and, if it is already known, let the scorer count it from now on."""
+    now = now or utcnow()
+    with db.transaction() as session:
+        row = add_label(session, transaction_id, label, actor=actor, now=now)
+        known_at = row.known_at
+        customer = transaction_row(session, transaction_id).customer_ref
+    if engine is not None and known_at <= now:
+        with engine.lock:
+            engine.label(transaction_id, customer, label.label.is_fraud, known_at)

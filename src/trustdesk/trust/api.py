@@ -12,7 +12,7 @@ from trustdesk.access.principal import Principal
 from trustdesk.access.roles import PERMISSIONS
 from trustdesk.auth.http import get_platform, read_session, require, write_session
 from trustdesk.platform import Platform
-from trustdesk.trust import reports, service
+from trustdesk.trust import alert_reads, explanations, score_reads, service
 from trustdesk.trust.schemas import (
     AlertOut,
     Explanation,
@@ -48,10 +48,10 @@ def get_scores(
     session: Session = Depends(read_session),
 ) -> list[TrustScore]:
     if by == "customer" and bucket is None and as_of is None:
-        return reports.customer_scores(
+        return score_reads.customer_scores(
             session, _params(platform), dimension=dimension, after_id=after_id, limit=limit
         )
-    return reports.scores(
+    return score_reads.scores(
         session, _params(platform), by=by, dimension=dimension, bucket=bucket, as_of=as_of
     )
 
@@ -65,7 +65,7 @@ def get_trend(
     platform: Platform = Depends(get_platform),
     session: Session = Depends(read_session),
 ) -> list[TrendPoint]:
-    return reports.trend(
+    return score_reads.trend(
         session, _params(platform), segment=segment, bucket=bucket, dimension=dimension
     )
 
@@ -78,7 +78,7 @@ def get_segment(
     session: Session = Depends(read_session),
 ) -> SegmentDetail:
     """Index, dimensions, daily trend, drivers and alerts of one segment."""
-    return reports.segment_detail(session, _params(platform), segment)
+    return score_reads.segment_detail(session, _params(platform), segment)
 
 
 @router.get("/segments/{segment}/explain", response_model=Explanation)
@@ -88,7 +88,7 @@ def explain_segment(
     platform: Platform = Depends(get_platform),
     session: Session = Depends(read_session),
 ) -> Explanation:
-    return reports.explain_segment(
+    return explanations.explain_segment(
         session,
         platform.vault,
         _params(platform),
@@ -105,7 +105,7 @@ def explain_customer(
     session: Session = Depends(read_session),
 ) -> Explanation:
     """A customer's index, explained: each signal's part and the feedback that moved it."""
-    return reports.explain_customer(
+    return explanations.explain_customer(
         session,
         platform.vault,
         _params(platform),
@@ -133,7 +133,9 @@ def list_alerts(
     principal: Principal = Depends(require("trust:read")),
     session: Session = Depends(read_session),
 ) -> list[AlertOut]:
-    return reports.list_alerts(session, segment=segment, unacknowledged=unacknowledged, limit=limit)
+    return alert_reads.list_alerts(
+        session, segment=segment, unacknowledged=unacknowledged, limit=limit
+    )
 
 
 @alerts_router.post("/{alert_id}/ack", response_model=AlertOut)
@@ -144,4 +146,4 @@ def acknowledge(
 ) -> AlertOut:
     """Acknowledge an alert (recorded with who and when, and in the audit trail)."""
     service.acknowledge_alert(session, alert_id, actor=principal.actor)
-    return reports.alert(session, alert_id)
+    return alert_reads.alert(session, alert_id)

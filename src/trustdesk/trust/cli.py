@@ -10,7 +10,7 @@ from rich.table import Table
 
 from trustdesk.console import cli_actor, open_platform, out, print_json
 from trustdesk.errors import InvalidInput
-from trustdesk.trust import reports, service
+from trustdesk.trust import alert_reads, explanations, score_reads, service
 from trustdesk.trust.schemas import Explanation
 
 app = typer.Typer(help="The trust index, its drivers and explanations.", no_args_is_help=True)
@@ -56,9 +56,11 @@ def show(
     platform = open_platform()
     with platform.db.reading() as session:
         if by == "customer":
-            found = reports.customer_scores(session, _params(), dimension=dimension, limit=limit)
+            found = score_reads.customer_scores(
+                session, _params(), dimension=dimension, limit=limit
+            )
         else:
-            found = reports.scores(
+            found = score_reads.scores(
                 session, _params(), by=by, dimension=dimension, bucket=bucket, as_of=_utc(as_of)
             )
     rows: list[dict[str, Any]] = []
@@ -117,12 +119,12 @@ def explain(
     platform = open_platform()
     with platform.db.reading() as session:
         if segment is not None:
-            found = reports.explain_segment(
+            found = explanations.explain_segment(
                 session, platform.vault, _params(), segment, with_text=text, top=top
             )
         else:
             assert customer is not None
-            found = reports.explain_customer(
+            found = explanations.explain_customer(
                 session, platform.vault, _params(), customer, with_text=text, top=top
             )
     if as_json:
@@ -161,7 +163,7 @@ def drivers(
     """Topics that pull the segment's trust down (first) or up, with share and effect."""
     platform = open_platform()
     with platform.db.reading() as session:
-        found = reports.segment_drivers(session, segment)
+        found = score_reads.segment_drivers(session, segment)
     if as_json:
         print_json([d.model_dump(mode="json") for d in found])
         return
@@ -186,7 +188,7 @@ def trend(
     """The index per day or week."""
     platform = open_platform()
     with platform.db.reading() as session:
-        points = reports.trend(session, _params(), segment=segment, bucket=bucket)
+        points = score_reads.trend(session, _params(), segment=segment, bucket=bucket)
     if as_json:
         print_json([p.model_dump(mode="json") for p in points])
         return
@@ -206,7 +208,7 @@ def list_alerts(
     """Alerts, the most recent window first."""
     platform = open_platform()
     with platform.db.reading() as session:
-        found = reports.list_alerts(session, segment=segment, unacknowledged=unacknowledged)
+        found = alert_reads.list_alerts(session, segment=segment, unacknowledged=unacknowledged)
     if as_json:
         print_json(
             [

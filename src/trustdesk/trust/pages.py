@@ -1,8 +1,9 @@
 """The trust dashboard: overview, one segment, alerts (with acknowledgement), one customer.
 
-Every number comes from `trust.reports`, which reads the stored aggregates (a closed-form score
-over a few rows per segment, day and facet) and indexed evidence rows: no page recomputes the
-index from feedback, so pages stay fast at millions of items. Charts are inline SVG drawn on
+Every number comes from the trust reads (`score_reads`, `explanations`, `alert_reads`), which
+read the stored aggregates (a closed-form score over a few rows per segment, day and facet) and
+indexed evidence rows: no page recomputes the index from feedback, so pages stay fast at
+millions of items. Charts are inline SVG drawn on
 the server (`web/charts.py`); each has a table with the same numbers next to it. Feedback text
 appears only for roles holding `feedback:read`.
 """
@@ -26,7 +27,7 @@ from trustdesk.errors import NotFound
 from trustdesk.feedback import public as feedback
 from trustdesk.feedback.public import TOPIC_DIMENSIONS, TOPIC_LABELS
 from trustdesk.platform import Platform
-from trustdesk.trust import reports, service
+from trustdesk.trust import alert_reads, explanations, score_reads, service
 from trustdesk.trust.schemas import TrendPoint, TrustScore
 from trustdesk.trust.signals import DIMENSIONS
 from trustdesk.web.charts import Bar, Point, bar_chart, line_chart
@@ -111,7 +112,7 @@ def overview(
     platform: Platform = Depends(get_platform),
     session: Session = Depends(read_session),
 ) -> Response:
-    found = reports.overview(session, _params(platform))
+    found = score_reads.overview(session, _params(platform))
     bars = [
         Bar(s.key, s.trust_index, s.ci_low, s.ci_high, href=_segment_href(s.key))
         for s in found.segments
@@ -161,7 +162,7 @@ def alert_list(
     state = state if state in ALERT_STATES else ""
     kind = kind if kind in ALERT_KINDS else ""
     segment = segment.strip()
-    alerts = reports.list_alerts(
+    alerts = alert_reads.list_alerts(
         session,
         segment=segment or None,
         kind=kind or None,
@@ -206,7 +207,7 @@ def segment_page(
     session: Session = Depends(read_session),
 ) -> Response:
     with_text = principal.can("feedback:read")
-    view = reports.segment_view(
+    view = explanations.segment_view(
         session, platform.vault, _params(platform), segment, with_text=with_text
     )
     context = {
@@ -236,7 +237,7 @@ def customer_page(
     with_text = principal.can("feedback:read")
     explanation = None
     with suppress(NotFound):  # a known customer without feedback yet: the page says so
-        explanation = reports.explain_customer(
+        explanation = explanations.explain_customer(
             session, platform.vault, _params(platform), external_id, with_text=with_text
         )
     timeline, next_cursor = (

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.config import Settings
 from trustdesk.customers.public import customer_ids
-from trustdesk.trust import reports
+from trustdesk.trust import score_reads
 from trustdesk.trust.service import TrustParams
 from trustdesk.trust.signals import (
     DIMENSIONS,
@@ -48,7 +48,7 @@ class CustomerTrust:
 
 def customer_trust(session: Session, settings: Settings, customer_id: int) -> CustomerTrust | None:
     """The customer's trust index as last computed, or None when nothing was observed of them."""
-    found = reports.customer_scores(
+    found = score_reads.customer_scores(
         session, TrustParams.from_settings(settings), customer_ids=[customer_id]
     )
     if not found:
@@ -70,7 +70,7 @@ def customer_trust_indices(session: Session, settings: Settings) -> dict[str, fl
     found: dict[str, float] = {}
     after = 0
     while True:
-        page = reports.customer_scores(session, params, after_id=after, limit=_PAGE)
+        page = score_reads.customer_scores(session, params, after_id=after, limit=_PAGE)
         if not page:
             return found
         found.update({s.key: s.trust_index for s in page})

@@ -1,1 +1,1 @@
-"""After the decision: daily monitoring figures of the decisions."""
+"""After the decision: the review queue and its cases, and the daily monitoring figures."""

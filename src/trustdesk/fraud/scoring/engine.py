@@ -1,6 +1,6 @@
 """The scorer's memory: card and terminal history, customers' standing, model and rules.
 
-Built once at start-up from the stored transactions and labels (`realtime.load_engine`) and kept
+Built once at start-up from the stored transactions and labels (`holder.load_engine`) and kept
 up to date as payments are scored and labels arrive, so scoring one payment reads no database.
 No I/O here: it is unit-tested on plain data.
 """
@@ -86,7 +86,7 @@ class FraudEngine:
         self.standing: dict[str, Standing] = {}
         self.last_label_id = 0  # labels up to this id have been read
         self.last_pk = 0  # stored payments up to this row id are in the history
-        # What the previous catch-up had read: the next one reads again from there (see realtime).
+        # What the previous catch-up had read: the next one reads again from there (see holder).
         self.reread_label_id = 0
         self.reread_pk = 0
         self.reread_pks: set[int] = set()  # payments above reread_pk already taken in

@@ -1,7 +1,6 @@
-"""Real-time use cases: build the scorer's memory at start-up, score a payment, learn a label.
-
-Each call is one unit of work: the engine's lock is held while a payment is checked for a
-duplicate, scored and stored, so the in-memory history and the table never disagree.
+"""The scorer's memory over time: built at start-up from the stored payments, labels and active
+versions, then caught up with what other processes changed. Scoring a payment with it is a use
+case of `fraud.service` (`score_transaction`).
 """
 
 from __future__ import annotations
@@ -14,27 +13,21 @@ from decimal import Decimal
 from importlib.resources import as_file, files
 from pathlib import Path
 
-from sqlalchemy.exc import IntegrityError
-
 from trustdesk.config import Settings
 from trustdesk.db import Database, utcnow
-from trustdesk.errors import ConfigurationError
-from trustdesk.fraud import service
 from trustdesk.fraud.learning.classifier import FraudModel
 from trustdesk.fraud.learning.online import History, Transaction
 from trustdesk.fraud.rules.ruleset import parse_rules
-from trustdesk.fraud.schemas import LabelIn, Limits, ScoreOut, TransactionIn
+from trustdesk.fraud.schemas import Limits
 from trustdesk.fraud.scoring import stored_history, versions
-from trustdesk.fraud.scoring.engine import FraudEngine, to_transaction
+from trustdesk.fraud.scoring.engine import FraudEngine
 from trustdesk.trust.public import customer_trust_indices
 
 __all__ = [
     "SHIPPED_MODEL",
     "EngineHolder",
-    "label_transaction",
     "limits_from",
     "load_engine",
-    "score_transaction",
     "shipped_model",
 ]
 
@@ -197,66 +190,3 @@ class EngineHolder:
                 self.refresh()
             except Exception:  # a failed catch-up is retried at the next tick
                 _log.exception("fraud scorer catch-up failed")
-
-
-def score_transaction(
-    db: Database,
-    engine: FraudEngine,
-    tx: TransactionIn,
-    limits: Limits,
-    *,
-    decide: bool = True,
-    now: datetime | None = None,
-) -> ScoreOut:
-    """Score and store a new payment, or return the decision stored for a resent one.
-
-    With `decide=False` the payment is stored and joins the history, unscored.
-    """
-    now = now or utcnow()
-    service.validate(tx, limits, now)
-    with engine.lock:
-        if tx.transaction_id in engine.history:  # sent before (or a clash): no second score
-            return _stored(db, tx)
-        decided = engine.evaluate(tx) if decide else None
-        if decided is None:
-            engine.observe(to_transaction(tx))
-        try:
-            with db.transaction() as session:
-                service.store_transaction(session, tx, decided, now)
-        except IntegrityError:
-            # Stored before this process's history window or by another process: the unique
-            # transaction id refused it, so the stored decision stands.
-            engine.forget(tx)
-            return _stored(db, tx)
-        except BaseException:
-            engine.forget(tx)
-            raise
-    return service.fresh_score(tx, decided)
-
-
-def _stored(db: Database, tx: TransactionIn) -> ScoreOut:
-    with db.reading() as session:
-        found = service.stored_duplicate(session, tx)
-    if found is None:
-        raise ConfigurationError("a payment the scorer remembers is missing from the database")
-    return found
-
-
-def label_transaction(
-    db: Database,
-    engine: FraudEngine | None,
-    transaction_id: str,
-    label: LabelIn,
-    *,
-    actor: str,
-    now: datetime | None = None,
-) -> None:
-    """Store an outcome and, if it is already known, let the scorer count it from now on."""
-    now = now or utcnow()
-    with db.transaction() as session:
-        row = service.add_label(session, transaction_id, label, actor=actor, now=now)
-        known_at = row.known_at
-        customer = service.get_case(session, transaction_id).customer_id
-    if engine is not None and known_at <= now:
-        with engine.lock:
-            engine.label(transaction_id, customer, label.label.is_fraud, known_at)

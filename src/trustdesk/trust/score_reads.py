@@ -1,0 +1,259 @@
+"""Trust scores from the stored aggregates: per segment, overall or customer, their trends,
+the dashboard's overview, a segment's drivers and its detail.
+
+Nothing here recomputes from feedback: see `levels` for how stored statistics become scores.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trustdesk.customers import public as customers
+from trustdesk.errors import InvalidInput, NotFound
+from trustdesk.trust.aggregates import (
+    ALL_TIME,
+    FACET_ALL,
+    Scope,
+    topic_facet,
+)
+from trustdesk.trust.alert_reads import list_alerts
+from trustdesk.trust.drivers import rank_drivers
+from trustdesk.trust.levels import (
+    Point,
+    Points,
+    customer_point,
+    customer_rows,
+    facets_for,
+    level_points,
+    read_levels,
+    score_at,
+    segment_points,
+    to_time,
+)
+from trustdesk.trust.models import TrustStat, TrustState
+from trustdesk.trust.schemas import (
+    DriverOut,
+    SegmentDetail,
+    TrendPoint,
+    TrustOverview,
+    TrustScore,
+)
+from trustdesk.trust.service import TrustParams
+
+__all__ = ["customer_scores", "overview", "scores", "segment_detail", "segment_drivers", "trend"]
+
+
+LEVELS = ("overall", "segment", "customer")
+
+
+def scores(
+    session: Session,
+    params: TrustParams,
+    *,
+    by: str = "segment",
+    dimension: str | None = None,
+    bucket: str | None = None,
+    as_of: datetime | None = None,
+) -> list[TrustScore]:
+    """Scores of every segment (or overall), all-time or per day/week bucket, as of a time."""
+    if by not in LEVELS:
+        raise InvalidInput(f"by must be one of {', '.join(LEVELS)}")
+    if by == "customer":
+        if bucket is not None or as_of is not None:
+            raise InvalidInput("customer scores are all-time and as of the latest feedback")
+        return customer_scores(session, params, dimension=dimension)
+    state = session.get(TrustState, 1)
+    if state is None:
+        return []
+    cutoff = int(as_of.timestamp()) if as_of is not None else None
+    overall, segments = read_levels(session, bucket=bucket, as_of=cutoff)
+    top, seg_points = level_points(overall, segments, params.prior_strength)
+    main, dims = facets_for(dimension)
+    shown_as_of = min(cutoff, state.latest_at) if cutoff is not None else state.latest_at
+    found: list[TrustScore] = []
+    source = top if by == "overall" else seg_points
+    keys = sorted({(s, b) for s, f, b in source if f == main})
+    for seg, b in keys:
+        score = score_at(by, seg, source, seg, b, main, dims, shown_as_of)
+        if score is not None:
+            found.append(score)
+    return found
+
+
+def trend(
+    session: Session,
+    params: TrustParams,
+    *,
+    segment: str | None = None,
+    bucket: str = "day",
+    dimension: str | None = None,
+) -> list[TrendPoint]:
+    """The index per day or week for one segment (or overall when segment is None)."""
+    main, _ = facets_for(dimension)
+    overall, segments = read_levels(
+        session, bucket=bucket, as_of=None, segment=segment, facets=[main]
+    )
+    top, seg_points = level_points(overall, segments, params.prior_strength)
+    source = top if segment is None else seg_points
+    seg = segment or ""
+    return [
+        TrendPoint(
+            bucket_start=to_time(b), trust_index=p.index, ci_low=p.ci_low, ci_high=p.ci_high, n=p.n
+        )
+        for (s, f, b), p in sorted(source.items(), key=lambda kv: kv[0][2])
+        if s == seg and f == main and p.n > 0
+    ]
+
+
+def overview(session: Session, params: TrustParams, *, bucket: str = "day") -> TrustOverview:
+    """Overall and per-segment scores with their trends, for the dashboard's first page.
+
+    Two reads of stored statistics (all-time rows, then the main facet's per-bucket rows), so the
+    cost depends on segments x days, never on how many feedback items lie behind them.
+    """
+    state = session.get(TrustState, 1)
+    if state is None:
+        return TrustOverview(overall=None, segments=[], overall_trend=[], segment_trends={})
+    main, dims = facets_for(None)
+    top, seg_points = segment_points(session, params)
+    overall = score_at("overall", "", top, "", ALL_TIME, main, dims, state.latest_at)
+    segments = [
+        score
+        for seg in sorted({s for s, f, _b in seg_points if f == main})
+        if (
+            score := score_at(
+                "segment", seg, seg_points, seg, ALL_TIME, main, dims, state.latest_at
+            )
+        )
+    ]
+    top_trend, seg_trend = level_points(
+        *read_levels(session, bucket=bucket, as_of=None, facets=[main]), params.prior_strength
+    )
+    return TrustOverview(
+        overall=overall,
+        segments=segments,
+        overall_trend=_trends(top_trend).get("", []),
+        segment_trends=_trends(seg_trend),
+    )
+
+
+def _trends(points: Points) -> dict[str, list[TrendPoint]]:
+    """Segment -> its points in bucket order, leaving out buckets without own data (as `trend`)."""
+    found: dict[str, list[TrendPoint]] = defaultdict(list)
+    for (seg, _f, b), p in sorted(points.items(), key=lambda kv: kv[0][2]):
+        if p.n > 0:
+            found[seg].append(
+                TrendPoint(
+                    bucket_start=to_time(b),
+                    trust_index=p.index,
+                    ci_low=p.ci_low,
+                    ci_high=p.ci_high,
+                    n=p.n,
+                )
+            )
+    return dict(found)
+
+
+def customer_scores(
+    session: Session,
+    params: TrustParams,
+    *,
+    dimension: str | None = None,
+    customer_ids: Sequence[int] | None = None,
+    after_id: int = 0,
+    limit: int = 100,
+) -> list[TrustScore]:
+    """Customers' scores in customer-id order (a page), or of the given customers."""
+    state = session.get(TrustState, 1)
+    if state is None:
+        return []
+    if customer_ids is None:
+        page = session.scalars(
+            select(TrustStat.customer_id)
+            .where(TrustStat.scope == Scope.CUSTOMER, TrustStat.customer_id > after_id)
+            .group_by(TrustStat.customer_id)
+            .order_by(TrustStat.customer_id)
+            .limit(limit)
+        )
+        customer_ids = list(page)
+    rows = customer_rows(session, customer_ids)
+    top, seg_points = segment_points(session, params)
+    external = customers.external_ids(session, list(rows))
+    main, dims = facets_for(dimension)
+    found = []
+    for cid in customer_ids:
+        point = customer_point(rows.get(cid, {}), main, top, seg_points, params.prior_strength)
+        if point is None:
+            continue
+        dimensions = {}
+        for facet in dims:
+            p = customer_point(rows[cid], facet, top, seg_points, params.prior_strength)
+            if p is None:  # no own data on that dimension: the parent's score
+                p = customer_point(rows[cid], main, top, seg_points, params.prior_strength)
+                p = None if p is None else Point(p.parent, 0, 0, 0, 0, 0, p.parent, 0)
+            if p is not None:
+                dimensions[facet.removeprefix("dim:")] = p.index
+        found.append(
+            TrustScore(
+                level="customer",
+                key=external.get(cid, str(cid)),
+                trust_index=point.index,
+                ci_low=point.ci_low,
+                ci_high=point.ci_high,
+                n=point.n,
+                n_eff=point.n_eff,
+                credibility=point.credibility,
+                parent=point.parent,
+                dimensions=dimensions,
+                as_of=to_time(state.latest_at),
+            )
+        )
+    return found
+
+
+def segment_drivers(session: Session, segment: str) -> list[DriverOut]:
+    """Topics ranked by how much they pull the segment's trust down (first) or up."""
+    from trustdesk.feedback.public import TOPIC_LABELS
+
+    _overall, segments = read_levels(session, bucket=None, as_of=None, segment=segment)
+    whole = segments.get((segment, FACET_ALL, ALL_TIME))
+    if whole is None:
+        return []
+    prefix = topic_facet("")
+    topics = {
+        f.removeprefix(prefix): stats
+        for (s, f, _b), stats in segments.items()
+        if s == segment and f.startswith(prefix)
+    }
+    return [
+        DriverOut(
+            topic=d.topic,
+            label=TOPIC_LABELS.get(d.topic, d.topic),
+            n=d.n,
+            share=round(d.share, 4),
+            effect=round(d.effect, 2),
+            ci_low=round(d.ci_low, 2),
+            ci_high=round(d.ci_high, 2),
+            impact=round(d.impact, 2),
+            direction=d.direction,
+        )
+        for d in rank_drivers(whole, topics)
+    ]
+
+
+def segment_detail(session: Session, params: TrustParams, segment: str) -> SegmentDetail:
+    """One segment: its score and dimensions, daily trend, drivers and alerts."""
+    found = [s for s in scores(session, params, by="segment") if s.key == segment]
+    if not found:
+        raise NotFound(f"no trust index for segment {segment!r}")
+    return SegmentDetail(
+        score=found[0],
+        trend=trend(session, params, segment=segment),
+        drivers=segment_drivers(session, segment),
+        alerts=list_alerts(session, segment=segment, limit=50),
+    )
