@@ -11,10 +11,11 @@ from rich.table import Table
 from trustdesk.console import cli_actor, err, open_platform, out, print_json
 from trustdesk.db import utcnow
 from trustdesk.errors import InvalidInput
-from trustdesk.privacy import enforcement, proof, service
+from trustdesk.privacy import enforcement, projection, proof, service
 from trustdesk.privacy.links import signer_for
 from trustdesk.privacy.policy import ConsentState, Policy, load_policy
-from trustdesk.privacy.schemas import Source
+from trustdesk.privacy.schemas import ConsentVerifyOut, Source
+from trustdesk.private_files import write_private
 
 app = typer.Typer(help="Customers' consent: record, check, prove.", no_args_is_help=True)
 
@@ -105,19 +106,63 @@ def show(customer: Customer, as_json: AsJson = False) -> None:
 
 
 @app.command("verify")
-def verify(as_json: AsJson = False) -> None:
-    """Check every link of the consent ledger; exit 1 naming the first bad event."""
+def verify(
+    as_json: AsJson = False,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Rebuild the consent_state projection from the ledger where they differ "
+            "(only when the ledger's chain is intact).",
+        ),
+    ] = False,
+) -> None:
+    """Check every link of the consent ledger and the projection against it; exit 1 naming the
+    first bad event or the preferences where the projection differs."""
     platform = open_platform()
-    with platform.db.reading() as session:
-        report = proof.verify_chain(session)
+    if repair:
+        with platform.db.transaction() as session:
+            report = projection.verify_and_repair(session, actor=cli_actor())
+    else:
+        with platform.db.reading() as session:
+            report = projection.verify(session)
     if as_json:
         print_json(report)
-    elif report.ok:
+    else:
+        _print_verification(report)
+    if not report.ok or (not report.projection.ok and not report.repaired):
+        raise typer.Exit(code=1)
+
+
+def _print_verification(report: ConsentVerifyOut) -> None:
+    if report.ok:
         out.print(f"consent ledger intact: {report.checked} events verified")
     else:
         err.print(f"consent ledger broken at event {report.broken_id}: {report.reason}")
-    if not report.ok:
-        raise typer.Exit(code=1)
+    found = report.projection
+    if found.ok:
+        out.print(f"consent projection matches the ledger: {found.checked} preferences")
+        return
+    if report.repaired:
+        out.print(f"consent projection rebuilt from the ledger: {report.repaired} corrected")
+        return
+    hint = "" if report.ok else " (no repair while the ledger itself is broken)"
+    err.print(
+        f"consent projection differs from the ledger in {found.mismatches} preferences{hint}; "
+        "checks read the ledger; fix with `trustdesk consent verify --repair`:",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    for m in found.first:
+        at = f" (event {m.ledger_event_id})" if m.ledger_event_id else ""
+        err.print(
+            f"  customer {m.customer_id}, {m.purpose}/{m.channel}: projection "
+            f"{m.projection_state or 'no row'}, ledger {m.ledger_state or 'no event'}{at}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @app.command("proof")
@@ -129,7 +174,7 @@ def proof_(
     platform = open_platform()
     with platform.db.reading() as session:
         package = proof.export(session, customer)
-    output.write_text(package.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    write_private(output, (package.model_dump_json(indent=2) + "\n").encode())
     verdict = "verified" if package.verified else "NOT verified"
     out.print(
         f"{len(package.entries)} events for {customer} written to {output}: {verdict}",
