@@ -21,6 +21,7 @@ from trustdesk.feedback.cli import model_app
 from trustdesk.fraud.cli import app as fraud_app
 from trustdesk.privacy.cli import app as consent_app
 from trustdesk.privacy.requests_cli import app as privacy_app
+from trustdesk.serving import record_address
 from trustdesk.trust.cli import alerts_app
 from trustdesk.trust.cli import app as trust_app
 
@@ -138,9 +139,9 @@ def serve(
 
     settings = get_settings()
     application = create_app(settings, platform=open_platform())
-    uvicorn.run(
-        application, host=host or settings.host, port=port or settings.port, log_config=None
-    )
+    host, port = host or settings.host, port or settings.port
+    record_address(settings, host, port)  # `consent link` makes links with this port
+    uvicorn.run(application, host=host, port=port, log_config=None)
 
 
 @app.command("demo")

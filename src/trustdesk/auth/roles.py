@@ -11,6 +11,7 @@ class Role(StrEnum):
     ADMIN = "admin"
     ANALYST = "analyst"
     AGENT = "agent"
+    MONITOR = "monitor"  # for Prometheus: reads /metrics, nothing else
     PRIVACY_OFFICER = "privacy_officer"
     VIEWER = "viewer"
 
@@ -36,6 +37,7 @@ PERMISSIONS: dict[str, str] = {
     "users:manage": "Create and disable staff users",
     "tokens:manage": "Create and revoke API tokens",
     "config:read": "See the effective configuration (secrets masked)",
+    "metrics:read": "Scrape the Prometheus metrics at /metrics",
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
@@ -81,6 +83,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
         }
     ),
     Role.VIEWER: frozenset({"customers:read", "feedback:read", "trust:read", "fraud:read"}),
+    Role.MONITOR: frozenset({"metrics:read"}),
 }
 
 

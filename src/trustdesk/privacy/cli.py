@@ -16,6 +16,7 @@ from trustdesk.privacy.links import signer_for
 from trustdesk.privacy.policy import ConsentState, Policy, load_policy
 from trustdesk.privacy.schemas import ConsentVerifyOut, Source
 from trustdesk.private_files import write_private
+from trustdesk.serving import public_base_url
 
 app = typer.Typer(help="Customers' consent: record, check, prove.", no_args_is_help=True)
 
@@ -189,14 +190,18 @@ def proof_(
 def link(
     customer: Customer,
     base_url: Annotated[
-        str | None, typer.Option(help="Address customers reach; default: public_url setting.")
+        str | None,
+        typer.Option(
+            help="Address customers reach; default: TRUSTDESK_PUBLIC_URL, else the address "
+            "`trustdesk serve` last listened on."
+        ),
     ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Make a signed, expiring preference-centre link to send to the customer."""
     platform = open_platform()
     settings = platform.settings
-    base = base_url or settings.public_url or f"http://{settings.host}:{settings.port}"
+    base = base_url or public_base_url(settings)
     with platform.db.transaction() as session:
         made = service.create_link(
             session, signer_for(platform), customer, base_url=base, actor=cli_actor(), now=utcnow()
