@@ -4,8 +4,8 @@
   an open-loop client sends GET /api/v1/consent/check at ~500 requests/s for ~10 s (bounded: it
   stops by itself) and reports p50/p99. Baseline in the same run: GET /healthz (a `SELECT 1`
   behind no authentication) at the same rate.
-* Bulk: `filter_contactable` over 100,000 customers (one projection query per chunk), against the
-  naive baseline of one check (customer lookup + projection lookup) per customer.
+* Bulk: `filter_contactable` over 100,000 customers (one ledger index query per chunk), against the
+  naive baseline of one check (customer lookup + latest-event lookup) per customer.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from trustdesk.config import Settings
 from trustdesk.customers.models import Customer
 from trustdesk.db import utcnow
 from trustdesk.platform import Platform
-from trustdesk.privacy.consent import enforcement, service
+from trustdesk.privacy.consent import enforcement, ledger, service
 from trustdesk.privacy.consent.policy import ConsentState, load_policy
 from trustdesk.privacy.consent.schemas import Source
 from trustdesk.privacy.models import ConsentState as StateRow
@@ -48,8 +48,8 @@ POLICY = load_policy()
 
 
 def seed(platform: Platform, count: int) -> list[str]:
-    """Customers with a jurisdiction mix; a third with real ledger events, a third more with
-    projection rows as an import would leave them."""
+    """Customers with a jurisdiction mix; up to 1,000 with consents recorded one by one, and a
+    third with ledger events appended in bulk (checks read the ledger, not the projection)."""
     rnd = random.Random(7)
     now = utcnow()
     ids = [f"bench-{i}" for i in range(count)]
@@ -79,19 +79,36 @@ def seed(platform: Platform, count: int) -> list[str]:
                 source=Source.IMPORT,
                 actor="bench",
             )
+        # Bulk-appended ledger events with their projection rows, as a large import leaves them.
+        bulk = range(count // 3, 2 * count // 3)
+        events = ledger.append(
+            session,
+            [
+                ledger.NewEvent(
+                    i + 1,
+                    "marketing",
+                    "email",
+                    rnd.choice(list(ConsentState)).value,
+                    Source.IMPORT.value,
+                    POLICY.version,
+                )
+                for i in bulk
+            ],
+            actor="bench",
+        )
         session.execute(
             insert(StateRow),
             [
                 {
-                    "customer_id": i + 1,
-                    "purpose": "marketing",
-                    "channel": "email",
-                    "state": rnd.choice(list(ConsentState)).value,
-                    "event_id": 0,
+                    "customer_id": e.customer_id,
+                    "purpose": e.purpose,
+                    "channel": e.channel,
+                    "state": e.state,
+                    "event_id": e.id,
                     "version": 1,
                     "updated_at": now,
                 }
-                for i in range(count // 3, 2 * count // 3)
+                for e in events
             ],
         )
     return ids

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractContextManager, ExitStack, asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -20,6 +20,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from trustdesk import __version__
+from trustdesk.access.principal import Principal
+from trustdesk.api_headers import ApiHeaders
+from trustdesk.auth.http import require
 from trustdesk.capabilities import installed, resolve, wire
 from trustdesk.config import Settings, get_settings
 from trustdesk.errors import DomainError
@@ -147,6 +150,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         same_site="lax",
         https_only=settings.cookie_secure,
     )
+    app.add_middleware(ApiHeaders)
     app.add_middleware(RequestObserver, metrics=metrics)
     _install_error_handlers(app)
 
@@ -166,8 +170,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
             session.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__}
 
+    # Request counts and timings per route tell an outsider what the business does and when:
+    # Prometheus scrapes with a token of the `monitor` role (README, "Monitoring").
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
-    def prometheus() -> PlainTextResponse:
+    def prometheus(_: Principal = Depends(require("metrics:read"))) -> PlainTextResponse:
         return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     mount_pages(app, capabilities)

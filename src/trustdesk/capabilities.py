@@ -102,6 +102,9 @@ CAPABILITIES: tuple[Capability, ...] = (
         name="platform",
         permissions=(
             Permission("config:read", "See the effective configuration (secrets masked)"),
+            Permission(
+                "metrics:read", "Scrape the Prometheus metrics at /metrics", roles=("monitor",)
+            ),
         ),
     ),
     Capability(

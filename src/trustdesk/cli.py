@@ -16,6 +16,7 @@ from trustdesk.capabilities import installed, resolve
 from trustdesk.config import get_settings
 from trustdesk.console import close_platform, err, open_platform, out, print_json
 from trustdesk.errors import DomainError
+from trustdesk.serving import record_address
 
 
 class _DomainErrorsToExitCodes(TyperGroup):
@@ -123,9 +124,9 @@ def serve(
 
     settings = get_settings()
     application = create_app(settings, platform=open_platform())
-    uvicorn.run(
-        application, host=host or settings.host, port=port or settings.port, log_config=None
-    )
+    host, port = host or settings.host, port or settings.port
+    record_address(settings, host, port)  # `consent link` makes links with this port
+    uvicorn.run(application, host=host, port=port, log_config=None)
 
 
 @app.command("demo")

@@ -67,8 +67,26 @@ class Settings(BaseSettings):
     )
     cookie_secure: bool = Field(True, description="Send session cookies over HTTPS only.")
     session_max_age_s: int = Field(8 * 3600, description="Web session lifetime in seconds.")
-    login_max_failures: int = Field(5, description="Failed logins before throttling starts.")
-    login_lockout_s: int = Field(300, description="Throttle window after too many failed logins.")
+    login_max_failures: int = Field(
+        5,
+        ge=1,
+        description="Failed logins for one username from one client (or wrong codes for one "
+        "user's second factor) before each further failure makes it wait.",
+    )
+    login_lockout_s: int = Field(
+        300,
+        ge=1,
+        description="Longest login back-off: waits double from a quarter of this up to it; "
+        "failures are forgotten this long after the last wait ends.",
+    )
+    login_client_max_failures: int = Field(
+        20, ge=1, description="Failed logins from one client, any usernames, before it waits."
+    )
+    login_username_max_failures: int = Field(
+        50,
+        ge=1,
+        description="Failed logins for one username from all clients together before it waits.",
+    )
     log_level: str = Field("INFO", description="Python logging level.")
     host: str = Field("127.0.0.1", description="Address `trustdesk serve` binds to.")
     port: int = Field(8000, description="Port `trustdesk serve` listens on.")

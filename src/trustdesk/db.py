@@ -20,6 +20,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from trustdesk.private_files import private_file
+
 __all__ = ["Base", "Database", "UTCDateTime", "utcnow"]
 
 NAMING_CONVENTION = {
@@ -83,8 +85,12 @@ def _no_autocheckpoint(dbapi_conn: Any, _record: Any) -> None:
 def make_engine(url: str, *, immediate: bool = False, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if (
+            parsed.database
+            and parsed.database != ":memory:"
+            and not parsed.database.startswith("file:")
+        ):
+            private_file(Path(parsed.database))  # owner-only before SQLite creates it
         engine = create_engine(url, **kwargs)
         _prepare_sqlite(engine, immediate)
         return engine

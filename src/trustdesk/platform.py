@@ -8,6 +8,7 @@ from trustdesk.config import Settings
 from trustdesk.crypto import MasterKey, Vault, WrongMasterKey, load_or_create_master_key
 from trustdesk.db import Database
 from trustdesk.errors import ConfigurationError
+from trustdesk.private_files import private_dir
 
 __all__ = ["Platform"]
 
@@ -21,7 +22,7 @@ class Platform:
     @classmethod
     def open(cls, settings: Settings) -> Platform:
         """Opens storage and checks the master key; a wrong key raises WrongMasterKey here."""
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)  # created owner-only (0700)
         env_key = settings.master_key.get_secret_value() if settings.master_key else None
         key_file = settings.effective_master_key_file
         master = load_or_create_master_key(env_key, key_file)

@@ -110,15 +110,16 @@ def test_tokens_are_shown_once_stored_hashed_and_revocable(api, client, platform
     assert client.get("/api/v1/me", headers=headers).status_code == 401
 
 
-def test_request_ids_health_metrics_and_docs(client):
+def test_request_ids_health_metrics_and_docs(client, token_for):
     response = client.get("/healthz", headers={"X-Request-ID": "abc-123"})
     assert response.json()["status"] == "ok"
     assert response.headers["x-request-id"] == "abc-123"
     assert len(client.get("/healthz").headers["x-request-id"]) == 32
-    metrics = client.get("/metrics").text
+    scraper = {"Authorization": f"Bearer {token_for(Role.MONITOR)}"}  # /metrics needs a token
+    metrics = client.get("/metrics", headers=scraper).text
     assert 'trustdesk_http_requests_total{method="GET",route="/healthz",status="200"}' in metrics
     client.get("/api/v1/customers/someone")
-    metrics = client.get("/metrics").text
+    metrics = client.get("/metrics", headers=scraper).text
     assert 'route="/api/v1/customers/{external_id}",status="401"' in metrics
     assert client.get("/docs").status_code == 200
     assert "/api/v1/customers" in client.get("/openapi.json").json()["paths"]

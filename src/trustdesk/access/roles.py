@@ -17,6 +17,7 @@ class Role(StrEnum):
     ADMIN = "admin"
     ANALYST = "analyst"
     AGENT = "agent"
+    MONITOR = "monitor"  # for Prometheus: reads /metrics, nothing else
     PRIVACY_OFFICER = "privacy_officer"
     VIEWER = "viewer"
 

@@ -85,10 +85,27 @@ def create_token(
 
 
 @tokens.command("list")
-def list_tokens() -> None:
+def list_tokens(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every API token: id, name, its first characters, role and dates (never the token)."""
     platform = open_platform()
     with platform.db.reading() as session:
         rows = service.list_tokens(session)
+    if as_json:
+        print_json(
+            [
+                {
+                    "id": t.id,
+                    "name": t.name,
+                    "prefix": t.prefix,
+                    "role": t.role,
+                    "created_at": t.created_at.isoformat(),
+                    "expires_at": t.expires_at.isoformat() if t.expires_at else None,
+                    "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
+                }
+                for t in rows
+            ]
+        )
+        return
     table = Table("id", "name", "prefix", "role", "created", "revoked")
     for t in rows:
         table.add_row(

@@ -40,13 +40,16 @@ class ApiToken(Base):
 
 
 class LoginThrottle(Base):
-    """Failed logins per username, also for names that do not exist (no user enumeration)."""
+    """Recent login failures under one key (a username from one client, a username from every
+    client, one client, one user's second factor; see `auth/throttle.py`). A row lives only
+    until `expires_at`: failures are forgotten after a quiet spell, so rows cannot pile up."""
 
     __tablename__ = "login_throttle"
 
-    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
 
 
 class StaffSession(Base):

@@ -49,6 +49,11 @@ def _totp_form(request: Request, *, error: str | None = None, status: int = 200)
     return render(request, "auth/totp.html", {"error": error}, status_code=status)
 
 
+def _client(request: Request) -> str | None:
+    """The client's address (behind a proxy: as uvicorn's --forwarded-allow-ips trusts it)."""
+    return request.client.host if request.client else None
+
+
 def _pending(request: Request) -> dict[str, Any] | None:
     pending = request.session.get(PENDING_LOGIN)
     if not isinstance(pending, dict) or not isinstance(pending.get("user_id"), int):
@@ -96,6 +101,9 @@ def login(
             password=password,
             max_failures=settings.login_max_failures,
             lockout=timedelta(seconds=settings.login_lockout_s),
+            client=_client(request),
+            client_max_failures=settings.login_client_max_failures,
+            username_max_failures=settings.login_username_max_failures,
         )
     except TooManyAttempts:
         return _login_form(
@@ -144,6 +152,8 @@ def verify_totp(
             code=code,
             max_failures=settings.login_max_failures,
             lockout=timedelta(seconds=settings.login_lockout_s),
+            client=_client(request),
+            client_max_failures=settings.login_client_max_failures,
         )
     except TooManyAttempts:
         return _totp_form(request, error=THROTTLED, status=429)

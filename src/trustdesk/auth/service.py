@@ -1,4 +1,5 @@
-"""Staff accounts, passwords (argon2id), TOTP second factor, API tokens and login throttling."""
+"""Staff accounts, passwords (argon2id), TOTP second factor, API tokens; logins are throttled
+through `auth/throttle.py`."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from sqlalchemy.orm import Session
 from trustdesk import audit
 from trustdesk.access.principal import Principal
 from trustdesk.access.roles import Role
-from trustdesk.auth import token_cache
-from trustdesk.auth.models import ApiToken, LoginThrottle, StaffSession, User
+from trustdesk.auth import throttle, token_cache
+from trustdesk.auth.models import ApiToken, StaffSession, User
 from trustdesk.crypto import Vault
 from trustdesk.db import Database, utcnow
 from trustdesk.errors import (
@@ -26,7 +27,6 @@ from trustdesk.errors import (
     Conflict,
     InvalidInput,
     NotFound,
-    TooManyAttempts,
 )
 
 __all__ = [
@@ -124,14 +124,6 @@ def create_user(
     return CreatedUser(user.id, username, role, uri)
 
 
-def _throttle(session: Session, username: str) -> LoginThrottle:
-    row = session.get(LoginThrottle, username, with_for_update=True)
-    if row is None:
-        row = LoginThrottle(username=username, failures=0)
-        session.add(row)
-    return row
-
-
 def authenticate_password(
     db: Database,
     *,
@@ -139,19 +131,23 @@ def authenticate_password(
     password: str,
     max_failures: int,
     lockout: timedelta,
+    client: str | None = None,
+    client_max_failures: int | None = None,
+    username_max_failures: int | None = None,
     now: datetime | None = None,
 ) -> LoginStep:
-    """First login step. Failures are counted per username, existing or not.
+    """First login step. Failures are counted per username (existing or not) and client, per
+    username and per client (`auth/throttle.py`).
 
     Owns its transaction (unlike other services): a failed attempt must be recorded even though
     the login itself fails and raises.
     """
     now = now or utcnow()
     username = username.strip().lower()[:64]
+    limits = throttle.Limits.of(max_failures, lockout, client_max_failures, username_max_failures)
+    counted = throttle.keys(limits, username=username, client=throttle.client_name(client))
     with db.transaction() as session:
-        throttle = _throttle(session, username)
-        if throttle.locked_until is not None and throttle.locked_until > now:
-            raise TooManyAttempts("too many failed logins; try again later")
+        throttle.block_if_throttled(session, counted, now)
         user = session.scalar(
             select(User).where(User.username == username, User.is_active.is_(True))
         )
@@ -161,14 +157,16 @@ def authenticate_password(
         except (VerificationError, InvalidHashError):
             ok = False
         if ok and user is not None:
-            _clear(throttle)
+            # The password factor's own counts only: the client's stay (a guesser holding one
+            # account must not wipe them by logging in), and the second factor's stay.
+            throttle.clear(session, [k for k in counted if k.startswith("pw:")])
             if _hasher.check_needs_rehash(user.password_hash):
                 user.password_hash = _hasher.hash(password)
             needs_totp = user.totp_secret is not None
             if not needs_totp:
                 _audit_login(session, user, ok=True, factors="password")
             return LoginStep(user.id, needs_totp=needs_totp)
-        locked = _count_failure(throttle, max_failures, lockout, now)
+        locked = throttle.count_failure(session, counted, limits.lockout, now)
         # The attempted name of an unknown user is not recorded: it may be a mistyped password.
         _audit_login(session, user, ok=False, factors="password", locked=locked)
     raise AuthenticationFailed("wrong username or password")
@@ -182,17 +180,20 @@ def verify_totp(
     code: str,
     max_failures: int,
     lockout: timedelta,
+    client: str | None = None,
+    client_max_failures: int | None = None,
     now: datetime | None = None,
 ) -> Principal:
-    """Second login step; a code is accepted once (no replay), wrong codes are throttled."""
+    """Second login step; a code is accepted once (no replay). Wrong codes are counted for this
+    user's second factor on their own, and only a correct code clears that count."""
     now = now or utcnow()
+    limits = throttle.Limits.of(max_failures, lockout, client_max_failures)
+    counted = throttle.keys(limits, user_id=user_id, client=throttle.client_name(client))
     with db.transaction() as session:
         user = session.get(User, user_id, with_for_update=True)
         if user is None or not user.is_active or user.totp_secret is None:
             raise AuthenticationFailed("no second factor pending for this login")
-        throttle = _throttle(session, user.username)
-        if throttle.locked_until is not None and throttle.locked_until > now:
-            raise TooManyAttempts("too many failed logins; try again later")
+        throttle.block_if_throttled(session, counted, now)
         totp = pyotp.TOTP(vault.unseal(_totp_context(user.id), user.totp_secret))
         code = code.strip().replace(" ", "")
         for offset in (0, -1, 1):
@@ -200,10 +201,10 @@ def verify_totp(
             expected = totp.at(step * totp.interval)
             if secrets.compare_digest(expected, code) and step > user.totp_last_step:
                 user.totp_last_step = step
-                _clear(throttle)
+                throttle.clear(session, [k for k in counted if k.startswith("totp:")])
                 _audit_login(session, user, ok=True, factors="password+totp")
                 return principal_for_user(user)
-        locked = _count_failure(throttle, max_failures, lockout, now)
+        locked = throttle.count_failure(session, counted, limits.lockout, now)
         _audit_login(session, user, ok=False, factors="totp", locked=locked)
     raise AuthenticationFailed("wrong or already used authentication code")
 
@@ -222,23 +223,6 @@ def _audit_login(
         entity_id=user.id if user else "unknown",
         changes=changes,
     )
-
-
-def _clear(throttle: LoginThrottle) -> None:
-    throttle.failures = 0
-    throttle.locked_until = None
-
-
-def _count_failure(
-    throttle: LoginThrottle, max_failures: int, lockout: timedelta, now: datetime
-) -> bool:
-    """Counts a failure; True when it locks the username."""
-    throttle.failures += 1
-    if throttle.failures >= max_failures:
-        throttle.locked_until = now + lockout
-        throttle.failures = 0
-        return True
-    return False
 
 
 def totp_code(session: Session, vault: Vault, user_id: int, now: datetime | None = None) -> str:

@@ -30,7 +30,11 @@ class ConsentEvent(Base):
     """One grant or withdrawal, never updated or deleted. `hash` covers every other column."""
 
     __tablename__ = "consent_events"
-    __table_args__ = (Index("ix_consent_events_customer", "customer_id", "id"),)
+    __table_args__ = (
+        Index("ix_consent_events_customer", "customer_id", "id"),
+        # Covers a consent check: the latest state of one preference without reading the table.
+        Index("ix_consent_events_pair", "customer_id", "purpose", "channel", "id", "state"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
@@ -56,7 +60,11 @@ class ConsentHead(Base):
 
 
 class ConsentState(Base):
-    """The projection: the last event per (customer, purpose, channel), for one-lookup checks."""
+    """The projection: the last event per (customer, purpose, channel) and how many there were.
+
+    A summary kept for reports and SQL users; no decision reads it (checks, preferences and
+    versions come from the ledger). `consent verify` compares it with the ledger, `--repair`
+    rebuilds it."""
 
     __tablename__ = "consent_state"
 

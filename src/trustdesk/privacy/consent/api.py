@@ -16,15 +16,15 @@ from trustdesk.auth.http import (
 from trustdesk.db import utcnow
 from trustdesk.errors import InvalidInput
 from trustdesk.platform import Platform
-from trustdesk.privacy.consent import enforcement, proof, service
+from trustdesk.privacy.consent import enforcement, projection, proof, service
 from trustdesk.privacy.consent.links import signer_for
 from trustdesk.privacy.consent.policy import Policy, load_policy
 from trustdesk.privacy.consent.schemas import (
     BulkCheckIn,
     BulkCheckOut,
-    ChainOut,
     CheckOut,
     ConsentIn,
+    ConsentVerifyOut,
     EventOut,
     LinkIn,
     LinkOut,
@@ -136,9 +136,12 @@ def customer_proof(customer_id: str, session: Session = Depends(read_session)) -
     return proof.export(session, customer_id)
 
 
-@router.get("/verify", response_model=ChainOut, dependencies=[Depends(require("consent:read"))])
-def verify(session: Session = Depends(read_session)) -> ChainOut:
-    return proof.verify_chain(session)
+@router.get(
+    "/verify", response_model=ConsentVerifyOut, dependencies=[Depends(require("consent:read"))]
+)
+def verify(session: Session = Depends(read_session)) -> ConsentVerifyOut:
+    """The ledger's chain verified, and the consent_state projection compared with it."""
+    return projection.verify(session)
 
 
 @router.post("/links", response_model=LinkOut, status_code=201)

@@ -11,10 +11,12 @@ from rich.table import Table
 from trustdesk.console import cli_actor, err, open_platform, out, print_json
 from trustdesk.db import utcnow
 from trustdesk.errors import InvalidInput, VerificationFailed
-from trustdesk.privacy.consent import enforcement, proof, service
+from trustdesk.privacy.consent import enforcement, projection, proof, service
 from trustdesk.privacy.consent.links import signer_for
 from trustdesk.privacy.consent.policy import ConsentState, Policy, load_policy
-from trustdesk.privacy.consent.schemas import Source
+from trustdesk.privacy.consent.schemas import ConsentVerifyOut, Source
+from trustdesk.private_files import write_private
+from trustdesk.serving import public_base_url
 
 app = typer.Typer(help="Customers' consent: record, check, prove.", no_args_is_help=True)
 
@@ -105,19 +107,63 @@ def show(customer: Customer, as_json: AsJson = False) -> None:
 
 
 @app.command("verify")
-def verify(as_json: AsJson = False) -> None:
-    """Check every link of the consent ledger; exit 1 naming the first bad event."""
+def verify(
+    as_json: AsJson = False,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Rebuild the consent_state projection from the ledger where they differ "
+            "(only when the ledger's chain is intact).",
+        ),
+    ] = False,
+) -> None:
+    """Check every link of the consent ledger and the projection against it; exit 1 naming the
+    first bad event or the preferences where the projection differs."""
     platform = open_platform()
-    with platform.db.reading() as session:
-        report = proof.verify_chain(session)
+    if repair:
+        with platform.db.transaction() as session:
+            report = projection.verify_and_repair(session, actor=cli_actor())
+    else:
+        with platform.db.reading() as session:
+            report = projection.verify(session)
     if as_json:
         print_json(report)
-    elif report.ok:
+    else:
+        _print_verification(report)
+    if not report.ok or (not report.projection.ok and not report.repaired):
+        raise typer.Exit(code=VerificationFailed.exit_code)
+
+
+def _print_verification(report: ConsentVerifyOut) -> None:
+    if report.ok:
         out.print(f"consent ledger intact: {report.checked} events verified")
     else:
         err.print(f"consent ledger broken at event {report.broken_id}: {report.reason}")
-    if not report.ok:
-        raise typer.Exit(code=VerificationFailed.exit_code)
+    found = report.projection
+    if found.ok:
+        out.print(f"consent projection matches the ledger: {found.checked} preferences")
+        return
+    if report.repaired:
+        out.print(f"consent projection rebuilt from the ledger: {report.repaired} corrected")
+        return
+    hint = "" if report.ok else " (no repair while the ledger itself is broken)"
+    err.print(
+        f"consent projection differs from the ledger in {found.mismatches} preferences{hint}; "
+        "checks read the ledger; fix with `trustdesk consent verify --repair`:",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    for m in found.first:
+        at = f" (event {m.ledger_event_id})" if m.ledger_event_id else ""
+        err.print(
+            f"  customer {m.customer_id}, {m.purpose}/{m.channel}: projection "
+            f"{m.projection_state or 'no row'}, ledger {m.ledger_state or 'no event'}{at}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @app.command("proof")
@@ -129,7 +175,7 @@ def proof_(
     platform = open_platform()
     with platform.db.reading() as session:
         package = proof.export(session, customer)
-    output.write_text(package.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    write_private(output, (package.model_dump_json(indent=2) + "\n").encode())
     verdict = "verified" if package.verified else "NOT verified"
     out.print(
         f"{len(package.entries)} events for {customer} written to {output}: {verdict}",
@@ -144,14 +190,18 @@ def proof_(
 def link(
     customer: Customer,
     base_url: Annotated[
-        str | None, typer.Option(help="Address customers reach; default: public_url setting.")
+        str | None,
+        typer.Option(
+            help="Address customers reach; default: TRUSTDESK_PUBLIC_URL, else the address "
+            "`trustdesk serve` last listened on."
+        ),
     ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Make a signed, expiring preference-centre link to send to the customer."""
     platform = open_platform()
     settings = platform.settings
-    base = base_url or settings.public_url or f"http://{settings.host}:{settings.port}"
+    base = base_url or public_base_url(settings)
     with platform.db.transaction() as session:
         made = service.create_link(
             session, signer_for(platform), customer, base_url=base, actor=cli_actor(), now=utcnow()

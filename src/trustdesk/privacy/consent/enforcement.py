@@ -1,7 +1,10 @@
 """Enforcement: may a customer's data be used for a purpose over a channel, and why.
 
-Reads only the projection, never the ledger: one indexed lookup for a single check, one query per
-chunk of customers in bulk; the policy and the defaults per jurisdiction are worked out in memory.
+Reads the ledger itself, the chain `consent verify` checks, never the `consent_state` projection:
+a projection edited behind the ledger's back cannot make a check more permissive. A covering index
+(customer, purpose, channel, id, state) keeps it to one index lookup for a single check and one
+query per chunk of customers in bulk; the policy and the defaults per jurisdiction are worked out
+in memory.
 """
 
 from __future__ import annotations
@@ -15,23 +18,26 @@ from trustdesk.customers import public as customers
 from trustdesk.privacy.consent.policy import ConsentState, Decision, Policy, Reason
 from trustdesk.privacy.consent.schemas import BulkCheckOut, CheckOut
 from trustdesk.privacy.consent.service import place
-from trustdesk.privacy.models import ConsentState as StateRow
+from trustdesk.privacy.models import ConsentEvent as Event
 
 __all__ = ["check", "check_ids", "contactable_ids", "filter_contactable"]
 
 _CHUNK = 2000
-# One cached statement; the expanding parameter avoids building SQL per customer id.
-_STATES = select(StateRow.customer_id, StateRow.state).where(
-    StateRow.purpose == bindparam("purpose"),
-    StateRow.channel == bindparam("channel"),
-    StateRow.customer_id.in_(bindparam("ids", expanding=True)),
+# Cached statements; the expanding parameter avoids building SQL per customer id.
+_STATES = select(Event.customer_id, Event.id, Event.state).where(
+    Event.purpose == bindparam("purpose"),
+    Event.channel == bindparam("channel"),
+    Event.customer_id.in_(bindparam("ids", expanding=True)),
 )
-
-
-_STATE = select(StateRow.state).where(
-    StateRow.customer_id == bindparam("customer_id"),
-    StateRow.purpose == bindparam("purpose"),
-    StateRow.channel == bindparam("channel"),
+_STATE = (
+    select(Event.state)
+    .where(
+        Event.customer_id == bindparam("customer_id"),
+        Event.purpose == bindparam("purpose"),
+        Event.channel == bindparam("channel"),
+    )
+    .order_by(Event.id.desc())
+    .limit(1)
 )
 
 
@@ -73,9 +79,12 @@ def _decide_many(
     states: dict[int, str] = {}
     if found.optional:
         ids = [p.id for p in places]
+        last: dict[int, int] = {}
         for start in range(0, len(ids), _CHUNK):
             params = {"purpose": purpose, "channel": channel, "ids": ids[start : start + _CHUNK]}
-            states.update((cid, state) for cid, state in session.execute(_STATES, params))
+            for cid, event_id, latest in session.execute(_STATES, params):
+                if event_id > last.get(cid, 0):  # the customer's latest event for the pair
+                    last[cid], states[cid] = event_id, latest
     defaults: dict[str | None, Decision] = {}
     by_state = {
         s: policy.decide(found, channel, None, s)

@@ -32,6 +32,8 @@ __all__ = [
     "check_entries",
     "customer_events",
     "digest",
+    "lock_head",
+    "preference_states",
     "verify",
 ]
 
@@ -81,6 +83,11 @@ def digest(event: Mapping[str, Any] | ConsentEvent | StoredEvent) -> str:
     values[1] = values[1].isoformat()
     payload = json.dumps(values, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def lock_head(session: Session) -> None:
+    """Holds every append back until this transaction ends (to rebuild what they update)."""
+    _locked_head(session)
 
 
 def _locked_head(session: Session) -> ConsentHead:
@@ -159,6 +166,23 @@ def customer_events(session: Session, customer_id: int) -> list[StoredEvent]:
         .order_by(ConsentEvent.id)
     ).all()
     return [StoredEvent(**{name: getattr(r, name) for name in (*_FIELDS, "hash")}) for r in rows]
+
+
+def preference_states(
+    session: Session, customer_id: int, *, before_id: int | None = None
+) -> dict[tuple[str, str], tuple[str, int]]:
+    """Per (purpose, channel): the latest state and how many events set it (its version).
+
+    `before_id`: only events before that id (the state a new append found)."""
+    query = select(ConsentEvent.purpose, ConsentEvent.channel, ConsentEvent.state).where(
+        ConsentEvent.customer_id == customer_id
+    )
+    if before_id is not None:
+        query = query.where(ConsentEvent.id < before_id)
+    out: dict[tuple[str, str], tuple[str, int]] = {}
+    for purpose, channel, state in session.execute(query.order_by(ConsentEvent.id)):
+        out[(purpose, channel)] = (state, out.get((purpose, channel), ("", 0))[1] + 1)
+    return out
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,13 @@ __all__ = [
     "ChainOut",
     "CheckOut",
     "ConsentIn",
+    "ConsentVerifyOut",
     "EventOut",
     "LinkIn",
     "LinkOut",
     "PreferenceOut",
+    "ProjectionMismatchOut",
+    "ProjectionOut",
     "ProofEntryOut",
     "ProofOut",
     "Source",
@@ -111,6 +114,29 @@ class ChainOut(BaseModel):
     reason: str | None
     head_id: int
     head_hash: str
+
+
+class ProjectionMismatchOut(BaseModel):
+    customer_id: str = Field(description="External id (internal id as #N if none is found).")
+    purpose: str
+    channel: str
+    projection_state: str | None = Field(description="What consent_state says; None: no row.")
+    ledger_state: str | None = Field(description="The ledger's latest event; None: no event.")
+    ledger_event_id: int | None
+
+
+class ProjectionOut(BaseModel):
+    ok: bool
+    checked: int = Field(description="Preferences compared (projection rows and ledger pairs).")
+    mismatches: int
+    first: list[ProjectionMismatchOut] = Field(description="Up to 20 mismatches, named.")
+
+
+class ConsentVerifyOut(ChainOut):
+    projection: ProjectionOut = Field(
+        description="The consent_state projection compared with the ledger's latest events."
+    )
+    repaired: int = Field(0, description="Projection rows corrected by --repair.")
 
 
 class ProofEntryOut(BaseModel):

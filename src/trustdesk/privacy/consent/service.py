@@ -2,7 +2,8 @@
 
 Every change appends to the ledger and updates the projection in the caller's transaction, after
 the ledger head is locked: changes to one preference are applied one after another, never lost.
-Checks that read the projection live in `enforcement.py`.
+States and versions are read from the ledger, never from the projection (a summary that
+`projection.py` verifies and rebuilds); checks live in `enforcement.py`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -85,12 +86,16 @@ def record_choices(
         ],
         actor=actor,
     )
-    # The head is locked now: the projection rows read below cannot change under us.
+    if not events:
+        return []
+    # The head is locked now: no other change to these preferences can come in between.
+    found = ledger.preference_states(session, customer.id, before_id=events[0].id)
     out: list[EventOut] = []
     for event in events:
+        current = found.get((event.purpose, event.channel), ("", 0))[1]
+        found[(event.purpose, event.channel)] = (event.state, current + 1)
         key = (customer.id, event.purpose, event.channel)
         row = session.get(StateRow, key, populate_existing=True)
-        current = row.version if row is not None else 0
         if expected_version is not None and current != expected_version:
             raise Conflict(
                 f"the preference {event.purpose}/{event.channel} is at version {current}, "
@@ -183,12 +188,7 @@ def stop_all(
 
 
 def _states(session: Session, customer_id: int) -> dict[tuple[str, str], tuple[str, int]]:
-    rows = session.execute(
-        select(StateRow.purpose, StateRow.channel, StateRow.state, StateRow.version).where(
-            StateRow.customer_id == customer_id
-        )
-    )
-    return {(p, c): (s, v) for p, c, s, v in rows}
+    return ledger.preference_states(session, customer_id)
 
 
 def preferences(session: Session, policy: Policy, external_id: str) -> list[PreferenceOut]:

@@ -23,6 +23,7 @@ from trustdesk.privacy.export.archive import to_zip
 from trustdesk.privacy.requests import fulfilment
 from trustdesk.privacy.requests import service as requests
 from trustdesk.privacy.requests.schemas import RequestKind, RequestOut, RequestSource
+from trustdesk.private_files import write_private
 
 app = typer.Typer(
     help="Data-subject requests, exports, erasure, the data map and the notice.",
@@ -65,7 +66,7 @@ def _carry_out(
             now=utcnow(),
         )
         if output is not None and done.export is not None:
-            output.write_bytes(to_zip(done.export))
+            write_private(output, to_zip(done.export))  # plaintext personal data: 0600
         return done
 
 
@@ -259,7 +260,7 @@ def complete(
         if done.export is not None:
             if output is None:
                 raise InvalidInput("an access request needs --output FILE.zip for the export")
-            output.write_bytes(to_zip(done.export))
+            write_private(output, to_zip(done.export))
     _result(done.request, as_json)
     if output is not None and done.export is not None:
         err.print(f"export written to {output}")
