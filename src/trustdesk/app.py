@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager, ExitStack, asynccontextmanager
 from typing import Any
 
@@ -106,7 +106,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
             # Capabilities' in-process services (the fraud scorer reads its history here,
             # before the first request is served), stopped in reverse order at shutdown.
             for hook in hooks:
-                services.enter_context(hook)
+                services.enter_context(hook())
             stop_checkpoints = platform.db.checkpoint_in_background()
             # Everything built so far lives as long as the server: keep full collections from
             # walking it again and again (a pause of tens of milliseconds for whichever request
@@ -129,7 +129,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.state.platform = platform
     capabilities = installed()
     wire(capabilities)  # signals, export sections, erasure steps: a wrong reference fails here
-    hooks: list[AbstractContextManager[None]] = [
+    hooks: list[Callable[[], AbstractContextManager[None]]] = [
         resolve(ref)(app, platform, settings)
         for capability in capabilities
         for ref in capability.server_hooks

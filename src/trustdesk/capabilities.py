@@ -92,8 +92,9 @@ class Capability:
     exports: tuple[ExportSection, ...] = ()  # access-export sections (privacy.public.Exporter)
     erasers: tuple[str, ...] = ()  # erasure steps (customers.public.Eraser)
     demo: tuple[DemoStep, ...] = ()
-    # `(app, platform, settings) -> context manager`: called when the app is built, the context
-    # entered when the server starts and left when it stops (in-process services, caches).
+    # `(app, platform, settings) -> (() -> context manager)`: called when the app is built; a new
+    # context is made and entered each time the server starts, left when it stops (in-process
+    # services, caches).
     server_hooks: tuple[str, ...] = ()
 
 

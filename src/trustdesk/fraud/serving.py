@@ -3,7 +3,7 @@ once before the first request is served, caught up in the background, stopped at
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 
 from fastapi import FastAPI
@@ -17,9 +17,9 @@ __all__ = ["attach_scorer"]
 
 def attach_scorer(
     app: FastAPI, platform: Platform, settings: Settings
-) -> AbstractContextManager[None]:
-    """Give the app its scorer (`app.state.fraud`); the returned context runs it while the
-    server is up."""
+) -> Callable[[], AbstractContextManager[None]]:
+    """Give the app its scorer (`app.state.fraud`); each context the returned factory makes
+    runs it while the server is up (an app may be started again after a stop, as tests do)."""
     holder = EngineHolder(platform.db, settings)
     app.state.fraud = holder
 
@@ -31,4 +31,4 @@ def attach_scorer(
         finally:
             holder.stop()
 
-    return running()
+    return running
