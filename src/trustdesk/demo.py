@@ -102,7 +102,9 @@ def _load_tweets(platform: Platform, echo: Callable[[str], None]) -> int:
         rows = (
             Row(row.number, _tweet_fields(row.fields), row.error)
             for row in read_rows(
-                path, required=("tweet_id", "text", "tweet_created", "airline", "name")
+                path,
+                required=("tweet_id", "text", "tweet_created", "airline", "name"),
+                single_line=("tweet_id", "tweet_created", "airline", "name"),
             )
         )
         report = import_feedback_rows(

@@ -18,6 +18,7 @@ from trustdesk.errors import InvalidInput
 from trustdesk.fraud.features import FEATURES, HANDBOOK_FEATURES, REQUIRED_COLUMNS, build_features
 from trustdesk.fraud.metrics import Scores, score
 from trustdesk.fraud.model import FraudModel, train_baseline, train_model
+from trustdesk.input_files import check_input_file
 
 __all__ = ["BacktestResult", "Protocol", "load_transactions", "run_backtest"]
 
@@ -64,8 +65,7 @@ class BacktestResult:
 
 def load_transactions(path: Path) -> pd.DataFrame:
     """Read a transactions CSV (maybe gzipped); the simulator's scenario column is never read."""
-    if not path.is_file():
-        raise InvalidInput(f"{path}: no such file")
+    check_input_file(path)
     wanted = {*REQUIRED_COLUMNS, "tx_fraud"}
     try:
         frame = pd.read_csv(path, usecols=lambda c: c in wanted)

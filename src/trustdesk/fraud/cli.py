@@ -10,6 +10,7 @@ import typer
 
 from trustdesk.config import get_settings
 from trustdesk.console import cli_actor, err, open_platform, out, print_json
+from trustdesk.csv_output import SafeWriter
 from trustdesk.db import utcnow
 from trustdesk.errors import InvalidInput
 from trustdesk.fraud import realtime, step_up, training, versions
@@ -17,6 +18,7 @@ from trustdesk.fraud.backtest import Protocol, load_transactions, run_backtest
 from trustdesk.fraud.intake import import_labels_file, import_transactions_file
 from trustdesk.fraud.schemas import ImportReport, Limits, StepUpIn, StepUpOutcome
 from trustdesk.fraud.training import TrainingWindow, train_and_register
+from trustdesk.input_files import read_text_file
 
 app = typer.Typer(help="Fraud risk: intake, rules, models, backtests.", no_args_is_help=True)
 labels_app = typer.Typer(help="Late fraud labels.", no_args_is_help=True)
@@ -59,7 +61,10 @@ def backtest(
     frame = load_transactions(transactions)
     result = run_backtest(frame, protocol, with_baseline=baseline)
     output.parent.mkdir(parents=True, exist_ok=True)
-    result.scores.to_csv(output, index=False, columns=["transaction_id", "score"])
+    with output.open("w", encoding="utf-8", newline="") as fh:
+        writer = SafeWriter(fh)  # transaction ids come from the input file
+        writer.writerow(["transaction_id", "score"])
+        writer.writerows(result.scores[["transaction_id", "score"]].itertuples(index=False))
     if model_out:
         result.model.save(model_out)
     if as_json:
@@ -94,7 +99,7 @@ def _print_report(report: ImportReport, as_json: bool, what: str) -> None:
         if len(report.rejected) > 20:
             err.print(f"… and {len(report.rejected) - 20} more")
     if report.rejected:
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=2)
 
 
 def _progress(report: ImportReport) -> None:
@@ -273,13 +278,10 @@ def rules_show() -> None:
 @rules_app.command("load")
 def rules_load(file: Annotated[Path, typer.Argument(help="YAML rule file.")]) -> None:
     """Validate a rule file and make it the next active version (a bad rule changes nothing)."""
-    if not file.is_file():
-        raise InvalidInput(f"{file}: no such file")
+    text = read_text_file(file)
     platform = open_platform()
     with platform.db.transaction() as session:
-        info = versions.load_rules(
-            session, file.read_text(encoding="utf-8"), actor=cli_actor(), now=utcnow()
-        )
+        info = versions.load_rules(session, text, actor=cli_actor(), now=utcnow())
     out.print(f"rules version {info.version} is active")
 
 
