@@ -32,7 +32,7 @@ class _DomainErrorsToExitCodes(TyperGroup):
         try:
             return super().invoke(ctx)
         except DomainError as exc:
-            err.print(f"error: {exc.detail}", markup=False, highlight=False)
+            err.print(f"error: {exc.detail}", markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(code=exc.exit_code) from None
 
 

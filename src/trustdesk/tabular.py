@@ -108,7 +108,6 @@ def _mib(chars: int) -> str:
 
 
 def _open_text(path: Path) -> IO[str]:
-    check_input_file(path)
     try:
         raw: IO[bytes] = (
             gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")  # type: ignore[assignment]  # noqa: SIM115
@@ -175,6 +174,7 @@ def read_rows(
 
     `single_line`: CSV columns whose values never span lines (ids, times, amounts): a line
     break in one means a quote was left open, and the record is rejected and read again."""
+    check_input_file(path)
     fmt = detect_format(path)
     with _open_text(path) as fh:
         lines = _Lines(fh)
@@ -186,6 +186,7 @@ def read_rows(
 
 def read_header(path: Path) -> list[str]:
     """The column names: the CSV header, or the keys of a JSONL file's first good object."""
+    check_input_file(path)
     fmt = detect_format(path)
     with _open_text(path) as fh:
         lines = _Lines(fh)

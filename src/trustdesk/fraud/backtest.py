@@ -6,6 +6,7 @@ can use them; they come back only to measure the scores.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -69,7 +70,7 @@ def load_transactions(path: Path) -> pd.DataFrame:
     wanted = {*REQUIRED_COLUMNS, "tx_fraud"}
     try:
         frame = pd.read_csv(path, usecols=lambda c: c in wanted)
-    except (ValueError, pd.errors.ParserError) as exc:
+    except (ValueError, pd.errors.ParserError, OSError, EOFError, zlib.error) as exc:
         raise InvalidInput(f"{path.name}: not a readable CSV ({exc})") from exc
     missing = wanted - set(frame.columns)
     if missing:

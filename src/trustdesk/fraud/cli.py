@@ -57,7 +57,7 @@ def backtest(
     except ValueError as exc:
         raise InvalidInput("--train-start must be a date like 2018-07-25") from exc
     protocol = Protocol(start, train_days, delay_days, test_days)
-    err.print(f"reading {transactions} …")
+    err.print(f"reading {transactions} …", markup=False, highlight=False, soft_wrap=True)
     frame = load_transactions(transactions)
     result = run_backtest(frame, protocol, with_baseline=baseline)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -95,7 +95,7 @@ def _print_report(report: ImportReport, as_json: bool, what: str) -> None:
             f"{report.labels} labels stored, {len(report.rejected)} rows rejected"
         )
         for bad in report.rejected[:20]:
-            err.print(f"row {bad.row}: {bad.reason}", markup=False, highlight=False)
+            err.print(f"row {bad.row}: {bad.reason}", markup=False, highlight=False, soft_wrap=True)
         if len(report.rejected) > 20:
             err.print(f"… and {len(report.rejected) - 20} more")
     if report.rejected:
