@@ -85,7 +85,7 @@ class _Lines:
                 ):
                     pass
                 self.last = self._read
-                raise _LineTooLong(f"line {self._read} is longer than {_mib(MAX_LINE_CHARS)}")
+                raise _LineTooLong(f"the line is longer than {_mib(MAX_LINE_CHARS)}")
         except (OSError, EOFError, zlib.error) as exc:
             raise _Unreadable(f"the file cannot be read after line {self._read} ({exc})") from None
         return self._read, line
@@ -213,6 +213,8 @@ def _csv_header(reader: Any, path: Path) -> list[str]:
     if len(header) > MAX_COLUMNS:
         raise InvalidInput(f"{path.name}: {len(header)} columns (at most {MAX_COLUMNS})")
     for name in header:
+        if "\x00" in name:
+            raise InvalidInput(f"{path.name}: the header holds NUL characters (UTF-16? binary?)")
         if _text_problem("header", name):
             raise InvalidInput(f"{path.name}: the header is not UTF-8 text; save it as UTF-8")
     duplicates = sorted({n for n in header if header.count(n) > 1})
@@ -284,7 +286,7 @@ def _jsonl_rows(lines: _Lines) -> Iterator[Row]:
             return
         except _LineTooLong as exc:
             number += 1
-            yield Row(number, {}, str(exc))
+            yield Row(number, {}, f"{exc} (line {lines.last})")
             continue
         except _Unreadable as exc:
             yield Row(number + 1, {}, str(exc))
