@@ -460,3 +460,17 @@ def test_every_malformed_yaml_file_gets_one_line_and_its_exit_code(cli, tmp_path
         folder.mkdir()
         result = cli(*command, str(_write_document(kind, folder)))
         _one_line_error(result, code)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_an_output_path_that_cannot_be_written_gets_one_line_and_stores_nothing(cli, tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text("external_id,text,at\nf1,Fine,2024-01-01T00:00:00Z\nf2,,2024-01-01\n")
+    missing_dir = tmp_path / "no" / "such" / "out.csv"
+    _one_line_error(cli("feedback", "analyze", str(source), "--output", str(missing_dir)), 3)
+    _one_line_error(cli("feedback", "analyze", str(source), "--output", str(tmp_path)), 2)
+    rejects_into_a_folder = cli(
+        "feedback", "import", str(source), "--source", "corpus", "--rejects", str(tmp_path)
+    )
+    _one_line_error(rejects_into_a_folder, 2)
+    assert _feedback_stored(cli) == set()

@@ -191,6 +191,9 @@ def import_feedback_file(
     on_batch: Callable[[ImportReport], None] | None = None,
 ) -> ImportReport:
     """Import a CSV/JSONL file; bad rows also go to `<FILE>.rejects.csv` (or `rejects_path`)."""
+    target = rejects_path or path.with_name(path.name + ".rejects.csv")
+    if target.is_dir() or not target.parent.is_dir():  # known before anything is stored
+        raise InvalidInput(f"{target}: cannot write the rejects file there")
     rows = read_rows(path, required=columns.required(), single_line=columns.single_line())
     report = import_feedback_rows(
         db,
@@ -206,7 +209,6 @@ def import_feedback_file(
         on_batch=on_batch,
     )
     if report.rejected:
-        target = rejects_path or path.with_name(path.name + ".rejects.csv")
         write_rejects(target, report.rejected)
         report.rejects_file = str(target)
     return report
