@@ -15,6 +15,7 @@ import csv
 import gzip
 import io
 import json
+import re
 import zlib
 from collections.abc import Collection, Iterator
 from pathlib import Path
@@ -29,6 +30,8 @@ MAX_FIELD_CHARS = 16 * 1024 * 1024
 MAX_LINE_CHARS = 2 * MAX_FIELD_CHARS  # a longer line is skipped without being held in memory
 MAX_COLUMNS = 4096
 MAX_JSON_DEPTH = 32
+
+_SURROGATE = re.compile("[\ud800-\udfff]")  # lone surrogates: bytes that were not UTF-8
 
 csv.field_size_limit(MAX_FIELD_CHARS)
 
@@ -122,19 +125,24 @@ def _open_text(path: Path) -> IO[str]:
     return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
 
 
+def _column(name: str) -> str:
+    """A column name as it may appear in a reason: quoted, escaped and short."""
+    return f"column {name[:40]!r}"
+
+
 def _text_problem(key: str, value: Any, depth: int = 0) -> str | None:
     """Why a value cannot be stored as text: broken UTF-8, NUL, too long, nested too deep."""
     if isinstance(value, str):
-        if any("\ud800" <= ch <= "\udfff" for ch in value):
-            return f"column {key!r} is not valid UTF-8"
+        if not value.isascii() and _SURROGATE.search(value):
+            return f"{_column(key)} is not valid UTF-8"
         if "\x00" in value:
-            return f"column {key!r} contains a NUL character"
+            return f"{_column(key)} contains a NUL character"
         if len(value) > MAX_FIELD_CHARS:
-            return f"column {key!r} is longer than {_mib(MAX_FIELD_CHARS)}"
+            return f"{_column(key)} is longer than {_mib(MAX_FIELD_CHARS)}"
         return None
     if isinstance(value, dict | list):
         if depth >= MAX_JSON_DEPTH:
-            return f"column {key!r} is nested deeper than {MAX_JSON_DEPTH} levels"
+            return f"{_column(key)} is nested deeper than {MAX_JSON_DEPTH} levels"
         items = value.items() if isinstance(value, dict) else enumerate(value)
         for k, v in items:
             problem = _text_problem(key, k, depth + 1) or _text_problem(key, v, depth + 1)
@@ -152,7 +160,7 @@ def _printable(value: Any) -> Any:
 
 def _checked(number: int, fields: dict[str, Any]) -> Row:
     for key, value in fields.items():
-        problem = _text_problem(str(key), value)
+        problem = _text_problem(key, key) or _text_problem(key, value)
         if problem:
             return Row(number, {str(k): _printable(v) for k, v in fields.items()}, problem)
     return Row(number, fields)
@@ -273,7 +281,7 @@ def _shape_problem(record: list[str], header: list[str], checked: list[int]) -> 
         return f"the row has {len(record)} fields, the header {len(header)}{hint}"
     for i in checked:
         if "\n" in record[i] or "\r" in record[i]:
-            return f"column {header[i]!r} spans several lines; an unclosed quote?"
+            return f"{_column(header[i])} spans several lines; an unclosed quote?"
     return None
 
 
