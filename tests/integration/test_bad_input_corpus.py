@@ -479,3 +479,13 @@ def test_an_output_path_that_cannot_be_written_gets_one_line_and_stores_nothing(
     )
     _one_line_error(rejects_into_a_folder, 2)
     assert _feedback_stored(cli) == set()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_a_malformed_consent_policy_file_is_a_configuration_error(cli, tmp_path, monkeypatch):
+    for kind in ("missing", "directory", "latin-1", "binary garbage", "deep nesting", "alias bomb"):
+        folder = tmp_path / kind.replace(" ", "-")
+        folder.mkdir()
+        monkeypatch.setenv("TRUSTDESK_CONSENT_POLICY_FILE", str(_write_document(kind, folder)))
+        check = ["consent", "check", "--customer", "C1", "--purpose", "marketing"]
+        _one_line_error(cli(*check, "--channel", "email"), 8)
