@@ -26,8 +26,15 @@ class _DomainErrorsToExitCodes(TyperGroup):
         try:
             return super().invoke(ctx)
         except DomainError as exc:
-            err.print(f"error: {exc.detail}", markup=False, highlight=False)
+            err.print(f"error: {exc.detail}", markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(code=exc.exit_code) from None
+        except OSError as exc:
+            if exc.filename is None:  # not about a path the user named
+                raise
+            # A file or folder named on the command line cannot be read or written.
+            reason = f"{exc.filename}: {exc.strerror or exc}"
+            err.print(f"error: {reason}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(code=3 if isinstance(exc, FileNotFoundError) else 2) from None
 
 
 app = typer.Typer(

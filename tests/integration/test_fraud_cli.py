@@ -51,7 +51,7 @@ def test_bad_rows_are_reported_by_number_and_the_good_ones_stored(cli, platform,
         "g-5,2024-03-01T10:08:00Z,c2,t2,8.50,usd,mobile,\n"
     )
     result = cli("fraud", "import", "--transactions", str(path), "--json")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     report = json.loads(result.output)
     assert report["created"] == 2
     assert [(r["row"], r["transaction_id"]) for r in report["rejected"]] == [
@@ -85,7 +85,7 @@ def test_late_labels_import_and_unknown_transactions_are_reported(cli, platform,
     )
     result = cli("fraud", "labels", "import", str(labels), "--json")
     report = json.loads(result.output)
-    assert result.exit_code == 1 and report["labels"] == 1
+    assert result.exit_code == 2 and report["labels"] == 1
     assert [r["row"] for r in report["rejected"]] == [2, 3]
     with platform.db.reading() as session:
         stored = session.execute(select(FraudLabel.label, FraudLabel.source)).all()

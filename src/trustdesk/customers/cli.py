@@ -47,7 +47,7 @@ def import_(
             f"rejected {len(report.rejected)}"
         )
         for bad in report.rejected:
-            err.print(f"row {bad.row}: {bad.reason}", markup=False, highlight=False)
+            err.print(f"row {bad.row}: {bad.reason}", markup=False, highlight=False, soft_wrap=True)
     if report.rejected:
         raise typer.Exit(code=InvalidInput.exit_code)
 

@@ -20,6 +20,8 @@ from trustdesk.tabular import Row, read_rows
 __all__ = ["import_customer_file", "import_customer_records", "validation_reason"]
 
 _COLUMNS = ("external_id", "name", "email", "phone", "address", "birth_date", "jurisdiction")
+# Only an address may span lines; a line break anywhere else means a quote was left open.
+_SINGLE_LINE = (*(c for c in _COLUMNS if c != "address"), "segment", "segments")
 
 
 def validation_reason(exc: ValidationError) -> str:
@@ -114,7 +116,7 @@ def import_customer_file(
     batch_size: int = 500,
     on_batch: Callable[[ImportReport], None] | None = None,
 ) -> ImportReport:
-    rows = read_rows(path, required=("external_id",))
+    rows = read_rows(path, required=("external_id",), single_line=_SINGLE_LINE)
     return import_customer_records(
         db, vault, rows, actor=actor, batch_size=batch_size, on_batch=on_batch
     )

@@ -116,11 +116,13 @@ def import_(
             + ("" if analyse else " (run `trustdesk feedback process` to analyse)")
         )
         for bad in report.rejected[:50]:
-            err.print(f"row {bad.row}: {bad.reason}", markup=False, highlight=False)
+            err.print(f"row {bad.row}: {bad.reason}", markup=False, highlight=False, soft_wrap=True)
         if len(report.rejected) > 50:
             err.print(f"… and {len(report.rejected) - 50} more", markup=False)
         if report.rejects_file:
-            err.print(f"rejected rows written to {report.rejects_file}", markup=False)
+            err.print(
+                f"rejected rows written to {report.rejects_file}", markup=False, soft_wrap=True
+            )
     if report.rejected:
         raise typer.Exit(code=InvalidInput.exit_code)
 

@@ -49,7 +49,9 @@ def load_demo_feedback(platform: Platform, echo: Callable[[str], None]) -> None:
         rows = (
             Row(row.number, _tweet_fields(row.fields), row.error)
             for row in read_rows(
-                path, required=("tweet_id", "text", "tweet_created", "airline", "name")
+                path,
+                required=("tweet_id", "text", "tweet_created", "airline", "name"),
+                single_line=("tweet_id", "tweet_created", "airline", "name"),
             )
         )
         report = import_feedback_rows(

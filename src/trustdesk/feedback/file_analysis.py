@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from pathlib import Path
 
+from trustdesk.csv_output import SafeDictWriter
 from trustdesk.errors import InvalidInput
 from trustdesk.feedback.analysis import Analyser, TextModel, predict_labels
-from trustdesk.tabular import Row, read_rows
+from trustdesk.tabular import Row, read_header, read_rows
 
 __all__ = ["ANALYSIS_COLUMNS", "analyse_csv", "predict_csv", "read_labelled"]
 
@@ -28,11 +28,6 @@ def _chunks(path: Path, text_column: str) -> Iterator[tuple[list[str], list[Row]
         yield list(chunk[0].fields), chunk
 
 
-def _header(path: Path) -> list[str]:
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        return next(csv.reader(fh), [])
-
-
 def _text(row: Row, column: str) -> str:
     value = row.fields.get(column)
     return value if isinstance(value, str) and not row.error else ""
@@ -44,14 +39,14 @@ def analyse_csv(source: Path, output: Path, analyser: Analyser, *, text_column: 
         raise InvalidInput("--output must differ from the input file")
     count = 0
     with output.open("w", encoding="utf-8", newline="") as fh:
-        writer: csv.DictWriter[str] | None = None
+        writer: SafeDictWriter | None = None
         for columns, rows in _chunks(source, text_column):
             if writer is None:
-                header = _header(source) if source.suffix == ".csv" else columns
+                header = read_header(source) if source.suffix == ".csv" else columns
                 clash = [c for c in ANALYSIS_COLUMNS if c in header]
                 if clash:
                     raise InvalidInput(f"input already has column(s) {', '.join(clash)}")
-                writer = csv.DictWriter(fh, [*header, *ANALYSIS_COLUMNS], extrasaction="ignore")
+                writer = SafeDictWriter(fh, [*header, *ANALYSIS_COLUMNS])
                 writer.writeheader()
             texts = [_text(r, text_column) for r in rows]
             result = analyser.analyse(texts)
@@ -77,13 +72,13 @@ def predict_csv(source: Path, output: Path, model: TextModel, *, text_column: st
         raise InvalidInput("--output must differ from the input file")
     count = 0
     with output.open("w", encoding="utf-8", newline="") as fh:
-        writer: csv.DictWriter[str] | None = None
+        writer: SafeDictWriter | None = None
         for columns, rows in _chunks(source, text_column):
             if writer is None:
-                header = _header(source) if source.suffix == ".csv" else columns
+                header = read_header(source) if source.suffix == ".csv" else columns
                 if "label" in header:
                     raise InvalidInput("input already has a column 'label'")
-                writer = csv.DictWriter(fh, [*header, "label"], extrasaction="ignore")
+                writer = SafeDictWriter(fh, [*header, "label"])
                 writer.writeheader()
             labels = predict_labels(model, [_text(r, text_column) for r in rows])
             for row, label in zip(rows, labels, strict=True):

@@ -7,7 +7,6 @@ and written to a rejects file; they never stop the good rows.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +14,7 @@ from functools import cached_property
 from pathlib import Path
 
 from trustdesk.crypto import Vault
+from trustdesk.csv_output import SafeWriter
 from trustdesk.db import Database, utcnow
 from trustdesk.errors import InvalidInput
 from trustdesk.feedback import service
@@ -51,6 +51,10 @@ class ColumnMap:
     def required(self) -> tuple[str, ...]:
         optional = (self.segment, self.customer, self.rating)  # named explicitly: must exist
         return (self.external_id, self.text, self.at, *(c for c in optional if c))
+
+    def single_line(self) -> tuple[str, ...]:
+        """Every mapped column but the text: a line break there means an unclosed quote."""
+        return tuple(column for name, column in self._pairs if name != "text")
 
     def canonical(self, fields: dict[str, object]) -> dict[str, object]:
         return {name: fields.get(column) for name, column in self._pairs}
@@ -165,7 +169,7 @@ def analyse_pending(
 def write_rejects(path: Path, rejected: Iterable[RowError]) -> None:
     """The rejects file: row, external_id, reason (to fix and re-import)."""
     with path.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
+        writer = SafeWriter(fh)
         writer.writerow(["row", "external_id", "reason"])
         for bad in rejected:
             writer.writerow([bad.row, bad.external_id or "", bad.reason])
@@ -187,7 +191,10 @@ def import_feedback_file(
     on_batch: Callable[[ImportReport], None] | None = None,
 ) -> ImportReport:
     """Import a CSV/JSONL file; bad rows also go to `<FILE>.rejects.csv` (or `rejects_path`)."""
-    rows = read_rows(path, required=columns.required())
+    target = rejects_path or path.with_name(path.name + ".rejects.csv")
+    if target.is_dir() or not target.parent.is_dir():  # known before anything is stored
+        raise InvalidInput(f"{target}: cannot write the rejects file there")
+    rows = read_rows(path, required=columns.required(), single_line=columns.single_line())
     report = import_feedback_rows(
         db,
         vault,
@@ -202,7 +209,6 @@ def import_feedback_file(
         on_batch=on_batch,
     )
     if report.rejected:
-        target = rejects_path or path.with_name(path.name + ".rejects.csv")
         write_rejects(target, report.rejected)
         report.rejects_file = str(target)
     return report

@@ -10,8 +10,9 @@ import typer
 
 from trustdesk.config import get_settings
 from trustdesk.console import cli_actor, err, open_platform, out, print_json
+from trustdesk.csv_output import SafeWriter
 from trustdesk.db import utcnow
-from trustdesk.errors import DomainError, InvalidInput
+from trustdesk.errors import InvalidInput
 from trustdesk.fraud import training
 from trustdesk.fraud.intake import step_up
 from trustdesk.fraud.intake.bulk import import_labels_file, import_transactions_file
@@ -20,6 +21,7 @@ from trustdesk.fraud.schemas import ImportReport, Limits, StepUpIn, StepUpOutcom
 from trustdesk.fraud.scoring import versions
 from trustdesk.fraud.scoring.holder import limits_from
 from trustdesk.fraud.training import TrainingWindow, train_and_register
+from trustdesk.input_files import read_text_file
 
 app = typer.Typer(help="Fraud risk: intake, rules, models, backtests.", no_args_is_help=True)
 labels_app = typer.Typer(help="Late fraud labels.", no_args_is_help=True)
@@ -58,11 +60,14 @@ def backtest(
     except ValueError as exc:
         raise InvalidInput("--train-start must be a date like 2018-07-25") from exc
     protocol = Protocol(start, train_days, delay_days, test_days)
-    err.print(f"reading {transactions} …")
+    err.print(f"reading {transactions} …", markup=False, highlight=False, soft_wrap=True)
     frame = load_transactions(transactions)
     result = run_backtest(frame, protocol, with_baseline=baseline)
     output.parent.mkdir(parents=True, exist_ok=True)
-    result.scores.to_csv(output, index=False, columns=["transaction_id", "score"])
+    with output.open("w", encoding="utf-8", newline="") as fh:
+        writer = SafeWriter(fh)  # transaction ids come from the input file
+        writer.writerow(["transaction_id", "score"])
+        writer.writerows(result.scores[["transaction_id", "score"]].itertuples(index=False))
     if model_out:
         result.model.save(model_out)
     if as_json:
@@ -93,12 +98,11 @@ def _print_report(report: ImportReport, as_json: bool, what: str) -> None:
             f"{report.labels} labels stored, {len(report.rejected)} rows rejected"
         )
         for bad in report.rejected[:20]:
-            err.print(f"row {bad.row}: {bad.reason}", markup=False, highlight=False)
+            err.print(f"row {bad.row}: {bad.reason}", markup=False, highlight=False, soft_wrap=True)
         if len(report.rejected) > 20:
             err.print(f"… and {len(report.rejected) - 20} more")
     if report.rejected:
-        # Rejected rows leave the rest stored: the generic failure code, as this command always had.
-        raise typer.Exit(code=DomainError.exit_code)
+        raise typer.Exit(code=InvalidInput.exit_code)
 
 
 def _progress(report: ImportReport) -> None:
@@ -277,13 +281,10 @@ def rules_show() -> None:
 @rules_app.command("load")
 def rules_load(file: Annotated[Path, typer.Argument(help="YAML rule file.")]) -> None:
     """Validate a rule file and make it the next active version (a bad rule changes nothing)."""
-    if not file.is_file():
-        raise InvalidInput(f"{file}: no such file")
+    text = read_text_file(file)
     platform = open_platform()
     with platform.db.transaction() as session:
-        info = versions.load_rules(
-            session, file.read_text(encoding="utf-8"), actor=cli_actor(), now=utcnow()
-        )
+        info = versions.load_rules(session, text, actor=cli_actor(), now=utcnow())
     out.print(f"rules version {info.version} is active")
 
 

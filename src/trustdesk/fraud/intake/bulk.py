@@ -35,7 +35,7 @@ from trustdesk.fraud.schemas import (
     TransactionIn,
 )
 from trustdesk.fraud.service import validate
-from trustdesk.tabular import Row, read_rows
+from trustdesk.tabular import Row, read_header, read_rows
 
 __all__ = ["import_labels_file", "import_transactions_file", "import_transactions_rows"]
 
@@ -43,6 +43,7 @@ HANDBOOK = ("transaction_id", "tx_datetime", "customer_id", "terminal_id", "tx_a
 GENERIC = ("transaction_id", "at", "customer_id", "terminal_id", "amount")
 _CHUNK = 900
 _OPTIONAL = ("currency", "channel", "device_id", "country")
+_LABELS = ("tx_fraud", "label", "label_known_at")
 
 
 @dataclass(frozen=True)
@@ -283,7 +284,7 @@ def import_transactions_file(
         raise InvalidInput(f"{path.name}: missing column(s): {', '.join(missing)}")
     return import_transactions_rows(
         db,
-        read_rows(path, required=required),
+        read_rows(path, required=required, single_line=(*required, *_OPTIONAL, *_LABELS)),
         handbook=handbook,
         limits=limits,
         actor=actor,
@@ -294,9 +295,7 @@ def import_transactions_file(
 
 
 def _header(path: Path) -> set[str]:
-    for row in read_rows(path):
-        return set(row.fields)
-    raise InvalidInput(f"{path.name}: the file has no rows")
+    return set(read_header(path))
 
 
 def import_labels_file(
@@ -327,7 +326,8 @@ def import_labels_file(
         pending.clear()
 
     count = 0
-    for row in read_rows(path, required=("transaction_id", "label")):
+    columns = ("transaction_id", "label", "known_at", "source")
+    for row in read_rows(path, required=columns[:2], single_line=columns):
         f = row.fields
         tx_id = _id(f.get("transaction_id"))
         try:

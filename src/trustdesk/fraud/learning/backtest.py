@@ -6,6 +6,7 @@ can use them; they come back only to measure the scores.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -23,6 +24,7 @@ from trustdesk.fraud.learning.features import (
     build_features,
 )
 from trustdesk.fraud.learning.metrics import Scores, score
+from trustdesk.input_files import check_input_file
 
 __all__ = ["BacktestResult", "Protocol", "load_transactions", "run_backtest"]
 
@@ -69,12 +71,11 @@ class BacktestResult:
 
 def load_transactions(path: Path) -> pd.DataFrame:
     """Read a transactions CSV (maybe gzipped); the simulator's scenario column is never read."""
-    if not path.is_file():
-        raise InvalidInput(f"{path}: no such file")
+    check_input_file(path)
     wanted = {*REQUIRED_COLUMNS, "tx_fraud"}
     try:
         frame = pd.read_csv(path, usecols=lambda c: c in wanted)
-    except (ValueError, pd.errors.ParserError) as exc:
+    except (ValueError, pd.errors.ParserError, OSError, EOFError, zlib.error) as exc:
         raise InvalidInput(f"{path.name}: not a readable CSV ({exc})") from exc
     missing = wanted - set(frame.columns)
     if missing:

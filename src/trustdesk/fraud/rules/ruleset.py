@@ -12,7 +12,6 @@ from enum import StrEnum
 from importlib.resources import files
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from trustdesk.errors import InvalidInput
@@ -24,6 +23,7 @@ from trustdesk.fraud.rules.conditions import (
     compile_condition,
     parse,
 )
+from trustdesk.input_files import load_yaml
 
 __all__ = [
     "FIELDS",
@@ -112,10 +112,7 @@ def _where(error: Any, specs: list[Any]) -> str:
 
 def parse_rules(text: str) -> RuleSet:
     """The rule set in `text`, or InvalidInput naming the first bad rule."""
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InvalidInput(f"the rules file is not valid YAML ({exc})") from None
+    raw = load_yaml(text, "the rules file")
     if not isinstance(raw, dict):
         raise InvalidInput("the rules file must be a mapping with a 'rules' list")
     try:

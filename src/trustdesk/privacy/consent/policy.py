@@ -15,9 +15,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from trustdesk.errors import ConfigurationError, InvalidInput
+from trustdesk.errors import ConfigurationError, DomainError, InvalidInput
+from trustdesk.input_files import load_yaml, read_text_file
 
 __all__ = [
     "Channel",
@@ -253,12 +252,12 @@ def load_policy(path: Path | None = None) -> Policy:
     """The policy in `path`, or the shipped default; read once per process and path."""
     if path is None:
         text = (files("trustdesk.privacy") / "default_policy.yaml").read_text(encoding="utf-8")
-    else:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read the consent policy file: {exc}") from None
-    raw = yaml.safe_load(text)
+    try:
+        if path is not None:
+            text = read_text_file(path)
+        raw = load_yaml(text, "the file")
+    except DomainError as exc:  # an operator's file: a configuration error (exit 8)
+        raise ConfigurationError(f"consent policy file: {exc.detail}") from None
     if not isinstance(raw, dict):
         raise ConfigurationError("the consent policy must be a YAML mapping")
     return parse_policy(raw)

@@ -13,6 +13,7 @@ from rich.table import Table
 from trustdesk.console import cli_actor, open_platform, out, print_json
 from trustdesk.db import utcnow
 from trustdesk.errors import InvalidInput
+from trustdesk.input_files import read_text_file
 from trustdesk.privacy.datamap import datamap, notice, publishing
 from trustdesk.privacy.datamap.notice_pages import render_notice
 
@@ -44,10 +45,7 @@ def show(version: Version = None, as_json: AsJson = False) -> None:
 @datamap_app.command("load")
 def load(file: Annotated[Path, typer.Argument(help="A YAML data map.")]) -> None:
     """Validate FILE and save it as a new version; the notice is regenerated from it."""
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {file}: {exc.strerror}") from None
+    text = read_text_file(file)
     platform = open_platform()
     with platform.db.transaction() as session:
         published = publishing.update_datamap(session, text, actor=cli_actor(), now=utcnow())

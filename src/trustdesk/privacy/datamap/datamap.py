@@ -15,13 +15,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trustdesk.errors import Conflict, InvalidInput, NotFound
+from trustdesk.input_files import load_yaml
 from trustdesk.privacy.models import DataMapVersion
 
 __all__ = [
@@ -172,11 +172,7 @@ def parse_datamap(raw: Any) -> DataMap:
 
 
 def parse_yaml(text: str) -> DataMap:
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InvalidInput(f"the data map is not valid YAML: {exc}") from None
-    return parse_datamap(raw)
+    return parse_datamap(load_yaml(text, "the data map"))
 
 
 def _default() -> StoredDataMap:
