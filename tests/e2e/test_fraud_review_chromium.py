@@ -4,12 +4,12 @@ queue, reads a case, confirms fraud, and sees the case leave the queue."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
 from test_shell_chromium import assert_accessible_page, fill_login, make_user
+from tests.fraud_data import daytime_ago
 
 from trustdesk.access.roles import Role
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 def score(base_url: str, token: str, tx_id: str, minutes_ago: int, **fields: str) -> str:
     body = {
         "transaction_id": tx_id,
-        "at": (datetime.now(UTC) - timedelta(minutes=minutes_ago)).isoformat(),
+        "at": daytime_ago(minutes_ago).isoformat(),
         "customer_id": "card-42",
         "terminal_id": "shop-9",
         "amount": "25.00",

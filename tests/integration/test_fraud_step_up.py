@@ -11,6 +11,7 @@ from itertools import count
 
 from sqlalchemy import select
 from test_fraud_pages import log_in, queue_ids
+from tests.fraud_data import daytime_ago
 
 from trustdesk.access.roles import Role
 from trustdesk.audit.chain import AuditEntry
@@ -25,7 +26,7 @@ def scored(api, tx_id: str, *, minutes_ago: int = 10, **fields: str) -> dict:
     """A payment scored through the API; 400.00 on a card never seen before is stepped up."""
     body = {
         "transaction_id": tx_id,
-        "at": (datetime.now(UTC) - timedelta(minutes=minutes_ago)).isoformat(),
+        "at": daytime_ago(minutes_ago).isoformat(),
         "customer_id": f"card-su-{next(_cards)}",
         "terminal_id": "term-su",
         "amount": "400.00",
@@ -125,7 +126,7 @@ def test_reports_that_cannot_be_true_are_refused_with_a_reason(api):
         "/api/v1/transactions",
         json={
             "transaction_id": "su-unscored",
-            "at": (datetime.now(UTC) - timedelta(minutes=3)).isoformat(),
+            "at": daytime_ago(3).isoformat(),
             "customer_id": "card-x",
             "terminal_id": "term-x",
             "amount": "400.00",
