@@ -13,8 +13,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trustdesk import __version__
 from trustdesk.audit.api import router as audit_router
@@ -89,14 +91,47 @@ def _install_error_handlers(app: FastAPI) -> None:
             return error_page(request, exc.status_code, str(exc.detail))
         return problem(exc.status_code, str(exc.detail), str(exc.detail))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        _log.exception("unhandled error")
-        if is_page_request(request):
-            return error_page(request, 500)
-        return problem(
-            500, "Internal error", "something went wrong; the request id names it in the logs"
-        )
+    # A backstop for errors outside the app's own middleware; `AnswerUnexpected` answers the rest.
+    app.exception_handler(Exception)(_unexpected)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    _log.exception("unhandled error")
+    if is_page_request(request):
+        return error_page(request, 500)
+    return problem(
+        500, "Internal error", "something went wrong; the request id names it in the logs"
+    )
+
+
+class AnswerUnexpected:
+    """Answers an unexpected exception with the 500 problem (or error page) here, inside the app.
+
+    Starlette's outermost handler answers it too, but then raises it again to the server, which
+    closes the connection: a keep-alive client would lose its connection with every 500.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watching(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watching)
+        except Exception as exc:
+            if started:  # part of the answer left already: only closing can tell the client
+                raise
+            response = await _unexpected(Request(scope, receive), exc)
+            await response(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
@@ -107,8 +142,9 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # The fraud scorer's history is read once, before the first request is served.
-        _app.state.fraud.start(background=True)
+        # The fraud scorer's history is read once, before the first request is served; in a
+        # thread, as every database call is (never on the event loop).
+        await run_in_threadpool(_app.state.fraud.start, background=True)
         stop_checkpoints = platform.db.checkpoint_in_background()
         # Everything built so far lives as long as the server: keep full collections from walking
         # it again and again (a pause of tens of milliseconds for whichever request meets it).
@@ -138,6 +174,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         if settings.secret_key
         else platform.vault.signing_key("web-session")
     )
+    app.add_middleware(AnswerUnexpected)  # innermost: inside the session and the request id
     app.add_middleware(
         SessionMiddleware,
         secret_key=secret.hex() if isinstance(secret, bytes) else secret,
@@ -165,8 +202,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.include_router(api)
 
     @app.get("/healthz", tags=["ops"])
-    async def healthz() -> dict[str, str]:
-        # Inline, like the other hot paths: one trivial query costs less than a thread-pool hop.
+    def healthz() -> dict[str, str]:
         with platform.db.reading() as session:
             session.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__}

@@ -3,19 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
-from trustdesk.auth.http import (
-    current_principal,
-    get_platform,
-    read_session,
-    require,
-    write_session,
-)
+from trustdesk.auth.http import ReadSession, WriterTurn, WriteSession, get_platform, require
 from trustdesk.auth.principal import Principal
 from trustdesk.db import utcnow
 from trustdesk.fraud import realtime, service, step_up, versions
@@ -39,21 +30,6 @@ def engine_holder(request: Request) -> realtime.EngineHolder:
     return holder
 
 
-def _inline_caller(permission: str) -> Callable[..., Awaitable[Principal]]:
-    """`require(permission)` run on the event loop, not in the thread pool.
-
-    The scoring routes are the hot path: each thread-pool hop costs a context switch, which on a
-    busy machine costs more than the token lookup itself (one indexed read).
-    """
-
-    async def dependency(request: Request) -> Principal:
-        principal = current_principal(request, request.app.state.platform)
-        principal.require(permission)
-        return principal
-
-    return dependency
-
-
 def _store(request: Request, body: TransactionIn, response: Response, decide: bool) -> ScoreOut:
     platform: Platform = request.app.state.platform
     engine = engine_holder(request).get()
@@ -63,14 +39,16 @@ def _store(request: Request, body: TransactionIn, response: Response, decide: bo
     return out
 
 
-# Async on purpose: scoring holds the engine's lock and takes about a millisecond, so running it
-# on the event loop serialises nothing that was not serialised already, and saves two thread hops.
+# Plain `def`: scoring reads and writes the database, which must never happen on the event loop
+# (a writer in the thread pool that needs the loop to commit would wait for it for good).
 @router.post("/score", response_model=ScoreOut, status_code=201)
-async def score(
+def score(
+    *,
     body: TransactionIn,
     request: Request,
     response: Response,
-    principal: Principal = Depends(_inline_caller("fraud:score")),
+    principal: Principal = Depends(require("fraud:score")),
+    _turn: WriterTurn,
 ) -> ScoreOut:
     """Score a payment and store it with its decision (201); a resent one gets the stored
     decision (200, `duplicate: true`); an id reused for a different payment is refused (409)."""
@@ -78,11 +56,13 @@ async def score(
 
 
 @router.post("", response_model=ScoreOut, status_code=201)
-async def intake(
+def intake(
+    *,
     body: TransactionIn,
     request: Request,
     response: Response,
-    principal: Principal = Depends(_inline_caller("fraud:score")),
+    principal: Principal = Depends(require("fraud:score")),
+    _turn: WriterTurn,
 ) -> ScoreOut:
     """Store a payment without deciding on it (it still counts in later payments' history)."""
     return _store(request, body, response, decide=False)
@@ -90,20 +70,23 @@ async def intake(
 
 @router.get("/{transaction_id}", response_model=CaseOut)
 def get_transaction(
+    *,
     transaction_id: str,
     principal: Principal = Depends(require("fraud:read")),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> CaseOut:
     return service.get_case(session, transaction_id)
 
 
 @router.post("/{transaction_id}/labels", response_model=CaseOut, status_code=201)
 def add_label(
+    *,
     transaction_id: str,
     label: LabelIn,
     principal: Principal = Depends(require("fraud:review")),
     platform: Platform = Depends(get_platform),
     holder: realtime.EngineHolder = Depends(engine_holder),
+    _turn: WriterTurn,
 ) -> CaseOut:
     """Record a later outcome (fraud, chargeback, genuine): it trains the next model and, once
     known, counts in the features of later payments."""
@@ -116,12 +99,13 @@ def add_label(
 
 @router.post("/{transaction_id}/step-up", response_model=StepUpOut, status_code=201)
 def report_step_up(
+    *,
     transaction_id: str,
     body: StepUpIn,
     response: Response,
     principal: Principal = Depends(require("fraud:score")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> StepUpOut:
     """Report what became of a payment's second-factor challenge (201). Sent again with the
     same outcome: the stored record (200). Failed and abandoned ones go to the review queue.
@@ -156,18 +140,21 @@ def _rules_out(info: versions.RuleSetInfo) -> RulesOut:
 
 @fraud_router.get("/rules", response_model=RulesOut)
 def get_rules(
+    *,
     principal: Principal = Depends(require("fraud:read")),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> RulesOut:
     return _rules_out(versions.active_rules(session))
 
 
 @fraud_router.put("/rules", response_model=RulesOut)
 def put_rules(
+    *,
     body: RulesIn,
     principal: Principal = Depends(require("fraud:admin")),
     platform: Platform = Depends(get_platform),
     holder: realtime.EngineHolder = Depends(engine_holder),
+    _turn: WriterTurn,
 ) -> RulesOut:
     """Validate and activate a new rule-set version; a bad rule changes nothing (422)."""
     with platform.db.transaction() as session:
@@ -184,8 +171,9 @@ class ModelOut(BaseModel):
 
 @fraud_router.get("/models", response_model=list[ModelOut])
 def list_models(
+    *,
     principal: Principal = Depends(require("fraud:read")),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> list[ModelOut]:
     return [
         ModelOut(version=m.version, active=m.active, metrics=m.metrics)
@@ -195,10 +183,12 @@ def list_models(
 
 @fraud_router.post("/models/{version}/activate", response_model=ModelOut)
 def activate_model(
+    *,
     version: int,
     principal: Principal = Depends(require("fraud:admin")),
     platform: Platform = Depends(get_platform),
     holder: realtime.EngineHolder = Depends(engine_holder),
+    _turn: WriterTurn,
 ) -> ModelOut:
     with platform.db.transaction() as session:
         info = versions.activate_model(session, version, actor=principal.actor)
@@ -208,9 +198,10 @@ def activate_model(
 
 @fraud_router.get("/review-queue", response_model=list[CaseOut])
 def review_queue(
+    *,
     limit: int = Query(50, ge=1, le=500),
     principal: Principal = Depends(require("fraud:read")),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> list[CaseOut]:
     """Payments waiting for a person's decision, oldest first."""
     return service.review_queue(session, limit=limit)

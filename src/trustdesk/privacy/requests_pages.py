@@ -7,10 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from trustdesk.auth.http import get_platform, read_session, require_page, write_session
+from trustdesk.auth.http import ReadSession, WriteSession, get_platform, require_page
 from trustdesk.auth.principal import Principal
 from trustdesk.db import utcnow
 from trustdesk.platform import Platform
@@ -48,10 +47,11 @@ def _back(request_id: int) -> RedirectResponse:
 
 @router.get("")
 def queue(
+    *,
     request: Request,
     principal: _Staff,
     show_closed: bool = Query(False, alias="all"),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> Response:
     items = requests.list_requests(session, now=utcnow(), include_closed=show_closed)
     context = {"items": items, "show_closed": show_closed, "kinds": list(RequestKind)}
@@ -60,13 +60,14 @@ def queue(
 
 @router.post("")
 def open_request(
+    *,
     request: Request,
     principal: _Staff,
     customer: Annotated[str, Form(min_length=1, max_length=128)],
     kind: Annotated[RequestKind, Form()],
     purposes: Annotated[str, Form(max_length=400)] = "",
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> Response:
     """Records a request received by staff (objections name purposes, comma-separated)."""
     opened = requests.open_request(
@@ -89,7 +90,7 @@ def detail(
     request: Request,
     request_id: int,
     principal: _Staff,
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> Response:
     item = requests.get(session, request_id, now=utcnow())
     context = {
@@ -106,7 +107,7 @@ def verify(
     request_id: int,
     principal: _Staff,
     method: _Text,
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> Response:
     requests.verify_identity(
         session, request_id, method=method, actor=principal.actor, now=utcnow()
@@ -120,7 +121,7 @@ def start(
     request: Request,
     request_id: int,
     principal: _Staff,
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> Response:
     requests.start(session, request_id, actor=principal.actor, now=utcnow())
     flash(request, f"Request {request_id} is in progress.")
@@ -133,7 +134,7 @@ def extend(
     request_id: int,
     principal: _Staff,
     reason: _Text,
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> Response:
     done = requests.extend(session, request_id, reason=reason, actor=principal.actor, now=utcnow())
     flash(request, f"Request {request_id} extended; now due {done.due_at:%Y-%m-%d}.")
@@ -146,7 +147,7 @@ def reject(
     request_id: int,
     principal: _Staff,
     reason: _Text,
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> Response:
     requests.reject(session, request_id, reason=reason, actor=principal.actor, now=utcnow())
     flash(request, f"Request {request_id} rejected.")
@@ -155,11 +156,12 @@ def reject(
 
 @router.post("/{request_id}/complete")
 def complete(
+    *,
     request: Request,
     request_id: int,
     principal: _Staff,
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> Response:
     fulfilment.complete(
         session,
@@ -176,10 +178,11 @@ def complete(
 
 @router.post("/{request_id}/export")
 def export(
+    *,
     request_id: int,
     principal: _Staff,
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> Response:
     """Downloads the customer's export (verified requests only; audited as `exported`)."""
     built = fulfilment.export_for(

@@ -16,10 +16,9 @@ from urllib.parse import quote, urlencode
 
 from fastapi import Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from trustdesk.auth.http import get_platform, read_session, require_page, write_session
+from trustdesk.auth.http import ReadSession, WriteSession, get_platform, require_page
 from trustdesk.auth.principal import Principal
 from trustdesk.customers import public as customers
 from trustdesk.errors import NotFound
@@ -106,10 +105,11 @@ def _segment_href(segment: str) -> str:
 
 @router.get("")
 def overview(
+    *,
     request: Request,
     principal: Principal = Depends(require_page("trust:read")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> Response:
     found = reports.overview(session, _params(platform))
     bars = [
@@ -151,12 +151,13 @@ def overview(
 
 @router.get("/alerts")
 def alert_list(
+    *,
     request: Request,
     state: str = Query("", max_length=16),
     kind: str = Query("", max_length=24),
     segment: str = Query("", max_length=120),
     principal: Principal = Depends(require_page("trust:read")),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> Response:
     state = state if state in ALERT_STATES else ""
     kind = kind if kind in ALERT_KINDS else ""
@@ -185,11 +186,12 @@ def alert_list(
 
 @router.post("/alerts/{alert_id}/acknowledge")
 def acknowledge(
+    *,
     request: Request,
     alert_id: int,
     next: Annotated[str, Form(max_length=2000)] = "/trust/alerts",
     principal: Principal = Depends(require_page("alerts:manage")),
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> Response:
     """Acknowledge one alert (recorded with who and when, and audited) and go back."""
     service.acknowledge_alert(session, alert_id, actor=principal.actor)
@@ -199,11 +201,12 @@ def acknowledge(
 
 @router.get("/segments/{segment:path}")
 def segment_page(
+    *,
     request: Request,
     segment: str,
     principal: Principal = Depends(require_page("trust:read")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> Response:
     with_text = principal.can("feedback:read")
     view = reports.segment_view(
@@ -223,11 +226,12 @@ def segment_page(
 
 @router.get("/customers/{external_id}")
 def customer_page(
+    *,
     request: Request,
     external_id: str,
     principal: Principal = Depends(require_page("trust:read")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> Response:
     """A customer's index explained, and the timeline of what they said (text if permitted)."""
     ids = customers.customer_ids(session, [external_id])
