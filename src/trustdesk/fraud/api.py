@@ -5,8 +5,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
-from trustdesk.auth.http import ReadSession, WriterTurn, WriteSession, get_platform, require
+from trustdesk.auth.http import (
+    ReadSession,
+    WriterTurn,
+    WriteSession,
+    current_principal,
+    get_platform,
+    require,
+)
 from trustdesk.auth.principal import Principal
 from trustdesk.db import utcnow
 from trustdesk.fraud import realtime, service, step_up, versions
@@ -30,7 +38,13 @@ def engine_holder(request: Request) -> realtime.EngineHolder:
     return holder
 
 
-def _store(request: Request, body: TransactionIn, response: Response, decide: bool) -> ScoreOut:
+def _caller(request: Request) -> Principal:
+    principal = current_principal(request, request.app.state.platform)
+    principal.require("fraud:score")
+    return principal
+
+
+def _store_now(request: Request, body: TransactionIn, response: Response, decide: bool) -> ScoreOut:
     platform: Platform = request.app.state.platform
     engine = engine_holder(request).get()
     limits = realtime.limits_from(platform.settings)
@@ -39,33 +53,31 @@ def _store(request: Request, body: TransactionIn, response: Response, decide: bo
     return out
 
 
-# Plain `def`: scoring reads and writes the database, which must never happen on the event loop
-# (a writer in the thread pool that needs the loop to commit would wait for it for good).
-@router.post("/score", response_model=ScoreOut, status_code=201)
-def score(
-    *,
-    body: TransactionIn,
-    request: Request,
-    response: Response,
-    principal: Principal = Depends(require("fraud:score")),
-    _turn: WriterTurn,
+async def _store(
+    request: Request, body: TransactionIn, response: Response, decide: bool
 ) -> ScoreOut:
+    """The hot path in two worker-thread hops: the caller's token, then (in this request's
+    writer's turn) the check for a duplicate, the score and the insert. Nothing touches the
+    database on the event loop; the answer is validated there, saving the hop a plain `def`
+    route would take for it."""
+    await run_in_threadpool(_caller, request)
+    async with request.app.state.platform.db.writers.turn():
+        return await run_in_threadpool(_store_now, request, body, response, decide)
+
+
+@router.post("/score", response_model=ScoreOut, status_code=201)
+async def score(body: TransactionIn, request: Request, response: Response) -> ScoreOut:
     """Score a payment and store it with its decision (201); a resent one gets the stored
-    decision (200, `duplicate: true`); an id reused for a different payment is refused (409)."""
-    return _store(request, body, response, decide=True)
+    decision (200, `duplicate: true`); an id reused for a different payment is refused (409).
+    Needs `fraud:score`."""
+    return await _store(request, body, response, decide=True)
 
 
 @router.post("", response_model=ScoreOut, status_code=201)
-def intake(
-    *,
-    body: TransactionIn,
-    request: Request,
-    response: Response,
-    principal: Principal = Depends(require("fraud:score")),
-    _turn: WriterTurn,
-) -> ScoreOut:
-    """Store a payment without deciding on it (it still counts in later payments' history)."""
-    return _store(request, body, response, decide=False)
+async def intake(body: TransactionIn, request: Request, response: Response) -> ScoreOut:
+    """Store a payment without deciding on it (it still counts in later payments' history).
+    Needs `fraud:score`."""
+    return await _store(request, body, response, decide=False)
 
 
 @router.get("/{transaction_id}", response_model=CaseOut)
