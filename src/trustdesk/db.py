@@ -30,8 +30,8 @@ from trustdesk.gate import BlockingCallOnEventLoop, WriterGate, refuse_on_event_
 
 __all__ = ["Base", "BlockingCallOnEventLoop", "Database", "UTCDateTime", "utcnow"]
 
-# The connection pool holds more than the server's worker threads (40), so a worker never waits
-# for a connection that a request between its handler and its commit holds.
+# More pooled connections than the server's worker threads (40): a worker thread does not wait for
+# a connection held by a request that is between its route and its commit.
 _POOL_SIZE, _POOL_OVERFLOW = 10, 40
 _PG_WRITERS = 8  # concurrent writers per process on PostgreSQL: well below the 40 worker threads
 
@@ -104,7 +104,6 @@ def make_engine(url: str, *, immediate: bool = False, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        if parsed.database and parsed.database != ":memory:":
             kwargs = {"pool_size": _POOL_SIZE, "max_overflow": _POOL_OVERFLOW, **kwargs}
         engine = create_engine(url, **kwargs)
         _prepare_sqlite(engine, immediate)
