@@ -16,8 +16,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trustdesk import __version__
 from trustdesk.access.principal import Principal
@@ -84,14 +86,47 @@ def _install_error_handlers(app: FastAPI) -> None:
             return error_page(request, exc.status_code, str(exc.detail))
         return problem(exc.status_code, str(exc.detail), str(exc.detail))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        _log.exception("unhandled error")
-        if is_page_request(request):
-            return error_page(request, 500)
-        return problem(
-            500, "Internal error", "something went wrong; the request id names it in the logs"
-        )
+    # A backstop for errors outside the app's own middleware; `AnswerUnexpected` answers the rest.
+    app.exception_handler(Exception)(_unexpected)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    _log.exception("unhandled error")
+    if is_page_request(request):
+        return error_page(request, 500)
+    return problem(
+        500, "Internal error", "something went wrong; the request id names it in the logs"
+    )
+
+
+class AnswerUnexpected:
+    """Answers an unexpected exception with the 500 problem (or error page) here, inside the app.
+
+    Starlette's outermost handler answers it too, but then raises it again to the server, which
+    closes the connection: a keep-alive client would lose its connection with every 500.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watching(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watching)
+        except Exception as exc:
+            if started:  # part of the answer left already: only closing can tell the client
+                raise
+            response = await _unexpected(Request(scope, receive), exc)
+            await response(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
@@ -142,6 +177,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         if settings.secret_key
         else platform.vault.signing_key("web-session")
     )
+    app.add_middleware(AnswerUnexpected)  # innermost: inside the session and the request id
     app.add_middleware(
         SessionMiddleware,
         secret_key=secret.hex() if isinstance(secret, bytes) else secret,
@@ -163,11 +199,14 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         api.include_router(resolve(ref, APIRouter))
     app.include_router(api)
 
-    @app.get("/healthz", tags=["ops"])
-    async def healthz() -> dict[str, str]:
-        # Inline, like the other hot paths: one trivial query costs less than a thread-pool hop.
+    def ping() -> None:
         with platform.db.reading() as session:
             session.execute(text("SELECT 1"))
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        # One worker-thread hop for the query (never on the event loop); the answer needs none.
+        await run_in_threadpool(ping)
         return {"status": "ok", "version": __version__}
 
     # Request counts and timings per route tell an outsider what the business does and when:

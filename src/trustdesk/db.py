@@ -3,6 +3,12 @@
 SQLite runs in WAL mode with foreign keys on; write transactions start with `BEGIN IMMEDIATE` so
 that two writers never both read the audit chain's head and fork it. PostgreSQL gets the same
 models.
+
+Writers take a turn at the database's `WriterGate` before they begin (see `gate.py`): on SQLite
+one writer per process, queued in-process instead of spinning on the busy timeout. No statement
+may run on a thread that is running an event loop: it would stall every request the loop serves,
+and a writer that needs the loop to commit would wait for it forever. Both engines refuse such a
+statement (`BlockingCallOnEventLoop`), so the whole test suite finds one.
 """
 
 from __future__ import annotations
@@ -20,9 +26,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from trustdesk.gate import BlockingCallOnEventLoop, WriterGate, refuse_on_event_loop
 from trustdesk.private_files import private_file
 
-__all__ = ["Base", "Database", "UTCDateTime", "utcnow"]
+__all__ = ["Base", "BlockingCallOnEventLoop", "Database", "UTCDateTime", "utcnow"]
+
+# More pooled connections than the server's worker threads (40): a worker thread does not wait for
+# a connection held by a request that is between its route and its commit.
+_POOL_SIZE, _POOL_OVERFLOW = 10, 40
+_PG_WRITERS = 8  # concurrent writers per process on PostgreSQL: well below the 40 worker threads
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -60,6 +72,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _refuse_on_event_loop(
+    _conn: Any, _cursor: Any, statement: str, *_args: Any, **_kwargs: Any
+) -> None:
+    refuse_on_event_loop(f"the statement {statement[:60]!r}")
+
+
 def _prepare_sqlite(engine: Engine, immediate: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -91,10 +109,14 @@ def make_engine(url: str, *, immediate: bool = False, **kwargs: Any) -> Engine:
             and not parsed.database.startswith("file:")
         ):
             private_file(Path(parsed.database))  # owner-only before SQLite creates it
+            kwargs = {"pool_size": _POOL_SIZE, "max_overflow": _POOL_OVERFLOW, **kwargs}
         engine = create_engine(url, **kwargs)
         _prepare_sqlite(engine, immediate)
-        return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    else:
+        kwargs = {"pool_size": _POOL_SIZE, "max_overflow": _POOL_OVERFLOW, **kwargs}
+        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    event.listen(engine, "before_cursor_execute", _refuse_on_event_loop)
+    return engine
 
 
 class Database:
@@ -108,19 +130,25 @@ class Database:
         self.read_engine = make_engine(url) if self.is_sqlite else self.engine
         self._writes = sessionmaker(self.engine, expire_on_commit=False)
         self._reads = sessionmaker(self.read_engine, expire_on_commit=False)
+        # SQLite takes one writer at a time: they queue here, not on the file lock's busy timeout.
+        self.writers = WriterGate(1 if self.is_sqlite else _PG_WRITERS)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """Unit of work: commits if the block ends normally, rolls back on any exception."""
-        session = self._writes()
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+        """Unit of work: commits if the block ends normally, rolls back on any exception.
+
+        Waits for a writer's turn unless the caller holds one already (a request's `WriterTurn`).
+        """
+        with self.writers.turn_in_thread():
+            session = self._writes()
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                session.close()
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

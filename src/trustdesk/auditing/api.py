@@ -8,10 +8,9 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
 from trustdesk import audit
-from trustdesk.auth.http import read_session, require
+from trustdesk.auth.http import ReadSession, require
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -41,11 +40,12 @@ class ChainOut(BaseModel):
 
 @router.get("", response_model=AuditPage, dependencies=[Depends(require("audit:read"))])
 def list_entries(
+    *,
     cursor: int = Query(0, ge=0, description="Return entries after this id."),
     limit: int = Query(100, ge=1, le=1000),
     entity_type: str | None = None,
     entity_id: str | None = None,
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> AuditPage:
     rows = audit.entries(
         session, entity_type=entity_type, entity_id=entity_id, after_id=cursor, limit=limit + 1
@@ -67,7 +67,7 @@ def list_entries(
 
 
 @router.get("/verify", response_model=ChainOut, dependencies=[Depends(require("audit:read"))])
-def verify_chain(session: Session = Depends(read_session)) -> ChainOut:
+def verify_chain(session: ReadSession) -> ChainOut:
     report = audit.verify(session)
     return ChainOut(
         ok=report.ok, checked=report.checked, broken_id=report.broken_id, reason=report.reason

@@ -6,12 +6,16 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
 from trustdesk.access.principal import Principal
 from trustdesk.access.roles import ROLE_PERMISSIONS, Role
 from trustdesk.auth import service
-from trustdesk.auth.http import current_principal, read_session, require, write_session
+from trustdesk.auth.http import (
+    ReadSession,
+    WriteSession,
+    current_principal,
+    require,
+)
 
 router = APIRouter(tags=["auth"])
 
@@ -58,9 +62,10 @@ def me(principal: Principal = Depends(current_principal)) -> MeOut:
 
 @router.post("/tokens", response_model=TokenCreated, status_code=status.HTTP_201_CREATED)
 def create_token(
+    *,
     body: TokenIn,
     principal: Principal = Depends(require("tokens:manage")),
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> TokenCreated:
     created = service.create_token(
         session,
@@ -76,7 +81,7 @@ def create_token(
 @router.get(
     "/tokens", response_model=list[TokenOut], dependencies=[Depends(require("tokens:manage"))]
 )
-def list_tokens(session: Session = Depends(read_session)) -> list[TokenOut]:
+def list_tokens(session: ReadSession) -> list[TokenOut]:
     return [
         TokenOut(
             id=t.id,
@@ -93,8 +98,9 @@ def list_tokens(session: Session = Depends(read_session)) -> list[TokenOut]:
 
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
 def revoke_token(
+    *,
     token_id: int,
     principal: Principal = Depends(require("tokens:manage")),
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> None:
     service.revoke_token(session, token_id, actor=principal.actor)

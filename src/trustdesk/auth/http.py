@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -15,6 +16,9 @@ from trustdesk.web import csrf
 
 __all__ = [
     "SESSION_TOKEN",
+    "ReadSession",
+    "WriteSession",
+    "WriterTurn",
     "current_principal",
     "get_platform",
     "read_session",
@@ -22,6 +26,7 @@ __all__ = [
     "require_page",
     "session_principal",
     "write_session",
+    "writer_turn",
 ]
 
 SESSION_TOKEN = "sid"  # noqa: S105 - a key name; the server keeps only the token's hash
@@ -32,12 +37,26 @@ def get_platform(request: Request) -> Platform:
     return platform
 
 
-def write_session(platform: Platform = Depends(get_platform)) -> Iterator[Session]:
+async def writer_turn(request: Request) -> AsyncIterator[None]:
+    """This request's turn to write (see `trustdesk.gate`), waited for on the event loop.
+
+    Routes that write through `platform.db.transaction()` themselves take it with `WriterTurn`;
+    `WriteSession` takes it for the others.
+    """
+    platform: Platform = request.app.state.platform
+    async with platform.db.writers.turn():
+        yield
+
+
+def write_session(
+    platform: Platform = Depends(get_platform),
+    _turn: None = Depends(writer_turn, scope="function"),
+) -> Iterator[Session]:
     """One transaction per request: committed if the handler returns, rolled back if it raises.
 
-    Always use it as `Depends(write_session, scope="function")`: the commit must happen before the
-    response leaves, or a client could be told "stored" (or follow a redirect and read the page)
-    before the data is there, and a failed commit would go unreported.
+    Use it as `WriteSession` (function scope): the commit must happen before the response
+    leaves, or a client could be told "stored" (or follow a redirect and read the page) before
+    the data is there, and a failed commit would go unreported.
     """
     with platform.db.transaction() as session:
         yield session
@@ -46,6 +65,11 @@ def write_session(platform: Platform = Depends(get_platform)) -> Iterator[Sessio
 def read_session(platform: Platform = Depends(get_platform)) -> Iterator[Session]:
     with platform.db.reading() as session:
         yield session
+
+
+WriterTurn = Annotated[None, Depends(writer_turn, scope="function")]
+WriteSession = Annotated[Session, Depends(write_session, scope="function")]
+ReadSession = Annotated[Session, Depends(read_session)]
 
 
 def _session_token(request: Request) -> object:

@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from trustdesk.auth import service
-from trustdesk.auth.http import SESSION_TOKEN, get_platform
+from trustdesk.auth.http import SESSION_TOKEN, WriterTurn, get_platform
 from trustdesk.errors import AuthenticationFailed, TooManyAttempts
 from trustdesk.platform import Platform
 from trustdesk.web.nav import Section
@@ -82,11 +82,13 @@ def login_page(request: Request, next: str = "/") -> Response:
 
 @router.post("/login")
 def login(
+    *,
     request: Request,
     username: Annotated[str, Form(max_length=200)] = "",
     password: Annotated[str, Form(max_length=1000)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
     platform: Platform = Depends(get_platform),
+    _turn: WriterTurn,
 ) -> Response:
     next_path = safe_next(next)
     username = username.strip()
@@ -133,9 +135,11 @@ def totp_page(request: Request) -> Response:
 
 @router.post("/login/totp")
 def verify_totp(
+    *,
     request: Request,
     code: Annotated[str, Form(max_length=32)] = "",
     platform: Platform = Depends(get_platform),
+    _turn: WriterTurn,
 ) -> Response:
     pending = _pending(request)
     if pending is None:
@@ -163,7 +167,9 @@ def verify_totp(
 
 
 @router.post("/logout")
-def logout(request: Request, platform: Platform = Depends(get_platform)) -> Response:
+def logout(
+    request: Request, _turn: WriterTurn, platform: Platform = Depends(get_platform)
+) -> Response:
     token = request.session.get(SESSION_TOKEN)
     if isinstance(token, str):
         with platform.db.transaction() as session:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy.orm import Session
 
 from trustdesk.access.principal import Principal
-from trustdesk.auth.http import get_platform, read_session, require, write_session
+from trustdesk.auth.http import (
+    ReadSession,
+    WriterTurn,
+    WriteSession,
+    get_platform,
+    require,
+)
 from trustdesk.customers import erasure, service
 from trustdesk.customers.importing import import_customer_records
 from trustdesk.customers.schemas import CustomerIn, CustomerOut, ImportReport
@@ -25,12 +30,13 @@ class CustomerPage(BaseModel):
 
 @router.get("", response_model=CustomerPage)
 def list_customers(
+    *,
     cursor: int = Query(0, ge=0),
     limit: int = Query(50, ge=1, le=500),
     segment: str | None = None,
     principal: Principal = Depends(require("customers:read")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> CustomerPage:
     items, next_cursor = service.list_customers(
         session,
@@ -45,20 +51,22 @@ def list_customers(
 
 @router.get("/lookup", response_model=list[CustomerOut])
 def lookup_by_email(
+    *,
     email: str = Query(..., min_length=3, max_length=254),
     principal: Principal = Depends(require("customers:read_personal")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> list[CustomerOut]:
     return service.find_by_email(session, platform.vault, email, reveal=True)
 
 
 @router.get("/{external_id}", response_model=CustomerOut)
 def get_customer(
+    *,
     external_id: str,
     principal: Principal = Depends(require("customers:read")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> CustomerOut:
     return service.get_customer(
         session, platform.vault, external_id, reveal=principal.can("customers:read_personal")
@@ -67,12 +75,13 @@ def get_customer(
 
 @router.put("/{external_id}", response_model=CustomerOut)
 def put_customer(
+    *,
     external_id: str,
     body: CustomerIn,
     response: Response,
     principal: Principal = Depends(require("customers:write")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> CustomerOut:
     """Create or replace a customer; idempotent on the external id (201 when created)."""
     if body.external_id != external_id:
@@ -86,9 +95,11 @@ def put_customer(
 
 @router.post("/bulk", response_model=ImportReport)
 def bulk_import(
+    *,
     rows: list[dict[str, object]],
     principal: Principal = Depends(require("customers:write")),
     platform: Platform = Depends(get_platform),
+    _turn: WriterTurn,
 ) -> ImportReport:
     """Up to 5,000 customers; good rows are stored, every bad one is reported by position."""
     if len(rows) > 5000:
@@ -102,10 +113,11 @@ def bulk_import(
 
 @router.delete("/{external_id}/personal-data", response_model=CustomerOut)
 def forget_customer(
+    *,
     external_id: str,
     principal: Principal = Depends(require("customers:erase")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> CustomerOut:
     """Destroy the customer's data key: their personal data becomes unreadable everywhere."""
     return erasure.erase_customer(session, platform.vault, external_id, actor=principal.actor)

@@ -9,11 +9,10 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from fastapi import Depends, Query, Request
-from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from trustdesk.access.principal import Principal
-from trustdesk.auth.http import get_platform, read_session, require_page
+from trustdesk.auth.http import ReadSession, get_platform, require_page
 from trustdesk.customers import service
 from trustdesk.platform import Platform
 from trustdesk.web.nav import NavEntry, Section
@@ -41,13 +40,14 @@ section = Section(
 
 @router.get("")
 def customer_list(
+    *,
     request: Request,
     cursor: int = Query(0, ge=0),
     limit: int = Query(PAGE_SIZE, ge=1, le=200),
     segment: str = Query("", max_length=64),
     principal: Principal = Depends(require_page("customers:read")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> Response:
     segment = segment.strip()
     reveal = principal.can("customers:read_personal")
@@ -84,11 +84,12 @@ def _list_href(segment: str, limit: int, cursor: int | None = None) -> str:
 
 @router.get("/{external_id}")
 def customer_detail(
+    *,
     request: Request,
     external_id: str,
     principal: Principal = Depends(require_page("customers:read")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> Response:
     customer = service.get_customer(
         session, platform.vault, external_id, reveal=principal.can("customers:read_personal")

@@ -6,10 +6,15 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
 from trustdesk.access.principal import Principal
-from trustdesk.auth.http import get_platform, read_session, require, write_session
+from trustdesk.auth.http import (
+    ReadSession,
+    WriterTurn,
+    WriteSession,
+    get_platform,
+    require,
+)
 from trustdesk.db import utcnow
 from trustdesk.errors import InvalidInput
 from trustdesk.feedback import service
@@ -30,11 +35,12 @@ class FeedbackPage(BaseModel):
 
 @router.post("", response_model=FeedbackOut, status_code=201)
 def post_feedback(
+    *,
     body: FeedbackIn,
     response: Response,
     principal: Principal = Depends(require("feedback:write")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> FeedbackOut:
     """Store one record (201), or return the one stored before under its (source, id) (200)."""
     try:
@@ -52,9 +58,11 @@ def post_feedback(
 
 @router.post("/bulk", response_model=ImportReport)
 def bulk_import(
+    *,
     rows: list[dict[str, object]],
     principal: Principal = Depends(require("feedback:write")),
     platform: Platform = Depends(get_platform),
+    _turn: WriterTurn,
 ) -> ImportReport:
     """Up to 5,000 records; good ones are stored, each bad one is reported by its position."""
     if len(rows) > MAX_BULK:
@@ -67,6 +75,7 @@ def bulk_import(
 
 @router.get("", response_model=FeedbackPage)
 def list_feedback(
+    *,
     q: str | None = Query(
         None, max_length=500, description="Words that must all occur in the text (any case)."
     ),
@@ -81,7 +90,7 @@ def list_feedback(
     until: datetime | None = None,
     principal: Principal = Depends(require("feedback:read")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> FeedbackPage:
     filters = service.FeedbackFilter(
         text=q,
@@ -101,9 +110,10 @@ def list_feedback(
 
 @router.get("/{feedback_id}", response_model=FeedbackOut)
 def get_feedback(
+    *,
     feedback_id: int,
     principal: Principal = Depends(require("feedback:read")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> FeedbackOut:
     return service.get_feedback(session, platform.vault, feedback_id)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from trustdesk.access.principal import Principal
-from trustdesk.auth.http import get_platform, read_session, require_page
+from trustdesk.auth.http import ReadSession, get_platform, require_page
 from trustdesk.customers import public as customers
 from trustdesk.errors import InvalidInput
 from trustdesk.feedback import service
@@ -70,6 +70,7 @@ def _start(day: date | None) -> datetime | None:
 
 @router.get("")
 def explorer(
+    *,
     request: Request,
     q: str = Query("", max_length=200),
     source: str = Query("", max_length=64),
@@ -82,7 +83,7 @@ def explorer(
     cursor: int = Query(0, ge=0),
     principal: Principal = Depends(require_page("feedback:read")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> Response:
     values = {
         "q": q.strip(),
@@ -151,11 +152,12 @@ def _customer_refs(session: Session, items: list[FeedbackOut]) -> dict[int, str]
 
 @router.get("/{feedback_id}")
 def feedback_item(
+    *,
     request: Request,
     feedback_id: int,
     principal: Principal = Depends(require_page("feedback:read")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> Response:
     item = service.get_feedback(session, platform.vault, feedback_id)
     context = {

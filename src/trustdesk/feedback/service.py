@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Insert, Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trustdesk import audit
@@ -84,9 +85,18 @@ def source_subjects(session: Session, vault: Vault, sources: Iterable[str]) -> d
     if missing:
         now = utcnow()
         for source, subject in zip(missing, vault.new_subjects(len(missing)), strict=True):
-            session.add(FeedbackSourceKey(source=source, subject_id=subject, created_at=now))
-            known[source] = subject
-        session.flush()
+            try:
+                with session.begin_nested():
+                    session.add(
+                        FeedbackSourceKey(source=source, subject_id=subject, created_at=now)
+                    )
+                known[source] = subject
+            except IntegrityError:
+                # A concurrent request made this source's key first (PostgreSQL runs writers
+                # side by side): use theirs; the subject made here stays unused.
+                known[source] = session.scalars(
+                    select(FeedbackSourceKey.subject_id).where(FeedbackSourceKey.source == source)
+                ).one()
     return known
 
 

@@ -3,19 +3,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from trustdesk.access.principal import Principal
 from trustdesk.auth.http import (
+    ReadSession,
+    WriteSession,
     current_principal,
     get_platform,
-    read_session,
     require,
-    write_session,
 )
 from trustdesk.db import utcnow
 from trustdesk.fraud import service
@@ -43,22 +41,13 @@ def engine_holder(request: Request) -> EngineHolder:
     return holder
 
 
-def _inline_caller(permission: str) -> Callable[..., Awaitable[Principal]]:
-    """`require(permission)` run on the event loop, not in the thread pool.
-
-    The scoring routes are the hot path: each thread-pool hop costs a context switch, which on a
-    busy machine costs more than the token lookup itself (one indexed read).
-    """
-
-    async def dependency(request: Request) -> Principal:
-        principal = current_principal(request, request.app.state.platform)
-        principal.require(permission)
-        return principal
-
-    return dependency
+def _caller(request: Request) -> Principal:
+    principal = current_principal(request, request.app.state.platform)
+    principal.require("fraud:score")
+    return principal
 
 
-def _store(request: Request, body: TransactionIn, response: Response, decide: bool) -> ScoreOut:
+def _store_now(request: Request, body: TransactionIn, response: Response, decide: bool) -> ScoreOut:
     platform: Platform = request.app.state.platform
     engine = engine_holder(request).get()
     limits = limits_from(platform.settings)
@@ -67,42 +56,46 @@ def _store(request: Request, body: TransactionIn, response: Response, decide: bo
     return out
 
 
-# Async on purpose: scoring holds the engine's lock and takes about a millisecond, so running it
-# on the event loop serialises nothing that was not serialised already, and saves two thread hops.
-@router.post("/score", response_model=ScoreOut, status_code=201)
-async def score(
-    body: TransactionIn,
-    request: Request,
-    response: Response,
-    principal: Principal = Depends(_inline_caller("fraud:score")),
+async def _store(
+    request: Request, body: TransactionIn, response: Response, decide: bool
 ) -> ScoreOut:
+    """The hot path in two worker-thread hops: the caller's token, then (in this request's
+    writer's turn) the check for a duplicate, the score and the insert. Nothing touches the
+    database on the event loop; the answer is validated there, saving the hop a plain `def`
+    route would take for it."""
+    await run_in_threadpool(_caller, request)
+    async with request.app.state.platform.db.writers.turn():
+        return await run_in_threadpool(_store_now, request, body, response, decide)
+
+
+@router.post("/score", response_model=ScoreOut, status_code=201)
+async def score(body: TransactionIn, request: Request, response: Response) -> ScoreOut:
     """Score a payment and store it with its decision (201); a resent one gets the stored
-    decision (200, `duplicate: true`); an id reused for a different payment is refused (409)."""
-    return _store(request, body, response, decide=True)
+    decision (200, `duplicate: true`); an id reused for a different payment is refused (409).
+    Needs `fraud:score`."""
+    return await _store(request, body, response, decide=True)
 
 
 @router.post("", response_model=ScoreOut, status_code=201)
-async def intake(
-    body: TransactionIn,
-    request: Request,
-    response: Response,
-    principal: Principal = Depends(_inline_caller("fraud:score")),
-) -> ScoreOut:
-    """Store a payment without deciding on it (it still counts in later payments' history)."""
-    return _store(request, body, response, decide=False)
+async def intake(body: TransactionIn, request: Request, response: Response) -> ScoreOut:
+    """Store a payment without deciding on it (it still counts in later payments' history).
+    Needs `fraud:score`."""
+    return await _store(request, body, response, decide=False)
 
 
 @router.get("/{transaction_id}", response_model=CaseOut)
 def get_transaction(
+    *,
     transaction_id: str,
     principal: Principal = Depends(require("fraud:read")),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> CaseOut:
     return cases.get_case(session, transaction_id)
 
 
 @router.post("/{transaction_id}/labels", response_model=CaseOut, status_code=201)
 def add_label(
+    *,
     transaction_id: str,
     label: LabelIn,
     principal: Principal = Depends(require("fraud:review")),
@@ -120,12 +113,13 @@ def add_label(
 
 @router.post("/{transaction_id}/step-up", response_model=StepUpOut, status_code=201)
 def report_step_up(
+    *,
     transaction_id: str,
     body: StepUpIn,
     response: Response,
     principal: Principal = Depends(require("fraud:score")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> StepUpOut:
     """Report what became of a payment's second-factor challenge (201). Sent again with the
     same outcome: the stored record (200). Failed and abandoned ones go to the review queue.
@@ -160,14 +154,16 @@ def _rules_out(info: versions.RuleSetInfo) -> RulesOut:
 
 @fraud_router.get("/rules", response_model=RulesOut)
 def get_rules(
+    *,
     principal: Principal = Depends(require("fraud:read")),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> RulesOut:
     return _rules_out(versions.active_rules(session))
 
 
 @fraud_router.put("/rules", response_model=RulesOut)
 def put_rules(
+    *,
     body: RulesIn,
     principal: Principal = Depends(require("fraud:admin")),
     platform: Platform = Depends(get_platform),
@@ -188,8 +184,9 @@ class ModelOut(BaseModel):
 
 @fraud_router.get("/models", response_model=list[ModelOut])
 def list_models(
+    *,
     principal: Principal = Depends(require("fraud:read")),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> list[ModelOut]:
     return [
         ModelOut(version=m.version, active=m.active, metrics=m.metrics)
@@ -199,6 +196,7 @@ def list_models(
 
 @fraud_router.post("/models/{version}/activate", response_model=ModelOut)
 def activate_model(
+    *,
     version: int,
     principal: Principal = Depends(require("fraud:admin")),
     platform: Platform = Depends(get_platform),
@@ -212,9 +210,10 @@ def activate_model(
 
 @fraud_router.get("/review-queue", response_model=list[CaseOut])
 def review_queue(
+    *,
     limit: int = Query(50, ge=1, le=500),
     principal: Principal = Depends(require("fraud:read")),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> list[CaseOut]:
     """Payments waiting for a person's decision, oldest first."""
     return cases.review_queue(session, limit=limit)

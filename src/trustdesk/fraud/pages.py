@@ -10,11 +10,10 @@ from typing import Annotated
 
 from fastapi import Depends, Form, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from trustdesk.access.principal import Principal
-from trustdesk.auth.http import get_platform, read_session, require_page
+from trustdesk.auth.http import ReadSession, WriterTurn, get_platform, require_page
 from trustdesk.db import utcnow
 from trustdesk.errors import InvalidInput
 from trustdesk.fraud import service
@@ -77,9 +76,10 @@ def _rate_chart(days: list[DayFigures], field: str, chart_id: str, title: str) -
 
 @router.get("")
 def monitoring(
+    *,
     request: Request,
     principal: Principal = Depends(require_page("fraud:read")),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> Response:
     baseline = validation_bins(session)
     edges = baseline["edges"] if baseline else [i / 10 for i in range(11)]
@@ -97,9 +97,10 @@ def monitoring(
 
 @router.get("/review")
 def review_queue(
+    *,
     request: Request,
     principal: Principal = Depends(require_page("fraud:read")),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> Response:
     waiting = cases.review_queue(session, limit=QUEUE_SIZE)
     context = {"cases": waiting, "total": cases.queue_size(session)}
@@ -108,10 +109,11 @@ def review_queue(
 
 @router.get("/review/{transaction_id}")
 def case(
+    *,
     request: Request,
     transaction_id: str,
     principal: Principal = Depends(require_page("fraud:read")),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> Response:
     found = cases.get_case(session, transaction_id)
     history = cases.recent_for_customer(session, found.customer_id, before=found.at)
@@ -125,11 +127,13 @@ def case(
 
 @router.post("/review/{transaction_id}")
 def decide_case(
+    *,
     request: Request,
     transaction_id: str,
     outcome: Annotated[str, Form()],
     principal: Principal = Depends(require_page("fraud:review")),
     platform: Platform = Depends(get_platform),
+    _turn: WriterTurn,
 ) -> Response:
     if outcome not in OUTCOMES:
         raise InvalidInput("outcome must be fraud or genuine")

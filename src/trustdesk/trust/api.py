@@ -6,11 +6,15 @@ from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy.orm import Session
 
 from trustdesk.access.principal import Principal
 from trustdesk.access.roles import PERMISSIONS
-from trustdesk.auth.http import get_platform, read_session, require, write_session
+from trustdesk.auth.http import (
+    ReadSession,
+    WriteSession,
+    get_platform,
+    require,
+)
 from trustdesk.platform import Platform
 from trustdesk.trust import alert_reads, explanations, score_reads, service
 from trustdesk.trust.schemas import (
@@ -37,6 +41,7 @@ def _may_read_text(principal: Principal) -> bool:
 
 @router.get("", response_model=list[TrustScore])
 def get_scores(
+    *,
     by: Literal["segment", "customer", "overall"] = "segment",
     dimension: str | None = None,
     bucket: Literal["day", "week"] | None = None,
@@ -45,7 +50,7 @@ def get_scores(
     limit: int = Query(100, ge=1, le=1000, description="Customers: page size."),
     principal: Principal = Depends(require("trust:read")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> list[TrustScore]:
     if by == "customer" and bucket is None and as_of is None:
         return score_reads.customer_scores(
@@ -58,12 +63,13 @@ def get_scores(
 
 @router.get("/trend", response_model=list[TrendPoint])
 def get_trend(
+    *,
     segment: str | None = None,
     bucket: Literal["day", "week"] = "day",
     dimension: str | None = None,
     principal: Principal = Depends(require("trust:read")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> list[TrendPoint]:
     return score_reads.trend(
         session, _params(platform), segment=segment, bucket=bucket, dimension=dimension
@@ -72,10 +78,11 @@ def get_trend(
 
 @router.get("/segments/{segment}", response_model=SegmentDetail)
 def get_segment(
+    *,
     segment: str,
     principal: Principal = Depends(require("trust:read")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> SegmentDetail:
     """Index, dimensions, daily trend, drivers and alerts of one segment."""
     return score_reads.segment_detail(session, _params(platform), segment)
@@ -83,10 +90,11 @@ def get_segment(
 
 @router.get("/segments/{segment}/explain", response_model=Explanation)
 def explain_segment(
+    *,
     segment: str,
     principal: Principal = Depends(require("trust:read")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> Explanation:
     return explanations.explain_segment(
         session,
@@ -99,10 +107,11 @@ def explain_segment(
 
 @router.get("/customers/{external_id}", response_model=Explanation)
 def explain_customer(
+    *,
     external_id: str,
     principal: Principal = Depends(require("trust:read")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> Explanation:
     """A customer's index, explained: each signal's part and the feedback that moved it."""
     return explanations.explain_customer(
@@ -116,10 +125,11 @@ def explain_customer(
 
 @router.post("/recompute", response_model=RecomputeReport)
 def recompute(
+    *,
     full: bool = False,
     principal: Principal = Depends(require("alerts:manage")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> RecomputeReport:
     """Fold new feedback into the index (incremental unless `full`) and raise alerts."""
     return service.recompute(session, _params(platform), full=full)
@@ -127,11 +137,12 @@ def recompute(
 
 @alerts_router.get("", response_model=list[AlertOut])
 def list_alerts(
+    *,
     segment: str | None = None,
     unacknowledged: bool = False,
     limit: int = Query(500, ge=1, le=5000),
     principal: Principal = Depends(require("trust:read")),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> list[AlertOut]:
     return alert_reads.list_alerts(
         session, segment=segment, unacknowledged=unacknowledged, limit=limit
@@ -140,9 +151,10 @@ def list_alerts(
 
 @alerts_router.post("/{alert_id}/ack", response_model=AlertOut)
 def acknowledge(
+    *,
     alert_id: int,
     principal: Principal = Depends(require("alerts:manage")),
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> AlertOut:
     """Acknowledge an alert (recorded with who and when, and in the audit trail)."""
     service.acknowledge_alert(session, alert_id, actor=principal.actor)

@@ -17,11 +17,15 @@ from urllib.parse import quote, urlencode
 
 from fastapi import Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from trustdesk.access.principal import Principal
-from trustdesk.auth.http import get_platform, read_session, require_page, write_session
+from trustdesk.auth.http import (
+    ReadSession,
+    WriteSession,
+    get_platform,
+    require_page,
+)
 from trustdesk.customers import public as customers
 from trustdesk.errors import NotFound
 from trustdesk.feedback import public as feedback
@@ -107,10 +111,11 @@ def _segment_href(segment: str) -> str:
 
 @router.get("")
 def overview(
+    *,
     request: Request,
     principal: Principal = Depends(require_page("trust:read")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> Response:
     found = score_reads.overview(session, _params(platform))
     bars = [
@@ -152,12 +157,13 @@ def overview(
 
 @router.get("/alerts")
 def alert_list(
+    *,
     request: Request,
     state: str = Query("", max_length=16),
     kind: str = Query("", max_length=24),
     segment: str = Query("", max_length=120),
     principal: Principal = Depends(require_page("trust:read")),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> Response:
     state = state if state in ALERT_STATES else ""
     kind = kind if kind in ALERT_KINDS else ""
@@ -186,11 +192,12 @@ def alert_list(
 
 @router.post("/alerts/{alert_id}/acknowledge")
 def acknowledge(
+    *,
     request: Request,
     alert_id: int,
     next: Annotated[str, Form(max_length=2000)] = "/trust/alerts",
     principal: Principal = Depends(require_page("alerts:manage")),
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> Response:
     """Acknowledge one alert (recorded with who and when, and audited) and go back."""
     service.acknowledge_alert(session, alert_id, actor=principal.actor)
@@ -200,11 +207,12 @@ def acknowledge(
 
 @router.get("/segments/{segment:path}")
 def segment_page(
+    *,
     request: Request,
     segment: str,
     principal: Principal = Depends(require_page("trust:read")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> Response:
     with_text = principal.can("feedback:read")
     view = explanations.segment_view(
@@ -224,11 +232,12 @@ def segment_page(
 
 @router.get("/customers/{external_id}")
 def customer_page(
+    *,
     request: Request,
     external_id: str,
     principal: Principal = Depends(require_page("trust:read")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> Response:
     """A customer's index explained, and the timeline of what they said (text if permitted)."""
     ids = customers.customer_ids(session, [external_id])

@@ -11,11 +11,10 @@ from typing import Any, Literal
 from fastapi import APIRouter, Body, Depends, Query
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from trustdesk.access.principal import Principal
-from trustdesk.auth.http import read_session, require, write_session
+from trustdesk.auth.http import ReadSession, WriteSession, require
 from trustdesk.db import utcnow
 from trustdesk.privacy.datamap import datamap, notice, publishing
 from trustdesk.privacy.datamap.datamap import DataMap
@@ -65,23 +64,22 @@ def _out(found: datamap.StoredDataMap) -> DataMapOut:
 
 
 @router.get("/datamap", response_model=DataMapOut, dependencies=[_DATAMAP])
-def show_datamap(
-    version: int | None = Query(None, ge=0), session: Session = Depends(read_session)
-) -> DataMapOut:
+def show_datamap(*, version: int | None = Query(None, ge=0), session: ReadSession) -> DataMapOut:
     found = datamap.current(session) if version is None else datamap.load_version(session, version)
     return _out(found)
 
 
 @router.get("/datamap/versions", response_model=list[DataMapOut], dependencies=[_DATAMAP])
-def datamap_versions(session: Session = Depends(read_session)) -> list[DataMapOut]:
+def datamap_versions(session: ReadSession) -> list[DataMapOut]:
     return [_out(v) for v in datamap.versions(session)]
 
 
 @router.put("/datamap", response_model=PublishedOut)
 def replace_datamap(
+    *,
     body: dict[str, Any] = Body(..., description="The whole data map (see default_datamap.yaml)."),
     principal: Principal = Depends(require("privacy:datamap")),
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> PublishedOut:
     """Saves a new data map version and generates the notice from it (422 names bad fields)."""
     published = publishing.update_datamap(session, body, actor=principal.actor, now=utcnow())
@@ -101,9 +99,10 @@ def _notice_out(found: notice.Notice) -> NoticeOut:
 
 @router.get("/notice", response_model=NoticeOut)
 def show_notice(
+    *,
     version: int | None = Query(None, ge=0),
     format: Literal["json", "markdown"] = "json",
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> Response | NoticeOut:
     """The current notice (or a given version), as JSON or as Markdown text. Public."""
     found = notice.current(session) if version is None else notice.load_version(session, version)
@@ -113,7 +112,7 @@ def show_notice(
 
 
 @router.get("/notice/versions", response_model=list[NoticeVersionOut])
-def notice_versions(session: Session = Depends(read_session)) -> list[NoticeVersionOut]:
+def notice_versions(session: ReadSession) -> list[NoticeVersionOut]:
     return [
         NoticeVersionOut(version=v, datamap_version=d, created_at=c)
         for v, d, c in notice.versions(session)
@@ -121,8 +120,6 @@ def notice_versions(session: Session = Depends(read_session)) -> list[NoticeVers
 
 
 @router.get("/notice/diff", response_model=DiffOut)
-def notice_diff(
-    a: int = Query(ge=0), b: int = Query(ge=0), session: Session = Depends(read_session)
-) -> DiffOut:
+def notice_diff(*, a: int = Query(ge=0), b: int = Query(ge=0), session: ReadSession) -> DiffOut:
     """A unified diff of two notice versions' Markdown. Public."""
     return DiffOut(a=a, b=b, diff=notice.diff(session, a, b))

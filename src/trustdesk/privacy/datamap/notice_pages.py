@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
-from sqlalchemy.orm import Session
 
-from trustdesk.auth.http import read_session
+from trustdesk.auth.http import ReadSession
 from trustdesk.privacy.datamap import notice
 from trustdesk.web.nav import Section
 from trustdesk.web.templating import SECURITY_HEADERS, environment
@@ -45,13 +44,13 @@ def _page(html: str) -> HTMLResponse:
 
 
 @router.get("")
-def current_notice(session: Session = Depends(read_session)) -> HTMLResponse:
+def current_notice(session: ReadSession) -> HTMLResponse:
     found = notice.current(session)
     return _page(render_notice(found, versions=notice.versions(session)))
 
 
 @router.get("/v/{version}")
-def notice_version(version: int, session: Session = Depends(read_session)) -> HTMLResponse:
+def notice_version(version: int, session: ReadSession) -> HTMLResponse:
     found = notice.load_version(session, version)
     latest = notice.current(session).version
     return _page(
@@ -60,7 +59,7 @@ def notice_version(version: int, session: Session = Depends(read_session)) -> HT
 
 
 @router.get("/diff/{a}/{b}")
-def notice_diff(a: int, b: int, session: Session = Depends(read_session)) -> HTMLResponse:
+def notice_diff(a: int, b: int, session: ReadSession) -> HTMLResponse:
     return _page(
         _html("privacy/notice_diff.html", {"a": a, "b": b, "diff": notice.diff(session, a, b)})
     )

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from trustdesk.access.principal import Principal
-from trustdesk.auth.http import read_session, require_page, write_session
+from trustdesk.auth.http import ReadSession, WriteSession, require_page
 from trustdesk.db import utcnow
 from trustdesk.errors import InvalidInput
 from trustdesk.privacy.datamap import datamap, notice, publishing
@@ -55,7 +55,7 @@ def _page(
 
 
 @router.get("")
-def show(request: Request, principal: _Staff, session: Session = Depends(read_session)) -> Response:
+def show(request: Request, principal: _Staff, session: ReadSession) -> Response:
     return _page(request, session, None, None)
 
 
@@ -64,7 +64,7 @@ def save(
     request: Request,
     principal: _Staff,
     content: Annotated[str, Form(max_length=200_000)],
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> Response:
     """Saves the edited YAML; a bad map shows the page again with the reason and the text kept."""
     try:

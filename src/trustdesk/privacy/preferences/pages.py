@@ -9,15 +9,15 @@ never the staff one. Saving redirects back to the page (post/redirect/get).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from trustdesk.auth.http import get_platform, read_session, write_session
+from trustdesk.auth.http import ReadSession, WriteSession, get_platform
 from trustdesk.db import utcnow
 from trustdesk.errors import DomainError
 from trustdesk.platform import Platform
@@ -103,13 +103,23 @@ def _signer(platform: Platform = Depends(get_platform)) -> LinkSigner:
     return signer_for(platform)
 
 
+async def _posted(request: Request) -> FormData:
+    """The form sent, read on the event loop before the route takes its writer's turn (the
+    routes themselves are plain `def`: they write, which never happens on the loop)."""
+    return await request.form()
+
+
+Posted = Annotated[FormData, Depends(_posted)]
+
+
 @router.get("/{token}")
 def preference_centre(
+    *,
     token: str,
     done: str = "",
     policy: Policy = Depends(_policy),
     signer: LinkSigner = Depends(_signer),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> Response:
     try:
         link = signer.open(token)
@@ -137,15 +147,15 @@ def preference_centre(
 
 
 @router.post("/{token}")
-async def save(
+def save(
+    *,
     token: str,
-    request: Request,
+    form: Posted,
     policy: Policy = Depends(_policy),
     signer: LinkSigner = Depends(_signer),
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> Response:
     """Records the choices the customer changed on the page they saw (others are left alone)."""
-    form = await request.form()
     choices: list[service.Choice] = []
     for purpose, channel in policy.optional_pairs():
         key = f"{purpose}.{channel}"
@@ -153,24 +163,20 @@ async def save(
         if shown in {"0", "1"} and (shown == "1") != wanted:
             state = ConsentState.GRANTED if wanted else ConsentState.WITHDRAWN
             choices.append(service.Choice(purpose, channel, state))
-    return await run_in_threadpool(
-        _apply, token, str(form.get("form", "")), choices, policy, signer, session
-    )
+    return _apply(token, str(form.get("form", "")), choices, policy, signer, session)
 
 
 @router.post("/{token}/stop-all")
-async def stop_all(
+def stop_all(
+    *,
     token: str,
-    request: Request,
+    form: Posted,
     policy: Policy = Depends(_policy),
     signer: LinkSigner = Depends(_signer),
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> Response:
     """Withdraws every optional purpose on every channel at once."""
-    form = await request.form()
-    return await run_in_threadpool(
-        _apply, token, str(form.get("form", "")), None, policy, signer, session
-    )
+    return _apply(token, str(form.get("form", "")), None, policy, signer, session)
 
 
 def _apply(
@@ -201,18 +207,16 @@ def _apply(
 
 
 @router.post("/{token}/export")
-async def download_my_data(
+def download_my_data(
+    *,
     token: str,
-    request: Request,
+    form: Posted,
     policy: Policy = Depends(_policy),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> Response:
     """The customer's own access export, as a ZIP download (recorded as a completed request)."""
-    form = await request.form()
-    return await run_in_threadpool(
-        _export, token, str(form.get("form", "")), policy, platform, session
-    )
+    return _export(token, str(form.get("form", "")), policy, platform, session)
 
 
 def _export(
@@ -239,18 +243,16 @@ def _export(
 
 
 @router.post("/{token}/erasure")
-async def request_erasure(
+def request_erasure(
+    *,
     token: str,
-    request: Request,
+    form: Posted,
     policy: Policy = Depends(_policy),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> Response:
     """Records an erasure request (identity proven by the link) for the privacy team."""
-    form = await request.form()
-    return await run_in_threadpool(
-        _erasure, token, str(form.get("form", "")), policy, platform, session
-    )
+    return _erasure(token, str(form.get("form", "")), policy, platform, session)
 
 
 def _erasure(

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
 from trustdesk.access.principal import Principal
-from trustdesk.auth.http import get_platform, read_session, require, write_session
+from trustdesk.auth.http import (
+    ReadSession,
+    WriteSession,
+    get_platform,
+    require,
+)
 from trustdesk.db import utcnow
 from trustdesk.platform import Platform
 from trustdesk.privacy.consent.policy import load_policy
@@ -35,8 +39,9 @@ class RequestDetail(BaseModel):
 
 @router.get("", response_model=list[RequestOut], dependencies=[_READ])
 def queue(
+    *,
     include_closed: bool = Query(False, alias="all", description="Closed requests too."),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> list[RequestOut]:
     """Open requests, soonest due first, flagged overdue or due soon."""
     return requests.list_requests(session, now=utcnow(), include_closed=include_closed)
@@ -44,10 +49,11 @@ def queue(
 
 @router.post("", response_model=RequestOut, status_code=201)
 def open_request(
+    *,
     body: RequestIn,
     principal: Principal = Depends(require("privacy:requests")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> RequestOut:
     """Records a request; the due date follows from the customer's jurisdiction."""
     return requests.open_request(
@@ -66,7 +72,7 @@ def open_request(
 
 
 @router.get("/{request_id}", response_model=RequestDetail, dependencies=[_READ])
-def detail(request_id: int, session: Session = Depends(read_session)) -> RequestDetail:
+def detail(request_id: int, session: ReadSession) -> RequestDetail:
     return RequestDetail(
         request=requests.get(session, request_id, now=utcnow()),
         steps=requests.steps(session, request_id),
@@ -75,10 +81,11 @@ def detail(request_id: int, session: Session = Depends(read_session)) -> Request
 
 @router.post("/{request_id}/verify", response_model=RequestOut)
 def verify(
+    *,
     request_id: int,
     body: VerifyIn,
     principal: Principal = Depends(require("privacy:requests")),
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> RequestOut:
     """Records how the requester's identity was checked, and by whom."""
     return requests.verify_identity(
@@ -88,19 +95,21 @@ def verify(
 
 @router.post("/{request_id}/start", response_model=RequestOut)
 def start(
+    *,
     request_id: int,
     principal: Principal = Depends(require("privacy:requests")),
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> RequestOut:
     return requests.start(session, request_id, actor=principal.actor, now=utcnow())
 
 
 @router.post("/{request_id}/extend", response_model=RequestOut)
 def extend(
+    *,
     request_id: int,
     body: ExtendIn,
     principal: Principal = Depends(require("privacy:requests")),
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> RequestOut:
     """Uses the regime's one extension (GDPR/UK: +2 months; CCPA: +45 days)."""
     return requests.extend(
@@ -110,10 +119,11 @@ def extend(
 
 @router.post("/{request_id}/reject", response_model=RequestOut)
 def reject(
+    *,
     request_id: int,
     body: RejectIn,
     principal: Principal = Depends(require("privacy:requests")),
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> RequestOut:
     return requests.reject(
         session, request_id, reason=body.reason, actor=principal.actor, now=utcnow()
@@ -122,10 +132,11 @@ def reject(
 
 @router.post("/{request_id}/complete", response_model=RequestOut)
 def complete(
+    *,
     request_id: int,
     principal: Principal = Depends(require("privacy:requests")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> RequestOut:
     """Carries out a verified request and closes it (409 before identity is verified)."""
     return fulfilment.complete(
@@ -141,10 +152,11 @@ def complete(
 
 @router.get("/{request_id}/export", response_class=Response)
 def export(
+    *,
     request_id: int,
     principal: Principal = Depends(require("privacy:requests")),
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> Response:
     """The access export of a verified request's customer, as a ZIP of JSON files (audited)."""
     built = fulfilment.export_for(

@@ -7,11 +7,15 @@ from typing import Annotated
 
 from fastapi import Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from trustdesk.access.principal import Principal
-from trustdesk.auth.http import get_platform, read_session, require_page, write_session
+from trustdesk.auth.http import (
+    ReadSession,
+    WriteSession,
+    get_platform,
+    require_page,
+)
 from trustdesk.db import utcnow
 from trustdesk.platform import Platform
 from trustdesk.privacy.consent.policy import load_policy
@@ -49,10 +53,11 @@ def _back(request_id: int) -> RedirectResponse:
 
 @router.get("")
 def queue(
+    *,
     request: Request,
     principal: _Staff,
     show_closed: bool = Query(False, alias="all"),
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> Response:
     items = requests.list_requests(session, now=utcnow(), include_closed=show_closed)
     context = {"items": items, "show_closed": show_closed, "kinds": list(RequestKind)}
@@ -61,13 +66,14 @@ def queue(
 
 @router.post("")
 def open_request(
+    *,
     request: Request,
     principal: _Staff,
     customer: Annotated[str, Form(min_length=1, max_length=128)],
     kind: Annotated[RequestKind, Form()],
     purposes: Annotated[str, Form(max_length=400)] = "",
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> Response:
     """Records a request received by staff (objections name purposes, comma-separated)."""
     opened = requests.open_request(
@@ -90,7 +96,7 @@ def detail(
     request: Request,
     request_id: int,
     principal: _Staff,
-    session: Session = Depends(read_session),
+    session: ReadSession,
 ) -> Response:
     item = requests.get(session, request_id, now=utcnow())
     context = {
@@ -107,7 +113,7 @@ def verify(
     request_id: int,
     principal: _Staff,
     method: _Text,
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> Response:
     requests.verify_identity(
         session, request_id, method=method, actor=principal.actor, now=utcnow()
@@ -121,7 +127,7 @@ def start(
     request: Request,
     request_id: int,
     principal: _Staff,
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> Response:
     requests.start(session, request_id, actor=principal.actor, now=utcnow())
     flash(request, f"Request {request_id} is in progress.")
@@ -134,7 +140,7 @@ def extend(
     request_id: int,
     principal: _Staff,
     reason: _Text,
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> Response:
     done = requests.extend(session, request_id, reason=reason, actor=principal.actor, now=utcnow())
     flash(request, f"Request {request_id} extended; now due {done.due_at:%Y-%m-%d}.")
@@ -147,7 +153,7 @@ def reject(
     request_id: int,
     principal: _Staff,
     reason: _Text,
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> Response:
     requests.reject(session, request_id, reason=reason, actor=principal.actor, now=utcnow())
     flash(request, f"Request {request_id} rejected.")
@@ -156,11 +162,12 @@ def reject(
 
 @router.post("/{request_id}/complete")
 def complete(
+    *,
     request: Request,
     request_id: int,
     principal: _Staff,
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> Response:
     fulfilment.complete(
         session,
@@ -177,10 +184,11 @@ def complete(
 
 @router.post("/{request_id}/export")
 def export(
+    *,
     request_id: int,
     principal: _Staff,
     platform: Platform = Depends(get_platform),
-    session: Session = Depends(write_session, scope="function"),
+    session: WriteSession,
 ) -> Response:
     """Downloads the customer's export (verified requests only; audited as `exported`)."""
     built = fulfilment.export_for(
