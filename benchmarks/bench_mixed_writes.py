@@ -35,9 +35,9 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the load driver in tests/
 
 from tests.mixed_writes import KINDS, Run, missing_writes, run_mix, seed_customers
-from trustdesk.auth.roles import Role
 
 from trustdesk import migrate
+from trustdesk.access.roles import Role
 from trustdesk.auth import service as auth_service
 from trustdesk.config import Settings
 from trustdesk.platform import Platform

@@ -137,11 +137,13 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        with ExitStack() as services:
-            # Capabilities' in-process services (the fraud scorer reads its history here,
-            # before the first request is served), stopped in reverse order at shutdown.
+        services = ExitStack()
+        try:
+            # Capabilities' in-process services (the fraud scorer reads its history here, before
+            # the first request is served), stopped in reverse order at shutdown; started and
+            # stopped in a thread, as every database call is (never on the event loop).
             for hook in hooks:
-                services.enter_context(hook())
+                await run_in_threadpool(services.enter_context, hook())
             stop_checkpoints = platform.db.checkpoint_in_background()
             # Everything built so far lives as long as the server: keep full collections from
             # walking it again and again (a pause of tens of milliseconds for whichever request
@@ -150,6 +152,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
             gc.freeze()
             yield
             stop_checkpoints()
+        finally:
+            await run_in_threadpool(services.close)
         if owned:
             platform.close()
 

@@ -19,10 +19,10 @@ from trustdesk.db import BlockingCallOnEventLoop
 ASYNC_ALLOWED = {
     "trustdesk.web.csrf.protect",
     "trustdesk.auth.http.writer_turn",
-    "trustdesk.privacy.pages._posted",
+    "trustdesk.privacy.preferences.pages._posted",
     "trustdesk.fraud.api.score",
     "trustdesk.fraud.api.intake",
-    "trustdesk.privacy.api.check",
+    "trustdesk.privacy.consent.api.check",
     "trustdesk.app.create_app.<locals>.healthz",
 }
 

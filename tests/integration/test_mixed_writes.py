@@ -14,8 +14,8 @@ from typing import Any
 
 import uvicorn
 from tests.mixed_writes import KINDS, missing_writes, run_mix, seed_customers
-from trustdesk.auth.roles import Role
 
+from trustdesk.access.roles import Role
 from trustdesk.app import create_app
 
 CLIENTS = 20
