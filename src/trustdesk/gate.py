@@ -35,8 +35,13 @@ class BlockingCallOnEventLoop(RuntimeError):
 
 
 def refuse_on_event_loop(what: str) -> None:
-    """Raise if the calling thread is running an event loop: `what` would block it."""
-    if asyncio._get_running_loop() is not None:
+    """Raise if the calling code runs in a task of an event loop: `what` would block it.
+
+    A task, not merely a running loop: Playwright's synchronous API keeps a loop marked running
+    in the thread of the code that drives it (tests), which runs no task while that code does.
+    """
+    loop = asyncio._get_running_loop()
+    if loop is not None and asyncio.current_task(loop) is not None:
         raise BlockingCallOnEventLoop(
             f"{what} on the event loop blocks every request: make the route a plain `def` "
             "(it runs in the thread pool) or hand the work to a thread"
