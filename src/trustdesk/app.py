@@ -28,6 +28,7 @@ from trustdesk.feedback.api import router as feedback_router
 from trustdesk.fraud.api import fraud_router
 from trustdesk.fraud.api import router as transactions_router
 from trustdesk.fraud.realtime import EngineHolder
+from trustdesk.gate import mark_serving
 from trustdesk.observability import Metrics, RequestObserver, configure_logging
 from trustdesk.platform import Platform
 from trustdesk.privacy.api import router as consent_router
@@ -118,6 +119,7 @@ class AnswerUnexpected:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        mark_serving()  # this loop serves requests: a database call on it is refused
         started = False
 
         async def watching(message: Message) -> None:
@@ -142,6 +144,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        mark_serving()
         # The fraud scorer's history is read once, before the first request is served; in a
         # thread, as every database call is (never on the event loop).
         await run_in_threadpool(_app.state.fraud.start, background=True)

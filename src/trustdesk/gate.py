@@ -25,9 +25,17 @@ from contextvars import ContextVar
 
 import anyio
 
-__all__ = ["BlockingCallOnEventLoop", "WriterGate", "refuse_on_event_loop"]
+__all__ = ["BlockingCallOnEventLoop", "WriterGate", "mark_serving", "refuse_on_event_loop"]
 
 _HELD: ContextVar[frozenset[int]] = ContextVar("trustdesk_writer_turns", default=frozenset())
+# Event loops that serve requests (marked by the app on every request). Only those are guarded:
+# another library's loop on the thread (Playwright's synchronous API keeps one) serves nobody.
+_SERVING: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+
+
+def mark_serving() -> None:
+    """Mark the running event loop as one that serves requests (see `refuse_on_event_loop`)."""
+    _SERVING.add(asyncio.get_running_loop())
 
 
 class BlockingCallOnEventLoop(RuntimeError):
@@ -35,8 +43,10 @@ class BlockingCallOnEventLoop(RuntimeError):
 
 
 def refuse_on_event_loop(what: str) -> None:
-    """Raise if the calling thread is running an event loop: `what` would block it."""
-    if asyncio._get_running_loop() is not None:
+    """Raise if the calling thread is running an event loop that serves requests: `what` would
+    block every one of them."""
+    loop = asyncio._get_running_loop()
+    if loop is not None and loop in _SERVING:
         raise BlockingCallOnEventLoop(
             f"{what} on the event loop blocks every request: make the route a plain `def` "
             "(it runs in the thread pool) or hand the work to a thread"
@@ -63,6 +73,7 @@ class WriterGate:
             yield
             return
         loop = asyncio.get_running_loop()
+        _SERVING.add(loop)
         queue = self._queues.get(loop)
         if queue is None:
             queue = self._queues[loop] = asyncio.Semaphore(self.capacity)
