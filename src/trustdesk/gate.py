@@ -91,17 +91,28 @@ class WriterGate:
                 self._slots.release()
 
     async def _take_in_thread(self) -> None:
-        taken = threading.Event()
+        # A request cancelled while it waits leaves at once; the thread still gets the slot in
+        # the end and then hands it straight back (the lock settles who owns it).
+        settle = threading.Lock()
+        state = {"taken": False, "abandoned": False}
 
         def take() -> None:
             self._slots.acquire()
-            taken.set()
+            with settle:
+                if state["abandoned"]:
+                    self._slots.release()
+                else:
+                    state["taken"] = True
 
         try:
-            await anyio.to_thread.run_sync(take, limiter=anyio.CapacityLimiter(1))
+            await anyio.to_thread.run_sync(
+                take, limiter=anyio.CapacityLimiter(1), abandon_on_cancel=True
+            )
         except BaseException:
-            if taken.is_set():  # cancelled once the slot was ours: hand it back
-                self._slots.release()
+            with settle:
+                state["abandoned"] = True
+                if state["taken"]:
+                    self._slots.release()
             raise
 
     @contextmanager
