@@ -12,6 +12,7 @@ up. Used by the load test (tests/integration/test_mixed_writes.py) and the bench
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -170,8 +171,19 @@ def run_mix(
     timeout_s: float = 10.0,
 ) -> Run:
     """`clients` keep-alive connections writing for `seconds` (each request at most `timeout_s`;
-    the run ends at most `timeout_s` after `seconds`)."""
-    return asyncio.run(_run(base_url, token, clients, seconds, kinds, timeout_s))
+    the run ends at most `timeout_s` after `seconds`). The clients' event loop runs in a thread of
+    its own: the caller's thread may hold another library's loop (Playwright's synchronous API)."""
+    out: list[Run] = []
+    thread = threading.Thread(
+        target=lambda: out.append(
+            asyncio.run(_run(base_url, token, clients, seconds, kinds, timeout_s))
+        )
+    )
+    thread.start()
+    thread.join(seconds + timeout_s + 60)
+    if not out:
+        raise RuntimeError("the load run failed or did not finish; see the thread's traceback")
+    return out[0]
 
 
 def missing_writes(database_url: str, run: Run) -> dict[str, list[str | int]]:

@@ -28,6 +28,7 @@ from trustdesk.auth.http import require
 from trustdesk.capabilities import installed, resolve, wire
 from trustdesk.config import Settings, get_settings
 from trustdesk.errors import DomainError
+from trustdesk.gate import mark_serving
 from trustdesk.observability import Metrics, RequestObserver, configure_logging
 from trustdesk.platform import Platform
 from trustdesk.web.error_pages import domain_error_page, error_page, is_page_request
@@ -113,6 +114,7 @@ class AnswerUnexpected:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        mark_serving()  # this loop serves requests: a database call on it is refused
         started = False
 
         async def watching(message: Message) -> None:
@@ -137,6 +139,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        mark_serving()
         services = ExitStack()
         try:
             # Capabilities' in-process services (the fraud scorer reads its history here, before

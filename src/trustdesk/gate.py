@@ -25,9 +25,17 @@ from contextvars import ContextVar
 
 import anyio
 
-__all__ = ["BlockingCallOnEventLoop", "WriterGate", "refuse_on_event_loop"]
+__all__ = ["BlockingCallOnEventLoop", "WriterGate", "mark_serving", "refuse_on_event_loop"]
 
 _HELD: ContextVar[frozenset[int]] = ContextVar("trustdesk_writer_turns", default=frozenset())
+# Event loops that serve requests (marked by the app on every request). Only those are guarded:
+# another library's loop on the thread (Playwright's synchronous API keeps one) serves nobody.
+_SERVING: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+
+
+def mark_serving() -> None:
+    """Mark the running event loop as one that serves requests (see `refuse_on_event_loop`)."""
+    _SERVING.add(asyncio.get_running_loop())
 
 
 class BlockingCallOnEventLoop(RuntimeError):
@@ -35,13 +43,10 @@ class BlockingCallOnEventLoop(RuntimeError):
 
 
 def refuse_on_event_loop(what: str) -> None:
-    """Raise if the calling code runs in a task of an event loop: `what` would block it.
-
-    A task, not merely a running loop: Playwright's synchronous API keeps a loop marked running
-    in the thread of the code that drives it (tests), which runs no task while that code does.
-    """
+    """Raise if the calling thread is running an event loop that serves requests: `what` would
+    block every one of them."""
     loop = asyncio._get_running_loop()
-    if loop is not None and asyncio.current_task(loop) is not None:
+    if loop is not None and loop in _SERVING:
         raise BlockingCallOnEventLoop(
             f"{what} on the event loop blocks every request: make the route a plain `def` "
             "(it runs in the thread pool) or hand the work to a thread"
@@ -68,6 +73,7 @@ class WriterGate:
             yield
             return
         loop = asyncio.get_running_loop()
+        _SERVING.add(loop)
         queue = self._queues.get(loop)
         if queue is None:
             queue = self._queues[loop] = asyncio.Semaphore(self.capacity)
@@ -85,17 +91,28 @@ class WriterGate:
                 self._slots.release()
 
     async def _take_in_thread(self) -> None:
-        taken = threading.Event()
+        # A request cancelled while it waits leaves at once; the thread still gets the slot in
+        # the end and then hands it straight back (the lock settles who owns it).
+        settle = threading.Lock()
+        state = {"taken": False, "abandoned": False}
 
         def take() -> None:
             self._slots.acquire()
-            taken.set()
+            with settle:
+                if state["abandoned"]:
+                    self._slots.release()
+                else:
+                    state["taken"] = True
 
         try:
-            await anyio.to_thread.run_sync(take, limiter=anyio.CapacityLimiter(1))
+            await anyio.to_thread.run_sync(
+                take, limiter=anyio.CapacityLimiter(1), abandon_on_cancel=True
+            )
         except BaseException:
-            if taken.is_set():  # cancelled once the slot was ours: hand it back
-                self._slots.release()
+            with settle:
+                state["abandoned"] = True
+                if state["taken"]:
+                    self._slots.release()
             raise
 
     @contextmanager

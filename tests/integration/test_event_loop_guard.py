@@ -4,15 +4,16 @@ the database."""
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 
 import pytest
 from fastapi.routing import APIRoute
 from sqlalchemy import text
+from tests.unit.test_writer_gate import run_alone
 
 from trustdesk.auth.http import writer_turn
 from trustdesk.db import BlockingCallOnEventLoop
+from trustdesk.gate import mark_serving
 
 # Async on purpose, and free of database calls of their own: reading a form, waiting for a
 # writer's turn, and the hot paths that hand their database work to a worker thread.
@@ -29,17 +30,19 @@ ASYNC_ALLOWED = {
 
 def test_a_database_statement_on_the_event_loop_is_refused(platform):
     async def reads_on_the_loop() -> None:
+        mark_serving()
         with platform.db.reading() as session:
             session.execute(text("SELECT 1"))
 
     async def writes_on_the_loop() -> None:
+        mark_serving()
         with platform.db.transaction() as session:
             session.execute(text("SELECT 1"))
 
     with pytest.raises(BlockingCallOnEventLoop, match="event loop"):
-        asyncio.run(reads_on_the_loop())
+        run_alone(reads_on_the_loop)
     with pytest.raises(BlockingCallOnEventLoop, match="event loop"):
-        asyncio.run(writes_on_the_loop())
+        run_alone(writes_on_the_loop)
     # The same statements off the loop are fine.
     with platform.db.reading() as session:
         assert session.execute(text("SELECT 1")).scalar() == 1

