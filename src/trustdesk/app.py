@@ -9,8 +9,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -19,6 +20,8 @@ from starlette.middleware.sessions import SessionMiddleware
 from trustdesk import __version__
 from trustdesk.audit.api import router as audit_router
 from trustdesk.auth.api import router as auth_router
+from trustdesk.auth.http import current_principal
+from trustdesk.body_guard import BodyGuard
 from trustdesk.config import Settings, get_settings
 from trustdesk.customers.api import router as customers_router
 from trustdesk.errors import DomainError
@@ -31,6 +34,7 @@ from trustdesk.platform import Platform
 from trustdesk.privacy.api import router as consent_router
 from trustdesk.privacy.datamap_api import router as privacy_datamap_router
 from trustdesk.privacy.requests_api import router as privacy_requests_router
+from trustdesk.problems import allowed_methods, install_openapi, problem
 from trustdesk.trust.api import alerts_router
 from trustdesk.trust.api import router as trust_router
 from trustdesk.web.error_pages import domain_error_page, error_page, is_page_request
@@ -39,13 +43,6 @@ from trustdesk.web.pages import mount_pages
 __all__ = ["create_app"]
 
 _log = logging.getLogger("trustdesk.app")
-PROBLEM = "application/problem+json"
-
-
-def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
-    """RFC 9457 problem details."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
 def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
@@ -86,8 +83,13 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if is_page_request(request):
-            return error_page(request, exc.status_code, str(exc.detail))
-        return problem(exc.status_code, str(exc.detail), str(exc.detail))
+            response = error_page(request, exc.status_code, str(exc.detail))
+        else:
+            response = problem(exc.status_code, str(exc.detail), str(exc.detail))
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:  # RFC 9110: name every method the resource supports
+            response.headers["Allow"] = ", ".join(allowed_methods(request))
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -128,6 +130,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         openapi_url="/openapi.json",
         description="Measure, earn, protect and rebuild customer trust.",
     )
+    install_openapi(app)
     app.state.platform = platform
     app.state.fraud = EngineHolder(platform.db, settings)
     metrics = Metrics()
@@ -137,6 +140,17 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         settings.secret_key.get_secret_value().encode()
         if settings.secret_key
         else platform.vault.signing_key("web-session")
+    )
+
+    async def authenticate(request: Request) -> None:
+        await run_in_threadpool(current_principal, request, platform)
+
+    # Inside the session middleware: a cookie-authenticated call needs its session decoded.
+    app.add_middleware(
+        BodyGuard,
+        max_body_bytes=settings.max_body_bytes,
+        max_bulk_body_bytes=settings.max_bulk_body_bytes,
+        authenticate=authenticate,
     )
     app.add_middleware(
         SessionMiddleware,

@@ -12,6 +12,7 @@ from trustdesk.auth import service
 from trustdesk.auth.http import current_principal, read_session, require, write_session
 from trustdesk.auth.principal import Principal
 from trustdesk.auth.roles import ROLE_PERMISSIONS, Role
+from trustdesk.bounds import Instant, RowId
 
 router = APIRouter(tags=["auth"])
 
@@ -26,7 +27,7 @@ class MeOut(BaseModel):
 class TokenIn(BaseModel):
     name: str = Field(min_length=1, max_length=120)
     role: Role
-    expires_at: datetime | None = None
+    expires_at: Instant | None = None
 
 
 class TokenCreated(BaseModel):
@@ -93,7 +94,7 @@ def list_tokens(session: Session = Depends(read_session)) -> list[TokenOut]:
 
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
 def revoke_token(
-    token_id: int,
+    token_id: RowId,
     principal: Principal = Depends(require("tokens:manage")),
     session: Session = Depends(write_session, scope="function"),
 ) -> None:

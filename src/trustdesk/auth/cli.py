@@ -9,6 +9,7 @@ from rich.table import Table
 
 from trustdesk.auth import service
 from trustdesk.auth.roles import Role
+from trustdesk.bounds import parse_row_id
 from trustdesk.console import cli_actor, open_platform, out, print_json
 
 users = typer.Typer(help="Staff users.", no_args_is_help=True)
@@ -103,7 +104,9 @@ def list_tokens() -> None:
 
 
 @tokens.command("revoke")
-def revoke_token(token_id: int) -> None:
+def revoke_token(
+    token_id: Annotated[int, typer.Argument(parser=parse_row_id)],
+) -> None:
     platform = open_platform()
     with platform.db.transaction() as session:
         service.revoke_token(session, token_id, actor=cli_actor())

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -17,15 +18,21 @@ from trustdesk.auth.http import (
     write_session,
 )
 from trustdesk.auth.principal import Principal
+from trustdesk.bounds import RowId
 from trustdesk.db import utcnow
 from trustdesk.fraud import realtime, service, step_up, versions
 from trustdesk.fraud.rules import parse_rules
 from trustdesk.fraud.schemas import CaseOut, LabelIn, ScoreOut, StepUpIn, StepUpOut, TransactionIn
 from trustdesk.platform import Platform
+from trustdesk.problems import problem_responses
 
 __all__ = ["engine_holder", "fraud_router", "router"]
 
 router = APIRouter(prefix="/transactions", tags=["fraud"])
+_RESENT: dict[int | str, dict[str, Any]] = {
+    200: {"model": ScoreOut, "description": "Sent before: the stored decision"},
+    **problem_responses(409),
+}
 fraud_router = APIRouter(prefix="/fraud", tags=["fraud"])
 
 
@@ -65,7 +72,7 @@ def _store(request: Request, body: TransactionIn, response: Response, decide: bo
 
 # Async on purpose: scoring holds the engine's lock and takes about a millisecond, so running it
 # on the event loop serialises nothing that was not serialised already, and saves two thread hops.
-@router.post("/score", response_model=ScoreOut, status_code=201)
+@router.post("/score", response_model=ScoreOut, status_code=201, responses=_RESENT)
 async def score(
     body: TransactionIn,
     request: Request,
@@ -77,7 +84,7 @@ async def score(
     return _store(request, body, response, decide=True)
 
 
-@router.post("", response_model=ScoreOut, status_code=201)
+@router.post("", response_model=ScoreOut, status_code=201, responses=_RESENT)
 async def intake(
     body: TransactionIn,
     request: Request,
@@ -114,7 +121,12 @@ def add_label(
         return service.get_case(session, transaction_id)
 
 
-@router.post("/{transaction_id}/step-up", response_model=StepUpOut, status_code=201)
+@router.post(
+    "/{transaction_id}/step-up",
+    response_model=StepUpOut,
+    status_code=201,
+    responses={200: {"model": StepUpOut, "description": "Reported before"}, 409: {}},
+)
 def report_step_up(
     transaction_id: str,
     body: StepUpIn,
@@ -195,7 +207,7 @@ def list_models(
 
 @fraud_router.post("/models/{version}/activate", response_model=ModelOut)
 def activate_model(
-    version: int,
+    version: RowId,
     principal: Principal = Depends(require("fraud:admin")),
     platform: Platform = Depends(get_platform),
     holder: realtime.EngineHolder = Depends(engine_holder),

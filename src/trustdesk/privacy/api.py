@@ -13,6 +13,7 @@ from trustdesk.auth.http import (
     write_session,
 )
 from trustdesk.auth.principal import Principal
+from trustdesk.body_guard import BULK_BODY
 from trustdesk.db import utcnow
 from trustdesk.errors import InvalidInput
 from trustdesk.platform import Platform
@@ -32,6 +33,7 @@ from trustdesk.privacy.schemas import (
     ProofOut,
     Source,
 )
+from trustdesk.problems import problem_responses
 
 router = APIRouter(prefix="/consent", tags=["consent"])
 
@@ -66,7 +68,10 @@ async def check(
 
 
 @router.post(
-    "/filter", response_model=BulkCheckOut, dependencies=[Depends(require("consent:read"))]
+    "/filter",
+    response_model=BulkCheckOut,
+    dependencies=[Depends(require("consent:read"))],
+    openapi_extra=BULK_BODY,
 )
 def filter_contactable(
     body: BulkCheckIn,
@@ -79,7 +84,7 @@ def filter_contactable(
     )
 
 
-@router.post("", response_model=EventOut, status_code=201)
+@router.post("", response_model=EventOut, status_code=201, responses=problem_responses(404, 409))
 def record(
     body: ConsentIn,
     principal: Principal = Depends(require("consent:write")),
@@ -141,7 +146,7 @@ def verify(session: Session = Depends(read_session)) -> ChainOut:
     return proof.verify_chain(session)
 
 
-@router.post("/links", response_model=LinkOut, status_code=201)
+@router.post("/links", response_model=LinkOut, status_code=201, responses=problem_responses(404))
 def create_link(
     body: LinkIn,
     request: Request,

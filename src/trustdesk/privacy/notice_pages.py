@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from trustdesk.auth.http import read_session
+from trustdesk.bounds import RowId
 from trustdesk.privacy import notice
 from trustdesk.web.nav import Section
 from trustdesk.web.templating import SECURITY_HEADERS, environment
@@ -51,7 +52,7 @@ def current_notice(session: Session = Depends(read_session)) -> HTMLResponse:
 
 
 @router.get("/v/{version}")
-def notice_version(version: int, session: Session = Depends(read_session)) -> HTMLResponse:
+def notice_version(version: RowId, session: Session = Depends(read_session)) -> HTMLResponse:
     found = notice.load_version(session, version)
     latest = notice.current(session).version
     return _page(
@@ -60,7 +61,7 @@ def notice_version(version: int, session: Session = Depends(read_session)) -> HT
 
 
 @router.get("/diff/{a}/{b}")
-def notice_diff(a: int, b: int, session: Session = Depends(read_session)) -> HTMLResponse:
+def notice_diff(a: RowId, b: RowId, session: Session = Depends(read_session)) -> HTMLResponse:
     return _page(
         _html("privacy/notice_diff.html", {"a": a, "b": b, "diff": notice.diff(session, a, b)})
     )

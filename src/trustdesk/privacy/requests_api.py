@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.auth.http import get_platform, read_session, require, write_session
 from trustdesk.auth.principal import Principal
+from trustdesk.bounds import RowId
 from trustdesk.db import utcnow
 from trustdesk.platform import Platform
 from trustdesk.privacy import fulfilment, requests
@@ -22,9 +23,12 @@ from trustdesk.privacy.request_schemas import (
     StepOut,
     VerifyIn,
 )
+from trustdesk.problems import problem_responses
 
 router = APIRouter(prefix="/privacy/requests", tags=["privacy"])
 _READ = Depends(require("privacy:requests"))
+_CONFLICT = problem_responses(409)  # the request's state does not allow the step
+_CONFLICT_404 = problem_responses(404, 409)
 
 
 class RequestDetail(BaseModel):
@@ -41,7 +45,7 @@ def queue(
     return requests.list_requests(session, now=utcnow(), include_closed=include_closed)
 
 
-@router.post("", response_model=RequestOut, status_code=201)
+@router.post("", response_model=RequestOut, status_code=201, responses=_CONFLICT_404)
 def open_request(
     body: RequestIn,
     principal: Principal = Depends(require("privacy:requests")),
@@ -65,16 +69,16 @@ def open_request(
 
 
 @router.get("/{request_id}", response_model=RequestDetail, dependencies=[_READ])
-def detail(request_id: int, session: Session = Depends(read_session)) -> RequestDetail:
+def detail(request_id: RowId, session: Session = Depends(read_session)) -> RequestDetail:
     return RequestDetail(
         request=requests.get(session, request_id, now=utcnow()),
         steps=requests.steps(session, request_id),
     )
 
 
-@router.post("/{request_id}/verify", response_model=RequestOut)
+@router.post("/{request_id}/verify", response_model=RequestOut, responses=_CONFLICT)
 def verify(
-    request_id: int,
+    request_id: RowId,
     body: VerifyIn,
     principal: Principal = Depends(require("privacy:requests")),
     session: Session = Depends(write_session, scope="function"),
@@ -85,18 +89,18 @@ def verify(
     )
 
 
-@router.post("/{request_id}/start", response_model=RequestOut)
+@router.post("/{request_id}/start", response_model=RequestOut, responses=_CONFLICT)
 def start(
-    request_id: int,
+    request_id: RowId,
     principal: Principal = Depends(require("privacy:requests")),
     session: Session = Depends(write_session, scope="function"),
 ) -> RequestOut:
     return requests.start(session, request_id, actor=principal.actor, now=utcnow())
 
 
-@router.post("/{request_id}/extend", response_model=RequestOut)
+@router.post("/{request_id}/extend", response_model=RequestOut, responses=_CONFLICT)
 def extend(
-    request_id: int,
+    request_id: RowId,
     body: ExtendIn,
     principal: Principal = Depends(require("privacy:requests")),
     session: Session = Depends(write_session, scope="function"),
@@ -107,9 +111,9 @@ def extend(
     )
 
 
-@router.post("/{request_id}/reject", response_model=RequestOut)
+@router.post("/{request_id}/reject", response_model=RequestOut, responses=_CONFLICT)
 def reject(
-    request_id: int,
+    request_id: RowId,
     body: RejectIn,
     principal: Principal = Depends(require("privacy:requests")),
     session: Session = Depends(write_session, scope="function"),
@@ -119,9 +123,9 @@ def reject(
     )
 
 
-@router.post("/{request_id}/complete", response_model=RequestOut)
+@router.post("/{request_id}/complete", response_model=RequestOut, responses=_CONFLICT)
 def complete(
-    request_id: int,
+    request_id: RowId,
     principal: Principal = Depends(require("privacy:requests")),
     platform: Platform = Depends(get_platform),
     session: Session = Depends(write_session, scope="function"),
@@ -138,9 +142,13 @@ def complete(
     ).request
 
 
-@router.get("/{request_id}/export", response_class=Response)
+@router.get(
+    "/{request_id}/export",
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}, "description": "The ZIP"}, **_CONFLICT},
+)
 def export(
-    request_id: int,
+    request_id: RowId,
     principal: Principal = Depends(require("privacy:requests")),
     platform: Platform = Depends(get_platform),
     session: Session = Depends(write_session, scope="function"),

@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from trustdesk.auth.http import get_platform, read_session, require_page, write_session
 from trustdesk.auth.principal import Principal
+from trustdesk.bounds import RowId
 from trustdesk.db import utcnow
 from trustdesk.platform import Platform
 from trustdesk.privacy import fulfilment, requests
@@ -87,7 +88,7 @@ def open_request(
 @router.get("/{request_id}")
 def detail(
     request: Request,
-    request_id: int,
+    request_id: RowId,
     principal: _Staff,
     session: Session = Depends(read_session),
 ) -> Response:
@@ -103,7 +104,7 @@ def detail(
 @router.post("/{request_id}/verify")
 def verify(
     request: Request,
-    request_id: int,
+    request_id: RowId,
     principal: _Staff,
     method: _Text,
     session: Session = Depends(write_session, scope="function"),
@@ -118,7 +119,7 @@ def verify(
 @router.post("/{request_id}/start")
 def start(
     request: Request,
-    request_id: int,
+    request_id: RowId,
     principal: _Staff,
     session: Session = Depends(write_session, scope="function"),
 ) -> Response:
@@ -130,7 +131,7 @@ def start(
 @router.post("/{request_id}/extend")
 def extend(
     request: Request,
-    request_id: int,
+    request_id: RowId,
     principal: _Staff,
     reason: _Text,
     session: Session = Depends(write_session, scope="function"),
@@ -143,7 +144,7 @@ def extend(
 @router.post("/{request_id}/reject")
 def reject(
     request: Request,
-    request_id: int,
+    request_id: RowId,
     principal: _Staff,
     reason: _Text,
     session: Session = Depends(write_session, scope="function"),
@@ -156,7 +157,7 @@ def reject(
 @router.post("/{request_id}/complete")
 def complete(
     request: Request,
-    request_id: int,
+    request_id: RowId,
     principal: _Staff,
     platform: Platform = Depends(get_platform),
     session: Session = Depends(write_session, scope="function"),
@@ -176,7 +177,7 @@ def complete(
 
 @router.post("/{request_id}/export")
 def export(
-    request_id: int,
+    request_id: RowId,
     principal: _Staff,
     platform: Platform = Depends(get_platform),
     session: Session = Depends(write_session, scope="function"),

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
@@ -11,7 +10,9 @@ from sqlalchemy.orm import Session
 from trustdesk.auth.http import get_platform, read_session, require, write_session
 from trustdesk.auth.principal import Principal
 from trustdesk.auth.roles import PERMISSIONS
+from trustdesk.bounds import Instant, RowId
 from trustdesk.platform import Platform
+from trustdesk.problems import problem_responses
 from trustdesk.trust import reports, service
 from trustdesk.trust.schemas import (
     AlertOut,
@@ -40,8 +41,10 @@ def get_scores(
     by: Literal["segment", "customer", "overall"] = "segment",
     dimension: str | None = None,
     bucket: Literal["day", "week"] | None = None,
-    as_of: datetime | None = Query(None, description="Only data up to this time (segments)."),
-    after_id: int = Query(0, ge=0, description="Customers: page after this customer id."),
+    as_of: Annotated[
+        Instant | None, Query(description="Only data up to this time (segments).")
+    ] = None,
+    after_id: Annotated[RowId, Query(description="Customers: page after this customer id.")] = 0,
     limit: int = Query(100, ge=1, le=1000, description="Customers: page size."),
     principal: Principal = Depends(require("trust:read")),
     platform: Platform = Depends(get_platform),
@@ -136,9 +139,9 @@ def list_alerts(
     return reports.list_alerts(session, segment=segment, unacknowledged=unacknowledged, limit=limit)
 
 
-@alerts_router.post("/{alert_id}/ack", response_model=AlertOut)
+@alerts_router.post("/{alert_id}/ack", response_model=AlertOut, responses=problem_responses(409))
 def acknowledge(
-    alert_id: int,
+    alert_id: RowId,
     principal: Principal = Depends(require("alerts:manage")),
     session: Session = Depends(write_session, scope="function"),
 ) -> AlertOut:

@@ -21,6 +21,7 @@ from starlette.responses import Response
 
 from trustdesk.auth.http import get_platform, read_session, require_page, write_session
 from trustdesk.auth.principal import Principal
+from trustdesk.bounds import RowId
 from trustdesk.customers import public as customers
 from trustdesk.errors import NotFound
 from trustdesk.feedback import service as feedback
@@ -186,7 +187,7 @@ def alert_list(
 @router.post("/alerts/{alert_id}/acknowledge")
 def acknowledge(
     request: Request,
-    alert_id: int,
+    alert_id: RowId,
     next: Annotated[str, Form(max_length=2000)] = "/trust/alerts",
     principal: Principal = Depends(require_page("alerts:manage")),
     session: Session = Depends(write_session, scope="function"),
