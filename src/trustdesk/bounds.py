@@ -1,6 +1,7 @@
-"""Bounds every input shares: ids and cursors fit a signed 64-bit column, times are real instants.
+"""Bounds every input shares: ids and cursors fit an id column, times are real instants.
 
-Without them an id of 2^63 reaches the database driver and fails there (a 500), and a time such as
+Without them an id of 2^63 (or 2^31 on PostgreSQL) reaches the database driver and fails there
+(a 500), and a time such as
 `0001-01-01T00:00:00+05:00` cannot be expressed in UTC at all. Routes and request models use
 `RowId` and `Instant`, so the limits show in the OpenAPI schema and bad values get a 422 that names
 the field; commands parse ids with `parse_row_id`, and `utc_instant` checks times from files.
@@ -28,7 +29,7 @@ __all__ = [
     "utc_instant",
 ]
 
-MAX_ROW_ID = 2**63 - 1  # BIGINT on PostgreSQL, INTEGER on SQLite
+MAX_ROW_ID = 2**31 - 1  # id columns are INTEGER: 32 bits on PostgreSQL (64 on SQLite)
 # Far enough either side for any real event, yet every date computed from one (history windows,
 # legal deadlines, week starts) stays within what Python's datetime can hold.
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
@@ -37,7 +38,7 @@ LATEST = datetime(9999, 1, 1, tzinfo=UTC)
 _ISO_DATE = re.compile(r"^\d{4}-\d\d-\d\d")
 
 RowId = Annotated[int, Interval(ge=0, le=MAX_ROW_ID)]
-"""A database id, cursor or version number: 0 .. 2^63 - 1."""
+"""A database id, cursor or version number: 0 .. 2^31 - 1."""
 
 
 def check_row_id(value: int, what: str = "id") -> int:

@@ -81,3 +81,12 @@ def test_schemathesis_finds_no_server_error_nor_undocumented_answer(
     assert report.operations_tested == report.operations_total, summary
     assert report.generated > 500, summary
     assert report.forbidden() == {}, f"{summary}\n{report.output_tail}"
+
+
+def test_the_documented_trust_dimensions_are_the_ones_the_index_computes():
+    from typing import get_args
+
+    from trustdesk.trust.schemas import Dimension
+    from trustdesk.trust.signals import DIMENSIONS
+
+    assert get_args(Dimension) == DIMENSIONS

@@ -104,7 +104,7 @@ def list_feedback(
     return FeedbackPage(items=items, next_cursor=next_cursor)
 
 
-@router.get("/{feedback_id}", response_model=FeedbackOut)
+@router.get("/{feedback_id:int}", response_model=FeedbackOut)  # /feedback/bulk: 405
 def get_feedback(
     feedback_id: RowId,
     principal: Principal = Depends(require("feedback:read")),

@@ -16,6 +16,7 @@ from trustdesk.problems import problem_responses
 from trustdesk.trust import reports, service
 from trustdesk.trust.schemas import (
     AlertOut,
+    Dimension,
     Explanation,
     RecomputeReport,
     SegmentDetail,
@@ -39,7 +40,7 @@ def _may_read_text(principal: Principal) -> bool:
 @router.get("", response_model=list[TrustScore])
 def get_scores(
     by: Literal["segment", "customer", "overall"] = "segment",
-    dimension: str | None = None,
+    dimension: Dimension | None = None,
     bucket: Literal["day", "week"] | None = None,
     as_of: Annotated[
         Instant | None, Query(description="Only data up to this time (segments).")
@@ -63,7 +64,7 @@ def get_scores(
 def get_trend(
     segment: str | None = None,
     bucket: Literal["day", "week"] = "day",
-    dimension: str | None = None,
+    dimension: Dimension | None = None,
     principal: Principal = Depends(require("trust:read")),
     platform: Platform = Depends(get_platform),
     session: Session = Depends(read_session),
