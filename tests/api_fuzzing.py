@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -77,35 +78,45 @@ def _trustdesk() -> str:
 
 
 @contextmanager
-def serve(env: dict[str, str], startup_s: float = 60.0) -> Iterator[str]:
+def serve(env: dict[str, str], startup_s: float = 180.0) -> Iterator[str]:
     """A real server on a free loopback port; yields its base URL, stops it afterwards."""
     port = free_port()
-    server = subprocess.Popen(
-        [_trustdesk(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env={**os.environ, **env, "TRUSTDESK_LOG_LEVEL": "ERROR"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + startup_s
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the server did not start") from None
-                time.sleep(0.2)
-        yield url
-    finally:
-        server.terminate()
+    # Its output goes to a file, not a pipe: a long run never fills a pipe and blocks the server.
+    with tempfile.TemporaryFile() as said:
+        server = subprocess.Popen(
+            [_trustdesk(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env={**os.environ, **env, "TRUSTDESK_LOG_LEVEL": "ERROR"},
+            stdout=subprocess.DEVNULL,
+            stderr=said,
+        )
         try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+            _wait_until_up(url, server, said, startup_s)
+            yield url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+def _wait_until_up(url: str, server: subprocess.Popen[bytes], said: Any, startup_s: float) -> None:
+    deadline = time.monotonic() + startup_s
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                server.wait()
+                said.seek(0)
+                tail = said.read().decode(errors="replace")[-2000:]
+                raise RuntimeError(f"the server did not start:\n{tail}") from None
+            time.sleep(0.2)
 
 
 def run_schemathesis(
@@ -121,6 +132,7 @@ def run_schemathesis(
     seed: int | None = None,
 ) -> FuzzReport:
     """`st run` with every check and phase; returns the counts from its JSON report."""
+    report_dir = report_dir.resolve()
     report_dir.mkdir(parents=True, exist_ok=True)
     report_path = report_dir / f"schemathesis-{backend}.json"
     command = [
