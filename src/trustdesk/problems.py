@@ -63,11 +63,14 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 def allowed_methods(request: Request) -> list[str]:
     """The methods of the resource this path names (the `Allow` header of a 405).
 
-    The resource is the first route template that matches, as routing picks it: `/customers/lookup`
-    is the lookup, not a customer called "lookup". Each method of a template is a route of its own.
+    The resource is the most literal route template that matches: `/customers/bulk` is the bulk
+    import, not a customer called "bulk". Each method of a template is a route of its own.
     """
     routes = [r for r in request.app.router.routes if getattr(r, "methods", None)]
-    template = next((r.path for r in routes if r.matches(request.scope)[0] is not Match.NONE), None)
+    matching = [r.path for r in routes if r.matches(request.scope)[0] is not Match.NONE]
+    if not matching:
+        return []
+    template = min(matching, key=lambda path: path.count("{"))  # first of the most literal
     return sorted({m for r in routes if r.path == template for m in r.methods})
 
 

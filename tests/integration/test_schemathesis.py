@@ -44,6 +44,7 @@ def test_every_api_error_is_documented_as_problem_json(client):
         ("DELETE", "/api/v1/customers/c1", "GET, PUT"),
         ("PATCH", "/api/v1/customers/lookup", "GET"),
         ("PUT", "/api/v1/transactions/score", "POST"),
+        ("OPTIONS", "/api/v1/customers/bulk", "POST"),
     ],
 )
 def test_a_method_the_resource_lacks_gets_405_naming_those_it_has(api, method, path, allow):
