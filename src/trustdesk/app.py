@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -90,6 +91,16 @@ def _install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:  # RFC 9110: name every method the resource supports
             response.headers["Allow"] = ", ".join(allowed_methods(request))
         return response
+
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: DataError) -> Response:
+        # PostgreSQL cannot store every value SQLite can: NUL characters in text.
+        if "NUL (0x00)" not in str(exc.orig):
+            return await _unexpected(request, exc)
+        detail = "text must not contain NUL (0x00) characters"
+        if is_page_request(request):
+            return error_page(request, 422, detail)
+        return problem(422, "Invalid input", detail)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -229,3 +229,14 @@ def test_a_known_caller_without_the_permission_still_gets_403(app, token_for):
     status, read = asyncio.run(_call(app, headers, body_size=1000))
     assert status == 403
     assert read == 1000  # known callers' bodies are read; the route checks the permission
+
+
+def test_a_nul_character_never_becomes_a_server_error(api, backend):
+    """PostgreSQL cannot store NUL in text (SQLite can): a 422 there, never a 500."""
+    r = api.get("/api/v1/audit", params={"entity_type": "a\x00b"})
+    link = api.post("/api/v1/consent/links", json={"customer_id": "a\x00b"})
+    if backend == "postgresql":
+        assert (r.status_code, link.status_code) == (422, 422), (r.text, link.text)
+        assert "NUL" in r.json()["detail"]
+    else:
+        assert (r.status_code, link.status_code) == (200, 404)
