@@ -12,11 +12,12 @@ from contextlib import AbstractContextManager, ExitStack, asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,26 +25,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from trustdesk import __version__
 from trustdesk.access.principal import Principal
 from trustdesk.api_headers import ApiHeaders
-from trustdesk.auth.http import require
+from trustdesk.auth.http import current_principal, require
+from trustdesk.body_guard import BodyGuard
 from trustdesk.capabilities import installed, resolve, wire
 from trustdesk.config import Settings, get_settings
 from trustdesk.errors import DomainError
 from trustdesk.gate import mark_serving
 from trustdesk.observability import Metrics, RequestObserver, configure_logging
 from trustdesk.platform import Platform
+from trustdesk.problems import allowed_methods, install_openapi, problem
 from trustdesk.web.error_pages import domain_error_page, error_page, is_page_request
 from trustdesk.web.pages import mount_pages
 
 __all__ = ["create_app"]
 
 _log = logging.getLogger("trustdesk.app")
-PROBLEM = "application/problem+json"
-
-
-def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
-    """RFC 9457 problem details."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
 def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
@@ -84,8 +80,23 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         if is_page_request(request):
-            return error_page(request, exc.status_code, str(exc.detail))
-        return problem(exc.status_code, str(exc.detail), str(exc.detail))
+            response = error_page(request, exc.status_code, str(exc.detail))
+        else:
+            response = problem(exc.status_code, str(exc.detail), str(exc.detail))
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:  # RFC 9110: name every method the resource supports
+            response.headers["Allow"] = ", ".join(allowed_methods(request))
+        return response
+
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: DataError) -> Response:
+        # PostgreSQL cannot store every value SQLite can: NUL characters in text.
+        if "NUL (0x00)" not in str(exc.orig):
+            return await _unexpected(request, exc)
+        detail = "text must not contain NUL (0x00) characters"
+        if is_page_request(request):
+            return error_page(request, 422, detail)
+        return problem(422, "Invalid input", detail)
 
     # A backstop for errors outside the app's own middleware; `AnswerUnexpected` answers the rest.
     app.exception_handler(Exception)(_unexpected)
@@ -168,6 +179,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         openapi_url="/openapi.json",
         description="Measure, earn, protect and rebuild customer trust.",
     )
+    install_openapi(app)
     app.state.platform = platform
     capabilities = installed()
     wire(capabilities)  # signals, export sections, erasure steps: a wrong reference fails here
@@ -185,6 +197,17 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         else platform.vault.signing_key("web-session")
     )
     app.add_middleware(AnswerUnexpected)  # innermost: inside the session and the request id
+
+    async def authenticate(request: Request) -> None:
+        await run_in_threadpool(current_principal, request, platform)
+
+    # Inside the session middleware: a cookie-authenticated call needs its session decoded.
+    app.add_middleware(
+        BodyGuard,
+        max_body_bytes=settings.max_body_bytes,
+        max_bulk_body_bytes=settings.max_bulk_body_bytes,
+        authenticate=authenticate,
+    )
     app.add_middleware(
         SessionMiddleware,
         secret_key=secret.hex() if isinstance(secret, bytes) else secret,

@@ -90,6 +90,15 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="Python logging level.")
     host: str = Field("127.0.0.1", description="Address `trustdesk serve` binds to.")
     port: int = Field(8000, description="Port `trustdesk serve` listens on.")
+    max_body_bytes: int = Field(
+        1024 * 1024, gt=0, description="Largest request body a route accepts (413 beyond)."
+    )
+    max_bulk_body_bytes: int = Field(
+        32 * 1024 * 1024,
+        gt=0,
+        description="Largest request body of the bulk routes (customers and feedback bulk, "
+        "consent filter).",
+    )
     trust_half_life_days: float = Field(
         30.0,
         gt=0,

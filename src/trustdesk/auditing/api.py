@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from trustdesk import audit
 from trustdesk.auth.http import ReadSession, require
+from trustdesk.bounds import RowId
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -41,7 +42,7 @@ class ChainOut(BaseModel):
 @router.get("", response_model=AuditPage, dependencies=[Depends(require("audit:read"))])
 def list_entries(
     *,
-    cursor: int = Query(0, ge=0, description="Return entries after this id."),
+    cursor: Annotated[RowId, Query(description="Return entries after this id.")] = 0,
     limit: int = Query(100, ge=1, le=1000),
     entity_type: str | None = None,
     entity_id: str | None = None,

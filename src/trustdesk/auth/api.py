@@ -16,6 +16,7 @@ from trustdesk.auth.http import (
     current_principal,
     require,
 )
+from trustdesk.bounds import Instant, RowId
 
 router = APIRouter(tags=["auth"])
 
@@ -30,7 +31,7 @@ class MeOut(BaseModel):
 class TokenIn(BaseModel):
     name: str = Field(min_length=1, max_length=120)
     role: Role
-    expires_at: datetime | None = None
+    expires_at: Instant | None = None
 
 
 class TokenCreated(BaseModel):
@@ -99,7 +100,7 @@ def list_tokens(session: ReadSession) -> list[TokenOut]:
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
 def revoke_token(
     *,
-    token_id: int,
+    token_id: RowId,
     principal: Principal = Depends(require("tokens:manage")),
     session: WriteSession,
 ) -> None:

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from trustdesk.access.roles import Role
 from trustdesk.auth import service
+from trustdesk.bounds import parse_row_id
 from trustdesk.console import cli_actor, open_platform, out, print_json
 
 users = typer.Typer(help="Staff users.", no_args_is_help=True)
@@ -120,7 +121,9 @@ def list_tokens(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
 
 
 @tokens.command("revoke")
-def revoke_token(token_id: int) -> None:
+def revoke_token(
+    token_id: Annotated[int, typer.Argument(parser=parse_row_id)],
+) -> None:
     platform = open_platform()
     with platform.db.transaction() as session:
         service.revoke_token(session, token_id, actor=cli_actor())

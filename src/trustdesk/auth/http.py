@@ -30,6 +30,7 @@ __all__ = [
 ]
 
 SESSION_TOKEN = "sid"  # noqa: S105 - a key name; the server keeps only the token's hash
+_PRINCIPAL = "trustdesk.principal"  # the request's authenticated caller, in the ASGI scope
 
 
 def get_platform(request: Request) -> Platform:
@@ -92,6 +93,20 @@ def session_principal(request: Request, platform: Platform = Depends(get_platfor
 
 
 def current_principal(request: Request, platform: Platform = Depends(get_platform)) -> Principal:
+    """The API caller: a bearer token, or a session cookie with the CSRF header for changes.
+
+    Found once per request: `body_guard` asks before the body is read, the route's dependency
+    then gets the same answer.
+    """
+    known = request.scope.get(_PRINCIPAL)
+    if isinstance(known, Principal):
+        return known
+    principal = _api_caller(request, platform)
+    request.scope[_PRINCIPAL] = principal
+    return principal
+
+
+def _api_caller(request: Request, platform: Platform) -> Principal:
     header = request.headers.get("authorization", "")
     if header:
         scheme, _, token = header.partition(" ")

@@ -13,11 +13,14 @@ from trustdesk.auth.http import (
     get_platform,
     require,
 )
+from trustdesk.body_guard import BULK_BODY
+from trustdesk.bounds import RowId
 from trustdesk.customers import erasure, service
 from trustdesk.customers.importing import import_customer_records
 from trustdesk.customers.schemas import CustomerIn, CustomerOut, ImportReport
 from trustdesk.errors import InvalidInput
 from trustdesk.platform import Platform
+from trustdesk.problems import problem_responses
 from trustdesk.tabular import Row
 
 router = APIRouter(prefix="/customers", tags=["customers"])
@@ -31,7 +34,7 @@ class CustomerPage(BaseModel):
 @router.get("", response_model=CustomerPage)
 def list_customers(
     *,
-    cursor: int = Query(0, ge=0),
+    cursor: RowId = 0,
     limit: int = Query(50, ge=1, le=500),
     segment: str | None = None,
     principal: Principal = Depends(require("customers:read")),
@@ -73,7 +76,11 @@ def get_customer(
     )
 
 
-@router.put("/{external_id}", response_model=CustomerOut)
+@router.put(
+    "/{external_id}",
+    response_model=CustomerOut,
+    responses={201: {"model": CustomerOut, "description": "Created"}},
+)
 def put_customer(
     *,
     external_id: str,
@@ -93,7 +100,7 @@ def put_customer(
     return service.get_customer(session, platform.vault, external_id, reveal=True)
 
 
-@router.post("/bulk", response_model=ImportReport)
+@router.post("/bulk", response_model=ImportReport, openapi_extra=BULK_BODY)
 def bulk_import(
     *,
     rows: list[dict[str, object]],
@@ -111,7 +118,9 @@ def bulk_import(
         raise InvalidInput(str(exc)) from exc
 
 
-@router.delete("/{external_id}/personal-data", response_model=CustomerOut)
+@router.delete(
+    "/{external_id}/personal-data", response_model=CustomerOut, responses=problem_responses(409)
+)
 def forget_customer(
     *,
     external_id: str,

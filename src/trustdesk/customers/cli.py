@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from trustdesk.bounds import parse_row_id
 from trustdesk.console import cli_actor, err, open_platform, out, print_json, progress
 from trustdesk.customers import erasure, service
 from trustdesk.customers.importing import import_customer_file
@@ -56,7 +57,7 @@ def import_(
 def list_(
     segment: Annotated[str | None, typer.Option(help="Only this segment.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
-    cursor: Annotated[int, typer.Option(help="Id to continue after.")] = 0,
+    cursor: Annotated[int, typer.Option(help="Id to continue after.", parser=parse_row_id)] = 0,
     reveal: Annotated[bool, typer.Option(help="Decrypt personal data.")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:

@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from trustdesk.access.principal import Principal
 from trustdesk.auth.http import ReadSession, get_platform, require_page
+from trustdesk.bounds import RowId
 from trustdesk.customers import service
 from trustdesk.platform import Platform
 from trustdesk.web.nav import NavEntry, Section
@@ -42,7 +43,7 @@ section = Section(
 def customer_list(
     *,
     request: Request,
-    cursor: int = Query(0, ge=0),
+    cursor: RowId = 0,
     limit: int = Query(PAGE_SIZE, ge=1, le=200),
     segment: str = Query("", max_length=64),
     principal: Principal = Depends(require_page("customers:read")),

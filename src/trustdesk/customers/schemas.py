@@ -86,6 +86,8 @@ class CustomerIn(BaseModel):
             return []
         if isinstance(v, str):
             v = re.split(r"[;|]", v)
+        if not isinstance(v, list | tuple):
+            return v  # not a list: the type check names the field (422)
         return sorted({s.strip() for s in v if isinstance(s, str) and s.strip()})
 
     @field_validator("segments")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
@@ -15,6 +13,8 @@ from trustdesk.auth.http import (
     get_platform,
     require,
 )
+from trustdesk.body_guard import BULK_BODY
+from trustdesk.bounds import Instant, RowId
 from trustdesk.db import utcnow
 from trustdesk.errors import InvalidInput
 from trustdesk.feedback import service
@@ -33,7 +33,12 @@ class FeedbackPage(BaseModel):
     next_cursor: int | None = Field(description="Pass as `cursor` to get the next page.")
 
 
-@router.post("", response_model=FeedbackOut, status_code=201)
+@router.post(
+    "",
+    response_model=FeedbackOut,
+    status_code=201,
+    responses={200: {"model": FeedbackOut, "description": "Stored before under this id"}},
+)
 def post_feedback(
     *,
     body: FeedbackIn,
@@ -56,7 +61,7 @@ def post_feedback(
     return service.find_feedback(session, platform.vault, record.source, record.external_id)
 
 
-@router.post("/bulk", response_model=ImportReport)
+@router.post("/bulk", response_model=ImportReport, openapi_extra=BULK_BODY)
 def bulk_import(
     *,
     rows: list[dict[str, object]],
@@ -79,15 +84,15 @@ def list_feedback(
     q: str | None = Query(
         None, max_length=500, description="Words that must all occur in the text (any case)."
     ),
-    cursor: int = Query(0, ge=0),
+    cursor: RowId = 0,
     limit: int = Query(50, ge=1, le=500),
     source: str | None = None,
     segment: str | None = None,
     sentiment: str | None = Query(None, pattern="^(negative|neutral|positive)$"),
     topic: str | None = None,
-    customer_id: int | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    customer_id: RowId | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     principal: Principal = Depends(require("feedback:read")),
     platform: Platform = Depends(get_platform),
     session: ReadSession,
@@ -108,10 +113,10 @@ def list_feedback(
     return FeedbackPage(items=items, next_cursor=next_cursor)
 
 
-@router.get("/{feedback_id}", response_model=FeedbackOut)
+@router.get("/{feedback_id:int}", response_model=FeedbackOut)  # /feedback/bulk: 405
 def get_feedback(
     *,
-    feedback_id: int,
+    feedback_id: RowId,
     principal: Principal = Depends(require("feedback:read")),
     platform: Platform = Depends(get_platform),
     session: ReadSession,

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from trustdesk.bounds import parse_row_id
 from trustdesk.console import cli_actor, err, open_platform, out, print_json, progress
 from trustdesk.errors import InvalidInput
 from trustdesk.feedback import service
@@ -195,7 +196,7 @@ def list_(
     since: Annotated[datetime | None, typer.Option()] = None,
     until: Annotated[datetime | None, typer.Option()] = None,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
-    cursor: Annotated[int, typer.Option(help="Id to continue after.")] = 0,
+    cursor: Annotated[int, typer.Option(help="Id to continue after.", parser=parse_row_id)] = 0,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """List stored feedback with its analysis (text decrypted)."""

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from trustdesk.access.principal import Principal
 from trustdesk.auth.http import ReadSession, get_platform, require_page
+from trustdesk.bounds import RowId
 from trustdesk.customers import public as customers
 from trustdesk.errors import InvalidInput
 from trustdesk.feedback import service
@@ -80,7 +81,7 @@ def explorer(
     customer: str = Query("", max_length=128),
     since: str = Query("", max_length=10),
     until: str = Query("", max_length=10),
-    cursor: int = Query(0, ge=0),
+    cursor: RowId = 0,
     principal: Principal = Depends(require_page("feedback:read")),
     platform: Platform = Depends(get_platform),
     session: ReadSession,
@@ -154,7 +155,7 @@ def _customer_refs(session: Session, items: list[FeedbackOut]) -> dict[int, str]
 def feedback_item(
     *,
     request: Request,
-    feedback_id: int,
+    feedback_id: RowId,
     principal: Principal = Depends(require_page("feedback:read")),
     platform: Platform = Depends(get_platform),
     session: ReadSession,

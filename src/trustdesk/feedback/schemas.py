@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from trustdesk.bounds import utc_instant
 from trustdesk.feedback.ratings import DEFAULT_SCALE, normalise_rating
 
 __all__ = [
@@ -73,7 +74,7 @@ def parse_time(value: Any) -> datetime:
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, int | float) and not isinstance(value, bool):
-        parsed = datetime.fromtimestamp(float(value), UTC)
+        parsed = _from_epoch(float(value), repr(value))
     else:
         text = _clean(value)
         if text is None:
@@ -82,10 +83,18 @@ def parse_time(value: Any) -> datetime:
             parsed = datetime.fromisoformat(text.replace(" +", "+").replace(" -", "-"))
         except ValueError:
             try:
-                parsed = datetime.fromtimestamp(float(text), UTC)
-            except (ValueError, OverflowError, OSError):
+                seconds = float(text)
+            except ValueError:
                 raise ValueError(f"time {text[:40]!r} is not an ISO 8601 date-time") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+            parsed = _from_epoch(seconds, repr(text[:40]))
+    return utc_instant(parsed)
+
+
+def _from_epoch(seconds: float, shown: str) -> datetime:
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (ValueError, OverflowError, OSError):  # inf, nan, or beyond year 9999
+        raise ValueError(f"time {shown} is out of range (1900 to 9998)") from None
 
 
 def parse_record(

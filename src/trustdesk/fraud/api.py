@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -15,6 +17,7 @@ from trustdesk.auth.http import (
     get_platform,
     require,
 )
+from trustdesk.bounds import RowId
 from trustdesk.db import utcnow
 from trustdesk.fraud import service
 from trustdesk.fraud.intake import step_up
@@ -24,10 +27,15 @@ from trustdesk.fraud.schemas import CaseOut, LabelIn, ScoreOut, StepUpIn, StepUp
 from trustdesk.fraud.scoring import versions
 from trustdesk.fraud.scoring.holder import EngineHolder, limits_from
 from trustdesk.platform import Platform
+from trustdesk.problems import problem_responses
 
 __all__ = ["engine_holder", "fraud_router", "router"]
 
 router = APIRouter(prefix="/transactions", tags=["fraud"])
+_RESENT: dict[int | str, dict[str, Any]] = {
+    200: {"model": ScoreOut, "description": "Sent before: the stored decision"},
+    **problem_responses(409),
+}
 fraud_router = APIRouter(prefix="/fraud", tags=["fraud"])
 
 
@@ -68,7 +76,7 @@ async def _store(
         return await run_in_threadpool(_store_now, request, body, response, decide)
 
 
-@router.post("/score", response_model=ScoreOut, status_code=201)
+@router.post("/score", response_model=ScoreOut, status_code=201, responses=_RESENT)
 async def score(body: TransactionIn, request: Request, response: Response) -> ScoreOut:
     """Score a payment and store it with its decision (201); a resent one gets the stored
     decision (200, `duplicate: true`); an id reused for a different payment is refused (409).
@@ -76,7 +84,7 @@ async def score(body: TransactionIn, request: Request, response: Response) -> Sc
     return await _store(request, body, response, decide=True)
 
 
-@router.post("", response_model=ScoreOut, status_code=201)
+@router.post("", response_model=ScoreOut, status_code=201, responses=_RESENT)
 async def intake(body: TransactionIn, request: Request, response: Response) -> ScoreOut:
     """Store a payment without deciding on it (it still counts in later payments' history).
     Needs `fraud:score`."""
@@ -111,7 +119,12 @@ def add_label(
         return cases.get_case(session, transaction_id)
 
 
-@router.post("/{transaction_id}/step-up", response_model=StepUpOut, status_code=201)
+@router.post(
+    "/{transaction_id}/step-up",
+    response_model=StepUpOut,
+    status_code=201,
+    responses={200: {"model": StepUpOut, "description": "Reported before"}, 409: {}},
+)
 def report_step_up(
     *,
     transaction_id: str,
@@ -197,7 +210,7 @@ def list_models(
 @fraud_router.post("/models/{version}/activate", response_model=ModelOut)
 def activate_model(
     *,
-    version: int,
+    version: RowId,
     principal: Principal = Depends(require("fraud:admin")),
     platform: Platform = Depends(get_platform),
     holder: EngineHolder = Depends(engine_holder),

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from trustdesk.bounds import parse_row_id
 from trustdesk.config import get_settings
 from trustdesk.console import cli_actor, err, open_platform, out, print_json
 from trustdesk.csv_output import SafeWriter
@@ -260,7 +261,7 @@ def models_build_default(
 
 
 @models_app.command("activate")
-def models_activate(version: Annotated[int, typer.Argument(min=1)]) -> None:
+def models_activate(version: Annotated[int, typer.Argument(parser=parse_row_id)]) -> None:
     """Score with this model version from now on (running servers pick it up within 30 s)."""
     platform = open_platform()
     with platform.db.transaction() as session:

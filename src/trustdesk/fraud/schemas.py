@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 from importlib.resources import files
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from trustdesk.bounds import Instant
 
 __all__ = [
     "CHANNELS",
@@ -64,19 +66,13 @@ class StepUpOutcome(StrEnum):
         return self is not StepUpOutcome.PASSED
 
 
-def _as_utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 class TransactionIn(BaseModel):
     """One payment to score or store. Ids only: no names, card numbers or contact details."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     transaction_id: str = Field(pattern=_ID, description="The payment's id, unique for good.")
-    at: datetime = Field(description="When it happened; without a zone it is read as UTC.")
+    at: Instant = Field(description="When it happened; without a zone it is read as UTC.")
     customer_id: str = Field(pattern=_ID, description="Card or customer id (external).")
     terminal_id: str = Field(pattern=_ID, description="Terminal or merchant id.")
     amount: Decimal = Field(max_digits=14, decimal_places=2)
@@ -84,11 +80,6 @@ class TransactionIn(BaseModel):
     channel: str = Field("pos", description=f"One of {', '.join(CHANNELS)}.")
     device_id: str | None = Field(None, pattern=_ID)
     country: str | None = Field(None, pattern=r"^[A-Z]{2}$", description="ISO 3166 alpha-2.")
-
-    @field_validator("at")
-    @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
     @field_validator("currency", "country", mode="before")
     @classmethod
@@ -154,13 +145,8 @@ class LabelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     label: LabelKind
-    known_at: datetime | None = Field(None, description="When it became known; default now.")
+    known_at: Instant | None = Field(None, description="When it became known; default now.")
     source: str = Field("api", pattern=r"^[a-z][a-z0-9_]{0,31}$")
-
-    @field_validator("known_at")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        return _as_utc(value)
 
 
 class StepUpIn(BaseModel):
@@ -169,14 +155,9 @@ class StepUpIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     outcome: StepUpOutcome
-    at: datetime | None = Field(
+    at: Instant | None = Field(
         None, description="When the customer passed, failed or gave up; default now (UTC)."
     )
-
-    @field_validator("at")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        return _as_utc(value)
 
 
 class StepUpOut(BaseModel):

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
@@ -15,10 +14,13 @@ from trustdesk.auth.http import (
     get_platform,
     require,
 )
+from trustdesk.bounds import Instant, RowId
 from trustdesk.platform import Platform
+from trustdesk.problems import problem_responses
 from trustdesk.trust import alert_reads, explanations, score_reads, service
 from trustdesk.trust.schemas import (
     AlertOut,
+    Dimension,
     Explanation,
     RecomputeReport,
     SegmentDetail,
@@ -43,10 +45,12 @@ def _may_read_text(principal: Principal) -> bool:
 def get_scores(
     *,
     by: Literal["segment", "customer", "overall"] = "segment",
-    dimension: str | None = None,
+    dimension: Dimension | None = None,
     bucket: Literal["day", "week"] | None = None,
-    as_of: datetime | None = Query(None, description="Only data up to this time (segments)."),
-    after_id: int = Query(0, ge=0, description="Customers: page after this customer id."),
+    as_of: Annotated[
+        Instant | None, Query(description="Only data up to this time (segments).")
+    ] = None,
+    after_id: Annotated[RowId, Query(description="Customers: page after this customer id.")] = 0,
     limit: int = Query(100, ge=1, le=1000, description="Customers: page size."),
     principal: Principal = Depends(require("trust:read")),
     platform: Platform = Depends(get_platform),
@@ -66,7 +70,7 @@ def get_trend(
     *,
     segment: str | None = None,
     bucket: Literal["day", "week"] = "day",
-    dimension: str | None = None,
+    dimension: Dimension | None = None,
     principal: Principal = Depends(require("trust:read")),
     platform: Platform = Depends(get_platform),
     session: ReadSession,
@@ -149,10 +153,10 @@ def list_alerts(
     )
 
 
-@alerts_router.post("/{alert_id}/ack", response_model=AlertOut)
+@alerts_router.post("/{alert_id}/ack", response_model=AlertOut, responses=problem_responses(409))
 def acknowledge(
     *,
-    alert_id: int,
+    alert_id: RowId,
     principal: Principal = Depends(require("alerts:manage")),
     session: WriteSession,
 ) -> AlertOut:

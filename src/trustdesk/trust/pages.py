@@ -26,6 +26,7 @@ from trustdesk.auth.http import (
     get_platform,
     require_page,
 )
+from trustdesk.bounds import RowId
 from trustdesk.customers import public as customers
 from trustdesk.errors import NotFound
 from trustdesk.feedback import public as feedback
@@ -194,7 +195,7 @@ def alert_list(
 def acknowledge(
     *,
     request: Request,
-    alert_id: int,
+    alert_id: RowId,
     next: Annotated[str, Form(max_length=2000)] = "/trust/alerts",
     principal: Principal = Depends(require_page("alerts:manage")),
     session: WriteSession,

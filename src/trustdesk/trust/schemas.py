@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 __all__ = [
     "AlertOut",
+    "Dimension",
     "DriverOut",
     "EvidenceOut",
     "Explanation",
@@ -19,6 +21,9 @@ __all__ = [
     "TrustOverview",
     "TrustScore",
 ]
+
+
+Dimension = Literal["ability", "integrity", "benevolence", "data_care"]  # signals.DIMENSIONS
 
 
 class TrustScore(BaseModel):

@@ -50,6 +50,13 @@ def _position(ids: list[str], tx_id: str, end: int) -> int:
     return ids.index(tx_id, 0, end)
 
 
+def _ratio(a: float, b: float) -> float:
+    """`a / b` as pandas computes it in `features.py`: x/0 is ±inf, 0/0 is nan (free payments)."""
+    if b:
+        return a / b
+    return math.nan if a == 0 or math.isnan(a) else math.copysign(math.inf, a)
+
+
 @dataclass(frozen=True)
 class Transaction:
     transaction_id: str
@@ -241,13 +248,13 @@ class History:
             "customer_std_amount_30d": std_30d,
             "customer_median_amount_30d": median_30d,
             "hours_since_customer_last_tx": gap,
-            "amount_to_customer_avg_7d": amount / avg_7d,
-            "amount_to_customer_avg_30d": amount / avg_30d,
+            "amount_to_customer_avg_7d": _ratio(amount, avg_7d),
+            "amount_to_customer_avg_30d": _ratio(amount, avg_30d),
             "amount_zscore_30d": (amount - avg_30d) / (std_30d + 1.0),
             "customer_baseline_nb_tx": float(n_base),
-            "amount_to_customer_baseline": amount / baseline_avg,
-            "customer_avg_7d_to_baseline": avg_7d / baseline_avg,
-            "amount_to_customer_median_30d": amount / median_30d,
+            "amount_to_customer_baseline": _ratio(amount, baseline_avg),
+            "customer_avg_7d_to_baseline": _ratio(avg_7d, baseline_avg),
+            "amount_to_customer_median_30d": _ratio(amount, median_30d),
             "terminal_nb_tx_last_day": float(last_day),
             "customer_known_frauds_14d": float(card_frauds),
         }

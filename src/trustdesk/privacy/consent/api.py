@@ -13,6 +13,7 @@ from trustdesk.auth.http import (
     get_platform,
     require,
 )
+from trustdesk.body_guard import BULK_BODY
 from trustdesk.db import utcnow
 from trustdesk.errors import InvalidInput
 from trustdesk.platform import Platform
@@ -32,6 +33,7 @@ from trustdesk.privacy.consent.schemas import (
     ProofOut,
     Source,
 )
+from trustdesk.problems import problem_responses
 
 router = APIRouter(prefix="/consent", tags=["consent"])
 
@@ -70,7 +72,10 @@ def _check(request: Request, customer_id: str, purpose: str, channel: str) -> Ch
 
 
 @router.post(
-    "/filter", response_model=BulkCheckOut, dependencies=[Depends(require("consent:read"))]
+    "/filter",
+    response_model=BulkCheckOut,
+    dependencies=[Depends(require("consent:read"))],
+    openapi_extra=BULK_BODY,
 )
 def filter_contactable(
     *,
@@ -84,7 +89,7 @@ def filter_contactable(
     )
 
 
-@router.post("", response_model=EventOut, status_code=201)
+@router.post("", response_model=EventOut, status_code=201, responses=problem_responses(404, 409))
 def record(
     *,
     body: ConsentIn,
@@ -151,7 +156,7 @@ def verify(session: ReadSession) -> ConsentVerifyOut:
     return projection.verify(session)
 
 
-@router.post("/links", response_model=LinkOut, status_code=201)
+@router.post("/links", response_model=LinkOut, status_code=201, responses=problem_responses(404))
 def create_link(
     *,
     body: LinkIn,

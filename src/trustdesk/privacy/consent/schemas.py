@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from trustdesk.bounds import RowId
 from trustdesk.privacy.consent.policy import ConsentState, Reason
 
 __all__ = [
@@ -80,8 +81,8 @@ class ConsentIn(BaseModel):
     notice_version: str | None = Field(
         None, max_length=64, description="The notice the customer saw; default: the current one."
     )
-    expected_version: int | None = Field(
-        None, ge=0, description="Refuse (409) unless the preference is at this version (0: none)."
+    expected_version: RowId | None = Field(
+        None, description="Refuse (409) unless the preference is at this version (0: none)."
     )
 
 

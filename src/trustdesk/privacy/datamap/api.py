@@ -8,19 +8,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 from starlette.responses import Response
 
 from trustdesk.access.principal import Principal
 from trustdesk.auth.http import ReadSession, WriteSession, require
+from trustdesk.bounds import RowId
 from trustdesk.db import utcnow
 from trustdesk.privacy.datamap import datamap, notice, publishing
 from trustdesk.privacy.datamap.datamap import DataMap
+from trustdesk.problems import problem_responses
 
 router = APIRouter(prefix="/privacy", tags=["privacy"])
 _DATAMAP = Depends(require("privacy:datamap"))
+PUBLIC: dict[str, Any] = {"security": []}  # OpenAPI: no token needed
 
 
 class DataMapOut(BaseModel):
@@ -63,8 +66,13 @@ def _out(found: datamap.StoredDataMap) -> DataMapOut:
     )
 
 
-@router.get("/datamap", response_model=DataMapOut, dependencies=[_DATAMAP])
-def show_datamap(*, version: int | None = Query(None, ge=0), session: ReadSession) -> DataMapOut:
+@router.get(
+    "/datamap",
+    response_model=DataMapOut,
+    dependencies=[_DATAMAP],
+    responses=problem_responses(404),
+)
+def show_datamap(*, version: RowId | None = None, session: ReadSession) -> DataMapOut:
     found = datamap.current(session) if version is None else datamap.load_version(session, version)
     return _out(found)
 
@@ -74,7 +82,7 @@ def datamap_versions(session: ReadSession) -> list[DataMapOut]:
     return [_out(v) for v in datamap.versions(session)]
 
 
-@router.put("/datamap", response_model=PublishedOut)
+@router.put("/datamap", response_model=PublishedOut, responses=problem_responses(409))
 def replace_datamap(
     *,
     body: dict[str, Any] = Body(..., description="The whole data map (see default_datamap.yaml)."),
@@ -97,10 +105,18 @@ def _notice_out(found: notice.Notice) -> NoticeOut:
     )
 
 
-@router.get("/notice", response_model=NoticeOut)
+@router.get(
+    "/notice",
+    response_model=NoticeOut,
+    openapi_extra=PUBLIC,
+    responses={
+        200: {"content": {"text/markdown": {"schema": {"type": "string"}}}},
+        **problem_responses(404),
+    },
+)
 def show_notice(
     *,
-    version: int | None = Query(None, ge=0),
+    version: RowId | None = None,
     format: Literal["json", "markdown"] = "json",
     session: ReadSession,
 ) -> Response | NoticeOut:
@@ -111,7 +127,7 @@ def show_notice(
     return _notice_out(found)
 
 
-@router.get("/notice/versions", response_model=list[NoticeVersionOut])
+@router.get("/notice/versions", response_model=list[NoticeVersionOut], openapi_extra=PUBLIC)
 def notice_versions(session: ReadSession) -> list[NoticeVersionOut]:
     return [
         NoticeVersionOut(version=v, datamap_version=d, created_at=c)
@@ -119,7 +135,9 @@ def notice_versions(session: ReadSession) -> list[NoticeVersionOut]:
     ]
 
 
-@router.get("/notice/diff", response_model=DiffOut)
-def notice_diff(*, a: int = Query(ge=0), b: int = Query(ge=0), session: ReadSession) -> DiffOut:
+@router.get(
+    "/notice/diff", response_model=DiffOut, openapi_extra=PUBLIC, responses=problem_responses(404)
+)
+def notice_diff(*, a: RowId, b: RowId, session: ReadSession) -> DiffOut:
     """A unified diff of two notice versions' Markdown. Public."""
     return DiffOut(a=a, b=b, diff=notice.diff(session, a, b))

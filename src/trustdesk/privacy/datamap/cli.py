@@ -10,6 +10,7 @@ import typer
 import yaml
 from rich.table import Table
 
+from trustdesk.bounds import parse_row_id
 from trustdesk.console import cli_actor, open_platform, out, print_json
 from trustdesk.db import utcnow
 from trustdesk.errors import InvalidInput
@@ -23,7 +24,10 @@ datamap_app = typer.Typer(
 notice_app = typer.Typer(help="The public privacy notice and its versions.", no_args_is_help=True)
 
 AsJson = Annotated[bool, typer.Option("--json")]
-Version = Annotated[int | None, typer.Option("--version", help="Default: the current one.")]
+Version = Annotated[
+    int | None,
+    typer.Option("--version", help="Default: the current one.", parser=parse_row_id),
+]
 
 
 @datamap_app.command("show")
@@ -106,8 +110,8 @@ def notice_show(
 
 @notice_app.command("diff")
 def notice_diff(
-    a: Annotated[int, typer.Argument(help="The older version.")],
-    b: Annotated[int, typer.Argument(help="The newer version.")],
+    a: Annotated[int, typer.Argument(help="The older version.", parser=parse_row_id)],
+    b: Annotated[int, typer.Argument(help="The newer version.", parser=parse_row_id)],
 ) -> None:
     """A unified diff of two notice versions' Markdown (nothing when identical)."""
     platform = open_platform()

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from trustdesk.auth.http import ReadSession
+from trustdesk.bounds import RowId
 from trustdesk.privacy.datamap import notice
 from trustdesk.web.nav import Section
 from trustdesk.web.templating import SECURITY_HEADERS, environment
@@ -50,7 +51,7 @@ def current_notice(session: ReadSession) -> HTMLResponse:
 
 
 @router.get("/v/{version}")
-def notice_version(version: int, session: ReadSession) -> HTMLResponse:
+def notice_version(version: RowId, session: ReadSession) -> HTMLResponse:
     found = notice.load_version(session, version)
     latest = notice.current(session).version
     return _page(
@@ -59,7 +60,7 @@ def notice_version(version: int, session: ReadSession) -> HTMLResponse:
 
 
 @router.get("/diff/{a}/{b}")
-def notice_diff(a: int, b: int, session: ReadSession) -> HTMLResponse:
+def notice_diff(*, a: RowId, b: RowId, session: ReadSession) -> HTMLResponse:
     return _page(
         _html("privacy/notice_diff.html", {"a": a, "b": b, "diff": notice.diff(session, a, b)})
     )

@@ -12,6 +12,7 @@ from trustdesk.auth.http import (
     get_platform,
     require,
 )
+from trustdesk.bounds import RowId
 from trustdesk.db import utcnow
 from trustdesk.platform import Platform
 from trustdesk.privacy.consent.policy import load_policy
@@ -27,9 +28,12 @@ from trustdesk.privacy.requests.schemas import (
     StepOut,
     VerifyIn,
 )
+from trustdesk.problems import problem_responses
 
 router = APIRouter(prefix="/privacy/requests", tags=["privacy"])
 _READ = Depends(require("privacy:requests"))
+_CONFLICT = problem_responses(409)  # the request's state does not allow the step
+_CONFLICT_404 = problem_responses(404, 409)
 
 
 class RequestDetail(BaseModel):
@@ -47,7 +51,7 @@ def queue(
     return requests.list_requests(session, now=utcnow(), include_closed=include_closed)
 
 
-@router.post("", response_model=RequestOut, status_code=201)
+@router.post("", response_model=RequestOut, status_code=201, responses=_CONFLICT_404)
 def open_request(
     *,
     body: RequestIn,
@@ -72,17 +76,17 @@ def open_request(
 
 
 @router.get("/{request_id}", response_model=RequestDetail, dependencies=[_READ])
-def detail(request_id: int, session: ReadSession) -> RequestDetail:
+def detail(request_id: RowId, session: ReadSession) -> RequestDetail:
     return RequestDetail(
         request=requests.get(session, request_id, now=utcnow()),
         steps=requests.steps(session, request_id),
     )
 
 
-@router.post("/{request_id}/verify", response_model=RequestOut)
+@router.post("/{request_id}/verify", response_model=RequestOut, responses=_CONFLICT)
 def verify(
     *,
-    request_id: int,
+    request_id: RowId,
     body: VerifyIn,
     principal: Principal = Depends(require("privacy:requests")),
     session: WriteSession,
@@ -93,20 +97,20 @@ def verify(
     )
 
 
-@router.post("/{request_id}/start", response_model=RequestOut)
+@router.post("/{request_id}/start", response_model=RequestOut, responses=_CONFLICT)
 def start(
     *,
-    request_id: int,
+    request_id: RowId,
     principal: Principal = Depends(require("privacy:requests")),
     session: WriteSession,
 ) -> RequestOut:
     return requests.start(session, request_id, actor=principal.actor, now=utcnow())
 
 
-@router.post("/{request_id}/extend", response_model=RequestOut)
+@router.post("/{request_id}/extend", response_model=RequestOut, responses=_CONFLICT)
 def extend(
     *,
-    request_id: int,
+    request_id: RowId,
     body: ExtendIn,
     principal: Principal = Depends(require("privacy:requests")),
     session: WriteSession,
@@ -117,10 +121,10 @@ def extend(
     )
 
 
-@router.post("/{request_id}/reject", response_model=RequestOut)
+@router.post("/{request_id}/reject", response_model=RequestOut, responses=_CONFLICT)
 def reject(
     *,
-    request_id: int,
+    request_id: RowId,
     body: RejectIn,
     principal: Principal = Depends(require("privacy:requests")),
     session: WriteSession,
@@ -130,10 +134,10 @@ def reject(
     )
 
 
-@router.post("/{request_id}/complete", response_model=RequestOut)
+@router.post("/{request_id}/complete", response_model=RequestOut, responses=_CONFLICT)
 def complete(
     *,
-    request_id: int,
+    request_id: RowId,
     principal: Principal = Depends(require("privacy:requests")),
     platform: Platform = Depends(get_platform),
     session: WriteSession,
@@ -150,10 +154,14 @@ def complete(
     ).request
 
 
-@router.get("/{request_id}/export", response_class=Response)
+@router.get(
+    "/{request_id}/export",
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}, "description": "The ZIP"}, **_CONFLICT},
+)
 def export(
     *,
-    request_id: int,
+    request_id: RowId,
     principal: Principal = Depends(require("privacy:requests")),
     platform: Platform = Depends(get_platform),
     session: WriteSession,

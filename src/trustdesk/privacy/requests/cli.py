@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from trustdesk.bounds import parse_row_id
 from trustdesk.console import cli_actor, err, open_platform, out, print_json
 from trustdesk.db import utcnow
 from trustdesk.errors import InvalidInput
@@ -36,7 +37,7 @@ app.add_typer(notice_app, name="notice")
 
 Customer = Annotated[str, typer.Option("--customer", help="The customer's external id.")]
 AsJson = Annotated[bool, typer.Option("--json")]
-RequestId = Annotated[int, typer.Argument(help="The request's number.")]
+RequestId = Annotated[int, typer.Argument(help="The request's number.", parser=parse_row_id)]
 OPERATOR_CHECK = "operator on the command line (identity checked before running it)"
 
 

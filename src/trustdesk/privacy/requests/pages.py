@@ -16,6 +16,7 @@ from trustdesk.auth.http import (
     get_platform,
     require_page,
 )
+from trustdesk.bounds import RowId
 from trustdesk.db import utcnow
 from trustdesk.platform import Platform
 from trustdesk.privacy.consent.policy import load_policy
@@ -94,7 +95,7 @@ def open_request(
 @router.get("/{request_id}")
 def detail(
     request: Request,
-    request_id: int,
+    request_id: RowId,
     principal: _Staff,
     session: ReadSession,
 ) -> Response:
@@ -110,7 +111,7 @@ def detail(
 @router.post("/{request_id}/verify")
 def verify(
     request: Request,
-    request_id: int,
+    request_id: RowId,
     principal: _Staff,
     method: _Text,
     session: WriteSession,
@@ -125,7 +126,7 @@ def verify(
 @router.post("/{request_id}/start")
 def start(
     request: Request,
-    request_id: int,
+    request_id: RowId,
     principal: _Staff,
     session: WriteSession,
 ) -> Response:
@@ -137,7 +138,7 @@ def start(
 @router.post("/{request_id}/extend")
 def extend(
     request: Request,
-    request_id: int,
+    request_id: RowId,
     principal: _Staff,
     reason: _Text,
     session: WriteSession,
@@ -150,7 +151,7 @@ def extend(
 @router.post("/{request_id}/reject")
 def reject(
     request: Request,
-    request_id: int,
+    request_id: RowId,
     principal: _Staff,
     reason: _Text,
     session: WriteSession,
@@ -164,7 +165,7 @@ def reject(
 def complete(
     *,
     request: Request,
-    request_id: int,
+    request_id: RowId,
     principal: _Staff,
     platform: Platform = Depends(get_platform),
     session: WriteSession,
@@ -185,7 +186,7 @@ def complete(
 @router.post("/{request_id}/export")
 def export(
     *,
-    request_id: int,
+    request_id: RowId,
     principal: _Staff,
     platform: Platform = Depends(get_platform),
     session: WriteSession,

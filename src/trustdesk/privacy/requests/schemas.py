@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from trustdesk.bounds import Instant
 from trustdesk.privacy.deadlines import Regime
 
 __all__ = [
@@ -58,7 +59,7 @@ class RequestIn(BaseModel):
 
     customer_id: str = Field(min_length=1, max_length=128, description="External id.")
     type: RequestKind
-    received_at: datetime | None = Field(
+    received_at: Instant | None = Field(
         None, description="When the request reached us (default: now); the clock starts here."
     )
     purposes: list[str] = Field(
