@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from tests.event_loops import run_alone
 
 TOO_BIG = str(2**63)  # one past what SQLite holds (2^31 would do on PostgreSQL)
 
@@ -215,18 +216,14 @@ async def _call(app, headers: list[tuple[bytes, bytes]], body_size: int) -> tupl
     [[], [(b"authorization", b"Bearer td_not-a-real-token")], [(b"authorization", b"Basic x")]],
 )
 def test_an_anonymous_body_is_answered_401_without_reading_a_byte(app, headers):
-    import asyncio
-
-    status, read = asyncio.run(_call(app, headers, body_size=10 * 1024 * 1024))
+    status, read = run_alone(lambda: _call(app, headers, body_size=10 * 1024 * 1024))
     assert status == 401
     assert read == 0
 
 
 def test_a_known_caller_without_the_permission_still_gets_403(app, token_for):
-    import asyncio
-
     headers = [(b"authorization", f"Bearer {token_for('viewer')}".encode())]
-    status, read = asyncio.run(_call(app, headers, body_size=1000))
+    status, read = run_alone(lambda: _call(app, headers, body_size=1000))
     assert status == 403
     assert read == 1000  # known callers' bodies are read; the route checks the permission
 

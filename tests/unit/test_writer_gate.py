@@ -5,34 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
 
 import anyio
 import pytest
+from tests.event_loops import run_alone
 
 from trustdesk.gate import BlockingCallOnEventLoop, WriterGate, mark_serving
-
-T = TypeVar("T")
-
-
-def run_alone(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """`asyncio.run(main())` in a thread of its own: the test's thread may hold another
-    library's event loop (Playwright's synchronous API keeps one)."""
-    out: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            out["value"] = asyncio.run(main())
-        except BaseException as exc:  # handed to the test's thread
-            out["error"] = exc
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join(60)
-    if "error" in out:
-        raise out["error"]
-    return out["value"]
 
 
 def test_requests_wait_on_the_loop_in_order_holding_no_thread():
