@@ -12,6 +12,7 @@ import contextlib
 import os
 import stat
 from pathlib import Path
+from typing import TextIO
 
 __all__ = ["FILE_MODE", "private_dir", "private_file", "write_private"]
 
@@ -47,6 +48,14 @@ def write_private(path: Path, data: bytes) -> Path:
         os.fchmod(fh.fileno(), FILE_MODE)  # an existing file keeps its mode through O_CREAT
         fh.write(data)
     return path
+
+
+def open_private_text(path: Path) -> TextIO:
+    """A text file opened for writing (created or replaced) readable by its owner only: rejects
+    files name external ids and quote the values they refuse."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    os.fchmod(fd, FILE_MODE)  # an existing file keeps its mode through O_CREAT
+    return os.fdopen(fd, "w", encoding="utf-8", newline="")
 
 
 def _tighten(path: Path) -> None:

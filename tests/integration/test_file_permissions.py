@@ -99,3 +99,27 @@ def test_access_exports_and_consent_proofs_are_owner_only(umask_022, cli, tmp_pa
     proof = tmp_path / "proof.json"
     assert cli("consent", "proof", "--customer", "ada", "--output", str(proof)).exit_code == 0
     assert mode(proof) == 0o600
+
+
+def test_rejects_files_are_owner_only(umask_022, cli, tmp_path):
+    source = tmp_path / "fb.csv"
+    source.write_text("id,text,at\nf1,fine,2024-01-01T00:00:00Z\nf2,,2024-01-01T00:00:00Z\n")
+    rejects = tmp_path / "fb.csv.rejects.csv"
+    rejects.write_text("")  # an existing, world-readable file is replaced owner-only
+    rejects.chmod(0o644)
+    result = cli(
+        "feedback",
+        "import",
+        str(source),
+        "--source",
+        "survey",
+        "--id-column",
+        "id",
+        "--text-column",
+        "text",
+        "--time-column",
+        "at",
+    )
+    assert result.exit_code == 2, result.output
+    assert mode(rejects) == 0o600
+    assert "f2" in rejects.read_text()

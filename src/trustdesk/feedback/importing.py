@@ -21,6 +21,7 @@ from trustdesk.feedback import service
 from trustdesk.feedback.analysis import Analyser
 from trustdesk.feedback.ratings import DEFAULT_SCALE, SCALES
 from trustdesk.feedback.schemas import FeedbackRecord, ImportReport, RowError, parse_record
+from trustdesk.private_files import open_private_text
 from trustdesk.tabular import Row, read_rows
 
 __all__ = [
@@ -168,7 +169,7 @@ def analyse_pending(
 
 def write_rejects(path: Path, rejected: Iterable[RowError]) -> None:
     """The rejects file: row, external_id, reason (to fix and re-import)."""
-    with path.open("w", encoding="utf-8", newline="") as fh:
+    with open_private_text(path) as fh:
         writer = SafeWriter(fh)
         writer.writerow(["row", "external_id", "reason"])
         for bad in rejected:
