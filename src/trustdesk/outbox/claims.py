@@ -13,9 +13,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, select, update
 
 from trustdesk.db import Database
 from trustdesk.outbox.models import OutboxDelivery, OutboxMessage
@@ -174,52 +174,83 @@ def record(db: Database, outcomes: list[Outcome], now: datetime, **settle: Any) 
             _record(session, outcomes, now, **settle)
 
 
+_T = cast(Table, OutboxMessage.__table__)
+_MINE = (_T.c.id == bindparam("b_id")) & (_T.c.claim_token == bindparam("b_token"))
+_RELEASE: dict[str, Any] = {
+    "claim_token": None,
+    "lease_until": None,
+    "updated_at": bindparam("b_now"),
+    "last_error": bindparam("b_error"),
+}
+# One statement per kind of outcome, each run once per batch with many parameter sets: per-row
+# ORM updates cost more than the SMTP conversation.
+_SENT = (
+    update(_T)
+    .where(_MINE)
+    .values(
+        **_RELEASE,
+        status="sent",
+        sent_at=bindparam("b_now"),
+        provider_message_id=bindparam("b_provider"),
+        message_id_header=bindparam("b_mid"),
+        next_attempt_at=None,
+    )
+)
+_RETRY = (
+    update(_T)
+    .where(_MINE)
+    .values(**_RELEASE, status="failed", committed_at=None, next_attempt_at=bindparam("b_next"))
+)
+_TO_POSTAL = (
+    update(_T)
+    .where(_MINE)
+    .values(
+        **_RELEASE,
+        status="pending",
+        channel="postal",
+        committed_at=None,
+        next_attempt_at=bindparam("b_now"),
+    )
+)
+_FINAL = (
+    update(_T)
+    .where(_MINE)
+    .values(
+        **_RELEASE,
+        status=bindparam("b_status"),
+        message_id_header=func.coalesce(bindparam("b_mid"), _T.c.message_id_header),
+        next_attempt_at=None,
+    )
+)
+
+
 def _record(
     session: Any, outcomes: list[Outcome], now: datetime, *, max_attempts: int, backoff_s: float
 ) -> None:
+    batches: dict[Any, list[dict[str, Any]]] = {}
     log: list[dict[str, Any]] = []
     for o in outcomes:
         c = o.claim
-        values: dict[str, Any] = {
-            "claim_token": None,
-            "lease_until": None,
-            "updated_at": now,
-            "last_error": None if o.status == "sent" else o.detail,
+        params: dict[str, Any] = {
+            "b_id": c.id,
+            "b_token": c.token,
+            "b_now": now,
+            "b_error": None if o.status == "sent" else o.detail,
         }
         outcome = o.status
         if o.status == "sent":
-            values.update(
-                status="sent",
-                sent_at=now,
-                provider_message_id=o.provider_id,
-                message_id_header=o.message_id,
-                next_attempt_at=None,
-            )
-        elif o.status == "failed":
-            if c.attempts >= max_attempts:
-                outcome = "dead"
-                values.update(status="dead", next_attempt_at=None)
-            else:
-                wait = backoff(c.attempts, backoff_s)
-                values.update(
-                    status="failed",
-                    committed_at=None,
-                    next_attempt_at=now + timedelta(seconds=wait),
-                )
+            statement = _SENT
+            params.update(b_provider=o.provider_id, b_mid=o.message_id)
+        elif o.status == "failed" and c.attempts < max_attempts:
+            statement = _RETRY
+            params["b_next"] = now + timedelta(seconds=backoff(c.attempts, backoff_s))
         elif o.status == "to_postal":
-            values.update(
-                status="pending", channel="postal", next_attempt_at=now, committed_at=None
-            )
-        else:  # bounced, unreachable, unconfirmed
-            values.update(status=o.status, next_attempt_at=None)
-        if o.message_id is not None:
-            values["message_id_header"] = o.message_id
-        session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == c.id, OutboxMessage.claim_token == c.token)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
+            statement = _TO_POSTAL
+        else:  # out of attempts (dead), bounced, unreachable, unconfirmed
+            outcome = "dead" if o.status == "failed" else o.status
+            statement = _FINAL
+            params.update(b_status=outcome, b_mid=o.message_id)
+        batches.setdefault(statement, []).append(params)
         log.append(
             {
                 "message_id": c.id,
@@ -230,5 +261,8 @@ def _record(
                 "detail": o.detail,
             }
         )
+    connection = session.connection()
+    for statement, rows in batches.items():
+        connection.execute(statement, rows)
     if log:
-        session.execute(insert(OutboxDelivery), log)
+        connection.execute(insert(cast(Table, OutboxDelivery.__table__)), log)

@@ -173,7 +173,7 @@ class _EmailSender:
                     else:
                         done.append(Outcome(c, "unreachable", detail="no email address"))
                     continue
-                to, rcpt = formataddr((person.name or "", person.email)), person.email
+                to, rcpt = formataddr((person.name or "", person.email), "utf-8"), person.email
             else:
                 assert c.address_enc is not None
                 rcpt = open_address(vault, c.key, c.address_enc)
@@ -206,20 +206,26 @@ class _EmailSender:
         ready, outcomes = self._resolve(claims)
         width = len(self.connections)
         for start in range(0, len(ready), width):
-            prepared: list[tuple[smtp.SmtpConnection, _Ready]] = []
-            for connection, item in zip(
-                self.connections, ready[start : start + width], strict=False
-            ):
+            batch = list(zip(self.connections, ready[start : start + width], strict=False))
+            for _ in batch:
                 self._pace()
-                try:
-                    connection.prepare(item.envelope)
-                except smtp.SmtpRefused as exc:
-                    status = "bounced" if exc.permanent and exc.stage == "rcpt" else "failed"
-                    outcomes.append(Outcome(item.claim, status, exc.code, exc.detail))
-                except Exception as exc:
-                    outcomes.append(Outcome(item.claim, "failed", None, smtp.error_text(exc)))
-                else:
+            errors = smtp.prepare_all([(c, i.envelope) for c, i in batch])
+            prepared: list[tuple[smtp.SmtpConnection, _Ready]] = []
+            for (connection, item), error in zip(batch, errors, strict=True):
+                if error is None:
                     prepared.append((connection, item))
+                elif isinstance(error, smtp.SmtpRefused):
+                    permanent = error.permanent and error.stage == "rcpt"
+                    outcomes.append(
+                        Outcome(
+                            item.claim,
+                            "bounced" if permanent else "failed",
+                            error.code,
+                            error.detail,
+                        )
+                    )
+                else:
+                    outcomes.append(Outcome(item.claim, "failed", None, smtp.error_text(error)))
             now = self.clock()
             held = mark_committed(
                 self.platform.db, [i.claim for _, i in prepared], outcomes, now, **self.settle
