@@ -232,28 +232,32 @@ class _EmailSender:
             )
             self._finish(outcomes)
             outcomes = []
-            ending: list[tuple[smtp.SmtpConnection, _Ready]] = []
+            # From the commit above to the last "." below is the one window in which a kill
+            # loses a message (docs/outbox.md): nothing else happens in between.
+            ending = [(c, i) for c, i in prepared if i.claim.id in held]
+            broken: list[tuple[int, BaseException]] = []
+            for n, (connection, _) in enumerate(ending):
+                try:
+                    connection.write_end()
+                except Exception as exc:  # the "." may be out: never resend
+                    broken.append((n, exc))
             for connection, item in prepared:
                 if item.claim.id not in held:  # another run owns it now: let the server drop it
                     connection.abandon()
                     self.report.fenced += 1
-                    continue
-                try:
-                    connection.write_end()
-                except Exception as exc:
-                    connection.drop()
-                    outcomes.append(
-                        Outcome(
-                            item.claim,
-                            "unconfirmed",
-                            None,
-                            smtp.error_text(exc),
-                            None,
-                            item.message_id,
-                        )
+            for n, error in reversed(broken):
+                connection, item = ending.pop(n)
+                connection.drop()
+                outcomes.append(
+                    Outcome(
+                        item.claim,
+                        "unconfirmed",
+                        None,
+                        smtp.error_text(error),
+                        None,
+                        item.message_id,
                     )
-                    continue
-                ending.append((connection, item))
+                )
             for connection, item in ending:
                 try:
                     code, reply = connection.read_end()
