@@ -11,6 +11,7 @@ recovered) cannot overwrite what the next run does.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -63,29 +64,59 @@ def backoff(attempts: int, base_s: float) -> float:
     return float(delay * _random.uniform(0.5, 1.5))
 
 
-def recover_stale(db: Database, now: datetime) -> tuple[int, int]:
-    """Messages of runs whose lease ran out: never committed to the server → due again; the final
-    "." possibly written → `unconfirmed` (not sent again). Returns (due again, unconfirmed)."""
+def recover_stale(
+    db: Database, now: datetime, noted: Callable[[str], set[int] | None]
+) -> tuple[int, int, set[str]]:
+    """Messages of runs whose lease ran out: never marked committed, or marked but (by the
+    dead run's claim journal, `noted`) never about to get their final "." → due again; the others
+    marked committed → `unconfirmed` (not sent again). Returns (due again, unconfirmed, the claim
+    tokens resolved)."""
     stale = and_(OutboxMessage.status == "sending", OutboxMessage.lease_until < now)
     with db.transaction() as session:
-        again = session.execute(  # type: ignore[attr-defined]
-            update(OutboxMessage)
-            .where(stale, OutboxMessage.committed_at.is_(None))
-            .values(status="failed", next_attempt_at=now, claim_token=None, updated_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        unsure = session.execute(  # type: ignore[attr-defined]
-            update(OutboxMessage)
-            .where(stale, OutboxMessage.committed_at.is_not(None))
-            .values(
-                status="unconfirmed",
-                claim_token=None,
-                last_error="delivery run stopped after the message may have been accepted",
-                updated_at=now,
+        query = select(
+            OutboxMessage.id, OutboxMessage.claim_token, OutboxMessage.committed_at
+        ).where(stale)
+        if not db.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        rows = session.execute(query).all()
+        journals: dict[str, set[int] | None] = {}
+        again: list[int] = []
+        unsure: list[int] = []
+        for message_id, token, committed_at in rows:
+            if committed_at is None:
+                again.append(message_id)
+                continue
+            key = token or ""
+            if key not in journals:
+                journals[key] = noted(key) if key else None
+            ids = journals[key]
+            (again if ids is not None and message_id not in ids else unsure).append(message_id)
+        if again:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(again))
+                .values(
+                    status="failed",
+                    next_attempt_at=now,
+                    claim_token=None,
+                    committed_at=None,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
             )
-            .execution_options(synchronize_session=False)
-        ).rowcount
-    return int(again or 0), int(unsure or 0)
+        if unsure:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(unsure))
+                .values(
+                    status="unconfirmed",
+                    claim_token=None,
+                    last_error="delivery run stopped after the message may have been accepted",
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+    return len(again), len(unsure), {t for t, ids in journals.items() if ids is not None}
 
 
 def claim_due(

@@ -32,6 +32,7 @@ from trustdesk.outbox.content import (
     open_address,
     open_content,
 )
+from trustdesk.outbox.journal import ClaimJournal
 from trustdesk.outbox.models import WebhookEndpoint
 from trustdesk.outbox.schemas import DeliveryReport
 from trustdesk.platform import Platform
@@ -64,8 +65,13 @@ def deliver_due(
     settings = platform.settings
     settle = {"max_attempts": settings.outbox_max_attempts, "backoff_s": settings.outbox_backoff_s}
     report = DeliveryReport()
-    report.recovered, report.unconfirmed = recover_stale(platform.db, clock())
-    sender = _EmailSender(platform, settle, clock, report)
+    journal = ClaimJournal(settings.data_dir / "outbox-claims")
+    report.recovered, report.unconfirmed, resolved = recover_stale(
+        platform.db, clock(), journal.noted
+    )
+    for token in resolved:
+        journal.forget(token)
+    sender = _EmailSender(platform, settle, clock, report, journal)
     try:
         while until_empty or report.claimed < limit:
             want = _CLAIM_BATCH if until_empty else min(_CLAIM_BATCH, limit - report.claimed)
@@ -79,11 +85,14 @@ def deliver_due(
             if not claims:
                 break
             report.claimed += len(claims)
+            journal.begin(claims[0].token)
             sender.send([c for c in claims if c.channel == "email"])
             _send_webhooks(
                 platform, [c for c in claims if c.channel == "webhook"], settle, clock, report
             )
+            journal.end(claims[0].token)
     finally:
+        journal.close_all()
         sender.close()
     report.seconds = round(time.monotonic() - started, 3)
     if report.claimed or report.recovered or report.unconfirmed:
@@ -117,8 +126,10 @@ class _EmailSender:
         settle: dict[str, float],
         clock: Callable[[], datetime],
         report: DeliveryReport,
+        journal: ClaimJournal,
     ) -> None:
         self.platform = platform
+        self.journal = journal
         self.settle = settle
         self.clock = clock
         self.report = report
@@ -232,9 +243,12 @@ class _EmailSender:
             )
             self._finish(outcomes)
             outcomes = []
-            # From the commit above to the last "." below is the one window in which a kill
-            # loses a message (docs/outbox.md): nothing else happens in between.
+            # The journal note, then the final dots, nothing in between: a kill after the commit
+            # above but before the note leaves messages a restart on this host sends again; one
+            # between the note and a "." is the one window that loses a message (docs/outbox.md).
             ending = [(c, i) for c, i in prepared if i.claim.id in held]
+            if ending:
+                self.journal.note(ending[0][1].claim.token, [i.claim.id for _, i in ending])
             broken: list[tuple[int, BaseException]] = []
             for n, (connection, _) in enumerate(ending):
                 try:
