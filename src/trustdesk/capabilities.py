@@ -176,6 +176,7 @@ CAPABILITIES: tuple[Capability, ...] = (
             ),
             Permission("outbox:manage", "Retry messages that failed or bounced", ()),
         ),
+        exports=(ExportSection("messages", "trustdesk.outbox.privacy_export:messages"),),
     ),
     Capability(
         name="privacy",

@@ -407,3 +407,32 @@ def test_the_api_shows_status_and_log_to_those_allowed_and_retries(
     analyst = {"Authorization": f"Bearer {token_for('analyst')}"}
     assert api.get("/api/v1/outbox/counts", headers=analyst).status_code == 200
     assert api.post(f"/api/v1/outbox/messages/{ref.id}/retry", headers=analyst).status_code == 403
+
+
+def test_a_customers_access_export_holds_the_messages_sent_to_them(platform, cli, tmp_path):
+    import zipfile
+
+    ids = _customers(
+        platform,
+        {"external_id": "ada", "email": "ada@example.org"},
+        {"external_id": "bob", "email": "bob@example.org"},
+    )
+    with platform.db.transaction() as session:
+        _notice(session, platform, ids["ada"], "incident:1:ada")
+        outbox.enqueue_email(
+            session,
+            platform.vault,
+            kind="case.reply",
+            key="case:9:bob",
+            customer_id=ids["bob"],
+            subject="Your complaint",
+            text="Bob, we fixed it",
+        )
+    target = tmp_path / "ada.zip"
+    done = cli("privacy", "export", "--customer", "ada", "--output", str(target))
+    assert done.exit_code == 0, done.output
+    with zipfile.ZipFile(target) as archive:
+        sent = json.loads(archive.read("messages.json"))
+    assert [(m["kind"], m["subject"], m["status"]) for m in sent] == [
+        ("incident.notice", "About your account", "pending")
+    ]
