@@ -160,25 +160,6 @@ CAPABILITIES: tuple[Capability, ...] = (
         demo=(DemoStep("trustdesk.customers.demo:load_demo_customers", 10),),
     ),
     Capability(
-        # Shared: every capability's outgoing email, webhooks and postal letters (docs/outbox.md).
-        name="outbox",
-        routers=("trustdesk.outbox.api:router",),
-        commands=(
-            Command("outbox", "trustdesk.outbox.cli:app"),
-            Command("mailbox", "trustdesk.outbox.cli:mailbox_app"),
-        ),
-        models=("trustdesk.outbox.models",),
-        permissions=(
-            Permission(
-                "outbox:read",
-                "See outgoing messages, their delivery status and log (never their content)",
-                ("privacy_officer", "analyst"),
-            ),
-            Permission("outbox:manage", "Retry messages that failed or bounced", ()),
-        ),
-        exports=(ExportSection("messages", "trustdesk.outbox.privacy_export:messages"),),
-    ),
-    Capability(
         name="privacy",
         routers=(
             "trustdesk.privacy.consent.api:router",
@@ -294,6 +275,25 @@ CAPABILITIES: tuple[Capability, ...] = (
         exports=(ExportSection("payments", "trustdesk.fraud.privacy_export:payments"),),
         demo=(DemoStep("trustdesk.fraud.demo:load_demo_step", 30),),
         server_hooks=("trustdesk.fraud.serving:attach_scorer",),
+    ),
+    Capability(
+        # Shared: every capability's outgoing email, webhooks and postal letters (docs/outbox.md).
+        name="outbox",
+        routers=("trustdesk.outbox.api:router",),
+        commands=(
+            Command("outbox", "trustdesk.outbox.cli:app"),
+            Command("mailbox", "trustdesk.outbox.cli:mailbox_app"),
+        ),
+        models=("trustdesk.outbox.models",),
+        permissions=(
+            Permission(
+                "outbox:read",
+                "See outgoing messages, their delivery status and log (never their content)",
+                ("privacy_officer", "analyst"),
+            ),
+            Permission("outbox:manage", "Retry messages that failed or bounced", ()),
+        ),
+        exports=(ExportSection("messages", "trustdesk.outbox.privacy_export:messages"),),
     ),
 )
 """Every capability, in the order their contributions are mounted, listed and registered."""
