@@ -73,7 +73,7 @@ def baseline(port: int, addresses: list[str]) -> float:
     messages = [
         build_email(
             from_address="Acme <trust@acme.test>",
-            to=address,
+            to=(None, address),
             subject="About your account",
             text=TEXT,
             html=None,

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import formataddr, parseaddr
+from email.utils import parseaddr
 
 from sqlalchemy import select
 
@@ -184,15 +184,17 @@ class _EmailSender:
                     else:
                         done.append(Outcome(c, "unreachable", detail="no email address"))
                     continue
-                to, rcpt = formataddr((person.name or "", person.email), "utf-8"), person.email
+                to, rcpt = (person.name, person.email), person.email
             else:
                 assert c.address_enc is not None
                 rcpt = open_address(vault, c.key, c.address_enc)
-                to = rcpt
+                to = (None, rcpt)
             ready.append(self._ready(c, content, to, rcpt))
         return ready, done
 
-    def _ready(self, claim: Claim, content: Content, to: str, rcpt: str) -> _Ready:
+    def _ready(
+        self, claim: Claim, content: Content, to: tuple[str | None, str], rcpt: str
+    ) -> _Ready:
         message_id = message_id_for(claim.key, self.domain)
         data = smtp.build_email(
             from_address=self.config.from_address,

@@ -70,8 +70,9 @@ def _header(value: str) -> str:
     return value if value.isascii() else Header(value, "utf-8").encode()
 
 
-def _address(value: str) -> str:
-    name, address = parseaddr(" ".join(value.splitlines()))
+def _address(name: str | None, address: str) -> str:
+    name = " ".join((name or "").splitlines())
+    address = "".join(address.split())
     return formataddr((name, address), charset="utf-8") if name else address
 
 
@@ -84,16 +85,23 @@ def _part(content_type: str, body: str) -> bytes:
 
 
 def build_email(
-    *, from_address: str, to: str, subject: str, text: str, html: str | None, message_id: str
+    *,
+    from_address: str,
+    to: tuple[str | None, str],
+    subject: str,
+    text: str,
+    html: str | None,
+    message_id: str,
 ) -> bytes:
-    """A MIME message (text, or text and HTML alternatives), quoted-printable UTF-8.
+    """A MIME message to `to` = (display name, address): text, or text and HTML alternatives,
+    quoted-printable UTF-8.
 
     Built directly rather than with `email.message.EmailMessage`, which costs more than the
     whole SMTP conversation on a local server; tests parse the result with the `email` package.
     """
     head = (
-        f"From: {_address(from_address)}\r\n"
-        f"To: {_address(to)}\r\n"
+        f"From: {_address(*parseaddr(from_address))}\r\n"
+        f"To: {_address(*to)}\r\n"
         f"Subject: {_header(subject)}\r\n"
         f"Date: {formatdate(usegmt=True)}\r\n"
         f"Message-ID: {_header(message_id)}\r\n"
