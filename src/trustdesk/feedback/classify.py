@@ -27,6 +27,7 @@ __all__ = [
     "EMBEDDING_WEIGHT",
     "StackedClassifier",
     "fit_classifier",
+    "fit_parts",
     "validate_classify_labels",
 ]
 
@@ -147,7 +148,9 @@ def validate_classify_labels(labels: Sequence[str]) -> tuple[str, ...]:
     return tuple(sorted(counts))
 
 
-def _fit(texts: list[str], y: np.ndarray, vectors: np.ndarray | None) -> tuple[Any, Any | None]:
+def fit_parts(
+    texts: list[str], y: np.ndarray, vectors: np.ndarray | None
+) -> tuple[Any, Any | None]:
     tfidf = _tfidf_svc().fit(texts, y)
     embedding = _embedding_svc().fit(vectors, y) if vectors is not None else None
     return tfidf, embedding
@@ -190,7 +193,7 @@ def fit_classifier(
     if val.any() and len(set(y[train].tolist())) == len(classes):
         train_texts = [t for t, v in zip(texts, val, strict=True) if not v]
         val_texts = [t for t, v in zip(texts, val, strict=True) if v]
-        tfidf, embedding = _fit(
+        tfidf, embedding = fit_parts(
             train_texts, y[train], vectors[train] if vectors is not None else None
         )
         tfidf_scores = _standardise(tfidf.decision_function(val_texts))
@@ -207,6 +210,6 @@ def fit_classifier(
             metrics["tfidf_only_accuracy"] = round(
                 float(accuracy_score(y[val], tfidf_scores.argmax(axis=1))), 4
             )
-    tfidf, embedding = _fit(texts, y, vectors)
+    tfidf, embedding = fit_parts(texts, y, vectors)
     model = StackedClassifier(meta, tfidf, embedding, temperature=temperature)
     return FittedClassifier(model, metrics)
