@@ -1,0 +1,50 @@
+"""The classify model's pure parts: score standardisation, calibrated probabilities, encoder check."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from trustdesk.errors import ConfigurationError
+from trustdesk.feedback.classify import StackedClassifier, _softmax, _standardise, _temperature
+from trustdesk.feedback.model_meta import ModelMeta
+
+META = ModelMeta("stacked", "classify", ("a", "b", "c"), "test")
+finite = st.floats(-1e3, 1e3, allow_nan=False, width=32)
+
+
+@given(arrays(np.float64, st.tuples(st.integers(1, 20), st.integers(2, 8)), elements=finite))
+def test_probabilities_sum_to_one_and_keep_the_best_label(scores):
+    z = _standardise(scores)
+    for temperature in (0.3, 1.0, 30.0):
+        p = _softmax(z, temperature)
+        assert np.allclose(p.sum(axis=1), 1.0, atol=1e-5)
+        assert np.all((p >= 0) & (p <= 1))
+        best = p.max(axis=1)
+        assert np.all(p[np.arange(len(z)), z.argmax(axis=1)] == best)
+
+
+def test_two_class_scores_become_two_columns():
+    z = _standardise(np.array([2.0, -1.0]))
+    assert z.shape == (2, 2)
+    assert list(z.argmax(axis=1)) == [1, 0]  # scikit-learn's one column scores the second class
+
+
+def test_the_temperature_is_sharper_when_the_scores_are_right():
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, 3, 300)
+    scores = rng.normal(size=(300, 3))
+    scores[np.arange(300), gold] += 3.0
+    right = _temperature(_standardise(scores), gold)
+    wrong = _temperature(_standardise(scores), (gold + 1) % 3)
+    assert right > wrong
+
+
+def test_a_model_stacked_on_another_encoder_refuses_to_load():
+    state = {"tfidf": object(), "embedding": object(), "encoder": "some-other-encoder"}
+    with pytest.raises(ConfigurationError, match="retrain"):
+        StackedClassifier.from_state(META, state)
+    StackedClassifier.from_state(META, {**state, "embedding": None})  # TF-IDF tier: no encoder
