@@ -27,6 +27,7 @@ __all__ = [
     "Command",
     "DemoStep",
     "ExportSection",
+    "Job",
     "Permission",
     "installed",
     "resolve",
@@ -78,6 +79,29 @@ class DemoStep:
 
 
 @dataclass(frozen=True)
+class Job:
+    """A unit of background work run by the one job system (`trustdesk.jobs`).
+
+    `run` is `"module:function"`, a function `(trustdesk.jobs.public.JobContext) -> str | None`
+    (a one-line summary for the runs table) that opens its own transactions. `every_s` makes it
+    scheduled (one run per due time, due times aligned to multiples of `every_s` since the Unix
+    epoch, so every worker agrees on them); `triggered_by` names the events
+    (`trustdesk.jobs.public.changed(session, event)`) that make it due at once (coalesced: many
+    events before a run start give one run). A failed run is retried `max_attempts - 1` times,
+    waits doubling from `retry_s`.
+    """
+
+    name: str
+    run: str
+    description: str = ""
+    every_s: int | None = None
+    triggered_by: tuple[str, ...] = ()
+    max_attempts: int = 3
+    retry_s: int = 30
+    lease_s: int = 600  # a run not finished by then counts as lost and the job is claimable
+
+
+@dataclass(frozen=True)
 class Capability:
     """What one capability contributes. Every reference is `"module:attribute"`."""
 
@@ -96,6 +120,7 @@ class Capability:
     # context is made and entered each time the server starts, left when it stops (in-process
     # services, caches).
     server_hooks: tuple[str, ...] = ()
+    jobs: tuple[Job, ...] = ()  # scheduled and triggered background work (trustdesk.jobs)
 
 
 CAPABILITIES: tuple[Capability, ...] = (
@@ -253,6 +278,15 @@ CAPABILITIES: tuple[Capability, ...] = (
         signals=("trustdesk.trust.feedback_signal:FEEDBACK_SIGNAL",),
         exports=(ExportSection("trust", "trustdesk.trust.privacy_export:trust_index"),),
         demo=(DemoStep("trustdesk.trust.demo:recompute_for_demo", 40),),
+        jobs=(
+            Job(
+                "trust.recompute",
+                "trustdesk.trust.jobs:recompute",
+                "Fold new feedback and payments into the trust index; evaluate alerts.",
+                every_s=300,
+                triggered_by=("feedback.analysed",),
+            ),
+        ),
     ),
     Capability(
         name="fraud",
@@ -275,6 +309,26 @@ CAPABILITIES: tuple[Capability, ...] = (
         exports=(ExportSection("payments", "trustdesk.fraud.privacy_export:payments"),),
         demo=(DemoStep("trustdesk.fraud.demo:load_demo_step", 30),),
         server_hooks=("trustdesk.fraud.serving:attach_scorer",),
+    ),
+    Capability(
+        name="jobs",
+        routers=("trustdesk.jobs.api:router",),
+        commands=(
+            Command("jobs", "trustdesk.jobs.cli:app"),
+            Command("worker", "trustdesk.jobs.cli:worker_app"),
+        ),
+        pages=("trustdesk.jobs.pages:section",),
+        models=("trustdesk.jobs.models",),
+        permissions=(
+            Permission(
+                "jobs:read",
+                "See background jobs, their runs, failures and durations",
+                ("privacy_officer", "analyst", "monitor"),
+            ),
+            Permission("jobs:run", "Make a background job run now"),
+        ),
+        # Last: the capabilities' own in-process services are up before the first job runs.
+        server_hooks=("trustdesk.jobs.serving:attach_runner",),
     ),
 )
 """Every capability, in the order their contributions are mounted, listed and registered."""

@@ -21,6 +21,7 @@ from trustdesk.feedback.analysis import Analyser, TextAnalysis
 from trustdesk.feedback.models import Feedback, FeedbackSourceKey
 from trustdesk.feedback.schemas import FeedbackOut, FeedbackRecord
 from trustdesk.feedback.topics import TOPICS, topics_of
+from trustdesk.jobs import public as jobs
 
 __all__ = [
     "FeedbackFilter",
@@ -204,6 +205,8 @@ def store_feedback(
             if analysis is not None:
                 search.index_terms(session, vault, texts)
             result.created = len(texts)
+        if analysis is not None and result.created:
+            jobs.changed(session, ANALYSED)  # the trust index is stale: recompute it
         result.unchanged += len(plan) - result.created
     sources = sorted({r.source for r in records})
     audit.record(
@@ -244,6 +247,8 @@ _ANALYSIS_COLUMNS = (
     "model_version",
 )
 UNREADABLE = "text-erased"
+ANALYSED = "feedback.analysed"
+"""The job-system event of new analysed feedback (the trust recompute is triggered by it)."""
 
 
 def enrich_pending(session: Session, vault: Vault, analyser: Analyser, *, limit: int = 5000) -> int:
@@ -285,6 +290,7 @@ def enrich_pending(session: Session, vault: Vault, analyser: Analyser, *, limit:
     )
     session.connection().execute(statement, values)
     search.index_terms(session, vault, readable)
+    jobs.changed(session, ANALYSED)
     return len(rows)
 
 

@@ -1,0 +1,49 @@
+"""What capabilities use of the job system: the context their job functions receive, `changed`
+(an event that makes the jobs it triggers due, in the caller's transaction) and `run_triggered`
+(a command runs at once what its change made due, instead of waiting for a worker)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from trustdesk.db import utcnow
+from trustdesk.jobs import service
+from trustdesk.jobs.context import JobContext
+from trustdesk.jobs.registry import triggered_by
+from trustdesk.jobs.runner import Runner
+from trustdesk.platform import Platform
+
+__all__ = ["JobContext", "RunResult", "changed", "run_triggered"]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    job: str
+    status: str  # succeeded or failed
+    duration_ms: int
+    summary: str | None
+    error: str | None
+
+
+def changed(session: Session, event: str, *, now: datetime | None = None) -> list[str]:
+    """Record that `event` happened (e.g. "feedback.analysed"): every job it triggers becomes due.
+
+    Runs in the caller's transaction, so the jobs become due only if the change commits. Returns
+    the names of the jobs made due.
+    """
+    return service.mark_changed(session, event, now or utcnow())
+
+
+def run_triggered(platform: Platform, event: str) -> list[RunResult]:
+    """Run now, in this thread, the jobs `event` triggers that are due (a command that changed
+    data and wants its results fresh before it returns). A job another worker is running already
+    is left to it."""
+    runner = Runner(platform)
+    results = []
+    for job in triggered_by(event):
+        for o in runner.run_due(only=job.name, limit=1):
+            results.append(RunResult(o.job, o.status, o.duration_ms, o.summary, o.error))
+    return results
