@@ -22,6 +22,7 @@ __all__ = [
     "CAPABILITIES",
     "ERASER_REGISTRY",
     "EXPORT_REGISTRY",
+    "RETENTION_REGISTRY",
     "SIGNAL_REGISTRY",
     "Capability",
     "Command",
@@ -42,6 +43,8 @@ EXPORT_REGISTRY = "trustdesk.privacy.public:register_exporter"
 # Erasure steps go to customers, not privacy: erasing a customer is destroying their key plus
 # these steps, and customers' own `erase` command and route run it without depending on privacy.
 ERASER_REGISTRY = "trustdesk.customers.public:register_eraser"
+# Retention targets go to privacy: the data map's rules say what happens to each system's records.
+RETENTION_REGISTRY = "trustdesk.privacy.public:register_retention"
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,7 @@ class Capability:
     signals: tuple[str, ...] = ()  # trust signals (trust.public.Signal)
     exports: tuple[ExportSection, ...] = ()  # access-export sections (privacy.public.Exporter)
     erasers: tuple[str, ...] = ()  # erasure steps (customers.public.Eraser)
+    retention: tuple[str, ...] = ()  # retention targets (privacy.public.RetentionTarget)
     demo: tuple[DemoStep, ...] = ()
     # `(app, platform, settings) -> (() -> context manager)`: called when the app is built; a new
     # context is made and entered each time the server starts, left when it stops (in-process
@@ -194,6 +198,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         commands=(
             Command("consent", "trustdesk.privacy.consent.cli:app"),
             Command("privacy", "trustdesk.privacy.requests.cli:app"),
+            Command("retention", "trustdesk.privacy.retention.cli:app"),
         ),
         pages=(
             "trustdesk.privacy.preferences.pages:section",
@@ -230,6 +235,16 @@ CAPABILITIES: tuple[Capability, ...] = (
             ExportSection("consent_history", "trustdesk.privacy.export.sections:consent_history"),
             ExportSection("requests", "trustdesk.privacy.export.sections:requests"),
         ),
+        retention=("trustdesk.privacy.requests.retention:REQUEST_RETENTION",),
+        demo=(DemoStep("trustdesk.privacy.retention.demo:pause_retention_for_demo", 5),),
+        jobs=(
+            Job(
+                "privacy.retention",
+                "trustdesk.privacy.retention.jobs:enforce",
+                "Delete or anonymise records past their data-map retention period.",
+                every_s=86_400,
+            ),
+        ),
     ),
     Capability(
         name="feedback",
@@ -250,6 +265,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         ),
         exports=(ExportSection("feedback", "trustdesk.feedback.privacy_export:feedback_items"),),
         erasers=("trustdesk.feedback.erasure:FEEDBACK_ERASER",),
+        retention=("trustdesk.feedback.retention:FEEDBACK_RETENTION",),
         demo=(DemoStep("trustdesk.feedback.demo:load_demo_feedback", 20),),
     ),
     Capability(
@@ -307,6 +323,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         ),
         signals=("trustdesk.fraud.trust_signal:FRAUD_SIGNAL",),
         exports=(ExportSection("payments", "trustdesk.fraud.privacy_export:payments"),),
+        retention=("trustdesk.fraud.retention:PAYMENT_RETENTION",),
         demo=(DemoStep("trustdesk.fraud.demo:load_demo_step", 30),),
         server_hooks=("trustdesk.fraud.serving:attach_scorer",),
     ),
@@ -351,7 +368,8 @@ def resolve(ref: str, kind: type[T] | None = None) -> Any:
 
 
 def wire(capabilities: Sequence[Capability] | None = None) -> None:
-    """Connect every declared signal, export section and erasure step to its consumer's registry.
+    """Connect every declared signal, export section, erasure step and retention target to its
+    consumer's registry.
 
     Idempotent (registering the same object again changes nothing); the consumers call it before
     reading their registry, so what they see never depends on import order.
@@ -360,6 +378,7 @@ def wire(capabilities: Sequence[Capability] | None = None) -> None:
     register_signal: Callable[[Any], None] = resolve(SIGNAL_REGISTRY)
     register_exporter: Callable[[str, Any], None] = resolve(EXPORT_REGISTRY)
     register_eraser: Callable[[Any], None] = resolve(ERASER_REGISTRY)
+    register_retention: Callable[[Any], None] = resolve(RETENTION_REGISTRY)
     for capability in capabilities:
         for ref in capability.signals:
             register_signal(resolve(ref))
@@ -367,3 +386,5 @@ def wire(capabilities: Sequence[Capability] | None = None) -> None:
             register_exporter(section.name, resolve(section.exporter))
         for ref in capability.erasers:
             register_eraser(resolve(ref))
+        for ref in capability.retention:
+            register_retention(resolve(ref))

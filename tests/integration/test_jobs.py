@@ -264,3 +264,19 @@ def test_due_times_are_aligned_so_every_worker_agrees(every_s):
     a = next_due(every_s, datetime(2026, 12, 3, 10, 0, 1, tzinfo=UTC))
     b = next_due(every_s, datetime(2026, 12, 3, 10, 0, 2, tzinfo=UTC))
     assert a == b and a.timestamp() % every_s == 0
+
+
+def test_a_paused_job_is_not_run_until_resumed(cli, tmp_path):
+    assert cli("jobs", "pause", "trust.recompute").exit_code == 0
+    result = cli(*TWEET_IMPORT, str(_write(tmp_path)))
+    assert result.exit_code == 0, result.output
+    assert _segments(cli) == []  # the import's recompute waits for the resume
+    refused = cli("jobs", "run", "trust.recompute")
+    assert refused.exit_code != 0 and "paused" in refused.output
+    listed = {j["name"]: j for j in json.loads(cli("jobs", "list", "--json").stdout)}
+    assert listed["trust.recompute"]["paused"] is True
+    assert cli("jobs", "resume", "trust.recompute").exit_code == 0
+    assert [o["job"] for o in json.loads(cli("jobs", "due", "--json").stdout)] == [
+        "trust.recompute"
+    ]
+    assert sum(r["n"] for r in _segments(cli)) == 4

@@ -7,7 +7,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    Insert,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,7 +37,9 @@ from trustdesk.jobs import public as jobs
 __all__ = [
     "FeedbackFilter",
     "StoreResult",
+    "count_feedback_before",
     "decrypt_texts",
+    "delete_feedback_before",
     "find_feedback",
     "forget_customer_feedback",
     "get_feedback",
@@ -433,6 +446,23 @@ def list_feedback(
     texts = decrypt_texts(session, vault, rows)
     items = [_out(r, t) for r, t in zip(rows, texts, strict=True)]
     return items, (rows[-1].id if more and rows else None)
+
+
+def count_feedback_before(session: Session, cutoff: datetime) -> int:
+    """Feedback sent before `cutoff` (retention: what a rule on it would delete)."""
+    return int(session.scalar(select(func.count()).where(Feedback.at < cutoff)) or 0)
+
+
+def delete_feedback_before(session: Session, cutoff: datetime) -> int:
+    """Delete feedback sent before `cutoff` with its search postings; returns the rows deleted.
+
+    The trust index keeps only anonymous aggregates of them (a full recompute forgets those too).
+    Does not commit.
+    """
+    old = select(Feedback.id).where(Feedback.at < cutoff)
+    search.drop_terms(session, old)
+    result = session.connection().execute(delete(Feedback).where(Feedback.at < cutoff))
+    return int(result.rowcount or 0)
 
 
 def forget_customer_feedback(session: Session, customer_id: int) -> int:

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from trustdesk.console import cli_actor, open_platform, out, print_json
 from trustdesk.db import utcnow
-from trustdesk.errors import InvalidInput
+from trustdesk.errors import Conflict, InvalidInput
 from trustdesk.jobs import service
 from trustdesk.jobs.registry import declared_jobs, job_named
 from trustdesk.jobs.runner import Runner
@@ -109,7 +109,10 @@ def run(
         service.request_run(session, name, actor=cli_actor(), now=utcnow())
     outcomes = Runner(platform).run_due(only=name, limit=1)
     if not outcomes:
-        raise InvalidInput(f"{name} is running on another worker; see `trustdesk jobs runs`")
+        raise Conflict(
+            f"{name} was not run: it is paused (`trustdesk jobs resume {name}`) or running on "
+            "another worker (`trustdesk jobs list`)"
+        )
     outcome = outcomes[0]
     if as_json:
         print_json(outcome.__dict__)
@@ -123,6 +126,24 @@ def run(
         )
     if outcome.status != "succeeded":
         raise typer.Exit(code=1)
+
+
+@app.command("pause")
+def pause(name: Annotated[str, typer.Argument(help="The job to stop running.")]) -> None:
+    """Stop a job from being run by any worker until it is resumed."""
+    platform = open_platform()
+    with platform.db.transaction() as session:
+        service.set_paused(session, name, True, actor=cli_actor(), now=utcnow())
+    out.print(f"{name} paused; `trustdesk jobs resume {name}` starts it again")
+
+
+@app.command("resume")
+def resume(name: Annotated[str, typer.Argument(help="The paused job to run again.")]) -> None:
+    """Let workers run a paused job again (from its next due time)."""
+    platform = open_platform()
+    with platform.db.transaction() as session:
+        service.set_paused(session, name, False, actor=cli_actor(), now=utcnow())
+    out.print(f"{name} resumed")
 
 
 @app.command("due")

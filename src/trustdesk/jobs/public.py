@@ -16,7 +16,7 @@ from trustdesk.jobs.registry import triggered_by
 from trustdesk.jobs.runner import Runner
 from trustdesk.platform import Platform
 
-__all__ = ["JobContext", "RunResult", "changed", "run_triggered"]
+__all__ = ["JobContext", "RunResult", "changed", "pause", "run_triggered"]
 
 
 @dataclass(frozen=True)
@@ -47,3 +47,8 @@ def run_triggered(platform: Platform, event: str) -> list[RunResult]:
         for o in runner.run_due(only=job.name, limit=1):
             results.append(RunResult(o.job, o.status, o.duration_ms, o.summary, o.error))
     return results
+
+
+def pause(session: Session, name: str, *, actor: str, now: datetime | None = None) -> None:
+    """Stop a job from running until `trustdesk jobs resume NAME` (audited)."""
+    service.set_paused(session, name, True, actor=actor, now=now or utcnow())

@@ -38,6 +38,7 @@ __all__ = [
     "mark_changed",
     "recent_runs",
     "request_run",
+    "set_paused",
     "sync_jobs",
 ]
 
@@ -257,6 +258,33 @@ def request_run(session: Session, name: str, *, actor: str, now: datetime) -> No
         entity_id=name,
         changes={},
     )
+
+
+def set_paused(session: Session, name: str, paused: bool, *, actor: str, now: datetime) -> None:
+    """Pause or resume a job (a paused job is never claimed; a trigger waits for the resume)."""
+    job = job_named(name)
+    if session.get(JobState, name) is None:
+        session.execute(
+            _insert_state(session)
+            .values(name=name, attempt=0, paused=False, updated_at=now)
+            .on_conflict_do_nothing()
+        )
+    state = session.get(JobState, name)
+    assert state is not None
+    if state.paused == paused:
+        return
+    state.paused, state.updated_at = paused, now
+    if not paused and job.every_s and (state.next_due_at is None or state.next_due_at < now):
+        state.next_due_at = next_due(job.every_s, now)  # no burst of missed runs
+    audit.record(
+        session,
+        actor=actor,
+        action="job.paused" if paused else "job.resumed",
+        entity_type="job",
+        entity_id=name,
+        changes={},
+    )
+    session.flush()
 
 
 def recent_runs(

@@ -23,15 +23,18 @@ from trustdesk.privacy.export.registry import (
     ExportSubject,
     register_exporter,
 )
+from trustdesk.privacy.retention.registry import RetentionTarget, register_retention
 
 __all__ = [
     "ConsentAnswer",
     "ExportContext",
     "ExportSubject",
     "Exporter",
+    "RetentionTarget",
     "check",
     "may_contact",
     "register_exporter",
+    "register_retention",
 ]
 
 
