@@ -7,16 +7,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from trustdesk.db import utcnow
 from trustdesk.jobs import service
 from trustdesk.jobs.context import JobContext
+from trustdesk.jobs.models import JobRun
 from trustdesk.jobs.registry import triggered_by
 from trustdesk.jobs.runner import Runner
 from trustdesk.platform import Platform
 
-__all__ = ["JobContext", "RunResult", "changed", "pause", "run_triggered"]
+__all__ = [
+    "FailedRun",
+    "JobContext",
+    "RunResult",
+    "changed",
+    "failed_runs_since",
+    "pause",
+    "run_triggered",
+]
 
 
 @dataclass(frozen=True)
@@ -52,3 +62,35 @@ def run_triggered(platform: Platform, event: str) -> list[RunResult]:
 def pause(session: Session, name: str, *, actor: str, now: datetime | None = None) -> None:
     """Stop a job from running until `trustdesk jobs resume NAME` (audited)."""
     service.set_paused(session, name, True, actor=actor, now=now or utcnow())
+
+
+@dataclass(frozen=True)
+class FailedRun:
+    """A run that failed for good (no retry left) or was lost with its worker."""
+
+    run_id: int
+    job: str
+    status: str
+    attempt: int
+    finished_at: datetime
+    error: str | None
+
+
+def failed_runs_since(session: Session, since: datetime, *, limit: int = 500) -> list[FailedRun]:
+    """Runs that ended at or after `since` as a final failure, oldest first."""
+    rows = session.scalars(
+        select(JobRun)
+        .where(
+            JobRun.finished_at >= since,
+            or_(
+                and_(JobRun.status == "failed", JobRun.retry_at.is_(None)),
+                JobRun.status == "lost",
+            ),
+        )
+        .order_by(JobRun.finished_at, JobRun.id)
+        .limit(limit)
+    )
+    return [
+        FailedRun(r.id, r.job_name, r.status, r.attempt, r.finished_at or since, r.error)
+        for r in rows
+    ]

@@ -43,6 +43,8 @@ __all__ = [
 ]
 
 _MAX_ERROR = 2000
+FAILED = "job.failed"
+"""The event of a run that failed after its last attempt."""
 
 
 @dataclass(frozen=True)
@@ -229,6 +231,10 @@ def finish(
             run.retry_at = state.retry_at = now + backoff(claimed.attempt, job.retry_s)
         else:
             state.attempt = 0
+            # Given up: jobs that report failures run now (but never for their own failure,
+            # which would trigger them again and again).
+            if job.name not in {j.name for j in triggered_by(FAILED)}:
+                mark_changed(session, FAILED, now)
     if state.lease_owner == owner:
         state.lease_owner = state.lease_until = None
     state.updated_at = now

@@ -1,7 +1,7 @@
 """jobs: the job system's jobs table (schedule, trigger, retry, lease) and its runs
 
 Revision ID: 0015_jobs
-Revises: 0013_consent_pair_index
+Revises: 0014_outbox
 Create Date: 2026-12-03
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from trustdesk.db import UTCDateTime
 
 revision: str = "0015_jobs"
-down_revision: str | Sequence[str] | None = "0013_consent_pair_index"
+down_revision: str | Sequence[str] | None = "0014_outbox"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
