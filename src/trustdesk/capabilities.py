@@ -358,6 +358,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         name="notifications",
         routers=("trustdesk.notifications.api:router",),
         commands=(Command("notifications", "trustdesk.notifications.cli:app"),),
+        pages=("trustdesk.notifications.pages:section",),
         models=("trustdesk.notifications.models",),
         permissions=(
             Permission(

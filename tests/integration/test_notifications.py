@@ -181,3 +181,44 @@ def test_subscriptions_over_the_api_refuse_bad_input_and_mask_addresses(api, cli
     assert api.delete(f"/api/v1/notifications/subscriptions/{sub_id}").status_code == 204
     assert api.delete(f"/api/v1/notifications/subscriptions/{sub_id}").status_code == 404
     assert api.get("/api/v1/notifications/subscriptions").json() == []
+
+
+def test_staff_manage_subscriptions_on_the_page(client, platform):
+    from tests.integration.test_pages import csrf_from, log_in, make_user
+
+    make_user(platform, "pat", "privacy_officer")
+    log_in(client, platform, "pat")
+    page = client.get("/notifications")
+    assert page.status_code == 200 and "Nobody is subscribed yet" in page.text
+    made = client.post(
+        "/notifications",
+        data={"kind": "overdue_request", "channel": "webhook",
+              "target": "http://127.0.0.1:9/hook", "csrf_token": csrf_from(page.text)},
+    )  # fmt: skip
+    assert made.status_code == 200, made.text
+    assert "Webhook signing secret, shown only now" in made.text
+    assert "A privacy request is past its statutory due date" in made.text
+    refused = client.post(
+        "/notifications",
+        data={"kind": "fraud_queue", "channel": "email", "target": STAFF,
+              "csrf_token": csrf_from(made.text)},
+    )  # fmt: skip
+    assert refused.status_code == 422 and "needs a threshold" in refused.text
+    sub_id = json.loads(json.dumps([s.id for s in _subs(platform)]))[0]
+    ended = client.post(
+        f"/notifications/{sub_id}/delete",
+        data={"csrf_token": csrf_from(made.text)},
+        follow_redirects=True,
+    )
+    assert ended.status_code == 200 and "Nobody is subscribed yet" in ended.text
+    make_user(platform, "vic", "viewer")
+    client.cookies.clear()
+    log_in(client, platform, "vic")
+    assert client.get("/notifications").status_code == 403
+
+
+def _subs(platform):
+    from trustdesk.notifications import service
+
+    with platform.db.reading() as session:
+        return service.list_subscriptions(session, platform.vault)
