@@ -204,7 +204,7 @@ def test_staff_manage_subscriptions_on_the_page(client, platform):
               "csrf_token": csrf_from(made.text)},
     )  # fmt: skip
     assert refused.status_code == 422 and "needs a threshold" in refused.text
-    sub_id = json.loads(json.dumps([s.id for s in _subs(platform)]))[0]
+    sub_id = _subs(platform)[0].id
     ended = client.post(
         f"/notifications/{sub_id}/delete",
         data={"csrf_token": csrf_from(made.text)},
