@@ -189,33 +189,6 @@ CAPABILITIES: tuple[Capability, ...] = (
         demo=(DemoStep("trustdesk.customers.demo:load_demo_customers", 10),),
     ),
     Capability(
-        # Shared: every capability's outgoing email, webhooks and postal letters (docs/outbox.md).
-        name="outbox",
-        routers=("trustdesk.outbox.api:router",),
-        commands=(
-            Command("outbox", "trustdesk.outbox.cli:app"),
-            Command("mailbox", "trustdesk.outbox.cli:mailbox_app"),
-        ),
-        models=("trustdesk.outbox.models",),
-        permissions=(
-            Permission(
-                "outbox:read",
-                "See outgoing messages, their delivery status and log (never their content)",
-                ("privacy_officer", "analyst"),
-            ),
-            Permission("outbox:manage", "Retry messages that failed or bounced", ()),
-        ),
-        jobs=(
-            Job(
-                "outbox.deliver",
-                "trustdesk.outbox.jobs:deliver",
-                "Send due email and signed webhooks; retry failures; recover stale claims.",
-                every_s=60,
-                triggered_by=("outbox.enqueued",),
-            ),
-        ),
-    ),
-    Capability(
         name="privacy",
         routers=(
             "trustdesk.privacy.consent.api:router",
@@ -353,6 +326,34 @@ CAPABILITIES: tuple[Capability, ...] = (
         retention=("trustdesk.fraud.retention:PAYMENT_RETENTION",),
         demo=(DemoStep("trustdesk.fraud.demo:load_demo_step", 30),),
         server_hooks=("trustdesk.fraud.serving:attach_scorer",),
+    ),
+    Capability(
+        # Shared: every capability's outgoing email, webhooks and postal letters (docs/outbox.md).
+        name="outbox",
+        routers=("trustdesk.outbox.api:router",),
+        commands=(
+            Command("outbox", "trustdesk.outbox.cli:app"),
+            Command("mailbox", "trustdesk.outbox.cli:mailbox_app"),
+        ),
+        models=("trustdesk.outbox.models",),
+        permissions=(
+            Permission(
+                "outbox:read",
+                "See outgoing messages, their delivery status and log (never their content)",
+                ("privacy_officer", "analyst"),
+            ),
+            Permission("outbox:manage", "Retry messages that failed or bounced", ()),
+        ),
+        exports=(ExportSection("messages", "trustdesk.outbox.privacy_export:messages"),),
+        jobs=(
+            Job(
+                "outbox.deliver",
+                "trustdesk.outbox.jobs:deliver",
+                "Send due email and signed webhooks; retry failures; recover stale claims.",
+                every_s=60,
+                triggered_by=("outbox.enqueued",),
+            ),
+        ),
     ),
     Capability(
         name="notifications",

@@ -179,10 +179,11 @@ class Settings(BaseSettings):
         0.0, ge=0, description="Outbox email: most messages per second (0: no limit)."
     )
     smtp_connections: int = Field(
-        4,
+        8,
         ge=1,
         le=32,
-        description="Outbox email: SMTP connections one delivery run keeps open and fills in turn.",
+        description="Outbox email: SMTP connections one delivery run keeps open and drives in "
+        "lockstep (their round trips overlap).",
     )
     smtp_timeout_s: float = Field(30.0, gt=0, description="Outbox email: socket timeout.")
     outbox_max_attempts: int = Field(

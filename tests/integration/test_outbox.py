@@ -237,6 +237,37 @@ def test_a_run_that_died_before_the_final_dot_is_resent_and_one_after_it_is_not(
         assert outbox.get_message(session, after.id).status == "unconfirmed"
 
 
+def test_the_dead_runs_journal_tells_which_committed_messages_may_have_reached_the_server(
+    platform, smtp_server
+):
+    """Both messages were marked committed; the dead run's journal (same host) notes only one
+    as about to get its final ".": the other is sent again, the noted one is not."""
+    import subprocess
+
+    ids = _customers(
+        platform,
+        {"external_id": "noted", "email": "noted@example.org"},
+        {"external_id": "silent", "email": "silent@example.org"},
+    )
+    with platform.db.transaction() as session:
+        noted = _notice(session, platform, ids["noted"], "k:noted")
+        _notice(session, platform, ids["silent"], "k:silent")
+    now = utcnow()
+    claims = claim_due(platform.db, now=now, limit=10, lease_s=60, channels=("email",))
+    mark_committed(platform.db, claims, [], now, max_attempts=8, backoff_s=60)
+    ended = subprocess.Popen(["true"])
+    ended.wait()  # a process id that has ended: the dead run's
+    journal = platform.settings.data_dir / "outbox-claims" / f"{claims[0].token}.log"
+    journal.parent.mkdir()
+    journal.write_text(f"pid {ended.pid}\n{noted.id}\n")
+
+    later = now + timedelta(seconds=61)
+    report = outbox.deliver_due(_to_server(platform, smtp_server), clock=lambda: later)
+    assert (report.recovered, report.unconfirmed, report.sent) == (1, 1, 1)
+    assert smtp_server.counts() == {"silent@example.org": 1}
+    assert not journal.exists()
+
+
 def test_two_runs_at_once_send_every_message_exactly_once(platform, smtp_server, backend):
     import threading
 
@@ -351,3 +382,57 @@ def test_config_show_masks_the_smtp_password(cli, monkeypatch):
     assert "hunter2-smtp" not in done.stdout
     shown = json.loads(done.stdout)
     assert shown["smtp_host"] == "smtp.acme.test" and shown["smtp_password"] == "********"
+
+
+def test_the_api_shows_status_and_log_to_those_allowed_and_retries(
+    platform, smtp_server, api, token_for
+):
+    ids = _customers(platform, {"external_id": "bad", "email": "bad@example.org"})
+    smtp_server.refuse_rcpt["bad@example.org"] = "550 5.1.1 no such user"
+    with platform.db.transaction() as session:
+        ref = _notice(session, platform, ids["bad"], "incident:3:bad")
+    outbox.deliver_due(_to_server(platform, smtp_server))
+
+    page = api.get("/api/v1/outbox/messages", params={"status": "bounced"}).json()
+    assert [m["id"] for m in page["items"]] == [ref.id]
+    shown = api.get(f"/api/v1/outbox/messages/{ref.id}").json()
+    assert shown["log"][0]["outcome"] == "bounced" and "bad@example.org" not in str(shown)
+    counts = api.get("/api/v1/outbox/counts", params={"key_prefix": "incident:3:"}).json()
+    assert counts["bounced"] == 1 and counts["total"] == 1
+    assert api.post(f"/api/v1/outbox/messages/{ref.id}/retry").json()["status"] == "pending"
+    assert api.get("/api/v1/outbox/messages/999999").status_code == 404
+
+    viewer = {"Authorization": f"Bearer {token_for('viewer')}"}
+    assert api.get("/api/v1/outbox/messages", headers=viewer).status_code == 403
+    analyst = {"Authorization": f"Bearer {token_for('analyst')}"}
+    assert api.get("/api/v1/outbox/counts", headers=analyst).status_code == 200
+    assert api.post(f"/api/v1/outbox/messages/{ref.id}/retry", headers=analyst).status_code == 403
+
+
+def test_a_customers_access_export_holds_the_messages_sent_to_them(platform, cli, tmp_path):
+    import zipfile
+
+    ids = _customers(
+        platform,
+        {"external_id": "ada", "email": "ada@example.org"},
+        {"external_id": "bob", "email": "bob@example.org"},
+    )
+    with platform.db.transaction() as session:
+        _notice(session, platform, ids["ada"], "incident:1:ada")
+        outbox.enqueue_email(
+            session,
+            platform.vault,
+            kind="case.reply",
+            key="case:9:bob",
+            customer_id=ids["bob"],
+            subject="Your complaint",
+            text="Bob, we fixed it",
+        )
+    target = tmp_path / "ada.zip"
+    done = cli("privacy", "export", "--customer", "ada", "--output", str(target))
+    assert done.exit_code == 0, done.output
+    with zipfile.ZipFile(target) as archive:
+        sent = json.loads(archive.read("messages.json"))
+    assert [(m["kind"], m["subject"], m["status"]) for m in sent] == [
+        ("incident.notice", "About your account", "pending")
+    ]

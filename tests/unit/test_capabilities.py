@@ -112,6 +112,7 @@ def test_signals_export_sections_and_erasers_do_not_depend_on_import_order(impor
             "feedback",
             "trust",
             "payments",
+            "messages",
         ],
         "erasers": ["feedback"],
     }

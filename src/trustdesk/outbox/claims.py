@@ -11,11 +11,12 @@ recovered) cannot overwrite what the next run does.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, select, update
 
 from trustdesk.db import Database
 from trustdesk.outbox.models import OutboxDelivery, OutboxMessage
@@ -63,29 +64,59 @@ def backoff(attempts: int, base_s: float) -> float:
     return float(delay * _random.uniform(0.5, 1.5))
 
 
-def recover_stale(db: Database, now: datetime) -> tuple[int, int]:
-    """Messages of runs whose lease ran out: never committed to the server → due again; the final
-    "." possibly written → `unconfirmed` (not sent again). Returns (due again, unconfirmed)."""
+def recover_stale(
+    db: Database, now: datetime, noted: Callable[[str], set[int] | None]
+) -> tuple[int, int, set[str]]:
+    """Messages of runs whose lease ran out: never marked committed, or marked but (by the
+    dead run's claim journal, `noted`) never about to get their final "." → due again; the others
+    marked committed → `unconfirmed` (not sent again). Returns (due again, unconfirmed, the claim
+    tokens resolved)."""
     stale = and_(OutboxMessage.status == "sending", OutboxMessage.lease_until < now)
     with db.transaction() as session:
-        again = session.execute(  # type: ignore[attr-defined]
-            update(OutboxMessage)
-            .where(stale, OutboxMessage.committed_at.is_(None))
-            .values(status="failed", next_attempt_at=now, claim_token=None, updated_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        unsure = session.execute(  # type: ignore[attr-defined]
-            update(OutboxMessage)
-            .where(stale, OutboxMessage.committed_at.is_not(None))
-            .values(
-                status="unconfirmed",
-                claim_token=None,
-                last_error="delivery run stopped after the message may have been accepted",
-                updated_at=now,
+        query = select(
+            OutboxMessage.id, OutboxMessage.claim_token, OutboxMessage.committed_at
+        ).where(stale)
+        if not db.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        rows = session.execute(query).all()
+        journals: dict[str, set[int] | None] = {}
+        again: list[int] = []
+        unsure: list[int] = []
+        for message_id, token, committed_at in rows:
+            if committed_at is None:
+                again.append(message_id)
+                continue
+            key = token or ""
+            if key not in journals:
+                journals[key] = noted(key) if key else None
+            ids = journals[key]
+            (again if ids is not None and message_id not in ids else unsure).append(message_id)
+        if again:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(again))
+                .values(
+                    status="failed",
+                    next_attempt_at=now,
+                    claim_token=None,
+                    committed_at=None,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
             )
-            .execution_options(synchronize_session=False)
-        ).rowcount
-    return int(again or 0), int(unsure or 0)
+        if unsure:
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(unsure))
+                .values(
+                    status="unconfirmed",
+                    claim_token=None,
+                    last_error="delivery run stopped after the message may have been accepted",
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+    return len(again), len(unsure), {t for t, ids in journals.items() if ids is not None}
 
 
 def claim_due(
@@ -174,52 +205,83 @@ def record(db: Database, outcomes: list[Outcome], now: datetime, **settle: Any) 
             _record(session, outcomes, now, **settle)
 
 
+_T = cast(Table, OutboxMessage.__table__)
+_MINE = (_T.c.id == bindparam("b_id")) & (_T.c.claim_token == bindparam("b_token"))
+_RELEASE: dict[str, Any] = {
+    "claim_token": None,
+    "lease_until": None,
+    "updated_at": bindparam("b_now"),
+    "last_error": bindparam("b_error"),
+}
+# One statement per kind of outcome, each run once per batch with many parameter sets: per-row
+# ORM updates cost more than the SMTP conversation.
+_SENT = (
+    update(_T)
+    .where(_MINE)
+    .values(
+        **_RELEASE,
+        status="sent",
+        sent_at=bindparam("b_now"),
+        provider_message_id=bindparam("b_provider"),
+        message_id_header=bindparam("b_mid"),
+        next_attempt_at=None,
+    )
+)
+_RETRY = (
+    update(_T)
+    .where(_MINE)
+    .values(**_RELEASE, status="failed", committed_at=None, next_attempt_at=bindparam("b_next"))
+)
+_TO_POSTAL = (
+    update(_T)
+    .where(_MINE)
+    .values(
+        **_RELEASE,
+        status="pending",
+        channel="postal",
+        committed_at=None,
+        next_attempt_at=bindparam("b_now"),
+    )
+)
+_FINAL = (
+    update(_T)
+    .where(_MINE)
+    .values(
+        **_RELEASE,
+        status=bindparam("b_status"),
+        message_id_header=func.coalesce(bindparam("b_mid"), _T.c.message_id_header),
+        next_attempt_at=None,
+    )
+)
+
+
 def _record(
     session: Any, outcomes: list[Outcome], now: datetime, *, max_attempts: int, backoff_s: float
 ) -> None:
+    batches: dict[Any, list[dict[str, Any]]] = {}
     log: list[dict[str, Any]] = []
     for o in outcomes:
         c = o.claim
-        values: dict[str, Any] = {
-            "claim_token": None,
-            "lease_until": None,
-            "updated_at": now,
-            "last_error": None if o.status == "sent" else o.detail,
+        params: dict[str, Any] = {
+            "b_id": c.id,
+            "b_token": c.token,
+            "b_now": now,
+            "b_error": None if o.status == "sent" else o.detail,
         }
         outcome = o.status
         if o.status == "sent":
-            values.update(
-                status="sent",
-                sent_at=now,
-                provider_message_id=o.provider_id,
-                message_id_header=o.message_id,
-                next_attempt_at=None,
-            )
-        elif o.status == "failed":
-            if c.attempts >= max_attempts:
-                outcome = "dead"
-                values.update(status="dead", next_attempt_at=None)
-            else:
-                wait = backoff(c.attempts, backoff_s)
-                values.update(
-                    status="failed",
-                    committed_at=None,
-                    next_attempt_at=now + timedelta(seconds=wait),
-                )
+            statement = _SENT
+            params.update(b_provider=o.provider_id, b_mid=o.message_id)
+        elif o.status == "failed" and c.attempts < max_attempts:
+            statement = _RETRY
+            params["b_next"] = now + timedelta(seconds=backoff(c.attempts, backoff_s))
         elif o.status == "to_postal":
-            values.update(
-                status="pending", channel="postal", next_attempt_at=now, committed_at=None
-            )
-        else:  # bounced, unreachable, unconfirmed
-            values.update(status=o.status, next_attempt_at=None)
-        if o.message_id is not None:
-            values["message_id_header"] = o.message_id
-        session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == c.id, OutboxMessage.claim_token == c.token)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
+            statement = _TO_POSTAL
+        else:  # out of attempts (dead), bounced, unreachable, unconfirmed
+            outcome = "dead" if o.status == "failed" else o.status
+            statement = _FINAL
+            params.update(b_status=outcome, b_mid=o.message_id)
+        batches.setdefault(statement, []).append(params)
         log.append(
             {
                 "message_id": c.id,
@@ -230,5 +292,8 @@ def _record(
                 "detail": o.detail,
             }
         )
+    connection = session.connection()
+    for statement, rows in batches.items():
+        connection.execute(statement, rows)
     if log:
-        session.execute(insert(OutboxDelivery), log)
+        connection.execute(insert(cast(Table, OutboxDelivery.__table__)), log)

@@ -32,6 +32,7 @@ from trustdesk.outbox.content import (
     open_address,
     open_content,
 )
+from trustdesk.outbox.journal import ClaimJournal
 from trustdesk.outbox.models import WebhookEndpoint
 from trustdesk.outbox.schemas import DeliveryReport
 from trustdesk.platform import Platform
@@ -64,8 +65,13 @@ def deliver_due(
     settings = platform.settings
     settle = {"max_attempts": settings.outbox_max_attempts, "backoff_s": settings.outbox_backoff_s}
     report = DeliveryReport()
-    report.recovered, report.unconfirmed = recover_stale(platform.db, clock())
-    sender = _EmailSender(platform, settle, clock, report)
+    journal = ClaimJournal(settings.data_dir / "outbox-claims")
+    report.recovered, report.unconfirmed, resolved = recover_stale(
+        platform.db, clock(), journal.noted
+    )
+    for token in resolved:
+        journal.forget(token)
+    sender = _EmailSender(platform, settle, clock, report, journal)
     try:
         while until_empty or report.claimed < limit:
             want = _CLAIM_BATCH if until_empty else min(_CLAIM_BATCH, limit - report.claimed)
@@ -79,11 +85,14 @@ def deliver_due(
             if not claims:
                 break
             report.claimed += len(claims)
+            journal.begin(claims[0].token)
             sender.send([c for c in claims if c.channel == "email"])
             _send_webhooks(
                 platform, [c for c in claims if c.channel == "webhook"], settle, clock, report
             )
+            journal.end(claims[0].token)
     finally:
+        journal.close_all()
         sender.close()
     report.seconds = round(time.monotonic() - started, 3)
     if report.claimed or report.recovered or report.unconfirmed:
@@ -117,8 +126,10 @@ class _EmailSender:
         settle: dict[str, float],
         clock: Callable[[], datetime],
         report: DeliveryReport,
+        journal: ClaimJournal,
     ) -> None:
         self.platform = platform
+        self.journal = journal
         self.settle = settle
         self.clock = clock
         self.report = report
@@ -173,7 +184,7 @@ class _EmailSender:
                     else:
                         done.append(Outcome(c, "unreachable", detail="no email address"))
                     continue
-                to, rcpt = formataddr((person.name or "", person.email)), person.email
+                to, rcpt = formataddr((person.name or "", person.email), "utf-8"), person.email
             else:
                 assert c.address_enc is not None
                 rcpt = open_address(vault, c.key, c.address_enc)
@@ -206,48 +217,61 @@ class _EmailSender:
         ready, outcomes = self._resolve(claims)
         width = len(self.connections)
         for start in range(0, len(ready), width):
-            prepared: list[tuple[smtp.SmtpConnection, _Ready]] = []
-            for connection, item in zip(
-                self.connections, ready[start : start + width], strict=False
-            ):
+            batch = list(zip(self.connections, ready[start : start + width], strict=False))
+            for _ in batch:
                 self._pace()
-                try:
-                    connection.prepare(item.envelope)
-                except smtp.SmtpRefused as exc:
-                    status = "bounced" if exc.permanent and exc.stage == "rcpt" else "failed"
-                    outcomes.append(Outcome(item.claim, status, exc.code, exc.detail))
-                except Exception as exc:
-                    outcomes.append(Outcome(item.claim, "failed", None, smtp.error_text(exc)))
-                else:
+            errors = smtp.prepare_all([(c, i.envelope) for c, i in batch])
+            prepared: list[tuple[smtp.SmtpConnection, _Ready]] = []
+            for (connection, item), error in zip(batch, errors, strict=True):
+                if error is None:
                     prepared.append((connection, item))
+                elif isinstance(error, smtp.SmtpRefused):
+                    permanent = error.permanent and error.stage == "rcpt"
+                    outcomes.append(
+                        Outcome(
+                            item.claim,
+                            "bounced" if permanent else "failed",
+                            error.code,
+                            error.detail,
+                        )
+                    )
+                else:
+                    outcomes.append(Outcome(item.claim, "failed", None, smtp.error_text(error)))
             now = self.clock()
             held = mark_committed(
                 self.platform.db, [i.claim for _, i in prepared], outcomes, now, **self.settle
             )
             self._finish(outcomes)
             outcomes = []
-            ending: list[tuple[smtp.SmtpConnection, _Ready]] = []
+            # The journal note, then the final dots, nothing in between: a kill after the commit
+            # above but before the note leaves messages a restart on this host sends again; one
+            # between the note and a "." is the one window that loses a message (docs/outbox.md).
+            ending = [(c, i) for c, i in prepared if i.claim.id in held]
+            if ending:
+                self.journal.note(ending[0][1].claim.token, [i.claim.id for _, i in ending])
+            broken: list[tuple[int, BaseException]] = []
+            for n, (connection, _) in enumerate(ending):
+                try:
+                    connection.write_end()
+                except Exception as exc:  # the "." may be out: never resend
+                    broken.append((n, exc))
             for connection, item in prepared:
                 if item.claim.id not in held:  # another run owns it now: let the server drop it
                     connection.abandon()
                     self.report.fenced += 1
-                    continue
-                try:
-                    connection.write_end()
-                except Exception as exc:
-                    connection.drop()
-                    outcomes.append(
-                        Outcome(
-                            item.claim,
-                            "unconfirmed",
-                            None,
-                            smtp.error_text(exc),
-                            None,
-                            item.message_id,
-                        )
+            for n, error in reversed(broken):
+                connection, item = ending.pop(n)
+                connection.drop()
+                outcomes.append(
+                    Outcome(
+                        item.claim,
+                        "unconfirmed",
+                        None,
+                        smtp.error_text(error),
+                        None,
+                        item.message_id,
                     )
-                    continue
-                ending.append((connection, item))
+                )
             for connection, item in ending:
                 try:
                     code, reply = connection.read_end()
