@@ -100,6 +100,7 @@ def settings(
         cookie_secure=False,
         environment="test",
         log_level="WARNING",
+        jobs_in_server=False,  # tests that want the server's job runner turn it on
     )
 
 

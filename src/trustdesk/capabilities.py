@@ -22,11 +22,13 @@ __all__ = [
     "CAPABILITIES",
     "ERASER_REGISTRY",
     "EXPORT_REGISTRY",
+    "RETENTION_REGISTRY",
     "SIGNAL_REGISTRY",
     "Capability",
     "Command",
     "DemoStep",
     "ExportSection",
+    "Job",
     "Permission",
     "installed",
     "resolve",
@@ -41,6 +43,8 @@ EXPORT_REGISTRY = "trustdesk.privacy.public:register_exporter"
 # Erasure steps go to customers, not privacy: erasing a customer is destroying their key plus
 # these steps, and customers' own `erase` command and route run it without depending on privacy.
 ERASER_REGISTRY = "trustdesk.customers.public:register_eraser"
+# Retention targets go to privacy: the data map's rules say what happens to each system's records.
+RETENTION_REGISTRY = "trustdesk.privacy.public:register_retention"
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,29 @@ class DemoStep:
 
 
 @dataclass(frozen=True)
+class Job:
+    """A unit of background work run by the one job system (`trustdesk.jobs`).
+
+    `run` is `"module:function"`, a function `(trustdesk.jobs.public.JobContext) -> str | None`
+    (a one-line summary for the runs table) that opens its own transactions. `every_s` makes it
+    scheduled (one run per due time, due times aligned to multiples of `every_s` since the Unix
+    epoch, so every worker agrees on them); `triggered_by` names the events
+    (`trustdesk.jobs.public.changed(session, event)`) that make it due at once (coalesced: many
+    events before a run start give one run). A failed run is retried `max_attempts - 1` times,
+    waits doubling from `retry_s`.
+    """
+
+    name: str
+    run: str
+    description: str = ""
+    every_s: int | None = None
+    triggered_by: tuple[str, ...] = ()
+    max_attempts: int = 3
+    retry_s: int = 30
+    lease_s: int = 600  # a run not finished by then counts as lost and the job is claimable
+
+
+@dataclass(frozen=True)
 class Capability:
     """What one capability contributes. Every reference is `"module:attribute"`."""
 
@@ -91,11 +118,13 @@ class Capability:
     signals: tuple[str, ...] = ()  # trust signals (trust.public.Signal)
     exports: tuple[ExportSection, ...] = ()  # access-export sections (privacy.public.Exporter)
     erasers: tuple[str, ...] = ()  # erasure steps (customers.public.Eraser)
+    retention: tuple[str, ...] = ()  # retention targets (privacy.public.RetentionTarget)
     demo: tuple[DemoStep, ...] = ()
     # `(app, platform, settings) -> (() -> context manager)`: called when the app is built; a new
     # context is made and entered each time the server starts, left when it stops (in-process
     # services, caches).
     server_hooks: tuple[str, ...] = ()
+    jobs: tuple[Job, ...] = ()  # scheduled and triggered background work (trustdesk.jobs)
 
 
 CAPABILITIES: tuple[Capability, ...] = (
@@ -169,6 +198,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         commands=(
             Command("consent", "trustdesk.privacy.consent.cli:app"),
             Command("privacy", "trustdesk.privacy.requests.cli:app"),
+            Command("retention", "trustdesk.privacy.retention.cli:app"),
         ),
         pages=(
             "trustdesk.privacy.preferences.pages:section",
@@ -205,6 +235,16 @@ CAPABILITIES: tuple[Capability, ...] = (
             ExportSection("consent_history", "trustdesk.privacy.export.sections:consent_history"),
             ExportSection("requests", "trustdesk.privacy.export.sections:requests"),
         ),
+        retention=("trustdesk.privacy.requests.retention:REQUEST_RETENTION",),
+        demo=(DemoStep("trustdesk.privacy.retention.demo:pause_retention_for_demo", 5),),
+        jobs=(
+            Job(
+                "privacy.retention",
+                "trustdesk.privacy.retention.jobs:enforce",
+                "Delete or anonymise records past their data-map retention period.",
+                every_s=86_400,
+            ),
+        ),
     ),
     Capability(
         name="feedback",
@@ -225,6 +265,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         ),
         exports=(ExportSection("feedback", "trustdesk.feedback.privacy_export:feedback_items"),),
         erasers=("trustdesk.feedback.erasure:FEEDBACK_ERASER",),
+        retention=("trustdesk.feedback.retention:FEEDBACK_RETENTION",),
         demo=(DemoStep("trustdesk.feedback.demo:load_demo_feedback", 20),),
     ),
     Capability(
@@ -253,6 +294,15 @@ CAPABILITIES: tuple[Capability, ...] = (
         signals=("trustdesk.trust.feedback_signal:FEEDBACK_SIGNAL",),
         exports=(ExportSection("trust", "trustdesk.trust.privacy_export:trust_index"),),
         demo=(DemoStep("trustdesk.trust.demo:recompute_for_demo", 40),),
+        jobs=(
+            Job(
+                "trust.recompute",
+                "trustdesk.trust.jobs:recompute",
+                "Fold new feedback and payments into the trust index; evaluate alerts.",
+                every_s=300,
+                triggered_by=("feedback.analysed",),
+            ),
+        ),
     ),
     Capability(
         name="fraud",
@@ -273,6 +323,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         ),
         signals=("trustdesk.fraud.trust_signal:FRAUD_SIGNAL",),
         exports=(ExportSection("payments", "trustdesk.fraud.privacy_export:payments"),),
+        retention=("trustdesk.fraud.retention:PAYMENT_RETENTION",),
         demo=(DemoStep("trustdesk.fraud.demo:load_demo_step", 30),),
         server_hooks=("trustdesk.fraud.serving:attach_scorer",),
     ),
@@ -294,6 +345,59 @@ CAPABILITIES: tuple[Capability, ...] = (
             Permission("outbox:manage", "Retry messages that failed or bounced", ()),
         ),
         exports=(ExportSection("messages", "trustdesk.outbox.privacy_export:messages"),),
+        jobs=(
+            Job(
+                "outbox.deliver",
+                "trustdesk.outbox.jobs:deliver",
+                "Send due email and signed webhooks; retry failures; recover stale claims.",
+                every_s=60,
+                triggered_by=("outbox.enqueued",),
+            ),
+        ),
+    ),
+    Capability(
+        name="notifications",
+        routers=("trustdesk.notifications.api:router",),
+        commands=(Command("notifications", "trustdesk.notifications.cli:app"),),
+        pages=("trustdesk.notifications.pages:section",),
+        models=("trustdesk.notifications.models",),
+        permissions=(
+            Permission(
+                "notifications:manage",
+                "Subscribe staff to alerts by email or signed webhook",
+                ("privacy_officer", "analyst"),
+            ),
+        ),
+        jobs=(
+            Job(
+                "notifications.notify",
+                "trustdesk.notifications.jobs:notify",
+                "Turn trust alerts, overdue requests, a long fraud queue and job failures into "
+                "email and webhooks for the subscribers.",
+                every_s=60,
+                triggered_by=("job.failed",),
+            ),
+        ),
+    ),
+    Capability(
+        name="jobs",
+        routers=("trustdesk.jobs.api:router",),
+        commands=(
+            Command("jobs", "trustdesk.jobs.cli:app"),
+            Command("worker", "trustdesk.jobs.cli:worker_app"),
+        ),
+        pages=("trustdesk.jobs.pages:section",),
+        models=("trustdesk.jobs.models",),
+        permissions=(
+            Permission(
+                "jobs:read",
+                "See background jobs, their runs, failures and durations",
+                ("privacy_officer", "analyst", "monitor"),
+            ),
+            Permission("jobs:run", "Make a background job run now"),
+        ),
+        # Last: the capabilities' own in-process services are up before the first job runs.
+        server_hooks=("trustdesk.jobs.serving:attach_runner",),
     ),
 )
 """Every capability, in the order their contributions are mounted, listed and registered."""
@@ -316,7 +420,8 @@ def resolve(ref: str, kind: type[T] | None = None) -> Any:
 
 
 def wire(capabilities: Sequence[Capability] | None = None) -> None:
-    """Connect every declared signal, export section and erasure step to its consumer's registry.
+    """Connect every declared signal, export section, erasure step and retention target to its
+    consumer's registry.
 
     Idempotent (registering the same object again changes nothing); the consumers call it before
     reading their registry, so what they see never depends on import order.
@@ -325,6 +430,7 @@ def wire(capabilities: Sequence[Capability] | None = None) -> None:
     register_signal: Callable[[Any], None] = resolve(SIGNAL_REGISTRY)
     register_exporter: Callable[[str, Any], None] = resolve(EXPORT_REGISTRY)
     register_eraser: Callable[[Any], None] = resolve(ERASER_REGISTRY)
+    register_retention: Callable[[Any], None] = resolve(RETENTION_REGISTRY)
     for capability in capabilities:
         for ref in capability.signals:
             register_signal(resolve(ref))
@@ -332,3 +438,5 @@ def wire(capabilities: Sequence[Capability] | None = None) -> None:
             register_exporter(section.name, resolve(section.exporter))
         for ref in capability.erasers:
             register_eraser(resolve(ref))
+        for ref in capability.retention:
+            register_retention(resolve(ref))

@@ -146,6 +146,14 @@ class Settings(BaseSettings):
         ge=1,
         description="Fraud: days of transactions the scorer loads into memory at start-up.",
     )
+    jobs_in_server: bool = Field(
+        True,
+        description="Run due background jobs (recompute, clocks, delivery, retention) inside "
+        "`trustdesk serve`; turn off when `trustdesk worker` processes run them instead.",
+    )
+    jobs_poll_s: float = Field(
+        5.0, gt=0, le=3600, description="How often a job runner looks for due jobs (seconds)."
+    )
     public_url: str | None = Field(
         None,
         description="Address customers reach TrustDesk at, for links sent to them; default: "

@@ -42,6 +42,10 @@ def test_every_reference_in_the_manifest_resolves_to_what_it_declares():
             assert isinstance(resolve(step.loader), Callable), step
         for ref in capability.server_hooks:
             assert isinstance(resolve(ref), Callable), ref
+        for job in capability.jobs:
+            assert isinstance(resolve(job.run), Callable), job
+            assert job.every_s or job.triggered_by, job  # runs on a schedule or when triggered
+            assert job.max_attempts >= 1 and job.retry_s > 0 and job.lease_s > 0, job
 
 
 def test_a_reference_to_the_wrong_kind_of_object_is_refused():
@@ -112,3 +116,18 @@ def test_signals_export_sections_and_erasers_do_not_depend_on_import_order(impor
         ],
         "erasers": ["feedback"],
     }
+
+
+def test_jobs_are_declared_once_and_their_triggers_name_jobs_that_exist():
+    from trustdesk.capabilities import Capability, Job
+    from trustdesk.jobs.registry import declared_jobs, triggered_by
+
+    jobs = declared_jobs()
+    assert "trust.recompute" in jobs
+    assert [j.name for j in triggered_by("feedback.analysed")] == ["trust.recompute"]
+    twice = Capability("x", jobs=(Job("a.b", "m:f", every_s=1), Job("a.b", "m:g", every_s=2)))
+    with pytest.raises(ValueError, match="declared twice"):
+        declared_jobs([twice])
+    idle = Capability("y", jobs=(Job("c.d", "m:f"),))
+    with pytest.raises(ValueError, match="neither a schedule nor a trigger"):
+        declared_jobs([idle])

@@ -27,6 +27,7 @@ from trustdesk.feedback.training import (
     shipped_classify_rows,
     train_text_model,
 )
+from trustdesk.jobs import public as jobs
 from trustdesk.platform import Platform
 
 app = typer.Typer(help="Customer feedback: import, analyse, list.", no_args_is_help=True)
@@ -68,11 +69,20 @@ def import_(
     analyse: Annotated[
         bool, typer.Option("--analyse/--no-analyse", help="Analyse and index right after storing.")
     ] = True,
+    recompute: Annotated[
+        bool,
+        typer.Option(
+            "--recompute/--no-recompute",
+            help="Bring the trust index up to date before returning (else a worker or the "
+            "server does it shortly).",
+        ),
+    ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Import feedback; idempotent on (source, external id). Bad rows reported, good rows kept.
 
-    Rows are stored first, then analysed (sentiment, topics) and indexed for search in batches."""
+    Rows are stored first, then analysed (sentiment, topics) and indexed for search in batches;
+    then the trust recompute the new rows made due runs (unless --no-recompute)."""
     platform = open_platform()
     columns = ColumnMap(
         external_id=id_column,
@@ -110,6 +120,7 @@ def import_(
     report.store_seconds = round(time.perf_counter() - started, 3)
     if analyse:
         report.analysed, report.analyse_seconds = _analyse_pending(platform, analyser)
+    ran = jobs.run_triggered(platform, service.ANALYSED) if analyse and recompute else []
     if as_json:
         print_json(report)
     else:
@@ -122,6 +133,13 @@ def import_(
             f"in {report.analyse_seconds:.2f} s"
             + ("" if analyse else " (run `trustdesk feedback process` to analyse)")
         )
+        for run in ran:
+            out.print(
+                f"{run.job}: {run.status} in {run.duration_ms} ms"
+                + (f" ({run.summary or run.error})" if run.summary or run.error else ""),
+                markup=False,
+                highlight=False,
+            )
         for bad in report.rejected[:50]:
             err.print(f"row {bad.row}: {bad.reason}", markup=False, highlight=False, soft_wrap=True)
         if len(report.rejected) > 50:

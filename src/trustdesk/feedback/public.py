@@ -26,7 +26,9 @@ from trustdesk.feedback.models import Feedback
 from trustdesk.feedback.schemas import FeedbackOut
 from trustdesk.feedback.service import (
     FeedbackFilter,
+    count_feedback_before,
     decrypt_texts,
+    delete_feedback_before,
     first_pending_id,
     forget_customer_feedback,
     list_feedback,
@@ -41,7 +43,9 @@ __all__ = [
     "FeedbackBatch",
     "FeedbackItem",
     "FeedbackOut",
+    "count_feedback_before",
     "customer_feedback",
+    "delete_feedback_before",
     "feedback_items",
     "forget_customer_feedback",
     "iter_feedback_batches",

@@ -7,7 +7,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    Insert,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,11 +32,14 @@ from trustdesk.feedback.analysis import Analyser, TextAnalysis
 from trustdesk.feedback.models import Feedback, FeedbackSourceKey
 from trustdesk.feedback.schemas import FeedbackOut, FeedbackRecord
 from trustdesk.feedback.topics import TOPICS, topics_of
+from trustdesk.jobs import public as jobs
 
 __all__ = [
     "FeedbackFilter",
     "StoreResult",
+    "count_feedback_before",
     "decrypt_texts",
+    "delete_feedback_before",
     "find_feedback",
     "forget_customer_feedback",
     "get_feedback",
@@ -204,6 +218,8 @@ def store_feedback(
             if analysis is not None:
                 search.index_terms(session, vault, texts)
             result.created = len(texts)
+        if analysis is not None and result.created:
+            jobs.changed(session, ANALYSED)  # the trust index is stale: recompute it
         result.unchanged += len(plan) - result.created
     sources = sorted({r.source for r in records})
     audit.record(
@@ -244,6 +260,8 @@ _ANALYSIS_COLUMNS = (
     "model_version",
 )
 UNREADABLE = "text-erased"
+ANALYSED = "feedback.analysed"
+"""The job-system event of new analysed feedback (the trust recompute is triggered by it)."""
 
 
 def enrich_pending(session: Session, vault: Vault, analyser: Analyser, *, limit: int = 5000) -> int:
@@ -285,6 +303,7 @@ def enrich_pending(session: Session, vault: Vault, analyser: Analyser, *, limit:
     )
     session.connection().execute(statement, values)
     search.index_terms(session, vault, readable)
+    jobs.changed(session, ANALYSED)
     return len(rows)
 
 
@@ -427,6 +446,23 @@ def list_feedback(
     texts = decrypt_texts(session, vault, rows)
     items = [_out(r, t) for r, t in zip(rows, texts, strict=True)]
     return items, (rows[-1].id if more and rows else None)
+
+
+def count_feedback_before(session: Session, cutoff: datetime) -> int:
+    """Feedback sent before `cutoff` (retention: what a rule on it would delete)."""
+    return int(session.scalar(select(func.count()).where(Feedback.at < cutoff)) or 0)
+
+
+def delete_feedback_before(session: Session, cutoff: datetime) -> int:
+    """Delete feedback sent before `cutoff` with its search postings; returns the rows deleted.
+
+    The trust index keeps only anonymous aggregates of them (a full recompute forgets those too).
+    Does not commit.
+    """
+    old = select(Feedback.id).where(Feedback.at < cutoff)
+    search.drop_terms(session, old)
+    result = session.connection().execute(delete(Feedback).where(Feedback.at < cutoff))
+    return int(result.rowcount or 0)
 
 
 def forget_customer_feedback(session: Session, customer_id: int) -> int:

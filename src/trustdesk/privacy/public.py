@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.privacy.consent import enforcement
@@ -23,15 +25,21 @@ from trustdesk.privacy.export.registry import (
     ExportSubject,
     register_exporter,
 )
+from trustdesk.privacy.models import PrivacyRequest
+from trustdesk.privacy.retention.registry import RetentionTarget, register_retention
 
 __all__ = [
     "ConsentAnswer",
     "ExportContext",
     "ExportSubject",
     "Exporter",
+    "OverdueRequest",
+    "RetentionTarget",
     "check",
     "may_contact",
+    "overdue_requests",
     "register_exporter",
+    "register_retention",
 ]
 
 
@@ -73,3 +81,25 @@ def may_contact(
     return enforcement.contactable_ids(
         session, load_policy(policy_file), customer_ids, purpose, channel
     )
+
+
+@dataclass(frozen=True)
+class OverdueRequest:
+    """An open data-subject request past its statutory due date (no customer named)."""
+
+    id: int
+    kind: str
+    regime: str
+    received_at: datetime
+    due_at: datetime
+
+
+def overdue_requests(session: Session, now: datetime, *, limit: int = 500) -> list[OverdueRequest]:
+    """Open requests (not closed) whose due date has passed, the most overdue first."""
+    rows = session.scalars(
+        select(PrivacyRequest)
+        .where(PrivacyRequest.closed_at.is_(None), PrivacyRequest.due_at < now)
+        .order_by(PrivacyRequest.due_at, PrivacyRequest.id)
+        .limit(limit)
+    )
+    return [OverdueRequest(r.id, r.kind, r.regime, r.received_at, r.due_at) for r in rows]

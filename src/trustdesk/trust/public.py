@@ -6,11 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.config import Settings
 from trustdesk.customers.public import customer_ids
 from trustdesk.trust import score_reads
+from trustdesk.trust.models import TrustAlert
 from trustdesk.trust.service import TrustParams
 from trustdesk.trust.signals import (
     DIMENSIONS,
@@ -25,7 +27,9 @@ __all__ = [
     "DIMENSIONS",
     "CustomerTrust",
     "Observations",
+    "RaisedAlert",
     "Signal",
+    "alerts_raised_since",
     "customer_trust",
     "customer_trust_indices",
     "dimension_mask",
@@ -80,3 +84,38 @@ def customer_trust_indices(session: Session, settings: Settings) -> dict[str, fl
         if last is None:
             return found
         after = last
+
+
+@dataclass(frozen=True)
+class RaisedAlert:
+    """A trust alert as a notification tells it (no feedback text, no customer)."""
+
+    id: int
+    kind: str  # trust_drop or topic_surge
+    segment: str
+    topic: str
+    severity: str
+    window_start: datetime
+    window_end: datetime
+    baseline: float
+    observed: float
+    created_at: datetime
+
+
+def alerts_raised_since(
+    session: Session, since: datetime, *, limit: int = 500
+) -> list[RaisedAlert]:
+    """Unacknowledged alerts first raised at or after `since`, oldest first."""
+    rows = session.scalars(
+        select(TrustAlert)
+        .where(TrustAlert.created_at >= since, TrustAlert.acknowledged_at.is_(None))
+        .order_by(TrustAlert.created_at, TrustAlert.id)
+        .limit(limit)
+    )
+    return [
+        RaisedAlert(
+            a.id, a.kind, a.segment, a.topic, a.severity, a.window_start, a.window_end,
+            a.baseline, a.observed, a.created_at,
+        )
+        for a in rows
+    ]  # fmt: skip

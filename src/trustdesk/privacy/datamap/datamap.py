@@ -29,7 +29,9 @@ __all__ = [
     "Category",
     "DataMap",
     "LegalBasis",
+    "RetentionRule",
     "StoredDataMap",
+    "System",
     "current",
     "load_version",
     "parse_datamap",
@@ -118,6 +120,14 @@ class Transfer(_Strict):
     safeguard: str = Field(min_length=3, max_length=300)
 
 
+class RetentionRule(_Strict):
+    """What the retention job does once a record of this system is older than `days` (from when
+    it was made; closed requests: from when they were closed)."""
+
+    days: int = Field(ge=1, le=36_500)
+    action: str = Field(pattern=r"^(delete|anonymise)$")
+
+
 class System(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
     name: str = Field(min_length=1, max_length=200)
@@ -125,6 +135,7 @@ class System(_Strict):
     categories: list[Category] = Field(min_length=1)
     purposes: list[PurposeUse] = Field(min_length=1)
     retention: str = Field(min_length=3, max_length=300)
+    retention_rule: RetentionRule | None = None
     recipients: list[Recipient] = Field(default_factory=list)
     transfers: list[Transfer] = Field(default_factory=list)
 

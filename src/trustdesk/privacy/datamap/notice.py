@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.errors import NotFound
 from trustdesk.privacy.datamap import datamap as datamaps
-from trustdesk.privacy.datamap.datamap import DataMap
+from trustdesk.privacy.datamap.datamap import DataMap, System
 from trustdesk.privacy.deadlines import RULES, Regime
 from trustdesk.privacy.models import NoticeVersion
 
@@ -88,7 +88,7 @@ def build(dm: DataMap) -> tuple[str, list[Section]]:
     why = [
         f"{use.purpose}, because {use.legal_basis.label}." for s in dm.systems for use in s.purposes
     ]
-    keep = [f"{s.name}: {_lower_first(s.retention)}." for s in dm.systems]
+    keep = [f"{s.name}: {_lower_first(s.retention)}.{_enforced(s)}" for s in dm.systems]
     recipients = sorted({f"{r.name} ({_ROLE[r.role]})" for s in dm.systems for r in s.recipients})
     transfers = [
         f"{s.name} to {t.destination}, protected by {t.safeguard}."
@@ -139,6 +139,15 @@ _ROLE = {
     "controller": "uses it for their own purposes",
     "authority": "a public authority",
 }
+
+
+def _enforced(system: System) -> str:
+    """How the retention job applies the system's rule, in the customer's words."""
+    rule = system.retention_rule
+    if rule is None:
+        return ""
+    done = "deleted" if rule.action == "delete" else "no longer linked to you"
+    return f" We check every day: after {rule.days:,} days it is {done} automatically."
 
 
 def _lower_first(text: str) -> str:
