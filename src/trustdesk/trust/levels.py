@@ -1,10 +1,10 @@
 """Stored trust statistics read back and shrunk into estimates, level by level.
 
-A segment's main figure is shrunk to neutral and its dimensions and topics to its own main figure,
-so a segment's score depends on its own evidence only: rows for one segment (however recent)
-never move another. A customer is shrunk to their segments (weighted by evidence). The overall
-all-time figure combines the segments, each as of its own latest evidence (`combine_segments`);
-per day or week the overall figure pools that bucket's rows and is shrunk to neutral. All are
+Overall is shrunk to neutral, a segment to the overall level *as of the segment's own latest
+evidence* (`as_of_parents`), a customer to their segments (weighted by evidence). So rows dated
+after a segment's latest evidence (e.g. a new segment's) never move it. The overall all-time
+figure combines the segments, each as of its own latest evidence (`combine_segments`); per day
+or week, overall pools that bucket's rows and segments shrink to it. All are
 closed-form functions of a few stored rows of statistics (trust/index.py), so reads stay fast
 however many items are behind them. Used by `score_reads` and `explanations`.
 """
@@ -40,6 +40,7 @@ __all__ = [
     "Level",
     "Point",
     "Points",
+    "as_of_parents",
     "combine_segments",
     "customer_point",
     "customer_rows",
@@ -163,11 +164,14 @@ def read_levels(
     return overall, segments
 
 
-def level_points(overall: Level, segments: Level, k: float) -> tuple[Points, Points]:
-    """Estimates keyed like the statistics: overall shrunk to neutral; a segment's main facet to
-    neutral and its other facets to its own main facet (never to other segments' data).
+def level_points(
+    overall: Level, segments: Level, k: float, parents: Points | None = None
+) -> tuple[Points, Points]:
+    """Estimates keyed like the statistics: overall shrunk to neutral, segments to overall.
 
-    A segment without rows on a facet in a bucket still gets a score there: its main facet's.
+    `parents` (from `as_of_parents`) replaces a segment's parent: the overall level as of that
+    segment's own latest evidence, so rows dated after it never move it. A segment without rows
+    on a facet in a bucket still gets a score there: its parent's.
     """
     keys = list(overall)
     stats = np.array([overall[key] for key in keys]).reshape(len(keys), len(STAT_FIELDS))
@@ -187,31 +191,76 @@ def level_points(overall: Level, segments: Level, k: float) -> tuple[Points, Poi
     for seg, b in {(seg, b) for seg, _f, b in segments}:
         for facet in facets_by_bucket.get(b, ()):
             wanted.setdefault((seg, facet, b), empty)
-    mains = [key for key in wanted if key[1] == FACET_ALL]
-    seg_points = dict(
-        zip(
-            mains,
-            estimate_rows(
-                np.array([wanted[key] for key in mains]).reshape(len(mains), len(STAT_FIELDS)),
-                np.full(len(mains), NEUTRAL),
-                np.full(len(mains), NEUTRAL_VARIANCE),
-                k,
-            ),
-            strict=True,
-        )
-    )
-    rest = [
-        key for key in wanted if key[1] != FACET_ALL and (key[0], FACET_ALL, key[2]) in seg_points
-    ]
-    parents = [seg_points[(seg, FACET_ALL, b)] for seg, _f, b in rest]
+
+    def parent_of(key: tuple[str, str, int]) -> Point | None:
+        if parents is not None and key in parents:
+            return parents[key]
+        return top.get(("", key[1], key[2]))
+
+    chosen = [(key, p) for key in wanted if (p := parent_of(key)) is not None]
+    seg_keys = [key for key, _ in chosen]
+    seg_stats = np.array([wanted[key] for key in seg_keys]).reshape(len(seg_keys), len(STAT_FIELDS))
     estimates = estimate_rows(
-        np.array([wanted[key] for key in rest]).reshape(len(rest), len(STAT_FIELDS)),
-        np.array([p.index for p in parents]),
-        np.array([p.variance for p in parents]),
+        seg_stats,
+        np.array([p.index for _, p in chosen]),
+        np.array([p.variance for _, p in chosen]),
         k,
     )
-    seg_points.update(zip(rest, estimates, strict=True))
-    return top, seg_points
+    return top, dict(zip(seg_keys, estimates, strict=True))
+
+
+def as_of_parents(
+    session: Session,
+    latest: dict[str, int],
+    k: float,
+    *,
+    since: int | None = None,
+    facets: Sequence[str] | None = None,
+) -> Points:
+    """Per segment and facet: the overall level as of that segment's own latest evidence.
+
+    The overall day rows are summed up to each segment's as-of day (within `since` when given)
+    and shrunk to neutral, as the overall level is. Keyed (segment, facet, ALL_TIME).
+    """
+    where: list[ColumnElement[bool]] = [
+        TrustStat.scope == Scope.OVERALL,
+        TrustStat.bucket > ALL_TIME,
+    ]
+    if since is not None:
+        where.append(TrustStat.bucket >= since)
+    if facets is not None:
+        where.append(TrustStat.facet.in_(list(facets)))
+    if latest:
+        where.append(TrustStat.bucket <= max(latest.values()))
+    columns = [getattr(TrustStat, f) for f in STAT_FIELDS]
+    by_facet: dict[str, list[tuple[int, np.ndarray]]] = defaultdict(list)
+    for facet, day, *values in session.execute(
+        select(TrustStat.facet, TrustStat.bucket, *columns).where(*where)
+    ):
+        by_facet[facet].append((int(day), np.array(values, dtype=np.float64)))
+    keys: list[tuple[str, str, int]] = []
+    rows: list[np.ndarray] = []
+    for facet, days in by_facet.items():
+        days.sort(key=lambda d: d[0])
+        starts = np.array([d for d, _ in days])
+        totals = np.cumsum(np.array([v for _, v in days]), axis=0)
+        for seg, as_of in latest.items():
+            if not seg:
+                continue
+            i = int(np.searchsorted(starts, as_of, side="right")) - 1
+            if i >= 0:
+                keys.append((seg, facet, ALL_TIME))
+                rows.append(totals[i])
+    if not keys:
+        return {}
+    n = len(keys)
+    points = estimate_rows(
+        np.array(rows).reshape(n, len(STAT_FIELDS)),
+        np.full(n, NEUTRAL),
+        np.full(n, NEUTRAL_VARIANCE),
+        k,
+    )
+    return dict(zip(keys, points, strict=True))
 
 
 def latest_evidence(
@@ -308,8 +357,11 @@ def score_at(
 
 
 def segment_points(session: Session, params: TrustParams) -> tuple[Points, Points]:
+    """All-time points; each segment as of its own latest evidence."""
     overall, segments = read_levels(session, bucket=None, as_of=None)
-    return level_points(overall, segments, params.prior_strength)
+    k = params.prior_strength
+    parents = as_of_parents(session, latest_evidence(session), k)
+    return level_points(overall, segments, k, parents)
 
 
 def customer_rows(

@@ -26,6 +26,7 @@ from trustdesk.trust.drivers import rank_drivers
 from trustdesk.trust.levels import (
     Point,
     Points,
+    as_of_parents,
     combine_segments,
     customer_point,
     customer_rows,
@@ -82,9 +83,15 @@ def scores(
     if cutoff is not None and start is not None and start > cutoff:
         raise InvalidInput("since must not be after as_of")
     overall, segments = read_levels(session, bucket=bucket, as_of=cutoff, since=start)
-    top, seg_points = level_points(overall, segments, params.prior_strength)
     main, dims = facets_for(dimension)
     latest = latest_evidence(session, as_of=cutoff, since=start)
+    k = params.prior_strength
+    parents = (
+        as_of_parents(session, latest, k, since=start, facets=[main, *dims])
+        if bucket is None
+        else None
+    )
+    top, seg_points = level_points(overall, segments, k, parents)
     computed = state.updated_at
     found: list[TrustScore] = []
     if by == "overall" and bucket is None:
