@@ -1,5 +1,6 @@
 """Explaining a trust index: which signals and which stored rows moved a segment's index away
-from neutral (50) (or a customer's from their segments'), and the dashboard's segment page.
+from the overall one as of its own latest evidence (or a customer's from their segments'), and
+the dashboard's segment page.
 """
 
 from __future__ import annotations
@@ -150,7 +151,8 @@ def explain_segment(
     with_text: bool = False,
     top: int = 5,
 ) -> Explanation:
-    """Which signals and which rows moved a segment's index away from neutral (50), its parent."""
+    """Which signals and which rows moved a segment's index away from the overall index (as of
+    the segment's latest evidence)."""
     state = trust_state(session)
     found = [s for s in scores(session, params, by="segment") if s.key == segment]
     if not found:
@@ -181,7 +183,7 @@ def explain_segment(
         params,
         state,
         score,
-        "neutral",
+        "overall",
         per_signal,
         evidence,
         with_text=with_text,
@@ -245,7 +247,7 @@ def segment_view(
     """Everything the dashboard's segment page shows, from the stored aggregates and evidence.
 
     Each dimension's score comes with its own interval (a dimension the segment has no data on
-    shows the segment's own index on it, with n = 0).
+    shows its parent's index on it, with n = 0).
     """
     detail = segment_detail(session, params, segment)
     _main, dims = facets_for(None)
