@@ -14,7 +14,15 @@ from typer.core import TyperGroup
 from trustdesk import migrate
 from trustdesk.capabilities import installed, resolve
 from trustdesk.config import get_settings
-from trustdesk.console import close_platform, err, open_platform, out, print_json
+from trustdesk.console import (
+    cli_actor,
+    close_platform,
+    err,
+    open_platform,
+    out,
+    print_json,
+    progress,
+)
 from trustdesk.errors import DomainError
 from trustdesk.serving import record_address
 
@@ -102,20 +110,100 @@ def config_show(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
 
 
 @keys_app.command("rotate-master")
-def rotate_master() -> None:
-    """Re-wrap every data key under a new master key (the encrypted data is not rewritten)."""
-    from trustdesk.keys import rotate_master_key
+def rotate_master(
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=10_000, help="Data keys re-wrapped per transaction.")
+    ] = 500,
+    pause_ms: Annotated[
+        int, typer.Option(min=0, max=60_000, help="Pause between batches, to spare a busy store.")
+    ] = 0,
+) -> None:
+    """Rotate the master key while servers keep running; run again to finish an interrupted one.
+
+    A new key joins the ring and wraps everything new at once; existing data keys are re-wrapped
+    in batches; the old key is retired when it wraps nothing (the encrypted data is not rewritten).
+    """
+    from trustdesk.audit.chain import record
+    from trustdesk.keys import parse_ring, rotate_master_key
 
     settings = get_settings()
     platform = open_platform()
     key_file = settings.effective_master_key_file
-    new, count = rotate_master_key(
-        platform.vault, key_file, key_in_file=settings.master_key is None
-    )
-    out.print(f"re-wrapped {count} data keys under master key {new.key_id}")
-    if settings.master_key is not None:
+    env_ring = parse_ring(settings.master_key.get_secret_value()) if settings.master_key else None
+
+    def audit(action: str, key_id: str, changes: dict[str, Any]) -> None:
+        with platform.db.transaction() as session:
+            record(
+                session,
+                actor=cli_actor(),
+                action=action,
+                entity_type="master_key",
+                entity_id=key_id,
+                changes=changes,
+            )
+
+    with progress("re-wrapping data keys") as bar:
+        task = bar.add_task("rewrap", total=None)
+
+        def step(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        report = rotate_master_key(
+            platform.vault,
+            key_file,
+            env_ring=env_ring,
+            batch=batch_size,
+            pause_s=pause_ms / 1000,
+            progress=step,
+            audit=audit,
+        )
+    if report.new_key_file is not None:
         out.print(
-            f"set TRUSTDESK_MASTER_KEY to the content of {key_file}.next, then delete that file"
+            f"a new master key is in {report.new_key_file}: put it first in TRUSTDESK_MASTER_KEY "
+            f"(comma-separated, before the current key) for every process, restart them, delete "
+            "the file, then run `trustdesk keys rotate-master` again",
+            markup=False,
+            highlight=False,
+        )
+        return
+    verb = "rotated to" if report.started else "resumed rotation to"
+    out.print(
+        f"{verb} master key {report.current}: re-wrapped {report.rewrapped} data keys",
+        markup=False,
+        highlight=False,
+    )
+    for key_id in report.retired:
+        out.print(f"retired master key {key_id} (no key is wrapped by it any more)", markup=False)
+        if env_ring is not None:
+            out.print(f"remove key {key_id} from TRUSTDESK_MASTER_KEY", markup=False)
+    for key_id in report.still_in_use:
+        out.print(f"master key {key_id} still wraps data keys: run again", markup=False)
+
+
+@keys_app.command("status")
+def keys_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Keys in the ring, how many data keys each wraps, and any rotation under way."""
+    from trustdesk.keys import keyring_status
+
+    settings = get_settings()
+    status = keyring_status(
+        open_platform().vault, source="environment" if settings.master_key else "file"
+    )
+    if as_json:
+        print_json(status)
+        return
+    out.print(
+        f"current master key {status['current']} (ring from the {status['source']}); "
+        f"rotation {status['rotation']}, {status['pending_rewraps']} keys to re-wrap",
+        markup=False,
+        highlight=False,
+    )
+    for key in status["keys"]:
+        out.print(
+            f"  {key['id']}  {key['state']:<28} {key['data_keys']:>8} data keys  "
+            f"{key['named_keys']} named",
+            markup=False,
+            highlight=False,
         )
 
 

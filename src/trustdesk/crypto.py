@@ -13,9 +13,10 @@ import hashlib
 import hmac
 import os
 import secrets
+import threading
 import unicodedata
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import (
     Column,
+    Connection,
     DateTime,
     Engine,
     LargeBinary,
@@ -32,7 +34,9 @@ from sqlalchemy import (
     Table,
     delete,
     event,
+    func,
     insert,
+    or_,
     select,
     update,
 )
@@ -45,6 +49,12 @@ __all__ = ["KeyDestroyed", "MasterKey", "Vault", "WrongMasterKey", "generate_mas
 _FORMAT = b"\x01"
 _NONCE = 12
 _CHECK_PLAINTEXT = b"trustdesk-master-key-check"
+_CURRENT = "ring:current"  # id of the master key that wraps new keys
+
+
+def _secure_delete(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.execute("PRAGMA secure_delete=ON")
+
 
 _meta = MetaData()
 keystore_meta = Table(
@@ -128,114 +138,287 @@ def _normalise(kind: str, value: str) -> str:
 
 
 class Vault:
-    """Encrypts and decrypts personal fields; owns the key store."""
+    """Encrypts and decrypts personal fields; owns the key store.
+
+    Master keys form a ring: every key in it unwraps, the key store's `ring:current` names the one
+    that wraps. A process that meets a key it does not hold reloads its ring (`reload`) once, so a
+    running server picks up a key added by a rotation without a restart.
+    """
 
     def __init__(
-        self, master: MasterKey, keystore: Engine, retired: Iterable[MasterKey] = ()
+        self,
+        master: MasterKey | Sequence[MasterKey],
+        keystore: Engine,
+        retired: Iterable[MasterKey] = (),
+        *,
+        writer: Engine | None = None,
+        reload: Callable[[], Sequence[MasterKey]] | None = None,
     ) -> None:
-        self.master = master
+        ring = [master] if isinstance(master, MasterKey) else list(master)
+        if not ring:
+            raise ConfigurationError("no master key")
         self.keystore = keystore
-        self._keys = {master.key_id: master, **{k.key_id: k for k in retired}}
-        _meta.create_all(keystore)
-        self._check_master_key()
+        self._writer = writer or keystore
+        self._reload_ring = reload
+        self._ring_lock = threading.Lock()
+        self._keys = {k.key_id: k for k in [*ring, *retired]}
+        self.master = ring[0]
+        _meta.create_all(self._writer)
+        self._check_master_key(ring)
         self._blind_key = self._named_key("blind-index")
         self._seal_key = self._named_key("sealing")
         # Search terms get their own key: a term hash can never be compared with a blind index.
         self._terms = hashlib.blake2b(key=self._named_key("search-terms"), digest_size=8)
 
     @classmethod
-    def open(cls, keystore_url: str, master: MasterKey, retired: Iterable[MasterKey] = ()) -> Vault:
+    def open(
+        cls,
+        keystore_url: str,
+        master: MasterKey | Sequence[MasterKey],
+        retired: Iterable[MasterKey] = (),
+        *,
+        reload: Callable[[], Sequence[MasterKey]] | None = None,
+    ) -> Vault:
         engine = make_engine(keystore_url)
-        if engine.dialect.name == "sqlite":
-            # Overwrite deleted key material on disk instead of leaving it in free pages.
-            @event.listens_for(engine, "connect")
-            def _secure_delete(dbapi_conn: Any, _record: Any) -> None:
-                dbapi_conn.execute("PRAGMA secure_delete=ON")
+        # SQLite: writes take the lock at BEGIN, so a wrap never reads a stale current key.
+        writer = (
+            make_engine(keystore_url, immediate=True) if engine.dialect.name == "sqlite" else None
+        )
+        for eng in (engine, writer):
+            if eng is not None and eng.dialect.name == "sqlite":
+                # Overwrite deleted key material on disk instead of leaving it in free pages.
+                event.listen(eng, "connect", _secure_delete)
+        return cls(master, engine, retired, writer=writer, reload=reload)
 
-        return cls(master, engine, retired)
-
-    # -- master key -------------------------------------------------------------------------------
-    def _check_master_key(self) -> None:
-        with self.keystore.begin() as conn:
+    # -- master keys ------------------------------------------------------------------------------
+    def _check_master_key(self, ring: Sequence[MasterKey]) -> None:
+        with self._writer.begin() as conn:
             rows = dict(conn.execute(select(keystore_meta.c.name, keystore_meta.c.value)).all())
-            check_name = f"check:{self.master.key_id}"
-            if check_name in rows:
-                try:
-                    self.master.unwrap(rows[check_name], "check")
-                except InvalidTag as exc:  # pragma: no cover - key id collision
-                    raise WrongMasterKey("master key failed its check") from exc
+            known = {n.removeprefix("check:") for n in rows if n.startswith("check:")}
+            for key in ring:
+                if key.key_id in known:
+                    try:
+                        key.unwrap(rows[f"check:{key.key_id}"], "check")
+                    except InvalidTag as exc:  # pragma: no cover - key id collision
+                        raise WrongMasterKey("master key failed its check") from exc
+            current = rows.get(_CURRENT)
+            if current is None:
+                held = [k for k in ring if k.key_id in known]
+                if not held:
+                    has_keys = conn.execute(select(data_keys.c.subject_id).limit(1)).first()
+                    if has_keys is not None or known:
+                        raise WrongMasterKey(
+                            "the master key does not match this key store; refusing to start "
+                            "(set TRUSTDESK_MASTER_KEY or the key file to the key it was "
+                            "created with)"
+                        )
+                    first = ring[0]
+                    conn.execute(
+                        insert(keystore_meta).values(
+                            name=f"check:{first.key_id}",
+                            value=first.wrap(_CHECK_PLAINTEXT, "check"),
+                        )
+                    )
+                    held = [first]
+                # A key store from before keyrings: its one checked key is the current one.
+                conn.execute(
+                    insert(keystore_meta).values(name=_CURRENT, value=held[0].key_id.encode())
+                )
+                self.master = held[0]
                 return
-            has_keys = conn.execute(select(data_keys.c.subject_id).limit(1)).first() is not None
-            if has_keys or any(name.startswith("check:") for name in rows):
+            current_id = current.decode()
+            if current_id not in self._keys:
                 raise WrongMasterKey(
                     "the master key does not match this key store; refusing to start "
-                    "(set TRUSTDESK_MASTER_KEY or the key file to the key it was created with)"
+                    f"(it needs master key {current_id}: set TRUSTDESK_MASTER_KEY or the key "
+                    "file to the keyring it was created with)"
                 )
-            conn.execute(
-                insert(keystore_meta).values(
-                    name=check_name, value=self.master.wrap(_CHECK_PLAINTEXT, "check")
-                )
-            )
+            self.master = self._keys[current_id]
+
+    def _key(self, key_id: str) -> MasterKey:
+        key = self._keys.get(key_id)
+        if key is None and self._reload_ring is not None:
+            with self._ring_lock:
+                fresh = {k.key_id: k for k in self._reload_ring()}
+                self._keys = {**self._keys, **fresh}
+            key = self._keys.get(key_id)
+        if key is None:
+            raise WrongMasterKey(f"data wrapped by unknown master key {key_id}")
+        return key
+
+    def _current(self, conn: Connection, *, lock: bool) -> MasterKey:
+        """The key that wraps now, read in the caller's transaction.
+
+        `lock` (PostgreSQL: FOR SHARE) keeps a rotation from switching keys until this
+        transaction ends, so nothing is wrapped under a key the re-wrap has already passed.
+        """
+        query = select(keystore_meta.c.value).where(keystore_meta.c.name == _CURRENT)
+        if lock:
+            query = query.with_for_update(read=True)
+        value = conn.execute(query).scalar_one()
+        self.master = self._key(value.decode())
+        return self.master
 
     def _named_key(self, name: str) -> bytes:
         row_name = f"named:{name}"
-        with self.keystore.begin() as conn:
+        with self._writer.begin() as conn:
             blob = conn.execute(
                 select(keystore_meta.c.value).where(keystore_meta.c.name == row_name)
             ).scalar()
             if blob is None:
                 key = secrets.token_bytes(32)
+                wrapping = self._current(conn, lock=True)
                 conn.execute(
-                    insert(keystore_meta).values(name=row_name, value=self._wrap(key, name))
+                    insert(keystore_meta).values(
+                        name=row_name, value=self._wrap(wrapping, key, name)
+                    )
                 )
                 return key
             return self._unwrap(blob, name)
 
-    def _wrap(self, secret: bytes, context: str) -> bytes:
-        return self.master.key_id.encode() + b":" + self.master.wrap(secret, context)
+    @staticmethod
+    def _wrap(key: MasterKey, secret: bytes, context: str) -> bytes:
+        return key.key_id.encode() + b":" + key.wrap(secret, context)
 
     def _unwrap(self, blob: bytes, context: str) -> bytes:
         key_id, _, wrapped = blob.partition(b":")
-        key = self._keys.get(key_id.decode())
-        if key is None:
-            raise WrongMasterKey(f"data wrapped by unknown master key {key_id.decode()}")
-        return key.unwrap(wrapped, context)
+        return self._key(key_id.decode()).unwrap(wrapped, context)
 
-    def rotate_master(self, new: MasterKey) -> int:
-        """Re-wrap every data key and named key under `new`; the encrypted data is not touched."""
-        self._keys[new.key_id] = new
-        old = self.master
-        self.master = new
-        count = 0
-        with self.keystore.begin() as conn:
-            for row in conn.execute(
-                select(data_keys).where(data_keys.c.wrapped.is_not(None))
+    def current_key_id(self) -> str:
+        with self.keystore.connect() as conn:
+            return self._current(conn, lock=False).key_id
+
+    def ring_ids(self) -> list[str]:
+        """Ids of the master keys this process holds (current first)."""
+        return [self.master.key_id, *(k for k in self._keys if k != self.master.key_id)]
+
+    def checked_key_ids(self) -> list[str]:
+        """Ids of the master keys the key store knows (each has a check value)."""
+        with self.keystore.connect() as conn:
+            names = conn.execute(
+                select(keystore_meta.c.name).where(keystore_meta.c.name.like("check:%"))
+            ).scalars()
+            return sorted(n.removeprefix("check:") for n in names)
+
+    def key_usage(self) -> dict[str, dict[str, int]]:
+        """Per master key id: how many data keys and named keys it wraps."""
+        usage: dict[str, dict[str, int]] = {}
+        with self.keystore.connect() as conn:
+            for key_id, count in conn.execute(
+                select(data_keys.c.master_key_id, func.count())
+                .where(data_keys.c.wrapped.is_not(None))
+                .group_by(data_keys.c.master_key_id)
             ).all():
-                dek = self._unwrap(row.wrapped, f"dek:{row.subject_id}")
+                usage.setdefault(key_id or "?", {"data_keys": 0, "named_keys": 0})["data_keys"] = (
+                    int(count)
+                )
+            for blob in conn.execute(
+                select(keystore_meta.c.value).where(keystore_meta.c.name.like("named:%"))
+            ).scalars():
+                key_id = blob.partition(b":")[0].decode()
+                usage.setdefault(key_id, {"data_keys": 0, "named_keys": 0})["named_keys"] += 1
+        return usage
+
+    def add_master_key(self, new: MasterKey) -> None:
+        """Make `new` the key that wraps, in every process (the old ones keep unwrapping)."""
+        self._keys[new.key_id] = new
+        with self._writer.begin() as conn:
+            # Takes the row lock: waits for wraps in flight under the old key (PostgreSQL).
+            conn.execute(
+                update(keystore_meta)
+                .where(keystore_meta.c.name == _CURRENT)
+                .values(value=new.key_id.encode())
+            )
+            exists = conn.execute(
+                select(keystore_meta.c.name).where(keystore_meta.c.name == f"check:{new.key_id}")
+            ).first()
+            if exists is None:
                 conn.execute(
-                    update(data_keys)
-                    .where(data_keys.c.subject_id == row.subject_id)
-                    .values(
-                        wrapped=self._wrap(dek, f"dek:{row.subject_id}"), master_key_id=new.key_id
+                    insert(keystore_meta).values(
+                        name=f"check:{new.key_id}", value=new.wrap(_CHECK_PLAINTEXT, "check")
                     )
                 )
-                count += 1
-            for row in conn.execute(
-                select(keystore_meta).where(keystore_meta.c.name.like("named:%"))
-            ).all():
-                name = row.name.removeprefix("named:")
-                secret = self._unwrap(row.value, name)
+        self.master = new
+
+    def rewrap_batch(self, limit: int = 500) -> int:
+        """Re-wrap up to `limit` keys not under the current master key; 0 when none is left.
+
+        Each batch is its own transaction, so a crash loses at most one batch of work and the
+        next call carries on; a key destroyed meanwhile is left destroyed.
+        """
+        done = 0
+        with self._writer.begin() as conn:
+            current = self._current(conn, lock=True)
+            if limit > 0:
+                for row in conn.execute(
+                    select(keystore_meta.c.name, keystore_meta.c.value).where(
+                        keystore_meta.c.name.like("named:%")
+                    )
+                ).all():
+                    if row.value.startswith(current.key_id.encode() + b":"):
+                        continue
+                    name = row.name.removeprefix("named:")
+                    secret = self._unwrap(row.value, name)
+                    conn.execute(
+                        update(keystore_meta)
+                        .where(keystore_meta.c.name == row.name)
+                        .values(value=self._wrap(current, secret, name))
+                    )
+                    done += 1
+            stale = conn.execute(
+                select(data_keys.c.subject_id, data_keys.c.wrapped)
+                .where(
+                    data_keys.c.wrapped.is_not(None),
+                    or_(
+                        data_keys.c.master_key_id.is_(None),
+                        data_keys.c.master_key_id != current.key_id,
+                    ),
+                )
+                .limit(max(limit - done, 0))
+            ).all()
+            for stale_row in stale:
+                sid, blob = stale_row.subject_id, stale_row.wrapped
+                dek = self._unwrap(blob, f"dek:{sid}")
                 conn.execute(
-                    update(keystore_meta)
-                    .where(keystore_meta.c.name == row.name)
-                    .values(value=self._wrap(secret, name))
+                    update(data_keys)
+                    .where(data_keys.c.subject_id == sid, data_keys.c.wrapped == blob)
+                    .values(
+                        wrapped=self._wrap(current, dek, f"dek:{sid}"),
+                        master_key_id=current.key_id,
+                    )
                 )
-            conn.execute(delete(keystore_meta).where(keystore_meta.c.name == f"check:{old.key_id}"))
-            conn.execute(
-                insert(keystore_meta).values(
-                    name=f"check:{new.key_id}", value=new.wrap(_CHECK_PLAINTEXT, "check")
-                )
-            )
+                done += 1
+        return done
+
+    def retire_master_key(self, key_id: str) -> bool:
+        """Forget `key_id` in the key store if it wraps nothing and is not current."""
+        with self._writer.begin() as conn:
+            if self._current(conn, lock=True).key_id == key_id:
+                return False
+            in_use = conn.execute(
+                select(func.count())
+                .select_from(data_keys)
+                .where(data_keys.c.master_key_id == key_id, data_keys.c.wrapped.is_not(None))
+            ).scalar_one()
+            named = conn.execute(
+                select(keystore_meta.c.value).where(keystore_meta.c.name.like("named:%"))
+            ).scalars()
+            if in_use or any(b.startswith(key_id.encode() + b":") for b in named):
+                return False
+            conn.execute(delete(keystore_meta).where(keystore_meta.c.name == f"check:{key_id}"))
+        return True
+
+    def rotate_master(self, new: MasterKey) -> int:
+        """Re-wrap every data key and named key under `new` and retire the others (one process)."""
+        old = self.checked_key_ids()
+        usage = self.key_usage()
+        count = sum(u["data_keys"] for k, u in usage.items() if k != new.key_id)
+        self.add_master_key(new)
+        while self.rewrap_batch():
+            pass
+        for key_id in old:
+            if key_id != new.key_id:
+                self.retire_master_key(key_id)
         return count
 
     # -- data keys --------------------------------------------------------------------------------
@@ -244,14 +427,15 @@ class Vault:
         ids = [str(uuid.uuid4()) for _ in range(count)]
         now = utcnow()
         if ids:
-            with self.keystore.begin() as conn:
+            with self._writer.begin() as conn:
+                current = self._current(conn, lock=True)
                 conn.execute(
                     insert(data_keys),
                     [
                         {
                             "subject_id": sid,
-                            "wrapped": self._wrap(secrets.token_bytes(32), f"dek:{sid}"),
-                            "master_key_id": self.master.key_id,
+                            "wrapped": self._wrap(current, secrets.token_bytes(32), f"dek:{sid}"),
+                            "master_key_id": current.key_id,
                             "created_at": now,
                         }
                         for sid in ids
@@ -277,7 +461,7 @@ class Vault:
 
     def destroy(self, subject_id: str) -> bool:
         """Crypto-shred: erase the subject's data key. Returns False if it was already gone."""
-        with self.keystore.begin() as conn:
+        with self._writer.begin() as conn:
             result = conn.execute(
                 update(data_keys)
                 .where(data_keys.c.subject_id == subject_id, data_keys.c.wrapped.is_not(None))
@@ -349,3 +533,5 @@ class Vault:
 
     def dispose(self) -> None:
         self.keystore.dispose()
+        if self._writer is not self.keystore:
+            self._writer.dispose()

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from trustdesk.config import Settings
-from trustdesk.crypto import MasterKey, Vault, WrongMasterKey, load_or_create_master_key
+from trustdesk.crypto import Vault, load_or_create_master_key
 from trustdesk.db import Database
 from trustdesk.errors import ConfigurationError
+from trustdesk.keys import adopt_staged_key, parse_ring, read_ring
 from trustdesk.private_files import private_dir
 
 __all__ = ["Platform"]
@@ -25,23 +26,16 @@ class Platform:
         private_dir(settings.data_dir)  # created owner-only (0700)
         env_key = settings.master_key.get_secret_value() if settings.master_key else None
         key_file = settings.effective_master_key_file
-        master = load_or_create_master_key(env_key, key_file)
-        staged = key_file.with_name(key_file.name + ".next")
-        if env_key is None and staged.exists():
-            # A rotation stopped after re-wrapping but before moving the new key into place.
-            try:
-                vault = Vault.open(
-                    settings.effective_keystore_url, MasterKey.parse(staged.read_text())
-                )
-            except WrongMasterKey:
-                staged.unlink()  # stopped before re-wrapping: the old key is still the one
-            else:
-                key_file.replace(key_file.with_name(f"{key_file.name}.retired-{master.key_id}"))
-                staged.replace(key_file)
-                return cls(
-                    settings=settings, db=Database(settings.effective_database_url), vault=vault
-                )
-        vault = Vault.open(settings.effective_keystore_url, master)
+        if env_key:
+            vault = Vault.open(settings.effective_keystore_url, parse_ring(env_key))
+        else:
+            load_or_create_master_key(None, key_file)
+            adopt_staged_key(key_file)  # left by an older version's interrupted rotation
+            vault = Vault.open(
+                settings.effective_keystore_url,
+                read_ring(key_file),
+                reload=lambda: read_ring(key_file),  # a rotation elsewhere added a key
+            )
         return cls(settings=settings, db=Database(settings.effective_database_url), vault=vault)
 
     def require_schema(self) -> None:

@@ -10,6 +10,7 @@ import csv
 import gzip
 import re
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from html import unescape
 from html.parser import HTMLParser
 from importlib.resources import files
@@ -165,7 +166,8 @@ def test_the_overview_shows_the_services_scores_with_accessible_charts(client, p
             f"{s.ci_low:.1f} to {s.ci_high:.1f}",
             f"{s.n:,}",
         ]
-        assert row[4] == f"{s.dimensions['ability']:.1f}"  # dimension columns follow
+        assert row[4] == f"{s.as_of:%Y-%m-%d}"  # each segment's own latest evidence
+        assert row[5] == f"{s.dimensions['ability']:.1f}"  # dimension columns follow
     # charts: inline SVG images named by their title and description, one per segment trend
     charts = re.findall(
         r'<svg class="chart" id="([^"]+)" role="img" aria-labelledby="\1-title \1-desc"', html
@@ -175,8 +177,44 @@ def test_the_overview_shows_the_services_scores_with_accessible_charts(client, p
     for s in segments:
         assert f"Trust index of {s.key} per day" in html
         last = trends[s.key][-1]
-        assert f"({last.trust_index:.1f}), {len(trends[s.key])} days." in unescape(html)
+        assert f"({last.trust_index:.1f}), {len(trends[s.key])} days with items." in unescape(html)
     assert "<script" not in html  # nothing needs JavaScript
+
+
+def test_the_overview_says_how_fresh_each_figure_is_and_compares_periods(client, platform, tweets):
+    log_in(client, platform)
+    params = service.TrustParams.from_settings(platform.settings)
+    with platform.db.reading() as session:
+        (overall,) = score_reads.scores(session, params, by="overall")
+    html = re.sub(r"<[^>]+>", "", unescape(client.get("/trust").text))
+    assert f"Overall: as of {overall.as_of:%Y-%m-%d}" in html
+    assert f"evidence up to {overall.evidence_up_to:%Y-%m-%d}" in html
+    assert "computed just now" in html or "minute" in html
+    # A date range and a comparison period, as a plain GET form (no JavaScript).
+    days = sorted({p.bucket_start.date() for p in overall_trend(platform, params)})
+    first, mid, last = days[0], days[len(days) // 2], days[-1]
+    page = client.get(
+        f"/trust?from={mid}&to={last}&compare_from={first}&compare_to={mid - timedelta(days=1)}"
+    )
+    assert page.status_code == 200
+    with platform.db.reading() as session:
+        late = score_reads.scores(
+            session,
+            params,
+            by="segment",
+            since=datetime.combine(mid, datetime.min.time(), UTC),
+        )
+    rows = table(page.text, "segments-table")
+    assert [r[1] for r in rows] == [f"{s.trust_index:.1f}" for s in late]
+    compared = table(page.text, "compare-table")
+    assert compared[0][0] == "Overall" and len(compared) >= 2
+    assert client.get("/trust?from=2015-13-01").status_code == 200  # named, not a 500
+    assert "is not a date" in client.get("/trust?from=2015-13-01").text
+
+
+def overall_trend(platform, params):
+    with platform.db.reading() as session:
+        return score_reads.trend(session, params)
 
 
 def test_the_home_page_links_to_the_trust_overview_and_the_menu_has_the_new_sections(

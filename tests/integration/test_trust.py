@@ -20,7 +20,16 @@ from trustdesk.trust import alert_reads, service
 from trustdesk.trust.models import TrustEvidence, TrustStat, TrustWatermark
 from trustdesk.trust.signals import Observations
 
-SEGMENT_KEYS = {"segment", "trust_index", "ci_low", "ci_high", "n", "dimensions"}
+SEGMENT_KEYS = {
+    "segment",
+    "trust_index",
+    "ci_low",
+    "ci_high",
+    "n",
+    "dimensions",
+    "as_of",
+    "evidence_up_to",
+}
 ALERT_KEYS = {
     "kind",
     "segment",
@@ -332,3 +341,38 @@ def test_an_incremental_recompute_with_nothing_new_changes_nothing(cli, platform
     assert all(np.array_equal(after[0][k], before[0][k]) for k in before[0])
     with platform.db.reading() as session:
         assert session.scalar(select(func.count()).select_from(TrustEvidence)) == 60
+
+
+def test_new_rows_for_one_segment_dated_later_move_no_other_segment(cli, tmp_path):
+    """Three 2026 rows for a new segment: every other segment's index, interval, dimensions,
+    as-of and explanation stay exactly as they were (issue 13)."""
+    _import(cli, _tweets(tmp_path, "tweets.csv", slice(0, 300)))
+    assert cli("trust", "recompute").exit_code == 0
+    before = {r["segment"]: r for r in _segments(cli)}
+    explained = cli("trust", "explain", "--segment", "Delta", "--json")
+    assert explained.exit_code == 0, explained.output
+    overall_before = json.loads(cli("trust", "show", "--by", "overall", "--json").stdout)[0]
+    later = tmp_path / "later.csv"
+    later.write_text(
+        "tweet_id,text,tweet_created,airline,customer\n"
+        "n1,Great crew and on time,2026-11-01 10:00:00 -0800,Newcomer Air,\n"
+        "n2,Lost my bag and nobody answered,2026-11-02 10:00:00 -0800,Newcomer Air,\n"
+        "n3,Refund came back quickly thank you,2026-11-03 10:00:00 -0800,Newcomer Air,\n"
+    )
+    _import(cli, later)
+    assert cli("trust", "recompute").exit_code == 0
+    after = {r["segment"]: r for r in _segments(cli)}
+    assert set(after) == set(before) | {"Newcomer Air"}
+    for segment, row in before.items():
+        assert after[segment] == row, segment
+    assert after["Newcomer Air"]["as_of"].startswith("2026-11-0")
+    assert all(not r["as_of"].startswith("2026") for s, r in after.items() if s != "Newcomer Air")
+    again = cli("trust", "explain", "--segment", "Delta", "--json")
+    old, new = json.loads(explained.stdout), json.loads(again.stdout)
+    assert new["score"].pop("computed_at") >= old["score"].pop("computed_at")  # recomputed
+    assert new == old
+    # The overall figure combines segments at their own as-of and shows the spread of dates.
+    overall = json.loads(cli("trust", "show", "--by", "overall", "--json").stdout)[0]
+    assert overall["as_of"].startswith("2026-11-0")
+    assert overall["as_of_earliest"] == min(r["as_of"] for r in after.values())
+    assert abs(overall["trust_index"] - overall_before["trust_index"]) < 2.0

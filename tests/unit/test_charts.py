@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from trustdesk.web.charts import Bar, Point, bar_chart, line_chart
+from trustdesk.web.charts import Bar, Point, bar_chart, date_labels, line_chart
 
 
 def test_a_line_chart_is_an_image_named_by_its_title_and_description():
@@ -35,3 +35,10 @@ def test_bars_link_to_their_segment_and_show_their_value():
     )
     assert '<a href="/trust/segments/US%20Airways">' in svg
     assert ">17.5</text>" in svg and "US Airways: 17.5 (12.5 to 22.5)" in svg
+
+
+def test_day_labels_carry_the_year_when_the_range_crosses_one():
+    from datetime import date
+
+    assert date_labels([date(2015, 2, 24), date(2015, 2, 25)]) == ["Feb 24", "Feb 25"]
+    assert date_labels([date(2015, 2, 24), date(2026, 11, 1)]) == ["24 Feb 2015", "01 Nov 2026"]

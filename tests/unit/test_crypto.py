@@ -112,3 +112,45 @@ def test_master_key_must_be_32_bytes_of_base64() -> None:
 
     with pytest.raises(ConfigurationError):
         MasterKey.parse("c2hvcnQ=")
+
+
+def test_a_keyring_unwraps_with_any_key_and_wraps_with_the_current_one(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'keys.db'}"
+    old, new = (MasterKey.parse(generate_master_key()) for _ in range(2))
+    vault = Vault.open(url, old)
+    before = vault.new_subjects(3)
+    vault.add_master_key(new)
+    after = vault.new_subjects(2)
+    usage = vault.key_usage()
+    assert usage[old.key_id]["data_keys"] == 3 and usage[new.key_id]["data_keys"] == 2
+    # Another process holding both keys reads every subject; one holding only the old key
+    # refuses to start (it could not wrap under the current key).
+    other = Vault.open(url, [new, old])
+    assert set(other.data_keys(before + after)) == set(before + after)
+    with pytest.raises(WrongMasterKey):
+        Vault.open(url, old)
+    # Re-wrap in batches; the old key retires only when it wraps nothing.
+    assert vault.retire_master_key(old.key_id) is False
+    assert vault.rewrap_batch(2) == 3  # the named keys go first, in one batch
+    assert vault.retire_master_key(old.key_id) is False
+    while vault.rewrap_batch(2):
+        pass
+    assert old.key_id not in vault.key_usage()
+    assert vault.retire_master_key(old.key_id) is True
+    assert vault.checked_key_ids() == [new.key_id]
+    assert set(Vault.open(url, new).data_keys(before + after)) == set(before + after)
+
+
+def test_a_process_picks_up_a_key_added_elsewhere_by_reloading_its_ring(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'keys.db'}"
+    old, new = (MasterKey.parse(generate_master_key()) for _ in range(2))
+    ring_on_disk = [old]
+    server = Vault.open(url, old, reload=lambda: list(ring_on_disk))
+    rotator = Vault.open(url, old)
+    ring_on_disk.insert(0, new)
+    rotator.add_master_key(new)
+    while rotator.rewrap_batch():
+        pass
+    sid = server.new_subjects(1)[0]  # wraps under the new key, which it loads on first use
+    assert rotator.key_usage() == {new.key_id: {"data_keys": 1, "named_keys": 3}}
+    assert sid in server.data_keys([sid])

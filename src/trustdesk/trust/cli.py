@@ -47,6 +47,7 @@ def show(
     dimension: Annotated[str | None, typer.Option(help="Score one trust dimension.")] = None,
     bucket: Annotated[str | None, typer.Option(help="day or week: one score per bucket.")] = None,
     as_of: Annotated[datetime | None, typer.Option(help="Only data up to this UTC time.")] = None,
+    since: Annotated[datetime | None, typer.Option(help="Only data from this UTC time.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10000, help="Customers per page.")] = 100,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -61,7 +62,13 @@ def show(
             )
         else:
             found = score_reads.scores(
-                session, _params(), by=by, dimension=dimension, bucket=bucket, as_of=_utc(as_of)
+                session,
+                _params(),
+                by=by,
+                dimension=dimension,
+                bucket=bucket,
+                as_of=_utc(as_of),
+                since=_utc(since),
             )
     rows: list[dict[str, Any]] = []
     for s in found:
@@ -74,13 +81,23 @@ def show(
             "ci_high": s.ci_high,
             "n": s.n,
             "dimensions": s.dimensions,
+            "as_of": s.as_of.isoformat() if s.as_of else None,
+            "evidence_up_to": s.evidence_up_to.isoformat() if s.evidence_up_to else None,
         }
+        if s.as_of_earliest is not None:
+            row["as_of_earliest"] = s.as_of_earliest.isoformat()
         rows.append(row)
     if as_json:
         print_json(rows)
         return
     table = Table(
-        *([by] if by != "overall" else []), "bucket", "index", "95% interval", "n", "dimensions"
+        *([by] if by != "overall" else []),
+        "bucket",
+        "index",
+        "95% interval",
+        "n",
+        "as of",
+        "dimensions",
     )
     for s in found:
         dims = ", ".join(f"{k} {v:.0f}" for k, v in s.dimensions.items())
@@ -90,9 +107,18 @@ def show(
             f"{s.trust_index:.1f}",
             f"{s.ci_low:.1f} - {s.ci_high:.1f}",
             str(s.n),
+            _as_of_text(s),
             dims,
         )
     out.print(table)
+
+
+def _as_of_text(s: Any) -> str:
+    if s.as_of is None:
+        return ""
+    if s.as_of_earliest is not None and s.as_of_earliest != s.as_of:
+        return f"{s.as_of_earliest:%Y-%m-%d}..{s.as_of:%Y-%m-%d}"
+    return f"{s.as_of:%Y-%m-%d}"
 
 
 def _utc(value: datetime | None) -> datetime | None:

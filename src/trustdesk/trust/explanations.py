@@ -1,5 +1,6 @@
 """Explaining a trust index: which signals and which stored rows moved a segment's index away
-from the overall one (or a customer's from their segments'), and the dashboard's segment page.
+from the overall one as of its own latest evidence (or a customer's from their segments'), and
+the dashboard's segment page.
 """
 
 from __future__ import annotations
@@ -150,7 +151,8 @@ def explain_segment(
     with_text: bool = False,
     top: int = 5,
 ) -> Explanation:
-    """Which signals and which rows moved a segment's index away from the overall index."""
+    """Which signals and which rows moved a segment's index away from the overall index (as of
+    the segment's latest evidence)."""
     state = trust_state(session)
     found = [s for s in scores(session, params, by="segment") if s.key == segment]
     if not found:
@@ -245,16 +247,19 @@ def segment_view(
     """Everything the dashboard's segment page shows, from the stored aggregates and evidence.
 
     Each dimension's score comes with its own interval (a dimension the segment has no data on
-    shows the overall index on it, with n = 0).
+    shows its parent's index on it, with n = 0).
     """
     detail = segment_detail(session, params, segment)
     _main, dims = facets_for(None)
     _top, seg_points = segment_points(session, params)
-    as_of = trust_state(session).latest_at
+    as_of = detail.score.evidence_up_to
+    as_of_s = int(as_of.timestamp()) if as_of is not None else trust_state(session).latest_at
     dimensions = {
         facet.removeprefix("dim:"): score
         for facet in dims
-        if (score := score_at("segment", segment, seg_points, segment, ALL_TIME, facet, [], as_of))
+        if (
+            score := score_at("segment", segment, seg_points, segment, ALL_TIME, facet, [], as_of_s)
+        )
     }
     explanation = explain_segment(session, vault, params, segment, with_text=with_text)
     return SegmentView(detail=detail, dimensions=dimensions, explanation=explanation)

@@ -1,8 +1,12 @@
 """Stored trust statistics read back and shrunk into estimates, level by level.
 
-Overall is shrunk to neutral, a segment to overall, a customer to their segments (weighted by
-evidence): a closed-form function of a few stored rows of statistics (trust/index.py), so reads
-stay fast however many items are behind them. Used by `score_reads` and `explanations`.
+Overall is shrunk to neutral, a segment to the overall level *as of the segment's own latest
+evidence* (`as_of_parents`), a customer to their segments (weighted by evidence). So rows dated
+after a segment's latest evidence (e.g. a new segment's) never move it. The overall all-time
+figure combines the segments, each as of its own latest evidence (`combine_segments`); per day
+or week, overall pools that bucket's rows and segments shrink to it. All are
+closed-form functions of a few stored rows of statistics (trust/index.py), so reads stay fast
+however many items are behind them. Used by `score_reads` and `explanations`.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from trustdesk.errors import InvalidInput, NotFound
@@ -36,11 +40,14 @@ __all__ = [
     "Level",
     "Point",
     "Points",
+    "as_of_parents",
+    "combine_segments",
     "customer_point",
     "customer_rows",
     "estimate_point",
     "estimate_rows",
     "facets_for",
+    "latest_evidence",
     "level_points",
     "read_levels",
     "score_at",
@@ -123,17 +130,23 @@ def read_levels(
     as_of: int | None,
     segment: str | None = None,
     facets: Sequence[str] | None = None,
+    since: int | None = None,
 ) -> tuple[Level, Level]:
-    """Overall and segment statistics summed over signals, by (segment, facet, bucket)."""
+    """Overall and segment statistics summed over signals, by (segment, facet, bucket).
+
+    `since` and `as_of` bound the days summed (a date range); without either, all-time rows.
+    """
     if bucket is not None and bucket not in BUCKETS:
         raise InvalidInput("bucket must be day or week")
     where: list[ColumnElement[bool]] = [TrustStat.scope.in_((Scope.OVERALL, Scope.SEGMENT))]
-    if bucket is None and as_of is None:
+    if bucket is None and as_of is None and since is None:
         where.append(TrustStat.bucket == ALL_TIME)
     else:
         where.append(TrustStat.bucket > ALL_TIME)
         if as_of is not None:
             where.append(TrustStat.bucket <= as_of)
+        if since is not None:
+            where.append(TrustStat.bucket >= since)
     if segment is not None:
         where.append(TrustStat.segment.in_(("", segment)))
     if facets is not None:
@@ -151,10 +164,14 @@ def read_levels(
     return overall, segments
 
 
-def level_points(overall: Level, segments: Level, k: float) -> tuple[Points, Points]:
+def level_points(
+    overall: Level, segments: Level, k: float, parents: Points | None = None
+) -> tuple[Points, Points]:
     """Estimates keyed like the statistics: overall shrunk to neutral, segments to overall.
 
-    A segment without rows on a facet in a bucket still gets a score there: its parent's.
+    `parents` (from `as_of_parents`) replaces a segment's parent: the overall level as of that
+    segment's own latest evidence, so rows dated after it never move it. A segment without rows
+    on a facet in a bucket still gets a score there: its parent's.
     """
     keys = list(overall)
     stats = np.array([overall[key] for key in keys]).reshape(len(keys), len(STAT_FIELDS))
@@ -174,16 +191,128 @@ def level_points(overall: Level, segments: Level, k: float) -> tuple[Points, Poi
     for seg, b in {(seg, b) for seg, _f, b in segments}:
         for facet in facets_by_bucket.get(b, ()):
             wanted.setdefault((seg, facet, b), empty)
-    seg_keys = [key for key in wanted if ("", key[1], key[2]) in top]
-    parents = [top[("", f, b)] for _, f, b in seg_keys]
+
+    def parent_of(key: tuple[str, str, int]) -> Point | None:
+        if parents is not None and key in parents:
+            return parents[key]
+        return top.get(("", key[1], key[2]))
+
+    chosen = [(key, p) for key in wanted if (p := parent_of(key)) is not None]
+    seg_keys = [key for key, _ in chosen]
     seg_stats = np.array([wanted[key] for key in seg_keys]).reshape(len(seg_keys), len(STAT_FIELDS))
     estimates = estimate_rows(
         seg_stats,
-        np.array([p.index for p in parents]),
-        np.array([p.variance for p in parents]),
+        np.array([p.index for _, p in chosen]),
+        np.array([p.variance for _, p in chosen]),
         k,
     )
     return top, dict(zip(seg_keys, estimates, strict=True))
+
+
+def as_of_parents(
+    session: Session,
+    latest: dict[str, int],
+    k: float,
+    *,
+    since: int | None = None,
+    facets: Sequence[str] | None = None,
+) -> Points:
+    """Per segment and facet: the overall level as of that segment's own latest evidence.
+
+    The overall day rows are summed up to each segment's as-of day (within `since` when given)
+    and shrunk to neutral, as the overall level is. Keyed (segment, facet, ALL_TIME).
+    """
+    where: list[ColumnElement[bool]] = [
+        TrustStat.scope == Scope.OVERALL,
+        TrustStat.bucket > ALL_TIME,
+    ]
+    if since is not None:
+        where.append(TrustStat.bucket >= since)
+    if facets is not None:
+        where.append(TrustStat.facet.in_(list(facets)))
+    if latest:
+        where.append(TrustStat.bucket <= max(latest.values()))
+    columns = [getattr(TrustStat, f) for f in STAT_FIELDS]
+    by_facet: dict[str, list[tuple[int, np.ndarray]]] = defaultdict(list)
+    for facet, day, *values in session.execute(
+        select(TrustStat.facet, TrustStat.bucket, *columns).where(*where)
+    ):
+        by_facet[facet].append((int(day), np.array(values, dtype=np.float64)))
+    keys: list[tuple[str, str, int]] = []
+    rows: list[np.ndarray] = []
+    for facet, days in by_facet.items():
+        days.sort(key=lambda d: d[0])
+        starts = np.array([d for d, _ in days])
+        totals = np.cumsum(np.array([v for _, v in days]), axis=0)
+        for seg, as_of in latest.items():
+            if not seg:
+                continue
+            i = int(np.searchsorted(starts, as_of, side="right")) - 1
+            if i >= 0:
+                keys.append((seg, facet, ALL_TIME))
+                rows.append(totals[i])
+    if not keys:
+        return {}
+    n = len(keys)
+    points = estimate_rows(
+        np.array(rows).reshape(n, len(STAT_FIELDS)),
+        np.full(n, NEUTRAL),
+        np.full(n, NEUTRAL_VARIANCE),
+        k,
+    )
+    return dict(zip(keys, points, strict=True))
+
+
+def latest_evidence(
+    session: Session, *, as_of: int | None = None, since: int | None = None
+) -> dict[str, int]:
+    """Segment -> the start of the latest day with evidence (within the range), '' for overall."""
+    query = (
+        select(TrustStat.segment, func.max(TrustStat.bucket))
+        .where(
+            TrustStat.scope.in_((Scope.OVERALL, Scope.SEGMENT)),
+            TrustStat.facet == FACET_ALL,
+            TrustStat.bucket > ALL_TIME,
+        )
+        .group_by(TrustStat.segment)
+    )
+    if as_of is not None:
+        query = query.where(TrustStat.bucket <= as_of)
+    if since is not None:
+        query = query.where(TrustStat.bucket >= since)
+    return {seg: int(day) for seg, day in session.execute(query)}
+
+
+def combine_segments(seg_points: Points, main: str, dims: Sequence[str]) -> Points:
+    """The overall figure from the segments' own: weighted by each segment's effective evidence.
+
+    Each segment enters as of its own latest evidence, so a segment with recent rows does not
+    swamp (or age) the others. Returns points keyed like `top` ('' segment, ALL_TIME).
+    """
+    segs = sorted({s for s, f, b in seg_points if f == main and b == ALL_TIME})
+    mains = [seg_points[(s, main, ALL_TIME)] for s in segs]
+    weights = np.array([p.n_eff for p in mains], dtype=np.float64)
+    if not segs or weights.sum() <= 0:
+        return {}
+    w = weights / weights.sum()
+    se2 = np.array([p.variance / (p.n_eff + 1.0) for p in mains])
+    half = 1.959963984540054 * float(np.sqrt(np.sum(w * w * se2)))
+    found: Points = {}
+    for facet in [main, *dims]:
+        points = [seg_points.get((s, facet, ALL_TIME)) for s in segs]
+        values = np.array([(p or m).index for p, m in zip(points, mains, strict=True)])
+        index = float(w @ values)
+        found[("", facet, ALL_TIME)] = Point(
+            index=round(index, 2),
+            ci_low=round(max(index - half, 0.0), 2),
+            ci_high=round(min(index + half, 100.0), 2),
+            n=int(sum(p.n for p in mains)),
+            n_eff=round(float(weights.sum()), 2),
+            credibility=1.0,
+            parent=round(index, 2),
+            variance=float(w @ np.array([p.variance for p in mains])),
+        )
+    return found
 
 
 def score_at(
@@ -195,6 +324,10 @@ def score_at(
     main: str,
     dims: list[str],
     as_of: int | None,
+    *,
+    evidence_up_to: int | None = None,
+    as_of_earliest: int | None = None,
+    computed_at: datetime | None = None,
 ) -> TrustScore | None:
     point = points.get((seg, main, bucket))
     if point is None:
@@ -217,12 +350,18 @@ def score_at(
         dimensions=dimensions,
         bucket_start=to_time(bucket) if bucket != ALL_TIME else None,
         as_of=to_time(as_of) if as_of is not None else None,
+        evidence_up_to=to_time(evidence_up_to) if evidence_up_to is not None else None,
+        as_of_earliest=to_time(as_of_earliest) if as_of_earliest is not None else None,
+        computed_at=computed_at,
     )
 
 
 def segment_points(session: Session, params: TrustParams) -> tuple[Points, Points]:
+    """All-time points; each segment as of its own latest evidence."""
     overall, segments = read_levels(session, bucket=None, as_of=None)
-    return level_points(overall, segments, params.prior_strength)
+    k = params.prior_strength
+    parents = as_of_parents(session, latest_evidence(session), k)
+    return level_points(overall, segments, k, parents)
 
 
 def customer_rows(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import suppress
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
@@ -35,7 +36,7 @@ from trustdesk.platform import Platform
 from trustdesk.trust import alert_reads, explanations, score_reads, service
 from trustdesk.trust.schemas import TrendPoint, TrustScore
 from trustdesk.trust.signals import DIMENSIONS
-from trustdesk.web.charts import Bar, Point, bar_chart, line_chart
+from trustdesk.web.charts import Bar, Point, bar_chart, date_labels, line_chart
 from trustdesk.web.nav import NavEntry, Section
 from trustdesk.web.redirects import safe_next
 from trustdesk.web.routing import page_router
@@ -80,7 +81,15 @@ def _params(platform: Platform) -> service.TrustParams:
 
 
 def _points(trend: Sequence[TrendPoint]) -> list[Point]:
-    return [Point(f"{p.bucket_start:%b %d}", p.trust_index, p.ci_low, p.ci_high) for p in trend]
+    labels = date_labels([p.bucket_start.date() for p in trend])
+    return [
+        Point(label, p.trust_index, p.ci_low, p.ci_high)
+        for label, p in zip(labels, trend, strict=True)
+    ]
+
+
+def _day(p: TrendPoint, years: bool) -> str:
+    return f"{p.bucket_start:%d %b %Y}" if years else f"{p.bucket_start:%b %d}"
 
 
 def _trend_chart(
@@ -88,10 +97,11 @@ def _trend_chart(
 ) -> str:
     if trend:
         first, last = trend[0], trend[-1]
+        years = first.bucket_start.year != last.bucket_start.year
         description = (
             f"Daily trust index of {subject} with its 95% interval, from "
-            f"{first.bucket_start:%b %d} ({first.trust_index:.1f}) to "
-            f"{last.bucket_start:%b %d} ({last.trust_index:.1f}), {len(trend)} days."
+            f"{_day(first, years)} ({first.trust_index:.1f}) to "
+            f"{_day(last, years)} ({last.trust_index:.1f}), {len(trend)} days with items."
         )
     else:
         description = f"No daily trust index for {subject} yet."
@@ -110,15 +120,79 @@ def _segment_href(segment: str) -> str:
     return "/trust/segments/" + quote(segment, safe="")
 
 
+def _parse_day(value: str, label: str, errors: list[str]) -> date | None:
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors.append(f"{label}: {value!r} is not a date (YYYY-MM-DD)")
+        return None
+
+
+def _range(
+    start: date | None, end: date | None, label: str, errors: list[str]
+) -> tuple[datetime | None, datetime | None]:
+    """Days `start`..`end` inclusive as UTC times (the end day's last second)."""
+    if start is not None and end is not None and start > end:
+        errors.append(f"{label}: the start is after the end")
+        return None, None
+    since = datetime.combine(start, time.min, UTC) if start else None
+    until = datetime.combine(end, time.min, UTC) + timedelta(days=1, seconds=-1) if end else None
+    return since, until
+
+
+def ago(when: datetime | None, now: datetime | None = None) -> str:
+    """ "3 hours ago": how long since `when`, in the largest whole unit."""
+    if when is None:
+        return "never"
+    seconds = max(((now or datetime.now(UTC)) - when).total_seconds(), 0)
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = int(seconds // size)
+            return f"{n} {unit}{'s' if n != 1 else ''} ago"
+    return "just now"
+
+
+def _comparison(
+    first: Sequence[TrustScore], second: Sequence[TrustScore]
+) -> list[tuple[str, TrustScore | None, TrustScore | None]]:
+    a = {s.key: s for s in first}
+    b = {s.key: s for s in second}
+    return [(key, a.get(key), b.get(key)) for key in sorted(a.keys() | b.keys())]
+
+
 @router.get("")
 def overview(
     *,
     request: Request,
+    since: Annotated[str, Query(max_length=10, alias="from")] = "",
+    until: Annotated[str, Query(max_length=10, alias="to")] = "",
+    compare_from: Annotated[str, Query(max_length=10)] = "",
+    compare_to: Annotated[str, Query(max_length=10)] = "",
     principal: Principal = Depends(require_page("trust:read")),
     platform: Platform = Depends(get_platform),
     session: ReadSession,
 ) -> Response:
-    found = score_reads.overview(session, _params(platform))
+    errors: list[str] = []
+    start, end = _parse_day(since, "From", errors), _parse_day(until, "To", errors)
+    c_start = _parse_day(compare_from, "Compare from", errors)
+    c_end = _parse_day(compare_to, "Compare to", errors)
+    range_since, range_until = _range(start, end, "Period", errors)
+    params = _params(platform)
+    found = score_reads.overview(session, params, since=range_since, until=range_until)
+    comparison = None
+    if c_start is not None or c_end is not None:
+        c_since, c_until = _range(c_start, c_end, "Comparison period", errors)
+        other = score_reads.scores(session, params, by="segment", since=c_since, as_of=c_until)
+        other_overall = score_reads.scores(
+            session, params, by="overall", since=c_since, as_of=c_until
+        )
+        comparison = {
+            "rows": _comparison(found.segments, other),
+            "overall": (found.overall, other_overall[0] if other_overall else None),
+        }
     bars = [
         Bar(s.key, s.trust_index, s.ci_low, s.ci_high, href=_segment_href(s.key))
         for s in found.segments
@@ -152,6 +226,15 @@ def overview(
         "by_day": by_day,
         "overall_by_day": {p.bucket_start: p for p in found.overall_trend},
         "segment_href": _segment_href,
+        "form": {
+            "from": since,
+            "to": until,
+            "compare_from": compare_from,
+            "compare_to": compare_to,
+        },
+        "errors": errors,
+        "comparison": comparison,
+        "computed_ago": ago(found.overall.computed_at if found.overall else None),
     }
     return render(request, "trust/overview.html", context)
 

@@ -38,7 +38,20 @@ class TrustScore(BaseModel):
     parent: float = Field(description="The parent level's score it is shrunk towards.")
     dimensions: dict[str, float] = Field(description="Index per trust dimension.")
     bucket_start: datetime | None = Field(None, description="Set for day or week scores.")
-    as_of: datetime | None = None
+    as_of: datetime | None = Field(
+        None,
+        description="The time the figure describes: the segment's own latest evidence (or the "
+        "requested cut-off); for the overall figure, the latest of its segments'.",
+    )
+    evidence_up_to: datetime | None = Field(
+        None, description="Start of the latest day with evidence behind this figure."
+    )
+    as_of_earliest: datetime | None = Field(
+        None,
+        description="Overall only: the earliest as-of among the segments it combines (the spread "
+        "of as-of dates is as_of_earliest..as_of).",
+    )
+    computed_at: datetime | None = Field(None, description="When the statistics were computed.")
 
 
 class TrendPoint(BaseModel):

@@ -26,9 +26,12 @@ from trustdesk.trust.drivers import rank_drivers
 from trustdesk.trust.levels import (
     Point,
     Points,
+    as_of_parents,
+    combine_segments,
     customer_point,
     customer_rows,
     facets_for,
+    latest_evidence,
     level_points,
     read_levels,
     score_at,
@@ -59,30 +62,95 @@ def scores(
     dimension: str | None = None,
     bucket: str | None = None,
     as_of: datetime | None = None,
+    since: datetime | None = None,
 ) -> list[TrustScore]:
-    """Scores of every segment (or overall), all-time or per day/week bucket, as of a time."""
+    """Scores of every segment (or overall), all-time or per day/week bucket, as of a time.
+
+    Each segment's figure is as of its own latest evidence (within `since`..`as_of` when given);
+    the all-time overall figure combines the segments (`levels.combine_segments`).
+    """
     if by not in LEVELS:
         raise InvalidInput(f"by must be one of {', '.join(LEVELS)}")
     if by == "customer":
-        if bucket is not None or as_of is not None:
+        if bucket is not None or as_of is not None or since is not None:
             raise InvalidInput("customer scores are all-time and as of the latest feedback")
         return customer_scores(session, params, dimension=dimension)
     state = session.get(TrustState, 1)
     if state is None:
         return []
     cutoff = int(as_of.timestamp()) if as_of is not None else None
-    overall, segments = read_levels(session, bucket=bucket, as_of=cutoff)
-    top, seg_points = level_points(overall, segments, params.prior_strength)
+    start = int(since.timestamp()) if since is not None else None
+    if cutoff is not None and start is not None and start > cutoff:
+        raise InvalidInput("since must not be after as_of")
+    overall, segments = read_levels(session, bucket=bucket, as_of=cutoff, since=start)
     main, dims = facets_for(dimension)
-    shown_as_of = min(cutoff, state.latest_at) if cutoff is not None else state.latest_at
+    latest = latest_evidence(session, as_of=cutoff, since=start)
+    k = params.prior_strength
+    parents = (
+        as_of_parents(session, latest, k, since=start, facets=[main, *dims])
+        if bucket is None
+        else None
+    )
+    top, seg_points = level_points(overall, segments, k, parents)
+    computed = state.updated_at
     found: list[TrustScore] = []
+    if by == "overall" and bucket is None:
+        overall_score = _overall(top, seg_points, main, dims, latest, computed)
+        return [overall_score] if overall_score is not None else []
     source = top if by == "overall" else seg_points
     keys = sorted({(s, b) for s, f, b in source if f == main})
     for seg, b in keys:
-        score = score_at(by, seg, source, seg, b, main, dims, shown_as_of)
+        own = latest.get(seg)
+        score = score_at(
+            by, seg, source, seg, b, main, dims, own, evidence_up_to=own, computed_at=computed
+        )
         if score is not None:
             found.append(score)
     return found
+
+
+def _overall(
+    top: Points,
+    seg_points: Points,
+    main: str,
+    dims: list[str],
+    latest: dict[str, int],
+    computed: datetime,
+) -> TrustScore | None:
+    """The all-time overall figure: the segments combined, each at its own as-of.
+
+    Without segments (feedback from customers in none), the pooled overall rows.
+    """
+    combined = combine_segments(seg_points, main, dims)
+    segs = [s for s in latest if s and (s, main, ALL_TIME) in seg_points]
+    if not combined:
+        own = latest.get("")
+        return score_at(
+            "overall",
+            "",
+            top,
+            "",
+            ALL_TIME,
+            main,
+            dims,
+            own,
+            evidence_up_to=own,
+            computed_at=computed,
+        )
+    days = [latest[s] for s in segs]
+    return score_at(
+        "overall",
+        "",
+        combined,
+        "",
+        ALL_TIME,
+        main,
+        dims,
+        max(days) if days else None,
+        evidence_up_to=max(days) if days else None,
+        as_of_earliest=min(days) if days else None,
+        computed_at=computed,
+    )
 
 
 def trend(
@@ -110,43 +178,51 @@ def trend(
     ]
 
 
-def overview(session: Session, params: TrustParams, *, bucket: str = "day") -> TrustOverview:
+def overview(
+    session: Session,
+    params: TrustParams,
+    *,
+    bucket: str = "day",
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> TrustOverview:
     """Overall and per-segment scores with their trends, for the dashboard's first page.
 
-    Two reads of stored statistics (all-time rows, then the main facet's per-bucket rows), so the
-    cost depends on segments x days, never on how many feedback items lie behind them.
+    Reads of stored statistics only (all-time or ranged rows, then the main facet's per-bucket
+    rows), so the cost depends on segments x days, never on how many feedback items lie behind
+    them. `since`/`until` restrict everything to the days in that range.
     """
     state = session.get(TrustState, 1)
     if state is None:
         return TrustOverview(overall=None, segments=[], overall_trend=[], segment_trends={})
-    main, dims = facets_for(None)
-    top, seg_points = segment_points(session, params)
-    overall = score_at("overall", "", top, "", ALL_TIME, main, dims, state.latest_at)
-    segments = [
-        score
-        for seg in sorted({s for s, f, _b in seg_points if f == main})
-        if (
-            score := score_at(
-                "segment", seg, seg_points, seg, ALL_TIME, main, dims, state.latest_at
-            )
-        )
-    ]
+    segments = scores(session, params, by="segment", as_of=until, since=since)
+    overall = scores(session, params, by="overall", as_of=until, since=since)
+    cutoff = int(until.timestamp()) if until is not None else None
+    start = int(since.timestamp()) if since is not None else None
+    main, _dims = facets_for(None)
     top_trend, seg_trend = level_points(
-        *read_levels(session, bucket=bucket, as_of=None, facets=[main]), params.prior_strength
+        *read_levels(
+            session,
+            bucket=bucket,
+            as_of=cutoff,
+            since=start,
+            facets=[main],
+        ),
+        params.prior_strength,
     )
     return TrustOverview(
-        overall=overall,
+        overall=overall[0] if overall else None,
         segments=segments,
-        overall_trend=_trends(top_trend).get("", []),
-        segment_trends=_trends(seg_trend),
+        overall_trend=_trends(top_trend, main).get("", []),
+        segment_trends=_trends(seg_trend, main),
     )
 
 
-def _trends(points: Points) -> dict[str, list[TrendPoint]]:
+def _trends(points: Points, main: str) -> dict[str, list[TrendPoint]]:
     """Segment -> its points in bucket order, leaving out buckets without own data (as `trend`)."""
     found: dict[str, list[TrendPoint]] = defaultdict(list)
-    for (seg, _f, b), p in sorted(points.items(), key=lambda kv: kv[0][2]):
-        if p.n > 0:
+    for (seg, f, b), p in sorted(points.items(), key=lambda kv: kv[0][2]):
+        if p.n > 0 and f == main:
             found[seg].append(
                 TrendPoint(
                     bucket_start=to_time(b),

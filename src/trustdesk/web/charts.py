@@ -11,12 +11,21 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from markupsafe import Markup, escape
 
-__all__ = ["Bar", "Point", "bar_chart", "line_chart"]
+__all__ = ["Bar", "Point", "bar_chart", "date_labels", "line_chart"]
 
 _TICKS = (0.0, 25.0, 50.0, 75.0, 100.0)
+
+
+def date_labels(days: Sequence[date]) -> list[str]:
+    """Axis labels for days: "Feb 24" within one year, "24 Feb 2015" when the range crosses one
+    (so 24 Feb 2015 is never shown as if it came just before 1 Nov 2026)."""
+    if len({d.year for d in days}) > 1:
+        return [f"{d:%d %b %Y}" for d in days]
+    return [f"{d:%b %d}" for d in days]
 
 
 @dataclass(frozen=True)
