@@ -55,10 +55,15 @@ class Permission:
 
 @dataclass(frozen=True)
 class Command:
-    """A Typer app mounted as `trustdesk <name> …`."""
+    """A Typer app mounted as `trustdesk <name> …`, imported only when that group is invoked.
+
+    `help` is what `trustdesk --help` lists for the group without importing it (keep it the
+    Typer app's own help line; a test compares them).
+    """
 
     name: str
     app: str
+    help: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,8 +117,10 @@ CAPABILITIES: tuple[Capability, ...] = (
         name="auth",
         routers=("trustdesk.auth.api:router",),
         commands=(
-            Command("users", "trustdesk.auth.cli:users"),
-            Command("tokens", "trustdesk.auth.cli:tokens"),
+            Command("users", "trustdesk.auth.cli:users", "Staff users."),
+            Command(
+                "tokens", "trustdesk.auth.cli:tokens", "API tokens (shown once, stored hashed)."
+            ),
         ),
         pages=("trustdesk.auth.home:section", "trustdesk.auth.pages:section"),
         models=("trustdesk.auth.models",),
@@ -125,7 +132,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(
         name="audit",
         routers=("trustdesk.auditing.api:router",),
-        commands=(Command("audit", "trustdesk.auditing.cli:app"),),
+        commands=(Command("audit", "trustdesk.auditing.cli:app", "The hash-chained audit trail."),),
         models=("trustdesk.audit.chain",),
         permissions=(
             Permission(
@@ -136,7 +143,13 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(
         name="customers",
         routers=("trustdesk.customers.api:router",),
-        commands=(Command("customers", "trustdesk.customers.cli:app"),),
+        commands=(
+            Command(
+                "customers",
+                "trustdesk.customers.cli:app",
+                "Customers and their encrypted personal data.",
+            ),
+        ),
         pages=("trustdesk.customers.pages:section",),
         models=("trustdesk.customers.models",),
         permissions=(
@@ -167,8 +180,16 @@ CAPABILITIES: tuple[Capability, ...] = (
             "trustdesk.privacy.datamap.api:router",
         ),
         commands=(
-            Command("consent", "trustdesk.privacy.consent.cli:app"),
-            Command("privacy", "trustdesk.privacy.requests.cli:app"),
+            Command(
+                "consent",
+                "trustdesk.privacy.consent.cli:app",
+                "Customers' consent: record, check, prove.",
+            ),
+            Command(
+                "privacy",
+                "trustdesk.privacy.requests.cli:app",
+                "Data-subject requests, exports, erasure, the data map and the notice.",
+            ),
         ),
         pages=(
             "trustdesk.privacy.preferences.pages:section",
@@ -210,8 +231,16 @@ CAPABILITIES: tuple[Capability, ...] = (
         name="feedback",
         routers=("trustdesk.feedback.api:router",),
         commands=(
-            Command("feedback", "trustdesk.feedback.cli:app"),
-            Command("model", "trustdesk.feedback.cli:model_app"),
+            Command(
+                "feedback",
+                "trustdesk.feedback.cli:app",
+                "Customer feedback: import, analyse, list.",
+            ),
+            Command(
+                "model",
+                "trustdesk.feedback.cli:model_app",
+                "Offline text models: train, predict, build the defaults.",
+            ),
         ),
         pages=("trustdesk.feedback.pages:section",),
         models=("trustdesk.feedback.models",),
@@ -231,8 +260,14 @@ CAPABILITIES: tuple[Capability, ...] = (
         name="trust",
         routers=("trustdesk.trust.api:router", "trustdesk.trust.api:alerts_router"),
         commands=(
-            Command("trust", "trustdesk.trust.cli:app"),
-            Command("alerts", "trustdesk.trust.cli:alerts_app"),
+            Command(
+                "trust",
+                "trustdesk.trust.cli:app",
+                "The trust index, its drivers and explanations.",
+            ),
+            Command(
+                "alerts", "trustdesk.trust.cli:alerts_app", "Trust drops and negative-topic surges."
+            ),
         ),
         pages=("trustdesk.trust.pages:section",),
         models=("trustdesk.trust.models",),
@@ -258,7 +293,11 @@ CAPABILITIES: tuple[Capability, ...] = (
         name="fraud",
         first_routers=("trustdesk.fraud.api:router",),
         routers=("trustdesk.fraud.api:fraud_router",),
-        commands=(Command("fraud", "trustdesk.fraud.cli:app"),),
+        commands=(
+            Command(
+                "fraud", "trustdesk.fraud.cli:app", "Fraud risk: intake, rules, models, backtests."
+            ),
+        ),
         pages=("trustdesk.fraud.pages:section",),
         models=("trustdesk.fraud.models",),
         permissions=(

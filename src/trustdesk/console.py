@@ -5,14 +5,14 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from trustdesk.config import get_settings
-from trustdesk.platform import Platform
+if TYPE_CHECKING:  # imported when used: `trustdesk --help` must not load the storage stack
+    from rich.progress import Progress
+
+    from trustdesk.platform import Platform
 
 __all__ = ["cli_actor", "err", "open_platform", "out", "print_json", "progress"]
 
@@ -23,9 +23,17 @@ _platform: Platform | None = None
 
 def open_platform(*, check_schema: bool = True) -> Platform:
     """The platform for this command, opened on first use (checks the master key and schema)."""
+    from trustdesk.config import get_settings
+    from trustdesk.errors import ConfigurationError
+    from trustdesk.platform import Platform, missing_database
+
     global _platform
     if _platform is None:
-        _platform = Platform.open(get_settings())
+        settings = get_settings()
+        missing = missing_database(settings) if check_schema else None
+        if missing is not None:  # say so, and create no empty data directory on the way
+            raise ConfigurationError(missing)
+        _platform = Platform.open(settings)
         if check_schema:
             _platform.require_schema()
     return _platform
@@ -46,6 +54,8 @@ def cli_actor() -> str:
 
 
 def print_json(value: Any) -> None:
+    from pydantic import BaseModel
+
     if isinstance(value, BaseModel):
         text = value.model_dump_json(indent=2)
     elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
@@ -56,6 +66,14 @@ def print_json(value: Any) -> None:
 
 
 def progress(description: str) -> Progress:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     return Progress(
         TextColumn(description),
         BarColumn(),

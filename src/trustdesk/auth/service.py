@@ -8,6 +8,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 import pyotp
 from argon2 import PasswordHasher
@@ -49,7 +50,13 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended pa
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
 MIN_PASSWORD = 12
 TOKEN_PREFIX = "td_"  # noqa: S105 - a marker, not a secret
-_DUMMY_HASH = _hasher.hash("not-a-real-password-timing-equaliser")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so both cases take as long (made on first
+    use: hashing at import would cost every command, even `tokens list`, a tenth of a second)."""
+    return _hasher.hash("not-a-real-password-timing-equaliser")
 
 
 @dataclass(frozen=True)
@@ -152,7 +159,7 @@ def authenticate_password(
             select(User).where(User.username == username, User.is_active.is_(True))
         )
         try:
-            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+            _hasher.verify(user.password_hash if user else _dummy_hash(), password)
             ok = user is not None
         except (VerificationError, InvalidHashError):
             ok = False
