@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 __all__ = [
     "CAPABILITIES",
@@ -25,6 +26,7 @@ __all__ = [
     "SIGNAL_REGISTRY",
     "Capability",
     "Command",
+    "DemoEcho",
     "DemoStep",
     "ExportSection",
     "Permission",
@@ -74,9 +76,22 @@ class ExportSection:
     exporter: str
 
 
+class DemoEcho(Protocol):
+    """What a demo loader reports through: `echo(line)` prints a line; `echo.progress(what,
+    total)` shows a progress bar while a long part runs (the context gives a function taking the
+    number done so far)."""
+
+    def __call__(self, line: str) -> None: ...
+
+    def progress(
+        self, description: str, total: int | None = None
+    ) -> AbstractContextManager[Callable[[int], None]]: ...
+
+
 @dataclass(frozen=True)
 class DemoStep:
-    """A loader `(platform, echo) -> None` run by `trustdesk demo`, lowest `order` first."""
+    """A loader `(platform, echo: DemoEcho) -> None` run by `trustdesk demo`, lowest `order`
+    first (a capability may have several steps, e.g. before and after another's)."""
 
     loader: str
     order: int
@@ -287,7 +302,12 @@ CAPABILITIES: tuple[Capability, ...] = (
         # customer's feedback, so feedback cannot depend on trust without a cycle.
         signals=("trustdesk.trust.feedback_signal:FEEDBACK_SIGNAL",),
         exports=(ExportSection("trust", "trustdesk.trust.privacy_export:trust_index"),),
-        demo=(DemoStep("trustdesk.trust.demo:recompute_for_demo", 40),),
+        # Once before the payments (their decisions weigh each customer's trust), once after
+        # (false declines among them lower trust).
+        demo=(
+            DemoStep("trustdesk.trust.demo:recompute_for_demo", 25),
+            DemoStep("trustdesk.trust.demo:recompute_for_demo", 40),
+        ),
     ),
     Capability(
         name="fraud",

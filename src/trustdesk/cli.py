@@ -202,16 +202,46 @@ def demo(
 ) -> None:
     """Set up the embedded database with the shipped sample data, then serve the dashboard."""
     from trustdesk.config import get_settings
+    from trustdesk.console import StepReporter
     from trustdesk.demo import prepare_demo
 
     settings = get_settings()
-    platform = open_platform(check_schema=False)
-    summary = prepare_demo(
-        platform, echo=lambda line: out.print(line, markup=False, highlight=False)
+    out.print(
+        f"data directory: {settings.data_dir} (TRUSTDESK_DATA_DIR chooses another)",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
     )
+    platform = open_platform(check_schema=False)
+    with StepReporter(out) as echo:
+        summary = prepare_demo(platform, echo)
     url = f"http://{settings.host}:{port or settings.port}/"
-    out.print(f"\nTrustDesk demo ready: {url}")
-    out.print(f"log in as {summary.username!r} with password {summary.password!r}")
+    out.print(f"\nTrustDesk demo ready: {url}", markup=False, highlight=False, soft_wrap=True)
+    out.print(f"data directory: {settings.data_dir}", markup=False, highlight=False, soft_wrap=True)
+    out.print(
+        f"log in at {url}login with password {summary.password!r} as one of:",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    for login in summary.logins:
+        second = (
+            f" + the code `trustdesk users totp-code {login.username}` prints" if login.totp else ""
+        )
+        out.print(
+            f"  {login.username:<8} {login.role.value:<16}{second}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    if summary.totp_uri:
+        out.print(
+            "or enrol the admin's second factor in an authenticator app with this URI "
+            f"(shown once):\n  {summary.totp_uri}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     if serve_after:
         serve(host=settings.host, port=port or settings.port)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -14,7 +16,16 @@ if TYPE_CHECKING:  # imported when used: `trustdesk --help` must not load the st
 
     from trustdesk.platform import Platform
 
-__all__ = ["cli_actor", "err", "open_platform", "out", "print_json", "progress"]
+__all__ = [
+    "StepReporter",
+    "cli_actor",
+    "err",
+    "open_platform",
+    "out",
+    "print_json",
+    "progress",
+    "working",
+]
 
 out = Console()
 err = Console(stderr=True)
@@ -65,21 +76,81 @@ def print_json(value: Any) -> None:
     sys.stdout.write(text + "\n")
 
 
-def progress(description: str) -> Progress:
+def progress(description: str, *, console: Console | None = None) -> Progress:
+    """A progress bar on stderr (shown only on a terminal): a spinner, the description, a bar,
+    done/total when the total is known, and the time elapsed."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
         Progress,
+        SpinnerColumn,
         TextColumn,
         TimeElapsedColumn,
     )
 
+    console = console or err
     return Progress(
+        SpinnerColumn(),
         TextColumn(description),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=err,
+        console=console,
         transient=False,
-        disable=not err.is_terminal,
+        disable=not console.is_terminal,
     )
+
+
+@contextmanager
+def working(description: str) -> Iterator[Callable[[int], None]]:
+    """A spinner and the time elapsed while a long step without counts runs (recompute, train,
+    backtest); the context gives a function taking a count, for steps that learn one."""
+    with progress("{task.description}") as bar:
+        task = bar.add_task(description, total=None)
+        yield lambda done: bar.update(task, completed=done)
+
+
+class StepReporter:
+    """Prints lines and shows one progress bar per long part, above which the lines scroll
+    (the `DemoEcho` of `trustdesk.capabilities`, for `trustdesk demo`)."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.bar = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,
+        )
+
+    def __enter__(self) -> StepReporter:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+    def __call__(self, line: str) -> None:
+        self.bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+    @contextmanager
+    def progress(
+        self, description: str, total: int | None = None
+    ) -> Iterator[Callable[[int], None]]:
+        task = self.bar.add_task(description, total=total)
+        try:
+            yield lambda done: self.bar.update(task, completed=done)
+        finally:
+            self.bar.remove_task(task)

@@ -28,6 +28,7 @@ from trustdesk.errors import (
     Conflict,
     InvalidInput,
     NotFound,
+    PermissionDenied,
 )
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "principal_for_user",
     "revoke_token",
     "session_principal",
+    "show_totp_code",
     "verify_totp",
 ]
 
@@ -239,6 +241,41 @@ def totp_code(session: Session, vault: Vault, user_id: int, now: datetime | None
         raise NotFound("user has no TOTP seed")
     seed = vault.unseal(_totp_context(user.id), user.totp_secret)
     return pyotp.TOTP(seed).at(now or utcnow())
+
+
+def show_totp_code(
+    session: Session,
+    vault: Vault,
+    username: str,
+    *,
+    environment: str,
+    actor: str,
+    now: datetime | None = None,
+) -> tuple[str, int]:
+    """(the code a user's authenticator shows now, seconds it stays current), for the demo and
+    local testing, where nobody has enrolled a phone: refused in production, audited."""
+    if environment == "production":
+        raise PermissionDenied(
+            "showing a second-factor code is for the demo and local testing; it is refused "
+            "when TRUSTDESK_ENVIRONMENT=production"
+        )
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    if user.totp_secret is None:
+        raise InvalidInput(f"user {user.username!r} has no second factor")
+    now = now or utcnow()
+    totp = pyotp.TOTP(vault.unseal(_totp_context(user.id), user.totp_secret))
+    audit.record(
+        session,
+        actor=actor,
+        action="user.totp_code_shown",
+        entity_type="user",
+        entity_id=user.id,
+        changes={"username": user.username},
+    )
+    left = totp.interval - int(now.timestamp()) % totp.interval
+    return totp.at(now), left
 
 
 def principal_for_user(user: User) -> Principal:

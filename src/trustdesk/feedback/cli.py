@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from trustdesk.bounds import parse_row_id
 from trustdesk.console import cli_actor, err, open_platform, out, print_json, progress
@@ -22,6 +21,7 @@ from trustdesk.feedback.reindexing import ReindexReport, feedback_count, reindex
 from trustdesk.feedback.schemas import ImportReport
 from trustdesk.feedback.training import TASKS, build_default_models, save_model, train_text_model
 from trustdesk.platform import Platform
+from trustdesk.terminal_tables import Col, print_table
 
 app = typer.Typer(help="Customer feedback: import, analyse, list.", no_args_is_help=True)
 model_app = typer.Typer(help="Offline text models: train, predict, build the defaults.")
@@ -110,6 +110,7 @@ def import_(
         out.print(
             f"created {report.created}, unchanged {report.unchanged}, "
             f"rejected {len(report.rejected)}"
+            + (f", repeated in the file {report.repeated}" if report.repeated else "")
         )
         out.print(
             f"stored in {report.store_seconds:.2f} s; analysed and indexed {report.analysed} "
@@ -198,6 +199,7 @@ def list_(
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
     cursor: Annotated[int, typer.Option(help="Id to continue after.", parser=parse_row_id)] = 0,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Every column, however wide.")] = False,
 ) -> None:
     """List stored feedback with its analysis (text decrypted)."""
     platform = open_platform()
@@ -219,21 +221,38 @@ def list_(
             {"items": [i.model_dump(mode="json") for i in items], "next_cursor": next_cursor}
         )
         return
-    table = Table("id", "source", "at", "segment", "sentiment", "topics", "text")
-    for f in items:
-        text = f.text if f.text is not None else "[erased]"
-        table.add_row(
+    columns = (
+        Col("id", key=True, justify="right"),
+        Col("source", drop=2),
+        Col("at", wrap=False),
+        Col("segment"),
+        Col("sentiment"),
+        Col("topics", drop=1),
+        Col("text"),
+    )
+    rows = [
+        (
             str(f.id),
             f.source,
             f"{f.at:%Y-%m-%d %H:%M}",
             f.segment or "",
             f.sentiment or "",
             ", ".join(f.topics),
-            text[:60],
+            (f.text if f.text is not None else "[erased]") if wide else _clip(f.text),
         )
-    out.print(table)
+        for f in items
+    ]
+    print_table(out, columns, rows, wide=wide)
     if next_cursor:
         out.print(f"more: --cursor {next_cursor}")
+
+
+def _clip(text: str | None, limit: int = 60) -> str:
+    """The start of a text for a table row (`--wide` shows it whole)."""
+    if text is None:
+        return "[erased]"
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @model_app.command("train")

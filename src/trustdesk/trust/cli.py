@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from trustdesk.console import cli_actor, open_platform, out, print_json
 from trustdesk.errors import InvalidInput
+from trustdesk.terminal_tables import Col, print_table
 from trustdesk.trust import alert_reads, explanations, score_reads, service
 from trustdesk.trust.schemas import Explanation
 
@@ -49,6 +49,7 @@ def show(
     as_of: Annotated[datetime | None, typer.Option(help="Only data up to this UTC time.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10000, help="Customers per page.")] = 100,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Every column, however wide.")] = False,
 ) -> None:
     """The trust index with its 95% interval, per segment (default), customer or overall."""
     if by not in _BY:
@@ -79,20 +80,26 @@ def show(
     if as_json:
         print_json(rows)
         return
-    table = Table(
-        *([by] if by != "overall" else []), "bucket", "index", "95% interval", "n", "dimensions"
-    )
-    for s in found:
-        dims = ", ".join(f"{k} {v:.0f}" for k, v in s.dimensions.items())
-        table.add_row(
+    columns = [
+        *([Col(by, key=by == "customer")] if by != "overall" else []),
+        Col("bucket", drop=1 if bucket is None else 0, wrap=False),
+        Col("index", justify="right", wrap=False),
+        Col("95% interval"),
+        Col("n", justify="right", wrap=False),
+        Col("dimensions"),
+    ]
+    table = [
+        (
             *([s.key] if by != "overall" else []),
             s.bucket_start.date().isoformat() if s.bucket_start else "all",
             f"{s.trust_index:.1f}",
             f"{s.ci_low:.1f} - {s.ci_high:.1f}",
             str(s.n),
-            dims,
+            ", ".join(f"{k} {v:.0f}" for k, v in s.dimensions.items()),
         )
-    out.print(table)
+        for s in found
+    ]
+    print_table(out, columns, table, wide=wide)
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -159,6 +166,7 @@ def _print_explanation(found: Explanation) -> None:
 def drivers(
     segment: Annotated[str, typer.Option(help="The segment.")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Every column, however wide.")] = False,
 ) -> None:
     """Topics that pull the segment's trust down (first) or up, with share and effect."""
     platform = open_platform()
@@ -167,16 +175,24 @@ def drivers(
     if as_json:
         print_json([d.model_dump(mode="json") for d in found])
         return
-    table = Table("topic", "share", "effect (95%)", "impact", "direction")
-    for d in found:
-        table.add_row(
+    columns = (
+        Col("topic"),
+        Col("share", justify="right", wrap=False),
+        Col("effect (95%)"),
+        Col("impact", justify="right", wrap=False),
+        Col("direction"),
+    )
+    rows = [
+        (
             d.label,
             f"{d.share:.0%}",
             f"{d.effect:+.1f} ({d.ci_low:+.1f} .. {d.ci_high:+.1f})",
             f"{d.impact:+.1f}",
             d.direction,
         )
-    out.print(table)
+        for d in found
+    ]
+    print_table(out, columns, rows, wide=wide)
 
 
 @app.command("trend")
@@ -204,6 +220,7 @@ def list_alerts(
     segment: Annotated[str | None, typer.Option(help="Only this segment.")] = None,
     unacknowledged: Annotated[bool, typer.Option("--unacknowledged")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Every column, however wide.")] = False,
 ) -> None:
     """Alerts, the most recent window first."""
     platform = open_platform()
@@ -226,19 +243,19 @@ def list_alerts(
             ]
         )
         return
-    table = Table(
-        "id",
-        "kind",
-        "segment",
-        "topic",
-        "window",
-        "severity",
-        "baseline",
-        "observed",
-        "acknowledged",
+    columns = (
+        Col("id", key=True, justify="right"),
+        Col("kind"),
+        Col("segment"),
+        Col("topic"),
+        Col("window", wrap=False),
+        Col("severity"),
+        Col("baseline", justify="right", wrap=False),
+        Col("observed", justify="right", wrap=False),
+        Col("acknowledged", drop=1),
     )
-    for a in found:
-        table.add_row(
+    rows = [
+        (
             str(a.id),
             a.kind,
             a.segment,
@@ -249,7 +266,9 @@ def list_alerts(
             f"{a.observed:.1f}",
             a.acknowledged_by or "",
         )
-    out.print(table)
+        for a in found
+    ]
+    print_table(out, columns, rows, wide=wide)
 
 
 @alerts_app.command("ack")
