@@ -22,6 +22,7 @@ from trustdesk.feedback.schemas import ImportReport
 from trustdesk.feedback.training import TASKS, build_default_models, save_model, train_text_model
 from trustdesk.platform import Platform
 from trustdesk.terminal_tables import Col, print_table
+from trustdesk.wording import counted
 
 app = typer.Typer(help="Customer feedback: import, analyse, list.", no_args_is_help=True)
 model_app = typer.Typer(help="Offline text models: train, predict, build the defaults.")
@@ -150,7 +151,7 @@ def process(
 ) -> None:
     """Analyse and index feedback stored with `import --no-analyse` (safe to re-run)."""
     done, seconds = _analyse_pending(open_platform(), _analyser(model))
-    out.print(f"analysed and indexed {done} feedback rows in {seconds:.2f} s")
+    out.print(f"analysed and indexed {counted(done, 'feedback row')} in {seconds:.2f} s")
 
 
 @app.command("reindex")
@@ -168,7 +169,9 @@ def reindex(
         report = reindex_feedback(
             platform.db, platform.vault, actor=cli_actor(), batch_size=batch_size, on_batch=advance
         )
-    out.print(f"indexed {report.rows} feedback rows ({report.postings} terms)")
+    out.print(
+        f"indexed {counted(report.rows, 'feedback row')} ({counted(report.postings, 'term')})"
+    )
 
 
 @app.command("analyze")
@@ -182,7 +185,7 @@ def analyze(
 ) -> None:
     """Add sentiment, p_negative, p_neutral, p_positive and topics to every row (offline)."""
     count = analyse_csv(file, output, _analyser(model), text_column=text_column)
-    out.print(f"analysed {count} rows -> {output}")
+    out.print(f"analysed {counted(count, 'row')} -> {output}")
 
 
 @app.command("list")
@@ -300,7 +303,7 @@ def predict(
 ) -> None:
     """Label every row with a trained model."""
     count = predict_csv(file, output, load_model(model), text_column=text_column)
-    out.print(f"labelled {count} rows -> {output}")
+    out.print(f"labelled {counted(count, 'row')} -> {output}")
 
 
 @model_app.command("build-defaults")

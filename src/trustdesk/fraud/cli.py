@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from trustdesk.bounds import parse_row_id
 from trustdesk.config import get_settings
@@ -18,11 +20,15 @@ from trustdesk.fraud import training
 from trustdesk.fraud.intake import step_up
 from trustdesk.fraud.intake.bulk import import_labels_file, import_transactions_file
 from trustdesk.fraud.learning.backtest import Protocol, load_transactions, run_backtest
+from trustdesk.fraud.review import cases
+from trustdesk.fraud.review.monitoring import PSI_SHIFT, daily_figures, drift
 from trustdesk.fraud.schemas import ImportReport, Limits, StepUpIn, StepUpOutcome
 from trustdesk.fraud.scoring import versions
 from trustdesk.fraud.scoring.holder import limits_from
-from trustdesk.fraud.training import TrainingWindow, train_and_register
+from trustdesk.fraud.training import TrainingWindow, train_and_register, validation_bins
 from trustdesk.input_files import read_text_file
+from trustdesk.terminal_tables import Col, print_table
+from trustdesk.wording import counted
 
 app = typer.Typer(help="Fraud risk: intake, rules, models, backtests.", no_args_is_help=True)
 labels_app = typer.Typer(help="Late fraud labels.", no_args_is_help=True)
@@ -224,6 +230,73 @@ def train(
         f"AUC {m['auc_roc']:.3f}  AP {m['average_precision']:.3f}  "
         f"CP@100 {m['card_precision_at_100']:.3f}"
     )
+
+
+@app.command("monitoring")
+def monitoring(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Every column, however wide.")] = False,
+) -> None:
+    """Per day of the last 30 days of payments: decisions, review precision, fraud caught,
+    false declines, and score drift (PSI; above 0.25 marked as a shift)."""
+    platform = open_platform()
+    with platform.db.reading() as session:
+        baseline = validation_bins(session)
+        edges = baseline["edges"] if baseline else [i / 10 for i in range(11)]
+        days = daily_figures(
+            cases.decision_tallies(session, edges), baseline["shares"] if baseline else None
+        )
+    if as_json:
+        print_json([{**asdict(d), "drift": drift(d.psi)} for d in days])
+        return
+    if not days:
+        out.print("no scored payments yet")
+        return
+
+    def pct(value: float | None) -> str:
+        return "—" if value is None else f"{100 * value:.0f}%"
+
+    def psi_cell(value: float | None) -> Text | str:
+        level = drift(value)
+        if value is None:
+            return "—"
+        if level == "shift":
+            return Text(f"{value:.3f} shift", style="bold red")
+        return f"{value:.3f}" + (" watch" if level == "watch" else "")
+
+    columns = (
+        Col("day", wrap=False),
+        Col("decided", justify="right", wrap=False),
+        Col("reviewed", justify="right", wrap=False, drop=2),
+        Col("declined", justify="right", wrap=False, drop=1),
+        Col("review precision", justify="right"),
+        Col("fraud caught", justify="right"),
+        Col("false declines", justify="right"),
+        Col("PSI", justify="right", wrap=False),
+    )
+    rows = [
+        (
+            d.day.isoformat(),
+            f"{d.decided:,}",
+            f"{d.reviewed:,}",
+            f"{d.declined:,}",
+            pct(d.review_precision),
+            pct(d.fraud_caught),
+            pct(d.false_declines),
+            psi_cell(d.psi),
+        )
+        for d in days
+    ]
+    print_table(out, columns, rows, wide=wide)
+    shifted = sum(drift(d.psi) == "shift" for d in days)
+    if shifted:
+        err.print(
+            f"score drift above {PSI_SHIFT} on {counted(shifted, 'day')}: the scores no longer "
+            "look like the model's validation scores (retrain: `trustdesk fraud train`)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @models_app.command("list")

@@ -12,6 +12,7 @@ from trustdesk.errors import InvalidInput
 from trustdesk.terminal_tables import Col, print_table
 from trustdesk.trust import alert_reads, explanations, score_reads, service
 from trustdesk.trust.schemas import Explanation
+from trustdesk.wording import counted
 
 app = typer.Typer(help="The trust index, its drivers and explanations.", no_args_is_help=True)
 alerts_app = typer.Typer(help="Trust drops and negative-topic surges.", no_args_is_help=True)
@@ -36,8 +37,9 @@ def recompute(
         print_json(report)
         return
     out.print(
-        f"{report.mode}: {report.observations} new observations, {report.stat_rows} statistics "
-        f"updated, {report.alerts_raised} alerts in {report.seconds:.2f} s"
+        f"{report.mode}: {counted(report.observations, 'new observation')}, "
+        f"{counted(report.stat_rows, 'statistic')} updated, "
+        f"{counted(report.alerts_raised, 'alert')} in {report.seconds:.2f} s"
     )
 
 
@@ -149,7 +151,9 @@ def _print_explanation(found: Explanation) -> None:
         highlight=False,
     )
     for part in found.signals:
-        out.print(f"  {part.signal}: {part.points:+.1f} points from {part.n} observations")
+        out.print(
+            f"  {part.signal}: {part.points:+.1f} points from {counted(part.n, 'observation')}"
+        )
     for title, items in (("pulled down by", found.pulled_down), ("pulled up by", found.pulled_up)):
         if items:
             out.print(title)

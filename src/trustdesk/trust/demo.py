@@ -7,6 +7,7 @@ from trustdesk.capabilities import DemoEcho
 from trustdesk.platform import Platform
 from trustdesk.trust import service
 from trustdesk.trust.service import TrustParams
+from trustdesk.wording import counted
 
 __all__ = ["recompute_for_demo"]
 
@@ -16,6 +17,6 @@ def recompute_for_demo(platform: Platform, echo: DemoEcho) -> None:
     with platform.db.transaction() as session:
         trust = service.recompute(session, TrustParams.from_settings(platform.settings))
     echo(
-        f"trust index: {trust.observations} new observations folded in, "
-        f"{trust.alerts_raised} alerts raised ({trust.seconds:.1f} s)"
+        f"trust index: {counted(trust.observations, 'new observation')} folded in, "
+        f"{counted(trust.alerts_raised, 'alert')} raised ({trust.seconds:.1f} s)"
     )
