@@ -76,25 +76,38 @@ def print_json(value: Any) -> None:
     sys.stdout.write(text + "\n")
 
 
-def progress(description: str, *, console: Console | None = None) -> Progress:
-    """A progress bar on stderr (shown only on a terminal): a spinner, the description, a bar,
-    done/total when the total is known, and the time elapsed."""
+def _columns(description: str) -> tuple[Any, ...]:
+    """A spinner, the description, a bar, how many done (of how many, when known), time."""
     from rich.progress import (
         BarColumn,
-        MofNCompleteColumn,
-        Progress,
+        ProgressColumn,
         SpinnerColumn,
+        Task,
         TextColumn,
         TimeElapsedColumn,
     )
+    from rich.text import Text
+
+    class Count(ProgressColumn):  # "1,500/6,720", "1,500" without a total, nothing before any
+        def render(self, task: Task) -> Text:
+            if task.total is not None:
+                return Text(
+                    f"{int(task.completed):,}/{int(task.total):,}", style="progress.download"
+                )
+            return Text(
+                f"{int(task.completed):,}" if task.completed else "", style="progress.download"
+            )
+
+    return (SpinnerColumn(), TextColumn(description), BarColumn(), Count(), TimeElapsedColumn())
+
+
+def progress(description: str, *, console: Console | None = None) -> Progress:
+    """A progress bar on stderr, shown only on a terminal."""
+    from rich.progress import Progress
 
     console = console or err
     return Progress(
-        SpinnerColumn(),
-        TextColumn(description),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
+        *_columns(description),
         console=console,
         transient=False,
         disable=not console.is_terminal,
@@ -115,21 +128,10 @@ class StepReporter:
     (the `DemoEcho` of `trustdesk.capabilities`, for `trustdesk demo`)."""
 
     def __init__(self, console: Console) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
-        )
+        from rich.progress import Progress
 
         self.bar = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
+            *_columns("{task.description}"),
             console=console,
             transient=True,
             disable=not console.is_terminal,

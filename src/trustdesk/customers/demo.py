@@ -25,4 +25,5 @@ def load_demo_customers(platform: Platform, echo: DemoEcho) -> None:
             actor=ACTOR,
             on_batch=lambda r: advance(r.created + r.updated + r.unchanged + len(r.rejected)),
         )
-    echo(f"customers: {report.created} new, {report.unchanged + report.updated} already there")
+    there = report.unchanged + report.updated
+    echo(f"customers: {report.created} new" + (f", {there} already there" if there else ""))

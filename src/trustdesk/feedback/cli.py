@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from trustdesk.bounds import parse_row_id
-from trustdesk.console import cli_actor, err, open_platform, out, print_json, progress
+from trustdesk.console import cli_actor, err, open_platform, out, print_json, progress, working
 from trustdesk.errors import InvalidInput
 from trustdesk.feedback import service
 from trustdesk.feedback.analysis import Analyser, default_analyser, load_model
@@ -184,7 +184,8 @@ def analyze(
     ] = None,
 ) -> None:
     """Add sentiment, p_negative, p_neutral, p_positive and topics to every row (offline)."""
-    count = analyse_csv(file, output, _analyser(model), text_column=text_column)
+    with working(f"analysing {file}"):
+        count = analyse_csv(file, output, _analyser(model), text_column=text_column)
     out.print(f"analysed {counted(count, 'row')} -> {output}")
 
 
@@ -285,7 +286,8 @@ def train(
         exclude=frozenset(exclude_label or ()),
         keep_empty_labels=task == "topic",
     )
-    trained = train_text_model(task, texts, labels, split_keys=keys)
+    with working(f"training the {task} model"):
+        trained = train_text_model(task, texts, labels, split_keys=keys)
     save_model(trained, out_dir)
     metrics = ", ".join(f"{k} {v}" for k, v in (trained.model.meta.metrics or {}).items())
     out.print(

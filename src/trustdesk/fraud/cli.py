@@ -12,20 +12,17 @@ from rich.text import Text
 
 from trustdesk.bounds import parse_row_id
 from trustdesk.config import get_settings
-from trustdesk.console import cli_actor, err, open_platform, out, print_json
+from trustdesk.console import cli_actor, err, open_platform, out, print_json, progress, working
 from trustdesk.csv_output import SafeWriter
 from trustdesk.db import utcnow
 from trustdesk.errors import InvalidInput
-from trustdesk.fraud import training
 from trustdesk.fraud.intake import step_up
 from trustdesk.fraud.intake.bulk import import_labels_file, import_transactions_file
-from trustdesk.fraud.learning.backtest import Protocol, load_transactions, run_backtest
 from trustdesk.fraud.review import cases
 from trustdesk.fraud.review.monitoring import PSI_SHIFT, daily_figures, drift
 from trustdesk.fraud.schemas import ImportReport, Limits, StepUpIn, StepUpOutcome
 from trustdesk.fraud.scoring import versions
 from trustdesk.fraud.scoring.holder import limits_from
-from trustdesk.fraud.training import TrainingWindow, train_and_register, validation_bins
 from trustdesk.input_files import read_text_file
 from trustdesk.terminal_tables import Col, print_table
 from trustdesk.wording import counted
@@ -66,10 +63,13 @@ def backtest(
         start = datetime.strptime(train_start, "%Y-%m-%d").date()
     except ValueError as exc:
         raise InvalidInput("--train-start must be a date like 2018-07-25") from exc
+    from trustdesk.fraud.learning.backtest import Protocol, load_transactions, run_backtest
+
     protocol = Protocol(start, train_days, delay_days, test_days)
-    err.print(f"reading {transactions} …", markup=False, highlight=False, soft_wrap=True)
-    frame = load_transactions(transactions)
-    result = run_backtest(frame, protocol, with_baseline=baseline)
+    with working(f"reading {transactions}"):
+        frame = load_transactions(transactions)
+    with working("backtest: features, training, scoring the test week"):
+        result = run_backtest(frame, protocol, with_baseline=baseline)
     output.parent.mkdir(parents=True, exist_ok=True)
     with output.open("w", encoding="utf-8", newline="") as fh:
         writer = SafeWriter(fh)  # transaction ids come from the input file
@@ -112,11 +112,6 @@ def _print_report(report: ImportReport, as_json: bool, what: str) -> None:
         raise typer.Exit(code=InvalidInput.exit_code)
 
 
-def _progress(report: ImportReport) -> None:
-    if err.is_terminal:
-        err.print(f"{report.created + report.unchanged:,} rows …")
-
-
 @app.command("import")
 def import_transactions(
     transactions: Annotated[
@@ -128,15 +123,22 @@ def import_transactions(
     """Store payments (unscored) and their labels, in committed batches; safe to re-run."""
     settings = get_settings()
     platform = open_platform()
-    report = import_transactions_file(
-        platform.db,
-        transactions,
-        limits=_limits(),
-        actor=cli_actor(),
-        currency=currency.upper(),
-        label_delay=timedelta(days=settings.fraud_label_delay_days),
-        on_batch=_progress,
-    )
+    with progress("storing payments") as bar:
+        task = bar.add_task("import", total=None)
+
+        def advance(report: ImportReport) -> None:
+            done = report.created + report.unchanged + len(report.rejected)
+            bar.update(task, completed=done)
+
+        report = import_transactions_file(
+            platform.db,
+            transactions,
+            limits=_limits(),
+            actor=cli_actor(),
+            currency=currency.upper(),
+            label_delay=timedelta(days=settings.fraud_label_delay_days),
+            on_batch=advance,
+        )
     _print_report(report, as_json, "transactions")
 
 
@@ -211,15 +213,19 @@ def train(
     """Train a model version on the latest data, validate it on the last days, record it."""
     settings = get_settings()
     platform = open_platform()
+    from trustdesk.fraud.learning.backtest import load_transactions
+    from trustdesk.fraud.training import TrainingWindow, train_and_register
+
     window = TrainingWindow(
         train_days,
         settings.fraud_label_delay_days if delay_days is None else delay_days,
         valid_days,
     )
-    frame = load_transactions(transactions) if transactions else None
-    info = train_and_register(
-        platform.db, settings.data_dir, frame, window, actor=cli_actor(), activate=activate
-    )
+    with working("training a fraud model"):
+        frame = load_transactions(transactions) if transactions else None
+        info = train_and_register(
+            platform.db, settings.data_dir, frame, window, actor=cli_actor(), activate=activate
+        )
     if as_json:
         print_json({"version": info.version, "active": info.active, **info.metrics})
         return
@@ -239,6 +245,8 @@ def monitoring(
 ) -> None:
     """Per day of the last 30 days of payments: decisions, review precision, fraud caught,
     false declines, and score drift (PSI; above 0.25 marked as a shift)."""
+    from trustdesk.fraud.training import validation_bins
+
     platform = open_platform()
     with platform.db.reading() as session:
         baseline = validation_bins(session)
@@ -326,6 +334,8 @@ def models_build_default(
     ] = None,
 ) -> None:
     """(developers) Retrain the shipped model (v0) from the package's simulator."""
+    from trustdesk.fraud import training
+
     m = training.build_default_model(out_dir)
     out.print(
         f"shipped model rebuilt: validation AUC {m['auc_roc']:.3f}  "

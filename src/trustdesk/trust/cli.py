@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from trustdesk.console import cli_actor, open_platform, out, print_json
+from trustdesk.console import cli_actor, open_platform, out, print_json, working
 from trustdesk.errors import InvalidInput
 from trustdesk.terminal_tables import Col, print_table
 from trustdesk.trust import alert_reads, explanations, score_reads, service
@@ -31,7 +31,7 @@ def recompute(
 ) -> None:
     """Fold new feedback into the index (incremental from the watermark) and raise alerts."""
     platform = open_platform()
-    with platform.db.transaction() as session:
+    with working("recomputing the trust index"), platform.db.transaction() as session:
         report = service.recompute(session, _params(), full=full)
     if as_json:
         print_json(report)
