@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 __all__ = [
     "CAPABILITIES",
@@ -26,6 +27,7 @@ __all__ = [
     "SIGNAL_REGISTRY",
     "Capability",
     "Command",
+    "DemoEcho",
     "DemoStep",
     "ExportSection",
     "Job",
@@ -59,10 +61,15 @@ class Permission:
 
 @dataclass(frozen=True)
 class Command:
-    """A Typer app mounted as `trustdesk <name> …`."""
+    """A Typer app mounted as `trustdesk <name> …`, imported only when that group is invoked.
+
+    `help` is what `trustdesk --help` lists for the group without importing it (keep it the
+    Typer app's own help line; a test compares them).
+    """
 
     name: str
     app: str
+    help: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,9 +80,22 @@ class ExportSection:
     exporter: str
 
 
+class DemoEcho(Protocol):
+    """What a demo loader reports through: `echo(line)` prints a line; `echo.progress(what,
+    total)` shows a progress bar while a long part runs (the context gives a function taking the
+    number done so far)."""
+
+    def __call__(self, line: str) -> None: ...
+
+    def progress(
+        self, description: str, total: int | None = None
+    ) -> AbstractContextManager[Callable[[int], None]]: ...
+
+
 @dataclass(frozen=True)
 class DemoStep:
-    """A loader `(platform, echo) -> None` run by `trustdesk demo`, lowest `order` first."""
+    """A loader `(platform, echo: DemoEcho) -> None` run by `trustdesk demo`, lowest `order`
+    first (a capability may have several steps, e.g. before and after another's)."""
 
     loader: str
     order: int
@@ -141,8 +161,10 @@ CAPABILITIES: tuple[Capability, ...] = (
         name="auth",
         routers=("trustdesk.auth.api:router",),
         commands=(
-            Command("users", "trustdesk.auth.cli:users"),
-            Command("tokens", "trustdesk.auth.cli:tokens"),
+            Command("users", "trustdesk.auth.cli:users", "Staff users."),
+            Command(
+                "tokens", "trustdesk.auth.cli:tokens", "API tokens (shown once, stored hashed)."
+            ),
         ),
         pages=("trustdesk.auth.home:section", "trustdesk.auth.pages:section"),
         models=("trustdesk.auth.models",),
@@ -154,7 +176,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(
         name="audit",
         routers=("trustdesk.auditing.api:router",),
-        commands=(Command("audit", "trustdesk.auditing.cli:app"),),
+        commands=(Command("audit", "trustdesk.auditing.cli:app", "The hash-chained audit trail."),),
         models=("trustdesk.audit.chain",),
         permissions=(
             Permission(
@@ -165,7 +187,13 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(
         name="customers",
         routers=("trustdesk.customers.api:router",),
-        commands=(Command("customers", "trustdesk.customers.cli:app"),),
+        commands=(
+            Command(
+                "customers",
+                "trustdesk.customers.cli:app",
+                "Customers and their encrypted personal data.",
+            ),
+        ),
         pages=("trustdesk.customers.pages:section",),
         models=("trustdesk.customers.models",),
         permissions=(
@@ -196,9 +224,21 @@ CAPABILITIES: tuple[Capability, ...] = (
             "trustdesk.privacy.datamap.api:router",
         ),
         commands=(
-            Command("consent", "trustdesk.privacy.consent.cli:app"),
-            Command("privacy", "trustdesk.privacy.requests.cli:app"),
-            Command("retention", "trustdesk.privacy.retention.cli:app"),
+            Command(
+                "consent",
+                "trustdesk.privacy.consent.cli:app",
+                "Customers' consent: record, check, prove.",
+            ),
+            Command(
+                "privacy",
+                "trustdesk.privacy.requests.cli:app",
+                "Data-subject requests, exports, erasure, the data map and the notice.",
+            ),
+            Command(
+                "retention",
+                "trustdesk.privacy.retention.cli:app",
+                "Retention from the data map: what is past its period, deleted or anonymised.",
+            ),
         ),
         pages=(
             "trustdesk.privacy.preferences.pages:section",
@@ -250,8 +290,16 @@ CAPABILITIES: tuple[Capability, ...] = (
         name="feedback",
         routers=("trustdesk.feedback.api:router",),
         commands=(
-            Command("feedback", "trustdesk.feedback.cli:app"),
-            Command("model", "trustdesk.feedback.cli:model_app"),
+            Command(
+                "feedback",
+                "trustdesk.feedback.cli:app",
+                "Customer feedback: import, analyse, list.",
+            ),
+            Command(
+                "model",
+                "trustdesk.feedback.cli:model_app",
+                "Offline text models: train, predict, build the defaults.",
+            ),
         ),
         pages=("trustdesk.feedback.pages:section",),
         models=("trustdesk.feedback.models",),
@@ -272,8 +320,14 @@ CAPABILITIES: tuple[Capability, ...] = (
         name="trust",
         routers=("trustdesk.trust.api:router", "trustdesk.trust.api:alerts_router"),
         commands=(
-            Command("trust", "trustdesk.trust.cli:app"),
-            Command("alerts", "trustdesk.trust.cli:alerts_app"),
+            Command(
+                "trust",
+                "trustdesk.trust.cli:app",
+                "The trust index, its drivers and explanations.",
+            ),
+            Command(
+                "alerts", "trustdesk.trust.cli:alerts_app", "Trust drops and negative-topic surges."
+            ),
         ),
         pages=("trustdesk.trust.pages:section",),
         models=("trustdesk.trust.models",),
@@ -293,7 +347,12 @@ CAPABILITIES: tuple[Capability, ...] = (
         # customer's feedback, so feedback cannot depend on trust without a cycle.
         signals=("trustdesk.trust.feedback_signal:FEEDBACK_SIGNAL",),
         exports=(ExportSection("trust", "trustdesk.trust.privacy_export:trust_index"),),
-        demo=(DemoStep("trustdesk.trust.demo:recompute_for_demo", 40),),
+        # Once before the payments (their decisions weigh each customer's trust), once after
+        # (false declines among them lower trust).
+        demo=(
+            DemoStep("trustdesk.trust.demo:recompute_for_demo", 25),
+            DemoStep("trustdesk.trust.demo:recompute_for_demo", 40),
+        ),
         jobs=(
             Job(
                 "trust.recompute",
@@ -308,7 +367,11 @@ CAPABILITIES: tuple[Capability, ...] = (
         name="fraud",
         first_routers=("trustdesk.fraud.api:router",),
         routers=("trustdesk.fraud.api:fraud_router",),
-        commands=(Command("fraud", "trustdesk.fraud.cli:app"),),
+        commands=(
+            Command(
+                "fraud", "trustdesk.fraud.cli:app", "Fraud risk: intake, rules, models, backtests."
+            ),
+        ),
         pages=("trustdesk.fraud.pages:section",),
         models=("trustdesk.fraud.models",),
         permissions=(
@@ -332,8 +395,17 @@ CAPABILITIES: tuple[Capability, ...] = (
         name="outbox",
         routers=("trustdesk.outbox.api:router",),
         commands=(
-            Command("outbox", "trustdesk.outbox.cli:app"),
-            Command("mailbox", "trustdesk.outbox.cli:mailbox_app"),
+            Command(
+                "outbox",
+                "trustdesk.outbox.cli:app",
+                "The outbox: every email, webhook and postal letter TrustDesk sends.",
+            ),
+            Command(
+                "mailbox",
+                "trustdesk.outbox.cli:mailbox_app",
+                "A local mailbox (SMTP server) that keeps what it receives: "
+                "for the demo and tests.",
+            ),
         ),
         models=("trustdesk.outbox.models",),
         permissions=(
@@ -358,7 +430,13 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability(
         name="notifications",
         routers=("trustdesk.notifications.api:router",),
-        commands=(Command("notifications", "trustdesk.notifications.cli:app"),),
+        commands=(
+            Command(
+                "notifications",
+                "trustdesk.notifications.cli:app",
+                "Staff notifications: trust alerts, overdue privacy requests, fraud queue, job failures.",
+            ),
+        ),
         pages=("trustdesk.notifications.pages:section",),
         models=("trustdesk.notifications.models",),
         permissions=(
@@ -383,8 +461,14 @@ CAPABILITIES: tuple[Capability, ...] = (
         name="jobs",
         routers=("trustdesk.jobs.api:router",),
         commands=(
-            Command("jobs", "trustdesk.jobs.cli:app"),
-            Command("worker", "trustdesk.jobs.cli:worker_app"),
+            Command(
+                "jobs", "trustdesk.jobs.cli:app", "Background jobs: schedules, runs, failures."
+            ),
+            Command(
+                "worker",
+                "trustdesk.jobs.cli:worker_app",
+                "Run due background jobs until stopped (Ctrl-C).",
+            ),
         ),
         pages=("trustdesk.jobs.pages:section",),
         models=("trustdesk.jobs.models",),

@@ -1,6 +1,10 @@
 """Typer root: mounts every capability's commands and maps domain errors to exit codes.
 
-The command groups come from the manifest (`trustdesk.capabilities`, each entry's `commands`).
+The command groups come from the manifest (`trustdesk.capabilities`, each entry's `commands`) and
+are imported only when invoked: `trustdesk --help` lists them from the manifest's help lines, and
+`trustdesk customers list` imports the customers commands, not the fraud model's libraries. This
+module and the ones it imports at the top stay light for the same reason (a test checks that
+importing it loads no machine-learning library and no Alembic).
 """
 
 from __future__ import annotations
@@ -11,9 +15,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from trustdesk import migrate
-from trustdesk.capabilities import installed, resolve
-from trustdesk.config import get_settings
+from trustdesk.capabilities import Command, installed, resolve
 from trustdesk.console import (
     cli_actor,
     close_platform,
@@ -24,11 +26,51 @@ from trustdesk.console import (
     progress,
 )
 from trustdesk.errors import DomainError
-from trustdesk.serving import record_address
+
+
+class _LazyGroup(TyperGroup):
+    """A manifest command group that imports its Typer app only when it is invoked.
+
+    It stands in the root's command list with the manifest's help line; once the group is
+    chosen, the real group (built from the imported Typer app) parses the rest of the line.
+    """
+
+    def __init__(self, command: Command) -> None:
+        super().__init__(name=command.name, help=command.help or None)
+        self._ref = command.app
+        self._real: Any = None
+
+    def real(self) -> Any:
+        if self._real is None:
+            group = typer.main.get_group(resolve(self._ref, typer.Typer))
+            group.name = self.name
+            self._real = group
+            if not self.help:  # the manifest gave no help line: show the group's own
+                self.help = group.help
+        return self._real
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        if not self.help:
+            self.real()
+        return super().get_short_help_str(limit)
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
+    ) -> Any:
+        return self.real().make_context(info_name, args, parent=parent, **extra)
 
 
 class _DomainErrorsToExitCodes(TyperGroup):
-    """Every command's domain error becomes a one-line reason and its exit code."""
+    """The root group: manifest groups mounted lazily; every command's domain error becomes a
+    one-line reason and its exit code."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        # The core groups first, then the capabilities' in manifest order, then the rest.
+        core = {name: cmd for name, cmd in self.commands.items() if name in _CORE_GROUPS}
+        lazy = {c.name: _LazyGroup(c) for cap in installed() for c in cap.commands}
+        rest = {n: c for n, c in self.commands.items() if n not in core and n not in lazy}
+        self.commands = {**core, **lazy, **rest}
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -45,6 +87,8 @@ class _DomainErrorsToExitCodes(TyperGroup):
             raise typer.Exit(code=3 if isinstance(exc, FileNotFoundError) else 2) from None
 
 
+_CORE_GROUPS = ("db", "config", "keys")
+
 app = typer.Typer(
     help="TrustDesk: measure, earn, protect and rebuild customer trust.",
     no_args_is_help=True,
@@ -58,14 +102,13 @@ keys_app = typer.Typer(help="The master key and data keys.", no_args_is_help=Tru
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(keys_app, name="keys")
-for _capability in installed():
-    for _command in _capability.commands:
-        app.add_typer(resolve(_command.app, typer.Typer), name=_command.name)
 
 
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "heads") -> None:
     """Apply migrations (creates the database on first run)."""
+    from trustdesk import migrate
+
     platform = open_platform(check_schema=False)
     migrate.upgrade(platform.db, revision)
     out.print(f"database at revision {migrate.current_revision(platform.db)}")
@@ -73,6 +116,13 @@ def db_upgrade(revision: str = "heads") -> None:
 
 @db_app.command("current")
 def db_current() -> None:
+    """The database's revision and the one this version needs (exit 1 when they differ)."""
+    from trustdesk import migrate
+
+    missing = _missing_database()
+    if missing is not None:
+        out.print(missing, markup=False, highlight=False)
+        raise typer.Exit(code=1)
     platform = open_platform(check_schema=False)
     current, head = migrate.current_revision(platform.db), migrate.head_revision()
     out.print(f"current {current}, head {head}")
@@ -95,12 +145,16 @@ def db_backup(file: Annotated[Path, typer.Argument(help="New file to write the c
 @db_app.command("revision", hidden=True)
 def db_revision(message: Annotated[str, typer.Option("-m")]) -> None:
     """(developers) Autogenerate a migration from the models."""
+    from trustdesk import migrate
+
     migrate.revision(open_platform(check_schema=False).db, message)
 
 
 @config_app.command("show")
 def config_show(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Effective settings, secrets masked."""
+    from trustdesk.config import get_settings
+
     view = get_settings().public_view()
     if as_json:
         print_json(view)
@@ -124,6 +178,7 @@ def rotate_master(
     in batches; the old key is retired when it wraps nothing (the encrypted data is not rewritten).
     """
     from trustdesk.audit.chain import record
+    from trustdesk.config import get_settings
     from trustdesk.keys import parse_ring, rotate_master_key
 
     settings = get_settings()
@@ -183,6 +238,7 @@ def rotate_master(
 @keys_app.command("status")
 def keys_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Keys in the ring, how many data keys each wraps, and any rotation under way."""
+    from trustdesk.config import get_settings
     from trustdesk.keys import keyring_status
 
     settings = get_settings()
@@ -216,6 +272,8 @@ def serve(
     import uvicorn
 
     from trustdesk.app import create_app
+    from trustdesk.config import get_settings
+    from trustdesk.serving import record_address
 
     settings = get_settings()
     application = create_app(settings, platform=open_platform())
@@ -232,18 +290,56 @@ def demo(
     port: Annotated[int | None, typer.Option()] = None,
 ) -> None:
     """Set up the embedded database with the shipped sample data, then serve the dashboard."""
+    from trustdesk.config import get_settings
+    from trustdesk.console import StepReporter
     from trustdesk.demo import prepare_demo
 
     settings = get_settings()
-    platform = open_platform(check_schema=False)
-    summary = prepare_demo(
-        platform, echo=lambda line: out.print(line, markup=False, highlight=False)
+    out.print(
+        f"data directory: {settings.data_dir} (TRUSTDESK_DATA_DIR chooses another)",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
     )
+    platform = open_platform(check_schema=False)
+    with StepReporter(out) as echo:
+        summary = prepare_demo(platform, echo)
     url = f"http://{settings.host}:{port or settings.port}/"
-    out.print(f"\nTrustDesk demo ready: {url}")
-    out.print(f"log in as {summary.username!r} with password {summary.password!r}")
+    out.print(f"\nTrustDesk demo ready: {url}", markup=False, highlight=False, soft_wrap=True)
+    out.print(f"data directory: {settings.data_dir}", markup=False, highlight=False, soft_wrap=True)
+    out.print(
+        f"log in at {url}login with password {summary.password!r} as one of:",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    for login in summary.logins:
+        second = (
+            f" + the code `trustdesk users totp-code {login.username}` prints" if login.totp else ""
+        )
+        out.print(
+            f"  {login.username:<8} {login.role.value:<16}{second}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    if summary.totp_uri:
+        out.print(
+            "or enrol the admin's second factor in an authenticator app with this URI "
+            f"(shown once):\n  {summary.totp_uri}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     if serve_after:
         serve(host=settings.host, port=port or settings.port)
+
+
+def _missing_database() -> str | None:
+    from trustdesk.config import get_settings
+    from trustdesk.platform import missing_database
+
+    return missing_database(get_settings())
 
 
 def main() -> None:

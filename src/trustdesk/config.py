@@ -10,6 +10,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
@@ -19,9 +20,16 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-__all__ = ["Settings", "get_settings"]
+__all__ = ["Settings", "default_data_dir", "get_settings"]
 
-_DEFAULT_DATA_DIR = Path(".trustdesk")
+
+def default_data_dir() -> Path:
+    """One place per user whatever the working directory (e.g. ~/.local/share/trustdesk on
+    Linux), so a command run from another folder finds the same database instead of making an
+    empty one there."""
+    from platformdirs import user_data_path
+
+    return user_data_path("trustdesk", appauthor=False)
 
 
 def _config_file() -> Path | None:
@@ -41,8 +49,9 @@ class Settings(BaseSettings):
         "development", description="Production refuses weak or missing secrets."
     )
     data_dir: Path = Field(
-        _DEFAULT_DATA_DIR,
-        description="Holds the SQLite database, the key store and the master-key file.",
+        default_factory=default_data_dir,
+        description="Holds the SQLite database, the key store and the master-key file; default: "
+        "the user's data directory (`trustdesk config show` prints it).",
     )
     database_url: str | None = Field(
         None,
@@ -234,6 +243,16 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.data_dir / 'trustdesk.db'}"
 
     @property
+    def sqlite_database_path(self) -> Path | None:
+        """The main database's file when it is a SQLite file, else None."""
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.effective_database_url)
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return None
+        return Path(url.database)
+
+    @property
     def effective_keystore_url(self) -> str:
         return self.keystore_url or f"sqlite:///{self.data_dir / 'keys.db'}"
 
@@ -259,9 +278,14 @@ class Settings(BaseSettings):
 
 
 def _mask_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
+    """The URL with its password replaced by `***` (as SQLAlchemy renders it, without importing
+    SQLAlchemy: `config show` stays quick)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    name = user.partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{name}:***@{host}"))
 
 
 @lru_cache(maxsize=1)

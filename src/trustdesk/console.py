@@ -5,16 +5,27 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from trustdesk.config import get_settings
-from trustdesk.platform import Platform
+if TYPE_CHECKING:  # imported when used: `trustdesk --help` must not load the storage stack
+    from rich.progress import Progress
 
-__all__ = ["cli_actor", "err", "open_platform", "out", "print_json", "progress"]
+    from trustdesk.platform import Platform
+
+__all__ = [
+    "StepReporter",
+    "cli_actor",
+    "err",
+    "open_platform",
+    "out",
+    "print_json",
+    "progress",
+    "working",
+]
 
 out = Console()
 err = Console(stderr=True)
@@ -23,9 +34,17 @@ _platform: Platform | None = None
 
 def open_platform(*, check_schema: bool = True) -> Platform:
     """The platform for this command, opened on first use (checks the master key and schema)."""
+    from trustdesk.config import get_settings
+    from trustdesk.errors import ConfigurationError
+    from trustdesk.platform import Platform, missing_database
+
     global _platform
     if _platform is None:
-        _platform = Platform.open(get_settings())
+        settings = get_settings()
+        missing = missing_database(settings) if check_schema else None
+        if missing is not None:  # say so, and create no empty data directory on the way
+            raise ConfigurationError(missing)
+        _platform = Platform.open(settings)
         if check_schema:
             _platform.require_schema()
     return _platform
@@ -46,6 +65,8 @@ def cli_actor() -> str:
 
 
 def print_json(value: Any) -> None:
+    from pydantic import BaseModel
+
     if isinstance(value, BaseModel):
         text = value.model_dump_json(indent=2)
     elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
@@ -55,13 +76,83 @@ def print_json(value: Any) -> None:
     sys.stdout.write(text + "\n")
 
 
-def progress(description: str) -> Progress:
-    return Progress(
-        TextColumn(description),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=False,
-        disable=not err.is_terminal,
+def _columns(description: str) -> tuple[Any, ...]:
+    """A spinner, the description, a bar, how many done (of how many, when known), time."""
+    from rich.progress import (
+        BarColumn,
+        ProgressColumn,
+        SpinnerColumn,
+        Task,
+        TextColumn,
+        TimeElapsedColumn,
     )
+    from rich.text import Text
+
+    class Count(ProgressColumn):  # "1,500/6,720", "1,500" without a total, nothing before any
+        def render(self, task: Task) -> Text:
+            if task.total is not None:
+                return Text(
+                    f"{int(task.completed):,}/{int(task.total):,}", style="progress.download"
+                )
+            return Text(
+                f"{int(task.completed):,}" if task.completed else "", style="progress.download"
+            )
+
+    return (SpinnerColumn(), TextColumn(description), BarColumn(), Count(), TimeElapsedColumn())
+
+
+def progress(description: str, *, console: Console | None = None) -> Progress:
+    """A progress bar on stderr, shown only on a terminal."""
+    from rich.progress import Progress
+
+    console = console or err
+    return Progress(
+        *_columns(description),
+        console=console,
+        transient=False,
+        disable=not console.is_terminal,
+    )
+
+
+@contextmanager
+def working(description: str) -> Iterator[Callable[[int], None]]:
+    """A spinner and the time elapsed while a long step without counts runs (recompute, train,
+    backtest); the context gives a function taking a count, for steps that learn one."""
+    with progress("{task.description}") as bar:
+        task = bar.add_task(description, total=None)
+        yield lambda done: bar.update(task, completed=done)
+
+
+class StepReporter:
+    """Prints lines and shows one progress bar per long part, above which the lines scroll
+    (the `DemoEcho` of `trustdesk.capabilities`, for `trustdesk demo`)."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import Progress
+
+        self.bar = Progress(
+            *_columns("{task.description}"),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,
+        )
+
+    def __enter__(self) -> StepReporter:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+    def __call__(self, line: str) -> None:
+        self.bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+    @contextmanager
+    def progress(
+        self, description: str, total: int | None = None
+    ) -> Iterator[Callable[[int], None]]:
+        task = self.bar.add_task(description, total=total)
+        try:
+            yield lambda done: self.bar.update(task, completed=done)
+        finally:
+            self.bar.remove_task(task)

@@ -153,3 +153,15 @@ def test_a_change_is_committed_before_the_answer_says_it_is_stored(app, token_fo
     monkeypatch.undo()
     assert response.status_code >= 500
     assert client.get("/api/v1/customers/c1").status_code == 404
+
+
+def test_put_takes_the_customer_from_the_url_without_repeating_it_in_the_body(api):
+    body = {k: v for k, v in ADA.items() if k != "external_id"}
+    created = api.put("/api/v1/customers/c9", json=body)
+    assert created.status_code == 201, created.text
+    assert created.json()["external_id"] == "c9" and created.json()["email"] == ADA["email"]
+    assert api.put("/api/v1/customers/c9", json=body).status_code == 200
+    mismatch = api.put("/api/v1/customers/c9", json={**body, "external_id": "c10"})
+    assert mismatch.status_code == 422 and "must match the URL" in mismatch.json()["detail"]
+    bad_id = api.put("/api/v1/customers/-bad id-", json=body)
+    assert bad_id.status_code == 422 and "external_id" in bad_id.json()["detail"]

@@ -109,7 +109,7 @@ def test_verify_names_the_projection_mismatch_and_repair_rebuilds_it(cli, platfo
     found = cli("consent", "verify")
     assert found.exit_code == 1
     assert "consent ledger intact: 3 events verified" in found.stdout  # the chain is fine ...
-    assert "differs from the ledger in 1 preferences" in found.stderr  # ... the projection is not
+    assert "differs from the ledger in 1 preference;" in found.stderr  # ... the projection is not
     assert "customer ada, marketing/email: projection granted, ledger withdrawn (event 2)" in (
         found.stderr
     )

@@ -3,6 +3,7 @@ the monitoring table, on payments scored through the real API."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -122,5 +123,25 @@ def test_monitoring_shows_review_precision_fraud_caught_and_false_declines(
     ]
     # decided, reviewed, declined, review precision, fraud caught, false declines, step-ups
     assert cells[1:8] == ["4", "2", "1", "50%", "100%", "100%", "0"]
-    assert re.fullmatch(r"\d+\.\d{3}", cells[9])  # the day's score drift is measured
+    assert re.fullmatch(r"\d+\.\d{3}( shift| watch)?", cells[9])  # the day's drift is measured
     assert 'role="img"' in page.text and "Precision of reviewed cases" in page.text
+
+
+def test_score_drift_above_its_line_is_marked_on_the_page_and_in_the_cli(
+    client, platform, token_for, cli
+):
+    admin = token_for(Role.ADMIN)
+    for i in range(3):  # a handful of payments: nothing like the validation scores
+        held(client, admin, f"r-{i}", 5 - i)
+    log_in(client, platform, Role.VIEWER, "vera")
+    page = client.get("/fraud").text
+    cell = re.search(r'<td class="num over-threshold">(.*?)</td>', page, re.S)
+    assert cell, "a PSI above 0.25 is highlighted"
+    value = float(re.search(r"<strong>(\d+\.\d{3})</strong>", cell.group(1)).group(1))
+    assert value > 0.25 and "shift" in cell.group(1)
+    shown = cli("fraud", "monitoring")
+    assert shown.exit_code == 0, shown.output
+    assert f"{value:.3f} shift" in shown.stdout
+    assert "score drift above 0.25 on 1 day" in shown.stderr
+    figures = json.loads(cli("fraud", "monitoring", "--json").stdout)
+    assert figures[-1]["drift"] == "shift" and round(figures[-1]["psi"], 3) == value

@@ -94,6 +94,10 @@ def test_cli_loads_shows_and_lists_versions_and_diffs_notices(cli, platform, tmp
     assert refused.exit_code == 2 and "controller.name" in refused.stderr
     assert stored(platform) == (1, 1)
     assert cli("privacy", "notice", "show", "--version", "9").exit_code == 3
+    # Versions start at 0, the shipped notice: asking for one that is not there says which are.
+    missing = cli("privacy", "notice", "diff", "1", "2")
+    assert missing.exit_code == 3
+    assert "versions are 0 (the shipped notice) to 1" in missing.stderr
 
 
 def test_the_preference_centre_records_the_notice_version_it_showed(api, client, platform):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 
 import pytest
@@ -58,6 +59,10 @@ def test_export_writes_a_zip_with_every_section_decrypted(cli, tmp_path):
     assert history[0]["purpose"] == "marketing" and history[0]["state"] == "granted"
     manifest = json.loads(files["manifest.json"])
     assert manifest["customer"] == "ada" and manifest["files"]["feedback.json"] == 1
+    # The customer file is one record (its fields are not items); counts agree with their nouns.
+    assert manifest["files"]["customer.json"] == 1
+    assert re.search(r"customer\.json +1 record\n", files["README.txt"])
+    assert "item(s)" not in files["README.txt"] and " 1 records" not in files["README.txt"]
     # Nothing of another customer leaks into the export.
     assert "bob" not in "".join(files.values()).lower()
     # The export is an access request, completed, with every step on the audit trail.

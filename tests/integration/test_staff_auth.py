@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from trustdesk.access.roles import Role
+from trustdesk.audit.chain import AuditEntry
 from trustdesk.auth import service
 from trustdesk.auth.models import User
 from trustdesk.db import utcnow
@@ -163,3 +166,52 @@ def test_a_remembered_token_still_expires_on_time(platform, token_for):
         assert service.principal_for_token(session, token).role == "viewer"  # now remembered
         with pytest.raises(AuthenticationFailed, match="expired"):
             service.principal_for_token(session, token, now=utcnow() + timedelta(minutes=2))
+
+
+# --- `trustdesk users totp-code` (the demo's admin has no phone) --------------------------------
+
+
+def _user(platform, username, role, *, totp=False):
+    with platform.db.transaction() as session:
+        service.create_user(
+            session,
+            platform.vault,
+            username=username,
+            password="correct-horse-battery",
+            role=role,
+            with_totp=totp,
+            actor="test",
+        )
+
+
+def _form_token(html):
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def test_totp_code_prints_the_code_that_logs_the_admin_in(cli, client, platform):
+    _user(platform, "root", Role.ADMIN, totp=True)
+    shown = cli("users", "totp-code", "root")
+    assert shown.exit_code == 0, shown.output
+    code = shown.stdout.strip()
+    assert len(code) == 6 and code.isdigit()
+    assert "more seconds" in shown.stderr
+    form = {"username": "root", "password": "correct-horse-battery"}
+    form["csrf_token"] = _form_token(client.get("/login").text)
+    assert client.post("/login", data=form, follow_redirects=False).status_code == 303
+    second = {"code": code, "csrf_token": _form_token(client.get("/login/totp").text)}
+    done = client.post("/login/totp", data=second, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == "/"
+    with platform.db.reading() as session:
+        actions = session.scalars(select(AuditEntry.action)).all()
+    assert "user.totp_code_shown" in actions
+
+
+def test_totp_code_is_refused_in_production_and_for_users_without_one(cli, platform, monkeypatch):
+    _user(platform, "root", Role.ADMIN, totp=True)
+    _user(platform, "ann", Role.ANALYST)
+    assert cli("users", "totp-code", "ann").exit_code == 2
+    assert cli("users", "totp-code", "nobody").exit_code == 3
+    monkeypatch.setenv("TRUSTDESK_ENVIRONMENT", "production")
+    monkeypatch.setenv("TRUSTDESK_SECRET_KEY", "x" * 40)
+    refused = cli("users", "totp-code", "root")
+    assert refused.exit_code == 6 and "production" in refused.output

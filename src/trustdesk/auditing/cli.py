@@ -9,6 +9,7 @@ import typer
 from trustdesk import audit
 from trustdesk.console import err, open_platform, out, print_json
 from trustdesk.errors import VerificationFailed
+from trustdesk.wording import counted
 
 app = typer.Typer(help="The hash-chained audit trail.", no_args_is_help=True)
 
@@ -29,7 +30,7 @@ def verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
             }
         )
     elif report.ok:
-        out.print(f"audit chain intact: {report.checked} entries verified")
+        out.print(f"audit chain intact: {counted(report.checked, 'entry', 'entries')} verified")
     else:
         err.print(f"audit chain broken at entry {report.broken_id}: {report.reason}")
     if not report.ok:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from trustdesk.access.roles import Role
 from trustdesk.auth import service
 from trustdesk.bounds import parse_row_id
-from trustdesk.console import cli_actor, open_platform, out, print_json
+from trustdesk.console import cli_actor, err, open_platform, out, print_json
+from trustdesk.terminal_tables import Col, print_table
 
 users = typer.Typer(help="Staff users.", no_args_is_help=True)
 tokens = typer.Typer(help="API tokens (shown once, stored hashed).", no_args_is_help=True)
@@ -62,6 +62,22 @@ def create_user(
         out.print(created.totp_uri, markup=False, highlight=False, soft_wrap=True)
 
 
+@users.command("totp-code")
+def totp_code(username: str) -> None:
+    """The user's current second-factor code (demo and local use; refused in production)."""
+    platform = open_platform()
+    with platform.db.transaction() as session:
+        code, seconds = service.show_totp_code(
+            session,
+            platform.vault,
+            username,
+            environment=platform.settings.environment,
+            actor=cli_actor(),
+        )
+    out.print(code, markup=False, highlight=False)
+    err.print(f"(current for {seconds} more seconds; each code logs in once)")
+
+
 @tokens.command("create")
 def create_token(
     name: str,
@@ -86,7 +102,10 @@ def create_token(
 
 
 @tokens.command("list")
-def list_tokens(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def list_tokens(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Every column, however wide.")] = False,
+) -> None:
     """Every API token: id, name, its first characters, role and dates (never the token)."""
     platform = open_platform()
     with platform.db.reading() as session:
@@ -107,9 +126,16 @@ def list_tokens(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
             ]
         )
         return
-    table = Table("id", "name", "prefix", "role", "created", "revoked")
-    for t in rows:
-        table.add_row(
+    columns = (
+        Col("id", key=True, justify="right"),
+        Col("name"),
+        Col("prefix", key=True),
+        Col("role"),
+        Col("created", wrap=False),
+        Col("revoked", wrap=False),
+    )
+    table = [
+        (
             str(t.id),
             t.name,
             t.prefix,
@@ -117,7 +143,9 @@ def list_tokens(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
             f"{t.created_at:%Y-%m-%d}",
             f"{t.revoked_at:%Y-%m-%d}" if t.revoked_at else "",
         )
-    out.print(table)
+        for t in rows
+    ]
+    print_table(out, columns, table, wide=wide)
 
 
 @tokens.command("revoke")

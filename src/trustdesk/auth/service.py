@@ -8,6 +8,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 import pyotp
 from argon2 import PasswordHasher
@@ -27,6 +28,7 @@ from trustdesk.errors import (
     Conflict,
     InvalidInput,
     NotFound,
+    PermissionDenied,
 )
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "principal_for_user",
     "revoke_token",
     "session_principal",
+    "show_totp_code",
     "verify_totp",
 ]
 
@@ -49,7 +52,13 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended pa
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
 MIN_PASSWORD = 12
 TOKEN_PREFIX = "td_"  # noqa: S105 - a marker, not a secret
-_DUMMY_HASH = _hasher.hash("not-a-real-password-timing-equaliser")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so both cases take as long (made on first
+    use: hashing at import would cost every command, even `tokens list`, a tenth of a second)."""
+    return _hasher.hash("not-a-real-password-timing-equaliser")
 
 
 @dataclass(frozen=True)
@@ -152,7 +161,7 @@ def authenticate_password(
             select(User).where(User.username == username, User.is_active.is_(True))
         )
         try:
-            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+            _hasher.verify(user.password_hash if user else _dummy_hash(), password)
             ok = user is not None
         except (VerificationError, InvalidHashError):
             ok = False
@@ -232,6 +241,41 @@ def totp_code(session: Session, vault: Vault, user_id: int, now: datetime | None
         raise NotFound("user has no TOTP seed")
     seed = vault.unseal(_totp_context(user.id), user.totp_secret)
     return pyotp.TOTP(seed).at(now or utcnow())
+
+
+def show_totp_code(
+    session: Session,
+    vault: Vault,
+    username: str,
+    *,
+    environment: str,
+    actor: str,
+    now: datetime | None = None,
+) -> tuple[str, int]:
+    """(the code a user's authenticator shows now, seconds it stays current), for the demo and
+    local testing, where nobody has enrolled a phone: refused in production, audited."""
+    if environment == "production":
+        raise PermissionDenied(
+            "showing a second-factor code is for the demo and local testing; it is refused "
+            "when TRUSTDESK_ENVIRONMENT=production"
+        )
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    if user.totp_secret is None:
+        raise InvalidInput(f"user {user.username!r} has no second factor")
+    now = now or utcnow()
+    totp = pyotp.TOTP(vault.unseal(_totp_context(user.id), user.totp_secret))
+    audit.record(
+        session,
+        actor=actor,
+        action="user.totp_code_shown",
+        entity_type="user",
+        entity_id=user.id,
+        changes={"username": user.username},
+    )
+    left = totp.interval - int(now.timestamp()) % totp.interval
+    return totp.at(now), left
 
 
 def principal_for_user(user: User) -> Principal:

@@ -16,8 +16,8 @@ from trustdesk.auth.http import (
 from trustdesk.body_guard import BULK_BODY
 from trustdesk.bounds import RowId
 from trustdesk.customers import erasure, service
-from trustdesk.customers.importing import import_customer_records
-from trustdesk.customers.schemas import CustomerIn, CustomerOut, ImportReport
+from trustdesk.customers.importing import import_customer_records, validation_reason
+from trustdesk.customers.schemas import CustomerOut, CustomerPut, ImportReport
 from trustdesk.errors import InvalidInput
 from trustdesk.platform import Platform
 from trustdesk.problems import problem_responses
@@ -84,16 +84,21 @@ def get_customer(
 def put_customer(
     *,
     external_id: str,
-    body: CustomerIn,
+    body: CustomerPut,
     response: Response,
     principal: Principal = Depends(require("customers:write")),
     platform: Platform = Depends(get_platform),
     session: WriteSession,
 ) -> CustomerOut:
-    """Create or replace a customer; idempotent on the external id (201 when created)."""
-    if body.external_id != external_id:
+    """Create or replace a customer; idempotent on the external id (201 when created). The body
+    need not repeat `external_id`."""
+    if body.external_id is not None and body.external_id != external_id:
         raise InvalidInput("external_id in the body must match the URL")
-    counts = service.upsert_customers(session, platform.vault, [body], actor=principal.actor)
+    try:
+        record = body.for_customer(external_id)
+    except ValidationError as exc:
+        raise InvalidInput(validation_reason(exc)) from exc
+    counts = service.upsert_customers(session, platform.vault, [record], actor=principal.actor)
     if counts.erased:
         raise InvalidInput("customer was erased; their data cannot be re-imported")
     response.status_code = 201 if counts.created else 200

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from trustdesk.bounds import parse_row_id
 from trustdesk.console import cli_actor, err, open_platform, out, print_json, progress
@@ -14,6 +13,7 @@ from trustdesk.customers import erasure, service
 from trustdesk.customers.importing import import_customer_file
 from trustdesk.customers.schemas import ImportReport
 from trustdesk.errors import InvalidInput, NotFound
+from trustdesk.terminal_tables import Col, print_table
 
 app = typer.Typer(help="Customers and their encrypted personal data.", no_args_is_help=True)
 
@@ -60,6 +60,7 @@ def list_(
     cursor: Annotated[int, typer.Option(help="Id to continue after.", parser=parse_row_id)] = 0,
     reveal: Annotated[bool, typer.Option(help="Decrypt personal data.")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Every column, however wide.")] = False,
 ) -> None:
     """List customers, personal data masked unless --reveal."""
     platform = open_platform()
@@ -72,9 +73,16 @@ def list_(
             {"items": [i.model_dump(mode="json") for i in items], "next_cursor": next_cursor}
         )
         return
-    table = Table("external id", "segments", "jurisdiction", "name", "email", "personal data")
-    for c in items:
-        table.add_row(
+    columns = (
+        Col("external id", key=True),
+        Col("segments"),
+        Col("jurisdiction", drop=1),
+        Col("name"),
+        Col("email"),
+        Col("personal data", drop=2),
+    )
+    rows = [
+        (
             c.external_id,
             ", ".join(c.segments),
             c.jurisdiction or "",
@@ -82,7 +90,9 @@ def list_(
             c.email or "",
             c.personal_data,
         )
-    out.print(table)
+        for c in items
+    ]
+    print_table(out, columns, rows, wide=wide)
     if next_cursor:
         out.print(f"more: --cursor {next_cursor}")
 

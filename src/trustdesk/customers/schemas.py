@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["CustomerIn", "CustomerOut", "ImportReport", "RowError"]
+__all__ = ["CustomerIn", "CustomerOut", "CustomerPut", "ImportReport", "RowError"]
 
 _EXTERNAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
@@ -108,6 +108,24 @@ class CustomerIn(BaseModel):
             "address": self.address,
             "birth_date": self.birth_date.isoformat() if self.birth_date else None,
         }
+
+
+class CustomerPut(CustomerIn):
+    """The body of `PUT /customers/{external_id}`: the URL names the customer, so the body need
+    not repeat `external_id` (if it does, the two must match)."""
+
+    external_id: str | None = Field(  # type: ignore[assignment]
+        None, description="Optional: the URL names the customer; if given, it must match."
+    )
+
+    @field_validator("external_id")
+    @classmethod
+    def _check_external_id(cls, v: str | None) -> str | None:  # type: ignore[override]
+        return v
+
+    def for_customer(self, external_id: str) -> CustomerIn:
+        """The record for the customer the URL names (its id checked like any other)."""
+        return CustomerIn.model_validate({**self.model_dump(), "external_id": external_id})
 
 
 class CustomerOut(BaseModel):

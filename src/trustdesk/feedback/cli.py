@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from trustdesk.bounds import parse_row_id
-from trustdesk.console import cli_actor, err, open_platform, out, print_json, progress
+from trustdesk.console import cli_actor, err, open_platform, out, print_json, progress, working
 from trustdesk.errors import InvalidInput
 from trustdesk.feedback import service
 from trustdesk.feedback.analysis import Analyser, default_analyser, load_model
@@ -29,6 +28,8 @@ from trustdesk.feedback.training import (
 )
 from trustdesk.jobs import public as jobs
 from trustdesk.platform import Platform
+from trustdesk.terminal_tables import Col, print_table
+from trustdesk.wording import counted
 
 app = typer.Typer(help="Customer feedback: import, analyse, list.", no_args_is_help=True)
 model_app = typer.Typer(help="Offline text models: train, predict, build the defaults.")
@@ -127,6 +128,7 @@ def import_(
         out.print(
             f"created {report.created}, unchanged {report.unchanged}, "
             f"rejected {len(report.rejected)}"
+            + (f", repeated in the file {report.repeated}" if report.repeated else "")
         )
         out.print(
             f"stored in {report.store_seconds:.2f} s; analysed and indexed {report.analysed} "
@@ -173,7 +175,7 @@ def process(
 ) -> None:
     """Analyse and index feedback stored with `import --no-analyse` (safe to re-run)."""
     done, seconds = _analyse_pending(open_platform(), _analyser(model))
-    out.print(f"analysed and indexed {done} feedback rows in {seconds:.2f} s")
+    out.print(f"analysed and indexed {counted(done, 'feedback row')} in {seconds:.2f} s")
 
 
 @app.command("reindex")
@@ -191,7 +193,9 @@ def reindex(
         report = reindex_feedback(
             platform.db, platform.vault, actor=cli_actor(), batch_size=batch_size, on_batch=advance
         )
-    out.print(f"indexed {report.rows} feedback rows ({report.postings} terms)")
+    out.print(
+        f"indexed {counted(report.rows, 'feedback row')} ({counted(report.postings, 'term')})"
+    )
 
 
 @app.command("analyze")
@@ -204,8 +208,9 @@ def analyze(
     ] = None,
 ) -> None:
     """Add sentiment, p_negative, p_neutral, p_positive and topics to every row (offline)."""
-    count = analyse_csv(file, output, _analyser(model), text_column=text_column)
-    out.print(f"analysed {count} rows -> {output}")
+    with working(f"analysing {file}"):
+        count = analyse_csv(file, output, _analyser(model), text_column=text_column)
+    out.print(f"analysed {counted(count, 'row')} -> {output}")
 
 
 @app.command("list")
@@ -222,6 +227,7 @@ def list_(
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
     cursor: Annotated[int, typer.Option(help="Id to continue after.", parser=parse_row_id)] = 0,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Every column, however wide.")] = False,
 ) -> None:
     """List stored feedback with its analysis (text decrypted)."""
     platform = open_platform()
@@ -243,21 +249,38 @@ def list_(
             {"items": [i.model_dump(mode="json") for i in items], "next_cursor": next_cursor}
         )
         return
-    table = Table("id", "source", "at", "segment", "sentiment", "topics", "text")
-    for f in items:
-        text = f.text if f.text is not None else "[erased]"
-        table.add_row(
+    columns = (
+        Col("id", key=True, justify="right"),
+        Col("source", drop=2),
+        Col("at", wrap=False),
+        Col("segment"),
+        Col("sentiment"),
+        Col("topics", drop=1),
+        Col("text"),
+    )
+    rows = [
+        (
             str(f.id),
             f.source,
             f"{f.at:%Y-%m-%d %H:%M}",
             f.segment or "",
             f.sentiment or "",
             ", ".join(f.topics),
-            text[:60],
+            (f.text if f.text is not None else "[erased]") if wide else _clip(f.text),
         )
-    out.print(table)
+        for f in items
+    ]
+    print_table(out, columns, rows, wide=wide)
     if next_cursor:
         out.print(f"more: --cursor {next_cursor}")
+
+
+def _clip(text: str | None, limit: int = 60) -> str:
+    """The start of a text for a table row (`--wide` shows it whole)."""
+    if text is None:
+        return "[erased]"
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @model_app.command("train")
@@ -312,7 +335,8 @@ def train(
             exclude=frozenset(exclude_label or ()),
             keep_empty_labels=task == "topic",
         )
-    trained = train_text_model(task, texts, labels, split_keys=keys, embeddings=embeddings)
+    with working(f"training the {task} model"):
+        trained = train_text_model(task, texts, labels, split_keys=keys, embeddings=embeddings)
     save_model(trained, out_dir)
     metrics = ", ".join(f"{k} {v}" for k, v in (trained.model.meta.metrics or {}).items())
     if task == "classify":
@@ -342,7 +366,7 @@ def predict(
 ) -> None:
     """Label every row with a trained model (single-label models add the label's probability)."""
     count = predict_csv(file, output, load_model(model), text_column=text_column)
-    out.print(f"labelled {count} rows -> {output}")
+    out.print(f"labelled {counted(count, 'row')} -> {output}")
 
 
 @model_app.command("build-defaults")

@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
 from importlib.resources import as_file, files
 
+from trustdesk.capabilities import DemoEcho
 from trustdesk.feedback.analysis import default_analyser
 from trustdesk.feedback.importing import ColumnMap, analyse_pending, import_feedback_rows
 from trustdesk.platform import Platform
 from trustdesk.tabular import Row, read_rows
 
-__all__ = ["customer_id_for_handle", "load_demo_feedback"]
+__all__ = ["DELTA_NOTE", "customer_id_for_handle", "load_demo_feedback"]
 
 ACTOR = "system:demo"
+# A quirk of the source data (see trustdesk/data/SOURCE.md), said where the demo shows it.
+DELTA_NOTE = (
+    'the data set files JetBlue\'s tweets under "Delta" (they address @JetBlue): '
+    'the "Delta" segment is about JetBlue'
+)
 
 
 def customer_id_for_handle(handle: str) -> str:
@@ -32,7 +37,7 @@ def _tweet_fields(fields: dict[str, object]) -> dict[str, object]:
     }
 
 
-def load_demo_feedback(platform: Platform, echo: Callable[[str], None]) -> None:
+def load_demo_feedback(platform: Platform, echo: DemoEcho) -> None:
     columns = ColumnMap(
         external_id="tweet_id",
         text="text",
@@ -45,7 +50,10 @@ def load_demo_feedback(platform: Platform, echo: Callable[[str], None]) -> None:
         language=None,
         source=None,
     )
-    with as_file(files("trustdesk.data") / "airline_tweets.csv.gz") as path:
+    with (
+        as_file(files("trustdesk.data") / "airline_tweets.csv.gz") as path,
+        echo.progress("feedback: storing tweets") as stored,
+    ):
         rows = (
             Row(row.number, _tweet_fields(row.fields), row.error)
             for row in read_rows(
@@ -55,10 +63,22 @@ def load_demo_feedback(platform: Platform, echo: Callable[[str], None]) -> None:
             )
         )
         report = import_feedback_rows(
-            platform.db, platform.vault, rows, None, actor=ACTOR, columns=columns, source="social"
+            platform.db,
+            platform.vault,
+            rows,
+            None,
+            actor=ACTOR,
+            columns=columns,
+            source="social",
+            on_batch=lambda r: stored(r.stored + len(r.rejected)),
         )
-    analysed = analyse_pending(platform.db, platform.vault, default_analyser())
+    with echo.progress("feedback: analysing (sentiment, topics)", report.created) as done:
+        analysed = analyse_pending(platform.db, platform.vault, default_analyser(), on_batch=done)
+    already = f", {report.unchanged} already there" if report.unchanged else ""
+    # The source data set holds some tweets twice (same tweet id): each is stored once.
+    repeated = f", {report.repeated} repeated in the data set" if report.repeated else ""
     echo(
-        f"feedback: {report.created} tweets stored, {report.unchanged} already there, "
+        f"feedback: {report.created} tweets stored{already}{repeated}, "
         f"{len(report.rejected)} rejected; {analysed} analysed (sentiment, trust topics)"
     )
+    echo(f"feedback: {DELTA_NOTE}")

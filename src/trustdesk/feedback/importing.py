@@ -135,7 +135,7 @@ def import_feedback_rows(
             continue
         key = (record.source, record.external_id)
         if key in seen:  # sent twice in one input: the first one counts, as across imports
-            report.unchanged += 1
+            report.repeated += 1
             continue
         seen.add(key)
         batch.append((row.number, record))

@@ -204,6 +204,11 @@ class RowError(BaseModel):
 class ImportReport(BaseModel):
     created: int = 0
     unchanged: int = Field(0, description="Already stored under the same (source, external id).")
+    repeated: int = Field(
+        0,
+        description="Rows repeating an earlier row of the same input (same source and external "
+        "id): the first one counts, the repeats are skipped.",
+    )
     rejected: list[RowError] = Field(default_factory=list)
     rejects_file: str | None = None
     analysed: int = Field(0, description="Rows analysed and indexed after storing (bulk imports).")
@@ -212,4 +217,4 @@ class ImportReport(BaseModel):
 
     @property
     def stored(self) -> int:
-        return self.created + self.unchanged
+        return self.created + self.unchanged + self.repeated

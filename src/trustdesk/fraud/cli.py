@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from trustdesk.bounds import parse_row_id
 from trustdesk.config import get_settings
-from trustdesk.console import cli_actor, err, open_platform, out, print_json
+from trustdesk.console import cli_actor, err, open_platform, out, print_json, progress, working
 from trustdesk.csv_output import SafeWriter
 from trustdesk.db import utcnow
 from trustdesk.errors import InvalidInput
-from trustdesk.fraud import training
 from trustdesk.fraud.intake import step_up
 from trustdesk.fraud.intake.bulk import import_labels_file, import_transactions_file
-from trustdesk.fraud.learning.backtest import Protocol, load_transactions, run_backtest
+from trustdesk.fraud.review import cases
+from trustdesk.fraud.review.monitoring import PSI_SHIFT, daily_figures, drift
 from trustdesk.fraud.schemas import ImportReport, Limits, StepUpIn, StepUpOutcome
 from trustdesk.fraud.scoring import versions
 from trustdesk.fraud.scoring.holder import limits_from
-from trustdesk.fraud.training import TrainingWindow, train_and_register
 from trustdesk.input_files import read_text_file
+from trustdesk.terminal_tables import Col, print_table
+from trustdesk.wording import counted
 
 app = typer.Typer(help="Fraud risk: intake, rules, models, backtests.", no_args_is_help=True)
 labels_app = typer.Typer(help="Late fraud labels.", no_args_is_help=True)
@@ -60,10 +63,13 @@ def backtest(
         start = datetime.strptime(train_start, "%Y-%m-%d").date()
     except ValueError as exc:
         raise InvalidInput("--train-start must be a date like 2018-07-25") from exc
+    from trustdesk.fraud.learning.backtest import Protocol, load_transactions, run_backtest
+
     protocol = Protocol(start, train_days, delay_days, test_days)
-    err.print(f"reading {transactions} …", markup=False, highlight=False, soft_wrap=True)
-    frame = load_transactions(transactions)
-    result = run_backtest(frame, protocol, with_baseline=baseline)
+    with working(f"reading {transactions}"):
+        frame = load_transactions(transactions)
+    with working("backtest: features, training, scoring the test week"):
+        result = run_backtest(frame, protocol, with_baseline=baseline)
     output.parent.mkdir(parents=True, exist_ok=True)
     with output.open("w", encoding="utf-8", newline="") as fh:
         writer = SafeWriter(fh)  # transaction ids come from the input file
@@ -106,11 +112,6 @@ def _print_report(report: ImportReport, as_json: bool, what: str) -> None:
         raise typer.Exit(code=InvalidInput.exit_code)
 
 
-def _progress(report: ImportReport) -> None:
-    if err.is_terminal:
-        err.print(f"{report.created + report.unchanged:,} rows …")
-
-
 @app.command("import")
 def import_transactions(
     transactions: Annotated[
@@ -122,15 +123,22 @@ def import_transactions(
     """Store payments (unscored) and their labels, in committed batches; safe to re-run."""
     settings = get_settings()
     platform = open_platform()
-    report = import_transactions_file(
-        platform.db,
-        transactions,
-        limits=_limits(),
-        actor=cli_actor(),
-        currency=currency.upper(),
-        label_delay=timedelta(days=settings.fraud_label_delay_days),
-        on_batch=_progress,
-    )
+    with progress("storing payments") as bar:
+        task = bar.add_task("import", total=None)
+
+        def advance(report: ImportReport) -> None:
+            done = report.created + report.unchanged + len(report.rejected)
+            bar.update(task, completed=done)
+
+        report = import_transactions_file(
+            platform.db,
+            transactions,
+            limits=_limits(),
+            actor=cli_actor(),
+            currency=currency.upper(),
+            label_delay=timedelta(days=settings.fraud_label_delay_days),
+            on_batch=advance,
+        )
     _print_report(report, as_json, "transactions")
 
 
@@ -205,15 +213,19 @@ def train(
     """Train a model version on the latest data, validate it on the last days, record it."""
     settings = get_settings()
     platform = open_platform()
+    from trustdesk.fraud.learning.backtest import load_transactions
+    from trustdesk.fraud.training import TrainingWindow, train_and_register
+
     window = TrainingWindow(
         train_days,
         settings.fraud_label_delay_days if delay_days is None else delay_days,
         valid_days,
     )
-    frame = load_transactions(transactions) if transactions else None
-    info = train_and_register(
-        platform.db, settings.data_dir, frame, window, actor=cli_actor(), activate=activate
-    )
+    with working("training a fraud model"):
+        frame = load_transactions(transactions) if transactions else None
+        info = train_and_register(
+            platform.db, settings.data_dir, frame, window, actor=cli_actor(), activate=activate
+        )
     if as_json:
         print_json({"version": info.version, "active": info.active, **info.metrics})
         return
@@ -224,6 +236,75 @@ def train(
         f"AUC {m['auc_roc']:.3f}  AP {m['average_precision']:.3f}  "
         f"CP@100 {m['card_precision_at_100']:.3f}"
     )
+
+
+@app.command("monitoring")
+def monitoring(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Every column, however wide.")] = False,
+) -> None:
+    """Per day of the last 30 days of payments: decisions, review precision, fraud caught,
+    false declines, and score drift (PSI; above 0.25 marked as a shift)."""
+    from trustdesk.fraud.training import validation_bins
+
+    platform = open_platform()
+    with platform.db.reading() as session:
+        baseline = validation_bins(session)
+        edges = baseline["edges"] if baseline else [i / 10 for i in range(11)]
+        days = daily_figures(
+            cases.decision_tallies(session, edges), baseline["shares"] if baseline else None
+        )
+    if as_json:
+        print_json([{**asdict(d), "drift": drift(d.psi)} for d in days])
+        return
+    if not days:
+        out.print("no scored payments yet")
+        return
+
+    def pct(value: float | None) -> str:
+        return "—" if value is None else f"{100 * value:.0f}%"
+
+    def psi_cell(value: float | None) -> Text | str:
+        level = drift(value)
+        if value is None:
+            return "—"
+        if level == "shift":
+            return Text(f"{value:.3f} shift", style="bold red")
+        return f"{value:.3f}" + (" watch" if level == "watch" else "")
+
+    columns = (
+        Col("day", wrap=False),
+        Col("decided", justify="right", wrap=False),
+        Col("reviewed", justify="right", wrap=False, drop=2),
+        Col("declined", justify="right", wrap=False, drop=1),
+        Col("review precision", justify="right"),
+        Col("fraud caught", justify="right"),
+        Col("false declines", justify="right"),
+        Col("PSI", justify="right", wrap=False),
+    )
+    rows = [
+        (
+            d.day.isoformat(),
+            f"{d.decided:,}",
+            f"{d.reviewed:,}",
+            f"{d.declined:,}",
+            pct(d.review_precision),
+            pct(d.fraud_caught),
+            pct(d.false_declines),
+            psi_cell(d.psi),
+        )
+        for d in days
+    ]
+    print_table(out, columns, rows, wide=wide)
+    shifted = sum(drift(d.psi) == "shift" for d in days)
+    if shifted:
+        err.print(
+            f"score drift above {PSI_SHIFT} on {counted(shifted, 'day')}: the scores no longer "
+            "look like the model's validation scores (retrain: `trustdesk fraud train`)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @models_app.command("list")
@@ -253,6 +334,8 @@ def models_build_default(
     ] = None,
 ) -> None:
     """(developers) Retrain the shipped model (v0) from the package's simulator."""
+    from trustdesk.fraud import training
+
     m = training.build_default_model(out_dir)
     out.print(
         f"shipped model rebuilt: validation AUC {m['auc_roc']:.3f}  "

@@ -19,7 +19,13 @@ from trustdesk.errors import InvalidInput
 from trustdesk.fraud import service
 from trustdesk.fraud.api import engine_holder
 from trustdesk.fraud.review import cases
-from trustdesk.fraud.review.monitoring import DayFigures, daily_figures
+from trustdesk.fraud.review.monitoring import (
+    PSI_SHIFT,
+    PSI_WATCH,
+    DayFigures,
+    daily_figures,
+    drift,
+)
 from trustdesk.fraud.schemas import LabelIn, LabelKind
 from trustdesk.fraud.training import validation_bins
 from trustdesk.platform import Platform
@@ -91,7 +97,14 @@ def monitoring(
         _rate_chart(days, "false_declines", "chart-false-declines", "False-decline rate"),
         _rate_chart(days, "step_up_pass_rate", "chart-step-up", "Step-up pass rate"),
     ]
-    context = {"days": days, "charts": charts, "queue_size": cases.queue_size(session)}
+    context = {
+        "days": days,
+        "charts": charts,
+        "queue_size": cases.queue_size(session),
+        "drift": drift,
+        "psi_watch": PSI_WATCH,
+        "psi_shift": PSI_SHIFT,
+    }
     return render(request, "fraud/monitoring.html", context)
 
 

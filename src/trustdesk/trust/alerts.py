@@ -21,9 +21,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
-from scipy import stats as st  # type: ignore[import-untyped]
 
 from trustdesk.trust.index import describe
 
@@ -87,6 +87,14 @@ class Finding:
     severity: str = ""
 
 
+def _stats() -> Any:
+    """scipy.stats, imported when a test runs: it takes a second or more to import, and commands
+    that only read alerts (`alerts list`) never need it."""
+    from scipy import stats  # type: ignore[import-untyped]
+
+    return stats
+
+
 def drop_test(history: Sequence[WindowMean], window: WindowMean) -> tuple[float, float] | None:
     """(baseline mean, one-sided p-value of a drop), or None without enough history."""
     usable = [h for h in history if h.n_eff >= 2 and math.isfinite(h.mean)]
@@ -103,7 +111,7 @@ def drop_test(history: Sequence[WindowMean], window: WindowMean) -> tuple[float,
     baseline = float(np.sum(w_star * means) / np.sum(w_star))
     predictive = tau2 + max(window.variance, 1e-9) / window.n_eff + 1.0 / float(np.sum(w_star))
     t = (window.mean - baseline) / math.sqrt(predictive)
-    return baseline, float(st.t.cdf(t, df=len(usable) - 1))
+    return baseline, float(_stats().t.cdf(t, df=len(usable) - 1))
 
 
 def pearson_dispersion(history: Sequence[WindowCount]) -> tuple[float, int] | None:
@@ -141,6 +149,7 @@ def surge_test(
         return expected, 1.0
     share = window.volume / (window.volume + total_volume)
     trials = round(window.count + total_count)
+    st = _stats()
     p = float(st.binom.sf(round(window.count) - 1, trials, share))
     chi2, df = dispersion or pearson_dispersion(usable) or (0.0, 0)
     phi = chi2 / df if df > 0 else 1.0

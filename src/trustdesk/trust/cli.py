@@ -6,12 +6,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from trustdesk.console import cli_actor, open_platform, out, print_json
+from trustdesk.console import cli_actor, open_platform, out, print_json, working
 from trustdesk.errors import InvalidInput
+from trustdesk.terminal_tables import Col, print_table
 from trustdesk.trust import alert_reads, explanations, score_reads, service
 from trustdesk.trust.schemas import Explanation
+from trustdesk.wording import counted
 
 app = typer.Typer(help="The trust index, its drivers and explanations.", no_args_is_help=True)
 alerts_app = typer.Typer(help="Trust drops and negative-topic surges.", no_args_is_help=True)
@@ -30,14 +31,15 @@ def recompute(
 ) -> None:
     """Fold new feedback into the index (incremental from the watermark) and raise alerts."""
     platform = open_platform()
-    with platform.db.transaction() as session:
+    with working("recomputing the trust index"), platform.db.transaction() as session:
         report = service.recompute(session, _params(), full=full)
     if as_json:
         print_json(report)
         return
     out.print(
-        f"{report.mode}: {report.observations} new observations, {report.stat_rows} statistics "
-        f"updated, {report.alerts_raised} alerts in {report.seconds:.2f} s"
+        f"{report.mode}: {counted(report.observations, 'new observation')}, "
+        f"{counted(report.stat_rows, 'statistic')} updated, "
+        f"{counted(report.alerts_raised, 'alert')} in {report.seconds:.2f} s"
     )
 
 
@@ -50,6 +52,7 @@ def show(
     since: Annotated[datetime | None, typer.Option(help="Only data from this UTC time.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10000, help="Customers per page.")] = 100,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Every column, however wide.")] = False,
 ) -> None:
     """The trust index with its 95% interval, per segment (default), customer or overall."""
     if by not in _BY:
@@ -90,27 +93,28 @@ def show(
     if as_json:
         print_json(rows)
         return
-    table = Table(
-        *([by] if by != "overall" else []),
-        "bucket",
-        "index",
-        "95% interval",
-        "n",
-        "as of",
-        "dimensions",
-    )
-    for s in found:
-        dims = ", ".join(f"{k} {v:.0f}" for k, v in s.dimensions.items())
-        table.add_row(
+    columns = [
+        *([Col(by, key=by == "customer")] if by != "overall" else []),
+        Col("bucket", drop=1 if bucket is None else 0, wrap=False),
+        Col("index", justify="right", wrap=False),
+        Col("95% interval"),
+        Col("n", justify="right", wrap=False),
+        Col("as of", drop=2, wrap=False),
+        Col("dimensions"),
+    ]
+    table = [
+        (
             *([s.key] if by != "overall" else []),
             s.bucket_start.date().isoformat() if s.bucket_start else "all",
             f"{s.trust_index:.1f}",
             f"{s.ci_low:.1f} - {s.ci_high:.1f}",
             str(s.n),
             _as_of_text(s),
-            dims,
+            ", ".join(f"{k} {v:.0f}" for k, v in s.dimensions.items()),
         )
-    out.print(table)
+        for s in found
+    ]
+    print_table(out, columns, table, wide=wide)
 
 
 def _as_of_text(s: Any) -> str:
@@ -168,7 +172,9 @@ def _print_explanation(found: Explanation) -> None:
         highlight=False,
     )
     for part in found.signals:
-        out.print(f"  {part.signal}: {part.points:+.1f} points from {part.n} observations")
+        out.print(
+            f"  {part.signal}: {part.points:+.1f} points from {counted(part.n, 'observation')}"
+        )
     for title, items in (("pulled down by", found.pulled_down), ("pulled up by", found.pulled_up)):
         if items:
             out.print(title)
@@ -185,6 +191,7 @@ def _print_explanation(found: Explanation) -> None:
 def drivers(
     segment: Annotated[str, typer.Option(help="The segment.")],
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Every column, however wide.")] = False,
 ) -> None:
     """Topics that pull the segment's trust down (first) or up, with share and effect."""
     platform = open_platform()
@@ -193,16 +200,24 @@ def drivers(
     if as_json:
         print_json([d.model_dump(mode="json") for d in found])
         return
-    table = Table("topic", "share", "effect (95%)", "impact", "direction")
-    for d in found:
-        table.add_row(
+    columns = (
+        Col("topic"),
+        Col("share", justify="right", wrap=False),
+        Col("effect (95%)"),
+        Col("impact", justify="right", wrap=False),
+        Col("direction"),
+    )
+    rows = [
+        (
             d.label,
             f"{d.share:.0%}",
             f"{d.effect:+.1f} ({d.ci_low:+.1f} .. {d.ci_high:+.1f})",
             f"{d.impact:+.1f}",
             d.direction,
         )
-    out.print(table)
+        for d in found
+    ]
+    print_table(out, columns, rows, wide=wide)
 
 
 @app.command("trend")
@@ -230,6 +245,7 @@ def list_alerts(
     segment: Annotated[str | None, typer.Option(help="Only this segment.")] = None,
     unacknowledged: Annotated[bool, typer.Option("--unacknowledged")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Every column, however wide.")] = False,
 ) -> None:
     """Alerts, the most recent window first."""
     platform = open_platform()
@@ -252,19 +268,19 @@ def list_alerts(
             ]
         )
         return
-    table = Table(
-        "id",
-        "kind",
-        "segment",
-        "topic",
-        "window",
-        "severity",
-        "baseline",
-        "observed",
-        "acknowledged",
+    columns = (
+        Col("id", key=True, justify="right"),
+        Col("kind"),
+        Col("segment"),
+        Col("topic"),
+        Col("window", wrap=False),
+        Col("severity"),
+        Col("baseline", justify="right", wrap=False),
+        Col("observed", justify="right", wrap=False),
+        Col("acknowledged", drop=1),
     )
-    for a in found:
-        table.add_row(
+    rows = [
+        (
             str(a.id),
             a.kind,
             a.segment,
@@ -275,7 +291,9 @@ def list_alerts(
             f"{a.observed:.1f}",
             a.acknowledged_by or "",
         )
-    out.print(table)
+        for a in found
+    ]
+    print_table(out, columns, rows, wide=wide)
 
 
 @alerts_app.command("ack")

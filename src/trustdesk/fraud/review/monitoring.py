@@ -17,11 +17,21 @@ from datetime import date
 
 import numpy as np
 
-__all__ = ["DayFigures", "Tally", "daily_figures", "psi", "psi_of_counts"]
+__all__ = [
+    "PSI_SHIFT",
+    "PSI_WATCH",
+    "DayFigures",
+    "Tally",
+    "daily_figures",
+    "drift",
+    "psi",
+    "psi_of_counts",
+]
 
 FRAUD_LABELS = frozenset({"fraud", "chargeback"})
 CAUGHT = frozenset({"decline", "review"})
 _FLOOR = 1e-4  # empty bins would make the PSI infinite
+PSI_WATCH, PSI_SHIFT = 0.1, 0.25  # the usual lines: stable below 0.1, a shift above 0.25
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,15 @@ def psi(scores: Sequence[float], edges: Sequence[float], expected: Sequence[floa
     """Population stability index of `scores` against shares `expected` in bins `edges`."""
     counts, _ = np.histogram(np.clip(np.asarray(scores, dtype=float), 0.0, 1.0), bins=edges)
     return psi_of_counts([int(c) for c in counts], expected)
+
+
+def drift(psi: float | None) -> str | None:
+    """ "stable", "watch" (0.1 to 0.25) or "shift" (above 0.25) for a PSI; None without one."""
+    if psi is None:
+        return None
+    if psi > PSI_SHIFT:
+        return "shift"
+    return "watch" if psi >= PSI_WATCH else "stable"
 
 
 def _share(part: int, whole: int) -> float | None:

@@ -17,6 +17,7 @@ from trustdesk.privacy.consent.policy import ConsentState, Policy, load_policy
 from trustdesk.privacy.consent.schemas import ConsentVerifyOut, Source
 from trustdesk.private_files import write_private
 from trustdesk.serving import public_base_url
+from trustdesk.wording import counted
 
 app = typer.Typer(help="Customers' consent: record, check, prove.", no_args_is_help=True)
 
@@ -137,19 +138,20 @@ def verify(
 
 def _print_verification(report: ConsentVerifyOut) -> None:
     if report.ok:
-        out.print(f"consent ledger intact: {report.checked} events verified")
+        out.print(f"consent ledger intact: {counted(report.checked, 'event')} verified")
     else:
         err.print(f"consent ledger broken at event {report.broken_id}: {report.reason}")
     found = report.projection
     if found.ok:
-        out.print(f"consent projection matches the ledger: {found.checked} preferences")
+        out.print(f"consent projection matches the ledger: {counted(found.checked, 'preference')}")
         return
     if report.repaired:
         out.print(f"consent projection rebuilt from the ledger: {report.repaired} corrected")
         return
     hint = "" if report.ok else " (no repair while the ledger itself is broken)"
     err.print(
-        f"consent projection differs from the ledger in {found.mismatches} preferences{hint}; "
+        f"consent projection differs from the ledger in "
+        f"{counted(found.mismatches, 'preference')}{hint}; "
         "checks read the ledger; fix with `trustdesk consent verify --repair`:",
         markup=False,
         highlight=False,
@@ -178,7 +180,7 @@ def proof_(
     write_private(output, (package.model_dump_json(indent=2) + "\n").encode())
     verdict = "verified" if package.verified else "NOT verified"
     out.print(
-        f"{len(package.entries)} events for {customer} written to {output}: {verdict}",
+        f"{counted(len(package.entries), 'event')} for {customer} written to {output}: {verdict}",
         markup=False,
         highlight=False,
     )

@@ -219,7 +219,12 @@ def load_version(session: Session, version: int) -> Notice:
         return _notice(0, 0, None, datamaps.load_version(session, 0).datamap)
     row = session.get(NoticeVersion, version)
     if row is None:
-        raise NotFound(f"no privacy notice version {version}")
+        latest = session.scalar(select(func.max(NoticeVersion.version))) or 0
+        raise NotFound(
+            f"no privacy notice version {version}: versions are 0 (the shipped notice)"
+            + (f" to {latest}" if latest else "")
+            + "; `trustdesk privacy notice versions` lists them"
+        )
     return _stored(row)
 
 

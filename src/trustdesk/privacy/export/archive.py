@@ -19,6 +19,7 @@ from trustdesk.config import Settings
 from trustdesk.crypto import Vault
 from trustdesk.customers import public as customers
 from trustdesk.privacy.export.registry import ExportContext, ExportSubject, registered_exporters
+from trustdesk.wording import counted
 
 __all__ = ["FORMAT_VERSION", "Export", "build_export", "to_zip"]
 
@@ -57,8 +58,14 @@ class Export:
             "format_version": FORMAT_VERSION,
             "customer": self.external_id,
             "generated_at": self.generated_at.isoformat(),
-            "files": {f"{name}.json": len(data) for name, data in self.sections.items()},
+            # How many records each file holds: a list's entries, or one object (whose fields
+            # are not records).
+            "files": {f"{name}.json": _records(data) for name, data in self.sections.items()},
         }
+
+
+def _records(data: list[Any] | dict[str, Any]) -> int:
+    return len(data) if isinstance(data, list) else int(bool(data))
 
 
 def build_export(
@@ -76,7 +83,7 @@ def to_zip(export: Export) -> bytes:
     buffer = io.BytesIO()
     manifest = export.manifest()
     listing = "\n".join(
-        f"  {name:<24} {count} item(s)" for name, count in manifest["files"].items()
+        f"  {name:<24} {counted(count, 'record')}" for name, count in manifest["files"].items()
     )
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(

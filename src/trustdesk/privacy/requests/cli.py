@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from trustdesk.bounds import parse_row_id
 from trustdesk.console import cli_actor, err, open_platform, out, print_json
@@ -25,6 +24,7 @@ from trustdesk.privacy.requests import fulfilment
 from trustdesk.privacy.requests import service as requests
 from trustdesk.privacy.requests.schemas import RequestKind, RequestOut, RequestSource
 from trustdesk.private_files import write_private
+from trustdesk.terminal_tables import Col, print_table
 
 app = typer.Typer(
     help="Data-subject requests, exports, erasure, the data map and the notice.",
@@ -105,26 +105,36 @@ def erase(customer: Customer, as_json: AsJson = False) -> None:
     out.print("verified" if report["verified"] else "NOT verified")
 
 
-def _show(items: list[RequestOut]) -> None:
-    table = Table("id", "customer", "type", "status", "regime", "due", "flag")
-    for r in items:
-        flag = "OVERDUE" if r.overdue else ("due soon" if r.due_soon else "")
-        table.add_row(
+def _show(items: list[RequestOut], *, wide: bool = False) -> None:
+    columns = (
+        Col("id", key=True, justify="right"),
+        Col("customer", key=True),
+        Col("type"),
+        Col("status"),
+        Col("regime", drop=1),
+        Col("due", wrap=False),
+        Col("flag"),
+    )
+    rows = [
+        (
             str(r.id),
             r.customer_id,
             r.type.value,
             r.status.value,
             r.regime.value,
             f"{r.due_at:%Y-%m-%d}",
-            flag,
+            "OVERDUE" if r.overdue else ("due soon" if r.due_soon else ""),
         )
-    out.print(table)
+        for r in items
+    ]
+    print_table(out, columns, rows, wide=wide)
 
 
 @requests_app.command("list")
 def list_(
     include_closed: Annotated[bool, typer.Option("--all", help="Closed ones too.")] = False,
     as_json: AsJson = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Every column, however wide.")] = False,
 ) -> None:
     """Open requests, soonest due first, with overdue and due-soon flags."""
     platform = open_platform()
@@ -136,7 +146,7 @@ def list_(
     if not items:
         out.print("no open requests")
         return
-    _show(items)
+    _show(items, wide=wide)
 
 
 @requests_app.command("show")
