@@ -434,7 +434,8 @@ CAPABILITIES: tuple[Capability, ...] = (
             Command(
                 "notifications",
                 "trustdesk.notifications.cli:app",
-                "Staff notifications: trust alerts, overdue privacy requests, fraud queue, job failures.",
+                "Staff notifications: trust alerts, overdue privacy requests, fraud queue, "
+                "job failures.",
             ),
         ),
         pages=("trustdesk.notifications.pages:section",),
