@@ -34,6 +34,7 @@ from trustdesk.gate import mark_serving
 from trustdesk.observability import Metrics, RequestObserver, configure_logging
 from trustdesk.platform import Platform
 from trustdesk.problems import allowed_methods, install_openapi, problem
+from trustdesk.web.docs import mount_docs
 from trustdesk.web.error_pages import domain_error_page, error_page, is_page_request
 from trustdesk.web.pages import mount_pages
 
@@ -175,7 +176,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         title="TrustDesk",
         version=__version__,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served from local assets by `mount_docs` (works offline)
+        redoc_url=None,
         openapi_url="/openapi.json",
         description="Measure, earn, protect and rebuild customer trust.",
     )
@@ -245,5 +247,6 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     def prometheus(_: Principal = Depends(require("metrics:read"))) -> PlainTextResponse:
         return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    mount_docs(app)
     mount_pages(app, capabilities)
     return app

@@ -115,7 +115,11 @@ CAPABILITIES: tuple[Capability, ...] = (
             Command("users", "trustdesk.auth.cli:users"),
             Command("tokens", "trustdesk.auth.cli:tokens"),
         ),
-        pages=("trustdesk.auth.home:section", "trustdesk.auth.pages:section"),
+        pages=(
+            "trustdesk.auth.home:section",
+            "trustdesk.auth.pages:section",
+            "trustdesk.auth.admin_pages:section",
+        ),
         models=("trustdesk.auth.models",),
         permissions=(
             Permission("users:manage", "Create and disable staff users"),
@@ -126,6 +130,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         name="audit",
         routers=("trustdesk.auditing.api:router",),
         commands=(Command("audit", "trustdesk.auditing.cli:app"),),
+        pages=("trustdesk.auditing.pages:section",),
         models=("trustdesk.audit.chain",),
         permissions=(
             Permission(
@@ -171,6 +176,7 @@ CAPABILITIES: tuple[Capability, ...] = (
             Command("privacy", "trustdesk.privacy.requests.cli:app"),
         ),
         pages=(
+            "trustdesk.privacy.consent.pages:section",
             "trustdesk.privacy.preferences.pages:section",
             "trustdesk.privacy.requests.pages:section",
             "trustdesk.privacy.datamap.notice_pages:section",
@@ -234,7 +240,7 @@ CAPABILITIES: tuple[Capability, ...] = (
             Command("trust", "trustdesk.trust.cli:app"),
             Command("alerts", "trustdesk.trust.cli:alerts_app"),
         ),
-        pages=("trustdesk.trust.pages:section",),
+        pages=("trustdesk.trust.pages:section", "trustdesk.trust.export_pages:section"),
         models=("trustdesk.trust.models",),
         permissions=(
             Permission(
