@@ -20,7 +20,13 @@ from trustdesk.feedback.importing import ColumnMap, analyse_pending, import_feed
 from trustdesk.feedback.ratings import DEFAULT_SCALE, SCALES
 from trustdesk.feedback.reindexing import ReindexReport, feedback_count, reindex_feedback
 from trustdesk.feedback.schemas import ImportReport
-from trustdesk.feedback.training import TASKS, build_default_models, save_model, train_text_model
+from trustdesk.feedback.training import (
+    TASKS,
+    build_default_models,
+    merge_examples,
+    save_model,
+    train_text_model,
+)
 from trustdesk.platform import Platform
 
 app = typer.Typer(help="Customer feedback: import, analyse, list.", no_args_is_help=True)
@@ -251,6 +257,13 @@ def train(
     exclude_label: Annotated[
         list[str] | None, typer.Option(help="Leave out rows with this label (repeatable).")
     ] = None,
+    include_corrections: Annotated[
+        bool,
+        typer.Option(
+            "--include-corrections",
+            help="Add staff corrections from the database (they override the same text's label).",
+        ),
+    ] = False,
 ) -> None:
     """Train a model from your labelled data; `--model DIR` then uses it anywhere."""
     if task not in TASKS:
@@ -263,12 +276,23 @@ def train(
         exclude=frozenset(exclude_label or ()),
         keep_empty_labels=task == "topic",
     )
+    added = ""
+    if include_corrections:
+        from trustdesk.feedback.corrections import correction_examples
+
+        platform = open_platform()
+        with platform.db.reading() as session:
+            extra = correction_examples(session, platform.vault, task)
+        texts, labels, keys = merge_examples(
+            texts, labels, keys, extra.texts, extra.labels, extra.keys
+        )
+        added = f", {len(extra.texts)} staff correction(s) included"
     trained = train_text_model(task, texts, labels, split_keys=keys)
     save_model(trained, out_dir)
     metrics = ", ".join(f"{k} {v}" for k, v in (trained.model.meta.metrics or {}).items())
     out.print(
         f"trained {task} model on {trained.train_rows} rows "
-        f"({trained.validation_rows} held out: {metrics or 'no figures'}) -> {out_dir}"
+        f"({trained.validation_rows} held out: {metrics or 'no figures'}{added}) -> {out_dir}"
     )
 
 

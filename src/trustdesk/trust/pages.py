@@ -261,7 +261,8 @@ def customer_page(
         "explanation": explanation,
         "timeline": timeline,
         "more_href": (
-            "/feedback?" + urlencode({"customer": external_id, "cursor": next_cursor})
+            "/feedback?"
+            + urlencode({"customer": external_id, "order": "oldest", "cursor": next_cursor})
             if next_cursor
             else None
         ),
