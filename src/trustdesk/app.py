@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from trustdesk import __version__
 from trustdesk.access.principal import Principal
 from trustdesk.api_headers import ApiHeaders
-from trustdesk.auth.http import current_principal, require
+from trustdesk.auth.http import current_principal, require, session_principal
 from trustdesk.body_guard import BodyGuard
 from trustdesk.capabilities import installed, resolve, wire
 from trustdesk.config import Settings, get_settings
@@ -203,12 +203,16 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     async def authenticate(request: Request) -> None:
         await run_in_threadpool(current_principal, request, platform)
 
+    async def authenticate_page(request: Request) -> None:
+        await run_in_threadpool(session_principal, request, platform)
+
     # Inside the session middleware: a cookie-authenticated call needs its session decoded.
     app.add_middleware(
         BodyGuard,
         max_body_bytes=settings.max_body_bytes,
         max_bulk_body_bytes=settings.max_bulk_body_bytes,
         authenticate=authenticate,
+        authenticate_page=authenticate_page,
     )
     app.add_middleware(
         SessionMiddleware,

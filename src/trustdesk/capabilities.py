@@ -142,7 +142,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         name="customers",
         routers=("trustdesk.customers.api:router",),
         commands=(Command("customers", "trustdesk.customers.cli:app"),),
-        pages=("trustdesk.customers.pages:section",),
+        pages=("trustdesk.customers.import_pages:section", "trustdesk.customers.pages:section"),
         models=("trustdesk.customers.models",),
         permissions=(
             Permission(
@@ -219,7 +219,7 @@ CAPABILITIES: tuple[Capability, ...] = (
             Command("feedback", "trustdesk.feedback.cli:app"),
             Command("model", "trustdesk.feedback.cli:model_app"),
         ),
-        pages=("trustdesk.feedback.pages:section",),
+        pages=("trustdesk.feedback.import_pages:section", "trustdesk.feedback.pages:section"),
         models=("trustdesk.feedback.models",),
         permissions=(
             Permission(
