@@ -171,7 +171,9 @@ def test_the_overview_shows_the_services_scores_with_accessible_charts(client, p
     charts = re.findall(
         r'<svg class="chart" id="([^"]+)" role="img" aria-labelledby="\1-title \1-desc"', html
     )
-    assert len(charts) == 2 + len(segments)  # segment bars, overall trend, one per segment
+    # segment bars and overall trend (each also drawn narrow, for phones), one per segment
+    assert len(charts) == 4 + len(segments)
+    assert {"chart-segments-narrow", "chart-overall-narrow"} <= set(charts)
     assert '<title id="chart-segments-title">Trust index by segment</title>' in html
     for s in segments:
         assert f"Trust index of {s.key} per day" in html

@@ -131,13 +131,17 @@ class UploadTracker:
             del self._uploads[upload.id]
 
 
+_MAKING = threading.Lock()
+
+
 def tracker(app: FastAPI, data_dir: Path) -> UploadTracker:
-    """The app's upload tracker, made on first use."""
-    found = getattr(app.state, "uploads", None)
-    if not isinstance(found, UploadTracker):
-        found = UploadTracker(data_dir / "uploads")
-        app.state.uploads = found
-    return found
+    """The app's upload tracker, made on first use (once, even by two requests at a time)."""
+    with _MAKING:
+        found = getattr(app.state, "uploads", None)
+        if not isinstance(found, UploadTracker):
+            found = UploadTracker(data_dir / "uploads")
+            app.state.uploads = found
+        return found
 
 
 def save_upload(folder: Path, filename: str, source: BinaryIO, *, limit: int) -> Path:
