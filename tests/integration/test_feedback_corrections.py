@@ -131,3 +131,11 @@ def test_model_train_includes_corrections_when_asked(cli, platform, tweets, tmp_
     with_corrections, output = rows_trained("--include-corrections")
     assert with_corrections == plain + 1
     assert re.search(r"1\s+staff correction\(s\) included", output)
+
+
+def test_a_forged_cursor_is_named_not_a_crash(client, platform, tweets):  # noqa: F811
+    log_in(client, platform, Role.ANALYST)
+    for cursor in ("99999999999999", "nonsense", "2015-02-24T10:00:00_99999999999"):
+        for q in ("", "bag"):
+            page = client.get("/feedback", params={"cursor": cursor, "q": q})
+            assert page.status_code == 200 and 'role="alert"' in page.text, (cursor, q)

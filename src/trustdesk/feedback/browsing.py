@@ -44,8 +44,13 @@ def _has_words(filters: FeedbackFilter) -> bool:
     return filters.text is not None and bool(filters.text.strip())
 
 
+_MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
+
+
 def _parse_cursor(session: Session, cursor: str, by_date: bool) -> tuple[datetime | None, int]:
     try:
+        if cursor.rpartition("_")[2].isdigit() and int(cursor.rpartition("_")[2]) > _MAX_ID:
+            raise ValueError("id out of range")
         if by_date and cursor.isdigit():  # a plain id (links from other pages): its place
             row = session.get(Feedback, int(cursor))
             if row is None:
@@ -81,7 +86,7 @@ def browse(
     if not by_date:
         hashes = search.query_hashes(vault, filters.text or "")
         if newest:
-            before = row_id if cursor else 2**62
+            before = row_id if cursor else None
             rows = search.search_page_newest(
                 session, query, hashes, before_id=before, limit=limit + 1
             )

@@ -145,14 +145,21 @@ def search_page(
 
 
 def search_page_newest(
-    session: Session, query: Select[Any], hashes: Sequence[int], *, before_id: int, limit: int
+    session: Session,
+    query: Select[Any],
+    hashes: Sequence[int],
+    *,
+    before_id: int | None,
+    limit: int,
 ) -> list[Any]:
     """`search_page` backwards: up to `limit` rows holding every term with an id below
-    `before_id`, newest id first, reading windows of 1, 2, 4, … buckets down from the top."""
+    `before_id` (None: from the newest), newest id first, reading windows of 1, 2, 4, … buckets
+    down from the top."""
     newest = session.scalar(select(func.max(Feedback.id)))
     if newest is None:
         return []
-    top = min(newest, before_id - 1)
+    top = newest if before_id is None else min(newest, before_id - 1)
+    before_id = top + 1  # within the column's range (PostgreSQL integers are 32-bit)
     if top < 1:
         return []
     last, first = top >> TERM_BUCKET_BITS, 0
