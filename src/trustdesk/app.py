@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from trustdesk import __version__
 from trustdesk.access.principal import Principal
 from trustdesk.api_headers import ApiHeaders
-from trustdesk.auth.http import current_principal, require
+from trustdesk.auth.http import current_principal, require, session_principal
 from trustdesk.body_guard import BodyGuard
 from trustdesk.capabilities import installed, resolve, wire
 from trustdesk.config import Settings, get_settings
@@ -34,6 +34,7 @@ from trustdesk.gate import mark_serving
 from trustdesk.observability import Metrics, RequestObserver, configure_logging
 from trustdesk.platform import Platform
 from trustdesk.problems import allowed_methods, install_openapi, problem
+from trustdesk.web.docs import mount_docs
 from trustdesk.web.error_pages import domain_error_page, error_page, is_page_request
 from trustdesk.web.pages import mount_pages
 
@@ -175,7 +176,8 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         title="TrustDesk",
         version=__version__,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served from local assets by `mount_docs` (works offline)
+        redoc_url=None,
         openapi_url="/openapi.json",
         description="Measure, earn, protect and rebuild customer trust.",
     )
@@ -201,12 +203,16 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     async def authenticate(request: Request) -> None:
         await run_in_threadpool(current_principal, request, platform)
 
+    async def authenticate_page(request: Request) -> None:
+        await run_in_threadpool(session_principal, request, platform)
+
     # Inside the session middleware: a cookie-authenticated call needs its session decoded.
     app.add_middleware(
         BodyGuard,
         max_body_bytes=settings.max_body_bytes,
         max_bulk_body_bytes=settings.max_bulk_body_bytes,
         authenticate=authenticate,
+        authenticate_page=authenticate_page,
     )
     app.add_middleware(
         SessionMiddleware,
@@ -245,5 +251,6 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     def prometheus(_: Principal = Depends(require("metrics:read"))) -> PlainTextResponse:
         return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    mount_docs(app)
     mount_pages(app, capabilities)
     return app

@@ -9,6 +9,8 @@ routes, authenticates the caller before a single byte of the body is read (401 o
 Each route has the default limit (`max_body_bytes`) unless it is marked `openapi_extra=BULK_BODY`
 (`max_bulk_body_bytes`). Public API routes (`openapi_extra={"security": []}`) and pages are not
 authenticated here: pages redirect anonymous users to the login form, which posts without a session.
+The exception is a page that takes a file (`openapi_extra=UPLOAD_BODY`: the bulk limit): its
+session is checked before the body is read, so only a logged-in user can send a large one.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from trustdesk.errors import DomainError
 from trustdesk.problems import problem
 
-__all__ = ["BULK_BODY", "BodyGuard"]
+__all__ = ["BULK_BODY", "UPLOAD_BODY", "BodyGuard"]
 
 BULK_BODY: dict[str, Any] = {"x-body-limit": "bulk"}
+UPLOAD_BODY: dict[str, Any] = {"x-body-limit": "bulk", "x-authenticate": "session"}
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 Authenticate = Callable[[Request], Awaitable[None]]
@@ -41,21 +44,25 @@ class BodyGuard:
         max_body_bytes: int,
         max_bulk_body_bytes: int,
         authenticate: Authenticate,
+        authenticate_page: Authenticate | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes, self.max_bulk_body_bytes = max_body_bytes, max_bulk_body_bytes
         self.authenticate = authenticate
+        self.authenticate_page = authenticate_page
         self._routes: list[Any] = []
         self._route_rules = lru_cache(maxsize=4096)(self._rules)
 
-    def _rules(self, method: str, path: str) -> tuple[int, bool]:
-        """(byte limit, authenticate first) for the route a request reaches."""
+    def _rules(self, method: str, path: str) -> tuple[int, str | None]:
+        """(byte limit, who to authenticate first: "api", "session" or None) for the route a
+        request reaches."""
         scope = {"type": "http", "method": method, "path": path, "root_path": ""}
         route = next((r for r in self._routes if r.matches(scope)[0] is Match.FULL), None)
         extra = getattr(route, "openapi_extra", None) or {}
         bulk = extra.get("x-body-limit") == BULK_BODY["x-body-limit"]
         api = path.startswith("/api/") and route is not None and extra.get("security") != []
-        return (self.max_bulk_body_bytes if bulk else self.max_body_bytes), api
+        first = "api" if api else ("session" if extra.get("x-authenticate") == "session" else None)
+        return (self.max_bulk_body_bytes if bulk else self.max_body_bytes), first
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -77,9 +84,12 @@ class BodyGuard:
         if length is not None and length > limit:
             await _too_large(limit)(scope, receive, send)
             return
-        if authenticate_first and (chunked or (length or 0) > 0):
+        check = {"api": self.authenticate, "session": self.authenticate_page}.get(
+            authenticate_first or ""
+        )
+        if check is not None and (chunked or (length or 0) > 0):
             try:
-                await self.authenticate(Request(scope))
+                await check(Request(scope))
             except DomainError as exc:
                 answer = problem(exc.status, exc.title, exc.detail)
                 if exc.status == 401:

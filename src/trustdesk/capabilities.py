@@ -166,7 +166,11 @@ CAPABILITIES: tuple[Capability, ...] = (
                 "tokens", "trustdesk.auth.cli:tokens", "API tokens (shown once, stored hashed)."
             ),
         ),
-        pages=("trustdesk.auth.home:section", "trustdesk.auth.pages:section"),
+        pages=(
+            "trustdesk.auth.home:section",
+            "trustdesk.auth.pages:section",
+            "trustdesk.auth.admin_pages:section",
+        ),
         models=("trustdesk.auth.models",),
         permissions=(
             Permission("users:manage", "Create and disable staff users"),
@@ -177,6 +181,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         name="audit",
         routers=("trustdesk.auditing.api:router",),
         commands=(Command("audit", "trustdesk.auditing.cli:app", "The hash-chained audit trail."),),
+        pages=("trustdesk.auditing.pages:section",),
         models=("trustdesk.audit.chain",),
         permissions=(
             Permission(
@@ -194,7 +199,7 @@ CAPABILITIES: tuple[Capability, ...] = (
                 "Customers and their encrypted personal data.",
             ),
         ),
-        pages=("trustdesk.customers.pages:section",),
+        pages=("trustdesk.customers.import_pages:section", "trustdesk.customers.pages:section"),
         models=("trustdesk.customers.models",),
         permissions=(
             Permission(
@@ -241,6 +246,7 @@ CAPABILITIES: tuple[Capability, ...] = (
             ),
         ),
         pages=(
+            "trustdesk.privacy.consent.pages:section",
             "trustdesk.privacy.preferences.pages:section",
             "trustdesk.privacy.requests.pages:section",
             "trustdesk.privacy.datamap.notice_pages:section",
@@ -301,7 +307,7 @@ CAPABILITIES: tuple[Capability, ...] = (
                 "Offline text models: train, predict, build the defaults.",
             ),
         ),
-        pages=("trustdesk.feedback.pages:section",),
+        pages=("trustdesk.feedback.import_pages:section", "trustdesk.feedback.pages:section"),
         models=("trustdesk.feedback.models",),
         permissions=(
             Permission(
@@ -329,7 +335,7 @@ CAPABILITIES: tuple[Capability, ...] = (
                 "alerts", "trustdesk.trust.cli:alerts_app", "Trust drops and negative-topic surges."
             ),
         ),
-        pages=("trustdesk.trust.pages:section",),
+        pages=("trustdesk.trust.pages:section", "trustdesk.trust.export_pages:section"),
         models=("trustdesk.trust.models",),
         permissions=(
             Permission(

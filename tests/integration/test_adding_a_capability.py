@@ -46,7 +46,7 @@ PACKAGE = {
 
         @router.get("")
         def page(request: Request, principal: Principal = Depends(require_page("trust:read"))) -> Response:
-            return render(request, "home.html", {"allowed": ["throwaway page body"]})
+            return render(request, "home.html", {"allowed": [("throwaway page body", None)]})
 
 
         section = Section(

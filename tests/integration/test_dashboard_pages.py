@@ -23,6 +23,7 @@ from tests.tweets import TWEET_IMPORT
 
 from trustdesk.access.roles import ROLE_PERMISSIONS, Role
 from trustdesk.auth import service as auth_service
+from trustdesk.feedback import browsing
 from trustdesk.feedback import service as feedback_service
 from trustdesk.trust import alert_reads, explanations, score_reads, service
 from trustdesk.trust.signals import Observations
@@ -172,7 +173,9 @@ def test_the_overview_shows_the_services_scores_with_accessible_charts(client, p
     charts = re.findall(
         r'<svg class="chart" id="([^"]+)" role="img" aria-labelledby="\1-title \1-desc"', html
     )
-    assert len(charts) == 2 + len(segments)  # segment bars, overall trend, one per segment
+    # segment bars and overall trend (each also drawn narrow, for phones), one per segment
+    assert len(charts) == 4 + len(segments)
+    assert {"chart-segments-narrow", "chart-overall-narrow"} <= set(charts)
     assert '<title id="chart-segments-title">Trust index by segment</title>' in html
     for s in segments:
         assert f"Trust index of {s.key} per day" in html
@@ -277,27 +280,37 @@ def test_a_segment_page_shows_dimensions_drivers_and_the_feedback_that_moved_it(
 # --- feedback explorer ------------------------------------------------------------------------
 
 
-def test_the_explorer_filters_by_sentiment_and_pages_with_a_cursor(client, platform, tweets):
+def test_the_explorer_lists_newest_first_counts_and_pages_with_a_cursor(client, platform, tweets):
     log_in(client, platform)
     first = client.get("/feedback", params={"sentiment": "negative"})
     assert first.status_code == 200
     ids = card_ids(first.text)
     with platform.db.reading() as session:
-        expected, cursor = feedback_service.list_feedback(
-            session, platform.vault, feedback_service.FeedbackFilter(sentiment="negative"), limit=25
-        )
-    assert ids == [f.id for f in expected] and cursor is not None
+        negative = feedback_service.FeedbackFilter(sentiment="negative")
+        expected = browsing.browse(session, platform.vault, negative, limit=25)
+        every = browsing.browse(session, platform.vault, negative, limit=10_000).items
+    assert ids == [f.id for f in expected.items] and expected.next_cursor is not None
+    dates = [f.at for f in expected.items]
+    assert dates == sorted(dates, reverse=True)  # newest first
+    assert dates[0] == max(f.at for f in every)
+    assert f"{len(every):,} items match." in main_text(first.text)
     assert main_text(first.text).count('class="badge badge--negative"') == 25
-    assert expected[0].text in main_text(first.text)  # decrypted text for feedback:read
+    assert expected.items[0].text in main_text(first.text)  # decrypted text for feedback:read
 
     next_href = unescape(
         re.search(r'<a href="([^"]+)" rel="next">Next page</a>', first.text).group(1)
     )
-    assert next_href == f"/feedback?sentiment=negative&cursor={cursor}"
+    assert next_href.startswith("/feedback?sentiment=negative&cursor=")
     second = client.get(next_href)
     assert set(card_ids(second.text)).isdisjoint(ids)
-    assert all(i > max(ids) for i in card_ids(second.text))
+    by_id = {f.id: f.at for f in every}
+    assert all(by_id[i] <= min(dates) for i in card_ids(second.text))
     assert '<a href="/feedback?sentiment=negative">First page</a>' in second.text
+
+    oldest_href = unescape(re.search(r'<a href="([^"]+)">oldest first</a>', first.text).group(1))
+    oldest = client.get(oldest_href).text
+    assert card_ids(oldest)[0] == min(every, key=lambda f: (f.at, f.id)).id
+    assert '<strong aria-current="true">oldest first</strong>' in oldest
 
 
 def test_the_explorer_combines_segment_topic_date_and_customer_filters(client, platform, tweets):
@@ -314,7 +327,7 @@ def test_the_explorer_combines_segment_topic_date_and_customer_filters(client, p
     with platform.db.reading() as session:
         from datetime import UTC, datetime
 
-        expected, _ = feedback_service.list_feedback(
+        expected = browsing.browse(
             session,
             platform.vault,
             feedback_service.FeedbackFilter(
@@ -324,7 +337,7 @@ def test_the_explorer_combines_segment_topic_date_and_customer_filters(client, p
                 until=datetime(2015, 2, 25, tzinfo=UTC),
             ),
             limit=25,
-        )
+        ).items
     assert expected and card_ids(html) == [f.id for f in expected]
     assert 'value="United"' in html and 'value="2015-02-20"' in html  # the form keeps the filters
 
@@ -350,8 +363,15 @@ def test_the_explorer_searches_words_in_the_encrypted_text(client, platform, twe
             limit=25,
         )
     assert expected, "some negative tweets mention a bag"
-    assert card_ids(html) == [f.id for f in expected]
+    assert card_ids(html) == sorted((f.id for f in expected), reverse=True)  # newest received
     assert all(re.search(r"\bbags?\b", f.text, re.IGNORECASE) for f in expected)
+    assert f"{len(expected)} item{'s' if len(expected) != 1 else ''} match" in main_text(html)
+    marks = re.findall(r"<mark>([^<]+)</mark>", html)
+    assert marks and all(m.lower() == "bag" for m in marks)
+    oldest = client.get(
+        "/feedback", params={"q": "bag", "sentiment": "negative", "order": "oldest"}
+    )
+    assert card_ids(oldest.text) == [f.id for f in expected]
 
 
 def test_one_item_shows_its_full_analysis(client, platform, tweets):

@@ -26,6 +26,8 @@ __all__ = [
     "Change",
     "diff",
     "entries",
+    "kinds",
+    "newest_entries",
     "record",
     "record_many",
     "verify",
@@ -178,3 +180,35 @@ def entries(
     if entity_id:
         query = query.where(AuditEntry.entity_id == entity_id)
     return list(session.scalars(query))
+
+
+def newest_entries(
+    session: Session,
+    *,
+    action: str | None = None,
+    actor: str | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> tuple[list[AuditEntry], int | None]:
+    """A page of entries, newest first; `action` matches exactly or as a prefix ending in a dot
+    ("user." is every user action), `actor` matches exactly. The second value is the cursor of
+    the next (older) page, if any."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit + 1)
+    if before_id is not None:
+        query = query.where(AuditEntry.id < before_id)
+    if action:
+        if action.endswith("."):
+            query = query.where(AuditEntry.action.startswith(action, autoescape=True))
+        else:
+            query = query.where(AuditEntry.action == action)
+    if actor:
+        query = query.where(AuditEntry.actor == actor)
+    rows = list(session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].id if more and rows else None)
+
+
+def kinds(session: Session) -> list[str]:
+    """Every action recorded so far (for a filter's choices), in alphabetical order."""
+    return list(session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)))

@@ -22,6 +22,7 @@ from trustdesk.feedback.schemas import ImportReport
 from trustdesk.feedback.training import (
     TASKS,
     build_default_models,
+    merge_examples,
     save_model,
     shipped_classify_rows,
     train_text_model,
@@ -313,6 +314,13 @@ def train(
             "slower); without it, TF-IDF only.",
         ),
     ] = True,
+    include_corrections: Annotated[
+        bool,
+        typer.Option(
+            "--include-corrections",
+            help="Add staff corrections from the database (they override the same text's label).",
+        ),
+    ] = False,
 ) -> None:
     """Train a model from your labelled data; `--model DIR` then uses it anywhere.
 
@@ -335,6 +343,17 @@ def train(
             exclude=frozenset(exclude_label or ()),
             keep_empty_labels=task == "topic",
         )
+    added = ""
+    if include_corrections:
+        from trustdesk.feedback.corrections import correction_examples
+
+        platform = open_platform()
+        with platform.db.reading() as session:
+            extra = correction_examples(session, platform.vault, task)
+        texts, labels, keys = merge_examples(
+            texts, labels, keys, extra.texts, extra.labels, extra.keys
+        )
+        added = f", {len(extra.texts)} staff correction(s) included"
     with working(f"training the {task} model"):
         trained = train_text_model(task, texts, labels, split_keys=keys, embeddings=embeddings)
     save_model(trained, out_dir)
@@ -348,7 +367,7 @@ def train(
         return
     out.print(
         f"trained {task} model on {trained.train_rows} rows "
-        f"({trained.validation_rows} held out: {metrics or 'no figures'}) -> {out_dir}"
+        f"({trained.validation_rows} held out: {metrics or 'no figures'}{added}) -> {out_dir}"
     )
 
 

@@ -18,7 +18,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from trustdesk.db import Base, UTCDateTime
 
-__all__ = ["TERM_BUCKET_BITS", "Feedback", "FeedbackSourceKey", "FeedbackTerm"]
+__all__ = [
+    "TERM_BUCKET_BITS",
+    "Feedback",
+    "FeedbackCorrection",
+    "FeedbackSourceKey",
+    "FeedbackTerm",
+]
 
 
 class Feedback(Base):
@@ -89,3 +95,22 @@ class FeedbackTerm(Base):
 
 
 TERM_BUCKET_BITS = 14  # 16,384 feedback rows (~200,000 postings, a few MB) per bucket
+
+
+class FeedbackCorrection(Base):
+    """A staff member's correction of one item's sentiment and/or topics: a labelled example.
+
+    One row per item, holding its latest correction (the audit trail keeps every earlier one).
+    `sentiment` or `topics_mask` is None when that part was not corrected. The model's own
+    analysis stays on the feedback row; `model train --include-corrections` learns from these.
+    """
+
+    __tablename__ = "feedback_corrections"
+
+    feedback_id: Mapped[int] = mapped_column(
+        ForeignKey("feedback.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    sentiment: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    topics_mask: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    corrected_by: Mapped[str] = mapped_column(String(120), nullable=False)
+    corrected_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)

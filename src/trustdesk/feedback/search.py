@@ -20,7 +20,14 @@ from trustdesk.errors import InvalidInput
 from trustdesk.feedback.models import TERM_BUCKET_BITS, Feedback, FeedbackTerm
 from trustdesk.feedback.terms import MIN_TERM_CHARS, terms_of
 
-__all__ = ["drop_terms", "index_terms", "query_hashes", "search_page"]
+__all__ = [
+    "count_matches",
+    "drop_terms",
+    "index_terms",
+    "query_hashes",
+    "search_page",
+    "search_page_newest",
+]
 
 # Counting a term's postings stops here: enough to tell a rare term from a common one.
 _COUNT_CAP = 2_000
@@ -88,13 +95,20 @@ def _rarest_first(session: Session, hashes: Sequence[int], buckets: range) -> li
 
 
 def _in_buckets(
-    query: Select[Any], hashes: Sequence[int], buckets: range, after_id: int
+    query: Select[Any],
+    hashes: Sequence[int],
+    buckets: range,
+    after_id: int,
+    *,
+    before_id: int | None = None,
 ) -> Select[Any]:
     drive, *rest = hashes
     posting = aliased(FeedbackTerm, name="posting")
     query = query.join(posting, posting.feedback_id == Feedback.id).where(
         posting.bucket.in_(buckets), posting.term_hash == drive, posting.feedback_id > after_id
     )
+    if before_id is not None:
+        query = query.where(posting.feedback_id < before_id)
     for n, term_hash in enumerate(rest):
         other = aliased(FeedbackTerm, name=f"also_{n}")
         query = query.where(
@@ -104,6 +118,8 @@ def _in_buckets(
                 other.feedback_id == posting.feedback_id,
             )
         )
+    if before_id is not None:  # newest first
+        return query.order_by(posting.bucket.desc(), posting.feedback_id.desc())
     return query.order_by(posting.bucket, posting.feedback_id)
 
 
@@ -126,3 +142,49 @@ def search_page(
         first += width
         width *= 2
     return rows
+
+
+def search_page_newest(
+    session: Session,
+    query: Select[Any],
+    hashes: Sequence[int],
+    *,
+    before_id: int | None,
+    limit: int,
+) -> list[Any]:
+    """`search_page` backwards: up to `limit` rows holding every term with an id below
+    `before_id` (None: from the newest), newest id first, reading windows of 1, 2, 4, … buckets
+    down from the top."""
+    newest = session.scalar(select(func.max(Feedback.id)))
+    if newest is None:
+        return []
+    top = newest if before_id is None else min(newest, before_id - 1)
+    before_id = top + 1  # within the column's range (PostgreSQL integers are 32-bit)
+    if top < 1:
+        return []
+    last, first = top >> TERM_BUCKET_BITS, 0
+    ordered = _rarest_first(session, hashes, range(first, last + 1))
+    rows: list[Any] = []
+    width = 1
+    while last >= first and len(rows) < limit:
+        buckets = range(max(first, last - width + 1), last + 1)
+        window = _in_buckets(query, ordered, buckets, 0, before_id=before_id)
+        rows += session.scalars(window.limit(limit - len(rows))).all()
+        last -= width
+        width *= 2
+    return rows
+
+
+def count_matches(session: Session, query: Select[Any], hashes: Sequence[int], cap: int) -> int:
+    """How many rows of `query` hold every term, counting no further than `cap` + 1."""
+    for n, term_hash in enumerate(hashes):
+        posting = aliased(FeedbackTerm, name=f"has_{n}")
+        query = query.where(
+            exists().where(
+                posting.bucket == Feedback.id.op(">>")(TERM_BUCKET_BITS),
+                posting.term_hash == term_hash,
+                posting.feedback_id == Feedback.id,
+            )
+        )
+    capped = query.with_only_columns(Feedback.id).limit(cap + 1).subquery()
+    return int(session.scalar(select(func.count()).select_from(capped)) or 0)

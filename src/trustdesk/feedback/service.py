@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     Insert,
+    Select,
     Table,
     and_,
     bindparam,
@@ -40,6 +41,8 @@ __all__ = [
     "count_feedback_before",
     "decrypt_texts",
     "delete_feedback_before",
+    "feedback_out",
+    "filtered_query",
     "find_feedback",
     "forget_customer_feedback",
     "get_feedback",
@@ -348,7 +351,7 @@ def decrypt_texts(session: Session, vault: Vault, rows: Sequence[Any]) -> list[s
     return texts
 
 
-def _out(row: Feedback, text: str | None) -> FeedbackOut:
+def feedback_out(row: Feedback, text: str | None) -> FeedbackOut:
     return FeedbackOut(
         id=row.id,
         source=row.source,
@@ -378,7 +381,7 @@ def get_feedback(session: Session, vault: Vault, feedback_id: int) -> FeedbackOu
     row = session.get(Feedback, feedback_id)
     if row is None:
         raise NotFound(f"no feedback with id {feedback_id}")
-    return _out(row, decrypt_texts(session, vault, [row])[0])
+    return feedback_out(row, decrypt_texts(session, vault, [row])[0])
 
 
 def find_feedback(session: Session, vault: Vault, source: str, external_id: str) -> FeedbackOut:
@@ -387,7 +390,7 @@ def find_feedback(session: Session, vault: Vault, source: str, external_id: str)
     )
     if row is None:
         raise NotFound(f"no feedback {external_id!r} from source {source!r}")
-    return _out(row, decrypt_texts(session, vault, [row])[0])
+    return feedback_out(row, decrypt_texts(session, vault, [row])[0])
 
 
 def _aware(moment: datetime) -> datetime:
@@ -419,7 +422,22 @@ def list_feedback(
     limit: int = 50,
 ) -> tuple[list[FeedbackOut], int | None]:
     """A page in id order; the second value is the cursor for the next page, if any."""
-    query = select(Feedback).where(Feedback.id > after_id)
+    query = filtered_query(filters).where(Feedback.id > after_id)
+    if filters.text is not None and filters.text.strip():
+        hashes = search.query_hashes(vault, filters.text)
+        rows = search.search_page(session, query, hashes, after_id=after_id, limit=limit + 1)
+    else:
+        rows = list(session.scalars(query.order_by(Feedback.id).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    texts = decrypt_texts(session, vault, rows)
+    items = [feedback_out(r, t) for r, t in zip(rows, texts, strict=True)]
+    return items, (rows[-1].id if more and rows else None)
+
+
+def filtered_query(filters: FeedbackFilter) -> Select[Feedback]:
+    """Feedback rows meeting every filter but the words (those go through `search`)."""
+    query = select(Feedback)
     if filters.source:
         query = query.where(Feedback.source == filters.source)
     if filters.segment:
@@ -436,16 +454,7 @@ def list_feedback(
         query = query.where(Feedback.at >= _aware(filters.since))
     if filters.until:
         query = query.where(Feedback.at < _aware(filters.until))
-    if filters.text is not None and filters.text.strip():
-        hashes = search.query_hashes(vault, filters.text)
-        rows = search.search_page(session, query, hashes, after_id=after_id, limit=limit + 1)
-    else:
-        rows = list(session.scalars(query.order_by(Feedback.id).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    texts = decrypt_texts(session, vault, rows)
-    items = [_out(r, t) for r, t in zip(rows, texts, strict=True)]
-    return items, (rows[-1].id if more and rows else None)
+    return query
 
 
 def count_feedback_before(session: Session, cutoff: datetime) -> int:

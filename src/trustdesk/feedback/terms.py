@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["MIN_TERM_CHARS", "STOP_WORDS", "terms_of"]
+__all__ = ["MIN_TERM_CHARS", "STOP_WORDS", "highlight", "terms_of"]
 
 MIN_TERM_CHARS = 2
 # Words so common they select nothing; dropping them keeps the index small and hides the most
@@ -37,3 +37,22 @@ def _fold(text: str) -> str:
 def terms_of(text: str) -> set[str]:
     """The distinct searchable terms of `text`."""
     return set(_WORD.findall(_fold(text))) - STOP_WORDS
+
+
+def highlight(text: str, query: str) -> list[tuple[str, bool]]:
+    """`text` cut into (piece, matched) runs: a piece is matched when it is a word the search
+    `query` looks for (compared as the index compares them), so a page can mark it."""
+    wanted = terms_of(query)
+    if not wanted:
+        return [(text, False)] if text else []
+    pieces: list[tuple[str, bool]] = []
+    start = 0
+    for match in _WORD.finditer(text):
+        if _fold(match.group()) in wanted:
+            if match.start() > start:
+                pieces.append((text[start : match.start()], False))
+            pieces.append((match.group(), True))
+            start = match.end()
+    if start < len(text):
+        pieces.append((text[start:], False))
+    return pieces

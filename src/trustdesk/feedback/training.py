@@ -38,6 +38,7 @@ __all__ = [
     "TrainedModel",
     "build_default_models",
     "is_validation",
+    "merge_examples",
     "save_model",
     "shipped_classify_rows",
     "split_labels",
@@ -57,6 +58,30 @@ def is_validation(key: str) -> bool:
 def split_labels(value: str) -> tuple[str, ...]:
     """A topic label cell: `;`-separated names; empty means no topic."""
     return tuple(sorted({p.strip() for p in value.split(";") if p.strip()}))
+
+
+def merge_examples(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    keys: Sequence[str] | None,
+    extra_texts: Sequence[str],
+    extra_labels: Sequence[str],
+    extra_keys: Sequence[str],
+) -> tuple[list[str], list[str], list[str]]:
+    """Training rows plus extra labelled examples (staff corrections): an extra example whose
+    text is already a row replaces that row's label (the correction wins); others are added."""
+    merged_texts, merged_labels = list(texts), list(labels)
+    merged_keys = list(keys) if keys is not None else list(texts)
+    where = {text: i for i, text in enumerate(merged_texts)}
+    for text, label, key in zip(extra_texts, extra_labels, extra_keys, strict=True):
+        if text in where:
+            merged_labels[where[text]] = label
+        else:
+            where[text] = len(merged_texts)
+            merged_texts.append(text)
+            merged_labels.append(label)
+            merged_keys.append(key)
+    return merged_texts, merged_labels, merged_keys
 
 
 def _vectoriser() -> Any:

@@ -47,6 +47,7 @@ __all__ = ["router", "section"]
 ALERT_KINDS = ("trust_drop", "topic_surge")
 ALERT_STATES = ("open", "acknowledged")
 TIMELINE_SIZE = 50
+NARROW_WIDTH = 360  # charts for phones: drawn at about the screen's width
 
 router = page_router(prefix="/trust")
 section = Section(
@@ -208,6 +209,7 @@ def overview(
     by_day = {
         seg: {p.bucket_start: p for p in trend} for seg, trend in found.segment_trends.items()
     }
+    segment_description = f"{len(bars)} segments on a 0 to 100 scale with 95% intervals. {summary}"
     context = {
         **_SHARED,
         "overview": found,
@@ -215,9 +217,20 @@ def overview(
             bars,
             chart_id="chart-segments",
             title="Trust index by segment",
-            description=f"{len(bars)} segments on a 0 to 100 scale with 95% intervals. {summary}",
+            description=segment_description,
+        ),
+        # Phones get charts drawn at their width, so labels keep their size (CSS picks one).
+        "segment_chart_narrow": bar_chart(
+            bars,
+            chart_id="chart-segments-narrow",
+            title="Trust index by segment",
+            description=segment_description,
+            width=NARROW_WIDTH,
         ),
         "overall_chart": _trend_chart(found.overall_trend, "chart-overall", "all customers"),
+        "overall_chart_narrow": _trend_chart(
+            found.overall_trend, "chart-overall-narrow", "all customers", small=True
+        ),
         "segment_charts": [
             (seg, _trend_chart(trend, f"chart-trend-{i}", seg, small=True))
             for i, (seg, trend) in enumerate(sorted(found.segment_trends.items()))
@@ -308,6 +321,9 @@ def segment_page(
         "segment": segment,
         "with_text": with_text,
         "trend_chart": _trend_chart(view.detail.trend, "chart-trend", segment),
+        "trend_chart_narrow": _trend_chart(
+            view.detail.trend, "chart-trend-narrow", segment, small=True
+        ),
         "can_manage": principal.can("alerts:manage"),
         "back": request.url.path,
     }
@@ -344,7 +360,8 @@ def customer_page(
         "explanation": explanation,
         "timeline": timeline,
         "more_href": (
-            "/feedback?" + urlencode({"customer": external_id, "cursor": next_cursor})
+            "/feedback?"
+            + urlencode({"customer": external_id, "order": "oldest", "cursor": next_cursor})
             if next_cursor
             else None
         ),

@@ -1,0 +1,193 @@
+"""Feedback CSV upload from the web: the form (source and column names), the import's progress
+(stored, then analysed) and its rejected rows.
+
+The file goes through the same services as `trustdesk feedback import`: rows are stored at
+storage speed, then analysed and indexed for search, in the background (`web/uploads.py`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from trustdesk.access.principal import Principal
+from trustdesk.auth.http import get_platform, require_page
+from trustdesk.body_guard import UPLOAD_BODY
+from trustdesk.errors import InvalidInput
+from trustdesk.feedback.analysis import default_analyser
+from trustdesk.feedback.importing import ColumnMap, analyse_pending, import_feedback_file
+from trustdesk.feedback.ratings import DEFAULT_SCALE, SCALES
+from trustdesk.feedback.schemas import ImportReport
+from trustdesk.platform import Platform
+from trustdesk.web.downloads import csv_download
+from trustdesk.web.nav import Section
+from trustdesk.web.routing import page_router
+from trustdesk.web.templating import render
+from trustdesk.web.uploads import Upload, UploadTracker, rejects_rows, save_upload, tracker
+
+__all__ = ["router", "section"]
+
+router = page_router(prefix="/feedback")
+section = Section(router=router)  # reached from the Feedback page
+
+_Writer = Annotated[Principal, Depends(require_page("feedback:write"))]
+_Column = Annotated[str, Form(max_length=64)]
+_DEFAULTS = {
+    "source": "",
+    "id_column": "external_id",
+    "text_column": "text",
+    "time_column": "at",
+    "segment_column": "",
+    "customer_column": "",
+    "rating_column": "",
+    "rating_scale": DEFAULT_SCALE,
+}
+
+
+def _tracker(request: Request, platform: Platform) -> UploadTracker:
+    return tracker(request.app, platform.settings.data_dir)
+
+
+def _form(
+    request: Request,
+    platform: Platform,
+    principal: Principal,
+    values: dict[str, str],
+    error: str | None,
+    status: int,
+) -> Response:
+    context = {
+        "error": error,
+        "values": values,
+        "scales": SCALES,
+        "recent": _tracker(request, platform).recent(principal.id, "feedback"),
+        "limit": platform.settings.max_bulk_body_bytes,
+    }
+    return render(request, "feedback/import.html", context, status_code=status)
+
+
+@router.get("/import")
+def import_form(
+    request: Request, principal: _Writer, platform: Platform = Depends(get_platform)
+) -> Response:
+    return _form(request, platform, principal, dict(_DEFAULTS), None, 200)
+
+
+@router.post("/import", openapi_extra=UPLOAD_BODY)
+def upload(
+    *,
+    request: Request,
+    file: Annotated[UploadFile | None, File()] = None,
+    source: _Column = "",
+    id_column: _Column = "external_id",
+    text_column: _Column = "text",
+    time_column: _Column = "at",
+    segment_column: _Column = "",
+    customer_column: _Column = "",
+    rating_column: _Column = "",
+    rating_scale: Annotated[str, Form(max_length=32)] = DEFAULT_SCALE,
+    principal: _Writer,
+    platform: Platform = Depends(get_platform),
+) -> Response:
+    values = {
+        "source": source.strip().lower(),
+        "id_column": id_column.strip() or "external_id",
+        "text_column": text_column.strip() or "text",
+        "time_column": time_column.strip() or "at",
+        "segment_column": segment_column.strip(),
+        "customer_column": customer_column.strip(),
+        "rating_column": rating_column.strip(),
+        "rating_scale": rating_scale if rating_scale in SCALES else DEFAULT_SCALE,
+    }
+    uploads = _tracker(request, platform)
+    try:
+        if not values["source"]:
+            raise InvalidInput("say where the feedback came from (source), e.g. survey")
+        if file is None or not file.filename:
+            raise InvalidInput("choose a CSV file to upload")
+        path = save_upload(
+            uploads.folder, file.filename, file.file, limit=platform.settings.max_bulk_body_bytes
+        )
+    except InvalidInput as exc:
+        return _form(request, platform, principal, values, exc.detail, 422)
+    columns = ColumnMap(
+        external_id=values["id_column"],
+        text=values["text_column"],
+        at=values["time_column"],
+        segment=values["segment_column"] or None,
+        customer=values["customer_column"] or None,
+        rating=values["rating_column"] or None,
+        rating_scale=None,
+        channel=None,
+        language=None,
+        source=None,
+    )
+
+    def work(progress: Upload) -> None:
+        def on_batch(report: ImportReport) -> None:
+            progress.processed = report.stored + len(report.rejected)
+            progress.created, progress.unchanged = report.created, report.unchanged
+
+        report = import_feedback_file(
+            platform.db,
+            platform.vault,
+            path,
+            None,  # stored first, analysed below
+            actor=principal.actor,
+            source=values["source"],
+            columns=columns,
+            rating_scale=values["rating_scale"],
+            rejects_path=path.with_name("rejects.csv"),
+            on_batch=on_batch,
+        )
+        on_batch(report)
+        progress.rejected = list(report.rejected)
+        progress.state = "analysing"
+        analyse_pending(
+            platform.db,
+            platform.vault,
+            default_analyser(),
+            on_batch=lambda done: setattr(progress, "analysed", done),
+        )
+
+    started = uploads.start(
+        owner=principal.id, kind="feedback", filename=path.name, path=path, work=work
+    )
+    return RedirectResponse(f"/feedback/imports/{started.id}", status_code=303)
+
+
+@router.get("/imports/{upload_id}")
+def progress(
+    request: Request,
+    upload_id: str,
+    principal: _Writer,
+    platform: Platform = Depends(get_platform),
+) -> Response:
+    found = _tracker(request, platform).get(upload_id[:32], principal.id)
+    context = {
+        "upload": found,
+        "title": "Feedback import",
+        "again_href": "/feedback/import",
+        "list_href": "/feedback",
+        "list_label": "Open the feedback explorer",
+        "rejects_href": f"/feedback/imports/{found.id}/rejects.csv",
+    }
+    return render(request, "imports/progress.html", context)
+
+
+@router.get("/imports/{upload_id}/rejects.csv")
+def rejects(
+    request: Request,
+    upload_id: str,
+    principal: _Writer,
+    platform: Platform = Depends(get_platform),
+) -> Response:
+    found = _tracker(request, platform).get(upload_id[:32], principal.id)
+    return csv_download(
+        "feedback-import-rejects.csv",
+        ["row", "external_id", "reason"],
+        rejects_rows(found.rejected),
+    )
