@@ -276,6 +276,29 @@ CAPABILITIES: tuple[Capability, ...] = (
         demo=(DemoStep("trustdesk.fraud.demo:load_demo_step", 30),),
         server_hooks=("trustdesk.fraud.serving:attach_scorer",),
     ),
+    Capability(
+        name="incidents",
+        routers=("trustdesk.incidents.api:router",),
+        commands=(Command("incidents", "trustdesk.incidents.cli:app"),),
+        models=("trustdesk.incidents.models",),
+        permissions=(
+            Permission(
+                "incidents:read",
+                "See incidents, affected-customer counts, legal obligations and their clocks",
+                ("incident_manager", "privacy_officer", "analyst"),
+            ),
+            Permission(
+                "incidents:manage",
+                "Open and work incidents: status, tasks, timeline, decisions, affected customers",
+                ("incident_manager", "privacy_officer"),
+            ),
+            Permission(
+                "incidents:approve",
+                "Approve breach notices before they are sent",
+                ("privacy_officer",),
+            ),
+        ),
+    ),
 )
 """Every capability, in the order their contributions are mounted, listed and registered."""
 

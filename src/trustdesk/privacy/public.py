@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.privacy.consent import enforcement
 from trustdesk.privacy.consent.policy import load_policy
+from trustdesk.privacy.datamap import datamap
 from trustdesk.privacy.export.registry import (
     ExportContext,
     Exporter,
@@ -26,10 +27,12 @@ from trustdesk.privacy.export.registry import (
 
 __all__ = [
     "ConsentAnswer",
+    "DataMapSystem",
     "ExportContext",
     "ExportSubject",
     "Exporter",
     "check",
+    "datamap_systems",
     "may_contact",
     "register_exporter",
 ]
@@ -73,3 +76,20 @@ def may_contact(
     return enforcement.contactable_ids(
         session, load_policy(policy_file), customer_ids, purpose, channel
     )
+
+
+@dataclass(frozen=True)
+class DataMapSystem:
+    id: str
+    name: str
+    categories: tuple[str, ...]  # data-map categories: identity, contact, financial, …
+
+
+def datamap_systems(session: Session) -> dict[str, DataMapSystem]:
+    """{system id: system} of the current data map (what each system holds), e.g. to say which
+    personal data a breach of a system exposed."""
+    found = datamap.current(session).datamap
+    return {
+        s.id: DataMapSystem(s.id, s.name, tuple(c.value for c in s.categories))
+        for s in found.systems
+    }

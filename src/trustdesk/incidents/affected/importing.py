@@ -1,0 +1,236 @@
+"""The forensic list of affected customers: a CSV (or JSONL) of `external_id` or `email` and the
+`data_categories` exposed (`;`-separated). Idempotent: importing a file again changes nothing; a
+customer already listed gains the new categories. Rows naming an unknown category or no known
+customer are rejected (named in the rejects file), good rows are kept. One transaction.
+
+Set-based: every customer is resolved in chunks through the customers facade, the incident's
+current list is read once, and new and changed rows are written with one executemany each (COPY
+on PostgreSQL), so a million rows take seconds, not the hour a row-by-row ORM import takes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from trustdesk.audit import chain as audit
+from trustdesk.crypto import Vault
+from trustdesk.csv_output import SafeWriter
+from trustdesk.customers.public import (
+    CustomerPlace,
+    customer_ids_by_email_index,
+    jurisdictions,
+    jurisdictions_by_id,
+)
+from trustdesk.errors import DomainError, InvalidInput
+from trustdesk.incidents.categories import parse_categories
+from trustdesk.incidents.models import AffectedRecord
+from trustdesk.incidents.register.service import load
+from trustdesk.private_files import open_private_text
+from trustdesk.tabular import read_header, read_rows
+
+__all__ = ["AffectedImport", "Rejected", "import_affected_file", "import_affected_rows", "store"]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    row: int
+    key: str
+    reason: str
+
+
+@dataclass
+class AffectedImport:
+    rows: int = 0
+    imported: int = 0  # customers the file names, after merging their rows
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+    rejects_file: str | None = None
+
+
+@dataclass(frozen=True)
+class _Line:
+    row: int
+    external_id: str
+    email: str
+    mask: int
+
+
+def _lines(path: Path, report: AffectedImport) -> Iterator[_Line]:
+    header = read_header(path)
+    if "external_id" not in header and "email" not in header:
+        raise InvalidInput(f"{path.name}: needs an external_id or an email column")
+    rows = read_rows(
+        path, ("data_categories",), single_line=("external_id", "email", "data_categories")
+    )
+    for row in rows:
+        report.rows += 1
+        f = row.fields
+        external_id = str(f.get("external_id") or "").strip()
+        email = str(f.get("email") or "").strip().lower()
+        key = external_id  # an email is personal data: rows without an id are named by number
+        if row.error:
+            report.rejected.append(Rejected(row.number, key, row.error))
+            continue
+        if not external_id and not email:
+            report.rejected.append(Rejected(row.number, "", "no external_id or email"))
+            continue
+        try:
+            mask = parse_categories(str(f.get("data_categories") or "").split(";"))
+        except DomainError as exc:
+            report.rejected.append(Rejected(row.number, key, exc.detail))
+            continue
+        if not mask:
+            report.rejected.append(Rejected(row.number, key, "no data categories"))
+            continue
+        yield _Line(row.number, external_id, email, mask)
+
+
+def import_affected_rows(
+    session: Session, vault: Vault, incident_id: int, lines: Iterable[_Line], report: AffectedImport
+) -> dict[int, tuple[str | None, int]]:
+    """{customer id: (jurisdiction, mask)} of the lines' customers; unknown ones rejected."""
+    lines = list(lines)
+    places: dict[str, CustomerPlace] = jurisdictions(
+        session, (ln.external_id for ln in lines if ln.external_id)
+    )
+    by_email: dict[str, int] = {}
+    emails = [ln.email for ln in lines if not ln.external_id and ln.email]
+    if emails:
+        digests = {e: vault.blind_index("email", e) for e in set(emails)}
+        ids = customer_ids_by_email_index(session, (d for d in digests.values() if d))
+        by_email = {e: ids[d] for e, d in digests.items() if d in ids}
+        for found_place in jurisdictions_by_id(session, by_email.values()).values():
+            places[f"#{found_place.id}"] = found_place
+    merged: dict[int, tuple[str | None, int]] = {}
+    for ln in lines:
+        place: CustomerPlace | None = (
+            places.get(ln.external_id)
+            if ln.external_id
+            else places.get(f"#{by_email[ln.email]}")
+            if ln.email in by_email
+            else None
+        )
+        if place is None:
+            what = f"external_id {ln.external_id!r}" if ln.external_id else "that email"
+            report.rejected.append(Rejected(ln.row, ln.external_id, f"no customer with {what}"))
+            continue
+        before = merged.get(place.id)
+        merged[place.id] = (place.jurisdiction, ln.mask | (before[1] if before else 0))
+    return merged
+
+
+def store(
+    session: Session,
+    incident_id: int,
+    found: dict[int, tuple[str | None, int]],
+    *,
+    source: str,
+    report: AffectedImport,
+) -> None:
+    """Add new customers, widen the categories of listed ones; set-based."""
+    existing = dict(
+        session.execute(
+            select(AffectedRecord.customer_id, AffectedRecord.categories).where(
+                AffectedRecord.incident_id == incident_id
+            )
+        ).all()
+    )
+    new: list[dict[str, object]] = []
+    widened: list[dict[str, object]] = []
+    for cid, (place, mask) in found.items():
+        old = existing.get(cid)
+        if old is None:
+            new.append(
+                {
+                    "incident_id": incident_id,
+                    "customer_id": cid,
+                    "jurisdiction": place,
+                    "categories": mask,
+                    "source": source,
+                }
+            )
+        elif old | mask != old:
+            widened.append({"cid": cid, "mask": old | mask})
+        else:
+            report.unchanged += 1
+    report.imported += len(found)
+    report.added += len(new)
+    report.changed += len(widened)
+    _insert(session, new)
+    if widened:
+        session.execute(
+            update(AffectedRecord)
+            .where(
+                AffectedRecord.incident_id == incident_id,
+                AffectedRecord.customer_id == bindparam("cid"),
+            )
+            .values(categories=bindparam("mask"))
+            .execution_options(synchronize_session=False),
+            widened,
+        )
+
+
+_COLUMNS = ("incident_id", "customer_id", "jurisdiction", "categories", "source")
+
+
+def _insert(session: Session, rows: list[dict[str, object]]) -> None:
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        raw = connection.connection.driver_connection
+        cursor = raw.cursor()  # type: ignore[union-attr]
+        with cursor.copy(  # COPY: the fastest way into PostgreSQL, in the same transaction
+            f"COPY incident_affected ({', '.join(_COLUMNS)}) FROM STDIN"
+        ) as copy:
+            for r in rows:
+                copy.write_row(tuple(r[c] for c in _COLUMNS))
+        return
+    session.execute(insert(AffectedRecord), rows)
+
+
+def import_affected_file(
+    session: Session,
+    vault: Vault,
+    incident_id: int,
+    path: Path,
+    *,
+    actor: str,
+    rejects_path: Path | None = None,
+) -> AffectedImport:
+    """Import the forensic list into the incident (NotFound for an unknown incident)."""
+    load(session, incident_id)
+    report = AffectedImport()
+    found = import_affected_rows(session, vault, incident_id, _lines(path, report), report)
+    store(session, incident_id, found, source="import", report=report)
+    report.rejected.sort(key=lambda r: r.row)
+    if report.rejected:
+        target = rejects_path or path.with_name(path.name + ".rejects.csv")
+        with open_private_text(target) as fh:
+            writer = SafeWriter(fh)
+            writer.writerow(["row", "key", "reason"])
+            for bad in report.rejected:
+                writer.writerow([bad.row, bad.key, bad.reason])
+        report.rejects_file = str(target)
+    audit.record(
+        session,
+        actor=actor,
+        action="incident.affected_imported",
+        entity_type="incident",
+        entity_id=incident_id,
+        changes={
+            "file": path.name,
+            "rows": report.rows,
+            "added": report.added,
+            "changed": report.changed,
+            "rejected": len(report.rejected),
+        },
+    )
+    return report
