@@ -10,11 +10,13 @@ on PostgreSQL), so a million rows take seconds, not the hour a row-by-row ORM im
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from trustdesk.audit import chain as audit
@@ -23,6 +25,7 @@ from trustdesk.csv_output import SafeWriter
 from trustdesk.customers.public import (
     CustomerPlace,
     customer_ids_by_email_index,
+    every_place,
     jurisdictions,
     jurisdictions_by_id,
 )
@@ -34,6 +37,9 @@ from trustdesk.private_files import open_private_text
 from trustdesk.tabular import read_header, read_rows
 
 __all__ = ["AffectedImport", "Rejected", "import_affected_file", "import_affected_rows", "store"]
+
+
+_SCAN_FROM = 20_000  # from this many ids, one scan of all customers beats chunked lookups
 
 
 @dataclass(frozen=True)
@@ -62,34 +68,71 @@ class _Line:
     mask: int
 
 
+def _plain_csv(path: Path) -> list[list[str]] | None:
+    """The records of a plain UTF-8 CSV read in one pass, or None when anything about the file
+    needs the careful reader (compressed, JSONL, a quoting error, a ragged or NUL row)."""
+    if path.suffix.lower() != ".csv":
+        return None
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            records = list(csv.reader(fh, strict=True))
+    except (csv.Error, UnicodeDecodeError, OSError):
+        return None
+    if not records:
+        return None
+    width = len(records[0])
+    if any(len(r) != width and r for r in records) or any("\x00" in f for r in records for f in r):
+        return None
+    return records
+
+
+def _fields(path: Path) -> Iterator[tuple[int, dict[str, Any], str | None]]:
+    records = _plain_csv(path)
+    if records is None:
+        for row in read_rows(
+            path, ("data_categories",), single_line=("external_id", "email", "data_categories")
+        ):
+            yield row.number, row.fields, row.error
+        return
+    header = [h.strip() for h in records[0]]
+    if "data_categories" not in header:
+        raise InvalidInput(f"{path.name}: missing column(s): data_categories")
+    number = 0
+    for record in records[1:]:
+        if not record:
+            continue
+        number += 1
+        yield number, dict(zip(header, record, strict=True)), None
+
+
 def _lines(path: Path, report: AffectedImport) -> Iterator[_Line]:
     header = read_header(path)
     if "external_id" not in header and "email" not in header:
         raise InvalidInput(f"{path.name}: needs an external_id or an email column")
-    rows = read_rows(
-        path, ("data_categories",), single_line=("external_id", "email", "data_categories")
-    )
-    for row in rows:
+    masks: dict[str, int | str] = {}  # a file repeats a few category lists: parse each once
+    for number, f, error in _fields(path):
         report.rows += 1
-        f = row.fields
         external_id = str(f.get("external_id") or "").strip()
         email = str(f.get("email") or "").strip().lower()
         key = external_id  # an email is personal data: rows without an id are named by number
-        if row.error:
-            report.rejected.append(Rejected(row.number, key, row.error))
+        if error:
+            report.rejected.append(Rejected(number, key, error))
             continue
         if not external_id and not email:
-            report.rejected.append(Rejected(row.number, "", "no external_id or email"))
+            report.rejected.append(Rejected(number, "", "no external_id or email"))
             continue
-        try:
-            mask = parse_categories(str(f.get("data_categories") or "").split(";"))
-        except DomainError as exc:
-            report.rejected.append(Rejected(row.number, key, exc.detail))
+        raw = str(f.get("data_categories") or "")
+        mask = masks.get(raw)
+        if mask is None:
+            try:
+                mask = parse_categories(raw.split(";")) or "no data categories"
+            except DomainError as exc:
+                mask = exc.detail
+            masks[raw] = mask
+        if isinstance(mask, str):
+            report.rejected.append(Rejected(number, key, mask))
             continue
-        if not mask:
-            report.rejected.append(Rejected(row.number, key, "no data categories"))
-            continue
-        yield _Line(row.number, external_id, email, mask)
+        yield _Line(number, external_id, email, mask)
 
 
 def import_affected_rows(
@@ -97,9 +140,16 @@ def import_affected_rows(
 ) -> dict[int, tuple[str | None, int]]:
     """{customer id: (jurisdiction, mask)} of the lines' customers; unknown ones rejected."""
     lines = list(lines)
-    places: dict[str, CustomerPlace] = jurisdictions(
-        session, (ln.external_id for ln in lines if ln.external_id)
-    )
+    wanted = [ln.external_id for ln in lines if ln.external_id]
+    places: dict[str, CustomerPlace] = {}
+    if len(wanted) >= _SCAN_FROM:
+        every = every_place(session)
+        for ext in wanted:
+            hit = every.get(ext)
+            if hit is not None:
+                places[ext] = CustomerPlace(hit[0], ext, hit[1])
+    else:
+        places = jurisdictions(session, wanted)
     by_email: dict[str, int] = {}
     emails = [ln.email for ln in lines if not ln.external_id and ln.email]
     if emails:
@@ -193,7 +243,10 @@ def _insert(session: Session, rows: list[dict[str, object]]) -> None:
             for r in rows:
                 copy.write_row(tuple(r[c] for c in _COLUMNS))
         return
-    session.execute(insert(AffectedRecord), rows)
+    connection.exec_driver_sql(  # the driver's executemany: no ORM bookkeeping per row
+        f"INSERT INTO incident_affected ({', '.join(_COLUMNS)}) VALUES (?, ?, ?, ?, ?)",  # noqa: S608 - fixed column names
+        [tuple(r[c] for c in _COLUMNS) for r in rows],
+    )
 
 
 def import_affected_file(
