@@ -17,6 +17,8 @@ from trustdesk.errors import InvalidInput
 from trustdesk.incidents.affected import counts as affected_counts
 from trustdesk.incidents.affected.derive import derive_affected
 from trustdesk.incidents.affected.importing import import_affected_file
+from trustdesk.incidents.notices import delivery
+from trustdesk.incidents.notices import service as notices
 from trustdesk.incidents.obligations import service as obligations
 from trustdesk.incidents.register import service as register
 from trustdesk.incidents.schemas import DecisionIn, IncidentIn, IncidentPatch, TaskIn, UpdateIn
@@ -27,7 +29,9 @@ task_app = typer.Typer(help="Tasks with owners and due times.", no_args_is_help=
 rules_app = typer.Typer(help="The breach-notification rules (law as data).", no_args_is_help=True)
 app.add_typer(affected_app, name="affected")
 app.add_typer(task_app, name="task")
+notices_app = typer.Typer(help="Breach notices: drafts, versions, approval.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+app.add_typer(notices_app, name="notices")
 
 M = TypeVar("M", bound=BaseModel)
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -508,3 +512,141 @@ def rules_apply(rules: RulesDir = None, as_json: AsJson = False) -> None:
             out.print(f"  {c}", markup=False, highlight=False)
     if not report:
         out.print("no open incident changed")
+
+
+NoticeId = Annotated[int, typer.Argument(help="The notice's id.", parser=parse_row_id)]
+
+
+def _print_notice(found: notices.NoticeOut, as_json: bool) -> None:
+    if as_json:
+        print_json(found.as_dict())
+        return
+    state = f"approved by {found.approved_by}" if found.approved_by else "draft"
+    out.print(
+        f"notice {found.id}: {found.audience} ({found.jurisdiction}) version {found.version}, "
+        f"{state}; readability (Flesch reading ease) {found.readability}",
+        markup=False,
+    )
+    out.print(f"Subject: {found.subject}\n\n{found.body}", markup=False, highlight=False)
+
+
+@notices_app.command("draft")
+def notices_draft(
+    incident_id: IncidentId,
+    audience: Annotated[str, typer.Option(help="individuals, regulator, …")] = "individuals",
+    jurisdiction: Annotated[str, typer.Option(help="A code, or * for all.")] = "*",
+    offer: Annotated[
+        str | None, typer.Option(help="The remedy offered (e.g. 12 months of credit monitoring).")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Draft a new version from the incident's facts (plain language, readability shown)."""
+    platform = open_platform()
+    with platform.db.transaction() as session:
+        found = notices.draft(
+            session, incident_id, audience, jurisdiction=jurisdiction, offer=offer,
+            actor=cli_actor(), now=utcnow(),
+        )  # fmt: skip
+    _print_notice(found, as_json)
+
+
+@notices_app.command("edit")
+def notices_edit(
+    incident_id: IncidentId,
+    notice_id: NoticeId,
+    file: Annotated[Path, typer.Argument(help="The new body (UTF-8 text).")],
+    subject: Annotated[str | None, typer.Option()] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Save an edited text as a new version (the old one is kept)."""
+    from trustdesk.input_files import read_text_file
+
+    body = read_text_file(file)
+    platform = open_platform()
+    with platform.db.transaction() as session:
+        found = notices.edit(
+            session, incident_id, notice_id, subject=subject, body=body, actor=cli_actor(),
+            now=utcnow(),
+        )  # fmt: skip
+    _print_notice(found, as_json)
+
+
+@notices_app.command("approve")
+def notices_approve(incident_id: IncidentId, notice_id: NoticeId, as_json: AsJson = False) -> None:
+    """Approve a version for sending."""
+    platform = open_platform()
+    with platform.db.transaction() as session:
+        found = notices.approve(session, incident_id, notice_id, actor=cli_actor(), now=utcnow())
+    _print_notice(found, as_json)
+
+
+@notices_app.command("list")
+def notices_list(incident_id: IncidentId, as_json: AsJson = False) -> None:
+    """Every version of every notice."""
+    platform = open_platform()
+    with platform.db.reading() as session:
+        found = notices.list_notices(session, incident_id)
+    if as_json:
+        print_json([n.as_dict() for n in found])
+        return
+    table = Table("id", "audience", "jurisdiction", "version", "readability", "approved by")
+    for n in found:
+        table.add_row(
+            str(n.id), n.audience, n.jurisdiction, str(n.version), str(n.readability),
+            n.approved_by or "-",
+        )  # fmt: skip
+    out.print(table)
+
+
+@app.command("notify")
+def notify(
+    incident_id: IncidentId,
+    audience: Annotated[str, typer.Option(help="individuals")] = "individuals",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count.")] = False,
+    send: Annotated[bool, typer.Option("--send", help="Deliver the queue now.")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Send the approved notice to every affected customer through the outbox: counts queued,
+    sent and unreachable (erased). Marketing opt-outs do not apply; no email → postal export."""
+    platform = open_platform()
+    with platform.db.transaction() as session:
+        result = delivery.notify(
+            session, platform.vault, incident_id, audience, dry_run=dry_run, actor=cli_actor(),
+            now=utcnow(),
+        )  # fmt: skip
+    counts = {
+        "customers": result.customers,
+        "queued": result.queued,
+        "sent": result.sent,
+        "unreachable": result.unreachable,
+        "postal": result.postal,
+    }
+    if send and not dry_run:
+        from trustdesk.outbox.public import deliver_due
+
+        deliver_due(platform, until_empty=True)
+        with platform.db.reading() as session:
+            now_counts = delivery.delivery_counts(session, incident_id, audience)
+        counts.update(
+            queued=now_counts["queued"],
+            sent=now_counts["delivered"],
+            unreachable=now_counts["unreachable"],
+            postal=now_counts["handed_over"],
+        )
+    payload = {
+        "incident_id": incident_id,
+        "audience": audience,
+        "dry_run": dry_run,
+        "notice_id": result.notice_id,
+        "notice_version": result.notice_version,
+        "approved": result.approved,
+        **counts,
+    }
+    if as_json:
+        print_json(payload)
+    else:
+        out.print(
+            f"{counts['customers']} customers: {counts['queued']} queued, {counts['sent']} sent, "
+            f"{counts['unreachable']} unreachable (erased), {counts['postal']} by post"
+            + (" (dry run)" if dry_run else "")
+        )

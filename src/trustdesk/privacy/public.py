@@ -32,6 +32,7 @@ __all__ = [
     "ExportSubject",
     "Exporter",
     "check",
+    "controller_contact",
     "datamap_systems",
     "may_contact",
     "register_exporter",
@@ -93,3 +94,9 @@ def datamap_systems(session: Session) -> dict[str, DataMapSystem]:
         s.id: DataMapSystem(s.id, s.name, tuple(c.value for c in s.categories))
         for s in found.systems
     }
+
+
+def controller_contact(session: Session) -> tuple[str, str, str]:
+    """(name, contact email, supervisory authority) of the controller, from the data map."""
+    controller = datamap.current(session).datamap.controller
+    return controller.name, controller.contact_email, controller.supervisory_authority

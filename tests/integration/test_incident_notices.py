@@ -1,0 +1,98 @@
+"""Breach notices: drafted in plain language, approved before sending, delivered once per
+customer through the outbox to a real SMTP server; erased customers unreachable, no email → post."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from trustdesk.customers.public import erase
+from trustdesk.outbox import public as outbox
+from trustdesk.outbox.postal import export_postal
+
+CUSTOMERS = (
+    "external_id,name,email,address,jurisdiction\n"
+    "c1,Anna Berg,anna@example.org,1 Main St,DE\n"
+    "c2,Bob Jones,bob@example.org,2 Main St,US-FL\n"
+    "c3,Cy Young,,3 Main St,US-CA\n"
+    "c4,Dee Gone,dee@example.org,4 Main St,US-TX\n"
+)
+
+
+def to_server(platform, server):
+    settings = platform.settings.model_copy(
+        update={"smtp_port": server.port, "smtp_from": "Acme Trust <trust@acme.test>"}
+    )
+    return dataclasses.replace(platform, settings=settings)
+
+
+def prepared(cli, platform, tmp_path):
+    (tmp_path / "c.csv").write_text(CUSTOMERS)
+    assert cli("customers", "import", str(tmp_path / "c.csv")).exit_code == 0
+    opened = cli(
+        "incidents", "open", "--title", "Payments system breach", "--aware-at",
+        "2026-03-02T09:00:00Z", "--category", "name", "--category", "financial_account", "--json",
+    )  # fmt: skip
+    iid = json.loads(opened.stdout)["id"]
+    (tmp_path / "a.csv").write_text(
+        "external_id,data_categories\nc1,name;financial_account\nc2,name;financial_account\n"
+        "c3,name;financial_account\nc4,name;financial_account\n"
+    )
+    assert cli("incidents", "affected", "import", str(iid), str(tmp_path / "a.csv")).exit_code == 0
+    with platform.db.transaction() as session:
+        erase(session, platform.vault, "c4", actor="test")
+    return iid
+
+
+def test_a_notice_is_approved_before_it_goes_and_each_customer_gets_exactly_one(
+    cli, platform, tmp_path, smtp_server
+):
+    iid = prepared(cli, platform, tmp_path)
+    drafted = json.loads(
+        cli("incidents", "notices", "draft", str(iid), "--offer", "Free credit monitoring.",
+            "--json").stdout
+    )  # fmt: skip
+    body = drafted["body"]
+    for heading in ("What happened", "What data was involved", "What we are doing",
+                    "What you can do", "What we offer you", "Contact us"):  # fmt: skip
+        assert f"## {heading}" in body
+    assert "Check your bank and card statements" in body
+    assert drafted["readability"] >= 50  # plain English
+    refused = cli("incidents", "notify", str(iid), "--audience", "individuals", "--json")
+    assert refused.exit_code == 4 and "no approved individuals notice" in refused.stderr
+    dry = json.loads(cli("incidents", "notify", str(iid), "--dry-run", "--json").stdout)
+    assert dry["approved"] is False
+    assert (dry["customers"], dry["unreachable"], dry["postal"]) == (4, 1, 1)
+    assert cli("incidents", "notices", "approve", str(iid), str(drafted["id"])).exit_code == 0
+    queued = json.loads(cli("incidents", "notify", str(iid), "--json").stdout)
+    assert queued["notice_version"] == 1
+    assert (queued["queued"], queued["unreachable"]) == (3, 1)
+    report = outbox.deliver_due(to_server(platform, smtp_server), until_empty=True)
+    assert report.sent == 2
+    letters = export_postal(
+        platform, kind="incident.notice", out=tmp_path / "letters.csv", actor="test"
+    )
+    assert sum(letters.values()) >= 1 and "3 Main St" in (tmp_path / "letters.csv").read_text()
+    again = json.loads(cli("incidents", "notify", str(iid), "--json").stdout)
+    assert (again["queued"], again["sent"], again["unreachable"]) == (0, 3, 1)
+    outbox.deliver_due(to_server(platform, smtp_server), until_empty=True)
+    assert smtp_server.counts() == {"anna@example.org": 1, "bob@example.org": 1}
+    mail = smtp_server.messages[0].parsed()
+    assert "Payments system breach" in mail.get_content()
+
+
+def test_the_regulator_report_is_prefilled_with_article_33_content(cli, platform, tmp_path):
+    iid = prepared(cli, platform, tmp_path)
+    report = json.loads(
+        cli("incidents", "notices", "draft", str(iid), "--audience", "regulator", "--json").stdout
+    )
+    for part in ("(a) Nature of the breach", "Approximate number of data subjects concerned: 4",
+                 "(b) Contact point", "(c) Likely consequences", "fraudulent payments",
+                 "(d) Measures taken or proposed"):  # fmt: skip
+        assert part in report["body"]
+    second = json.loads(
+        cli("incidents", "notices", "draft", str(iid), "--audience", "regulator", "--json").stdout
+    )
+    assert second["version"] == 2
+    listed = json.loads(cli("incidents", "notices", "list", str(iid), "--json").stdout)
+    assert [n["version"] for n in listed] == [1, 2]
