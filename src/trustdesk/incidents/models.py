@@ -108,7 +108,10 @@ class AffectedRecord(Base):
     jurisdiction when the list was made (the law that applies is the one at the time)."""
 
     __tablename__ = "incident_affected"
-    __table_args__ = (Index("ix_incident_affected_place", "incident_id", "jurisdiction"),)
+    # Covering: counts and obligations GROUP BY (jurisdiction, categories) read the index only.
+    __table_args__ = (
+        Index("ix_incident_affected_place", "incident_id", "jurisdiction", "categories"),
+    )
 
     incident_id: Mapped[int] = mapped_column(
         ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True

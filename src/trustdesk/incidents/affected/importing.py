@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, text, update
 from sqlalchemy.orm import Session
 
 from trustdesk.audit import chain as audit
@@ -208,13 +208,11 @@ def store(
     report: AffectedImport,
 ) -> None:
     """Add new customers, widen the categories of listed ones; set-based."""
-    existing = dict(
-        session.execute(
-            select(AffectedRecord.customer_id, AffectedRecord.categories).where(
-                AffectedRecord.incident_id == incident_id
-            )
-        ).all()
+    rows = session.connection().execute(  # plain rows: a million of them, no ORM
+        text("SELECT customer_id, categories FROM incident_affected WHERE incident_id = :i"),
+        {"i": incident_id},
     )
+    existing: dict[int, int] = {int(row[0]): int(row[1]) for row in rows}
     new: list[tuple[object, ...]] = []
     widened: list[dict[str, object]] = []
     for cid, (place, mask) in found.items():

@@ -68,7 +68,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("incident_affected", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_incident_affected_place", ["incident_id", "jurisdiction"], unique=False
+            "ix_incident_affected_place",
+            ["incident_id", "jurisdiction", "categories"],
+            unique=False,
         )
 
     op.create_table(
