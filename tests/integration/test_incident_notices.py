@@ -96,3 +96,31 @@ def test_the_regulator_report_is_prefilled_with_article_33_content(cli, platform
     assert second["version"] == 2
     listed = json.loads(cli("incidents", "notices", "list", str(iid), "--json").stdout)
     assert [n["version"] for n in listed] == [1, 2]
+
+
+def test_each_customer_gets_one_remediation_code_in_the_notice_and_uptake_is_measured(
+    cli, platform, tmp_path, smtp_server, api
+):
+    iid = prepared(cli, platform, tmp_path)
+    (tmp_path / "codes.txt").write_text("code\nCM-0001\nCM-0002\nCM-0003\nCM-0004\nCM-0005\n")
+    assert (
+        cli("incidents", "offers", "import", str(iid), str(tmp_path / "codes.txt")).exit_code == 0
+    )
+    again = cli("incidents", "offers", "import", str(iid), str(tmp_path / "codes.txt"))
+    assert "0 new codes" in again.stdout
+    drafted = json.loads(
+        cli("incidents", "notices", "draft", str(iid), "--offer", "12 months of free credit "
+            "monitoring.", "--json").stdout
+    )  # fmt: skip
+    cli("incidents", "notices", "approve", str(iid), str(drafted["id"]))
+    assert cli("incidents", "notify", str(iid)).exit_code == 0
+    outbox.deliver_due(to_server(platform, smtp_server), until_empty=True)
+    texts = [m.parsed().get_content() for m in smtp_server.messages]
+    codes = sorted(c for t in texts for c in ("CM-0001", "CM-0002", "CM-0003", "CM-0004") if c in t)
+    assert len(codes) == len(set(codes)) == 2  # two emails, one distinct code each
+    redeemed = api.post(f"/api/v1/incidents/{iid}/offers/redemptions", json={"code": codes[0]})
+    assert redeemed.status_code == 204
+    unknown = api.post(f"/api/v1/incidents/{iid}/offers/redemptions", json={"code": "CM-0005"})
+    assert unknown.status_code == 404  # in the pool but never given
+    uptake = api.get(f"/api/v1/incidents/{iid}/offers").json()
+    assert uptake == {"pool": 5, "given": 4, "redeemed": 1, "rate": 0.25}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from trustdesk.access.principal import Principal
 from trustdesk.auth.http import ReadSession, WriteSession, require
@@ -13,6 +13,7 @@ from trustdesk.bounds import RowId
 from trustdesk.db import utcnow
 from trustdesk.incidents.affected import counts as affected_counts
 from trustdesk.incidents.affected.derive import derive_affected
+from trustdesk.incidents.notices import offers
 from trustdesk.incidents.obligations import service as obligations
 from trustdesk.incidents.register import service as register
 from trustdesk.incidents.register.lifecycle import parse_status
@@ -187,3 +188,32 @@ def fulfil(
         actor=principal.actor,
         now=utcnow(),
     )
+
+
+class RedeemIn(BaseModel):
+    code: str = Field(min_length=1, max_length=64)
+
+
+class UptakeOut(BaseModel):
+    pool: int
+    given: int
+    redeemed: int
+    rate: float | None
+
+
+@router.post("/{incident_id}/offers/redemptions", status_code=204, responses=_404)
+def redeem_offer(
+    incident_id: RowId,
+    *,
+    body: RedeemIn,
+    principal: Principal = Depends(require("incidents:manage")),
+    session: WriteSession,
+) -> None:
+    """Record that a remediation code given in a notice was used (idempotent)."""
+    offers.redeem(session, incident_id, body.code, actor=principal.actor, now=utcnow())
+
+
+@router.get("/{incident_id}/offers", response_model=UptakeOut, dependencies=[_READ], responses=_404)
+def offer_uptake(incident_id: RowId, session: ReadSession) -> UptakeOut:
+    found = offers.uptake(session, incident_id)
+    return UptakeOut(pool=found.pool, given=found.given, redeemed=found.redeemed, rate=found.rate)

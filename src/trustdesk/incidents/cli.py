@@ -17,7 +17,7 @@ from trustdesk.errors import InvalidInput
 from trustdesk.incidents.affected import counts as affected_counts
 from trustdesk.incidents.affected.derive import derive_affected
 from trustdesk.incidents.affected.importing import import_affected_file
-from trustdesk.incidents.notices import delivery
+from trustdesk.incidents.notices import delivery, offers
 from trustdesk.incidents.notices import service as notices
 from trustdesk.incidents.obligations import service as obligations
 from trustdesk.incidents.register import service as register
@@ -649,4 +649,52 @@ def notify(
             f"{counts['customers']} customers: {counts['queued']} queued, {counts['sent']} sent, "
             f"{counts['unreachable']} unreachable (erased), {counts['postal']} by post"
             + (" (dry run)" if dry_run else "")
+        )
+
+
+offers_app = typer.Typer(
+    help="Remediation offers: code pools, redemption, uptake.", no_args_is_help=True
+)
+app.add_typer(offers_app, name="offers")
+
+
+@offers_app.command("import")
+def offers_import(
+    incident_id: IncidentId,
+    file: Annotated[Path, typer.Argument(help="One code per line.")],
+) -> None:
+    """Import a pool of codes (e.g. credit monitoring); idempotent."""
+    platform = open_platform()
+    with platform.db.transaction() as session:
+        new = offers.import_codes(session, incident_id, file, actor=cli_actor())
+    out.print(f"{new} new codes")
+
+
+@offers_app.command("redeem")
+def offers_redeem(incident_id: IncidentId, code: str) -> None:
+    """Record that a given code was used."""
+    platform = open_platform()
+    with platform.db.transaction() as session:
+        offers.redeem(session, incident_id, code, actor=cli_actor(), now=utcnow())
+    out.print("redeemed")
+
+
+@offers_app.command("uptake")
+def offers_uptake(incident_id: IncidentId, as_json: AsJson = False) -> None:
+    """Codes in the pool, given, redeemed, and the uptake rate."""
+    platform = open_platform()
+    with platform.db.reading() as session:
+        found = offers.uptake(session, incident_id)
+    result = {
+        "pool": found.pool,
+        "given": found.given,
+        "redeemed": found.redeemed,
+        "rate": found.rate,
+    }
+    if as_json:
+        print_json(result)
+    else:
+        rate = "-" if found.rate is None else f"{found.rate:.1%}"
+        out.print(
+            f"pool {found.pool}, given {found.given}, redeemed {found.redeemed}: uptake {rate}"
         )

@@ -28,6 +28,7 @@ __all__ = [
     "IncidentMember",
     "IncidentNotice",
     "IncidentTask",
+    "OfferCode",
 ]
 
 
@@ -183,3 +184,23 @@ class IncidentFulfilment(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     actor: Mapped[str] = mapped_column(String(120), nullable=False)
     reference: Mapped[str] = mapped_column(String(300), nullable=False, default="")
+
+
+class OfferCode(Base):
+    """A remediation code (e.g. credit monitoring) from an imported pool: given to one affected
+    customer in their notice, redeemed when the provider reports it used."""
+
+    __tablename__ = "incident_offer_codes"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "code", name="uq_incident_offer_codes_code"),
+        UniqueConstraint("incident_id", "customer_id", name="uq_incident_offer_codes_customer"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False
+    )
+    code: Mapped[str] = mapped_column(String(64), nullable=False)
+    customer_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

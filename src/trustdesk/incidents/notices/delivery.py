@@ -22,6 +22,7 @@ from trustdesk.customers.public import contacts
 from trustdesk.errors import Conflict, InvalidInput
 from trustdesk.incidents.models import AffectedRecord
 from trustdesk.incidents.notices.drafting import OFFER_PLACEHOLDER
+from trustdesk.incidents.notices.offers import assign_codes
 from trustdesk.incidents.notices.service import approved
 from trustdesk.incidents.register.service import load
 from trustdesk.outbox.public import Email, enqueue_emails, status_counts
@@ -96,6 +97,8 @@ def notify(
             notice is not None, len(ids), len(ids) - unreachable, 0, unreachable, postal, True,
         )  # fmt: skip
     notice = approved(session, incident_id, audience)  # Conflict unless approved
+    if codes is None and OFFER_PLACEHOLDER in notice.body:
+        codes = assign_codes(session, incident_id, now)
     prefix = key_prefix(incident_id, audience)
     for start in range(0, len(ids), _BATCH):
         batch = ids[start : start + _BATCH]
