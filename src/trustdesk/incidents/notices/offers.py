@@ -65,7 +65,7 @@ def assign_codes(session: Session, incident_id: int, now: datetime) -> dict[int,
     """{customer id: code} for every affected customer, giving a free code to those without one.
     Conflict when the pool is too small: no one gets a notice promising a code they lack."""
     given = {
-        int(r[0]): str(r[1])
+        int(r[0] or 0): str(r[1])
         for r in session.execute(
             select(OfferCode.customer_id, OfferCode.code).where(
                 OfferCode.incident_id == incident_id, OfferCode.customer_id.is_not(None)
