@@ -299,6 +299,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         routers=("trustdesk.incidents.api:router",),
         commands=(Command("incidents", "trustdesk.incidents.cli:app"),),
         models=("trustdesk.incidents.models",),
+        signals=("trustdesk.incidents.trust_signal:BREACH_SIGNAL",),
         permissions=(
             Permission(
                 "incidents:read",

@@ -194,3 +194,21 @@ def test_clocks_raise_alerts_once_and_a_rules_change_says_what_changed(cli, plat
     assert report[0]["version"].startswith("2027.01.01")
     assert {"jurisdiction": "DE", "audience": "regulator", "change": "due_at",
             "before": "2026-03-05T09:00:00Z", "after": "2026-03-04T09:00:00Z"} in report[0]["changes"]  # fmt: skip
+
+
+def test_exposure_lowers_the_data_care_of_affected_customers_only(cli, platform, tmp_path):
+    from trustdesk.customers.public import customer_ids
+    from trustdesk.trust.public import customer_trust
+
+    setup(cli, tmp_path)
+    incident = open_incident(cli)
+    forensic = tmp_path / "affected.csv"
+    forensic.write_text("external_id,data_categories\nc1,name;government_id\n")
+    cli("incidents", "affected", "import", str(incident), str(forensic))
+    assert cli("trust", "recompute").exit_code == 0
+    with platform.db.reading() as session:
+        ids = customer_ids(session, ["c1", "c2"])
+        exposed = customer_trust(session, platform.settings, ids["c1"])
+        spared = customer_trust(session, platform.settings, ids["c2"])
+    assert exposed is not None and exposed.dimensions["data_care"] < 50
+    assert spared is None  # nothing observed of a customer the incident did not touch
