@@ -298,6 +298,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         name="incidents",
         routers=("trustdesk.incidents.api:router",),
         commands=(Command("incidents", "trustdesk.incidents.cli:app"),),
+        pages=("trustdesk.incidents.pages:section",),
         models=("trustdesk.incidents.models",),
         signals=("trustdesk.incidents.trust_signal:BREACH_SIGNAL",),
         permissions=(

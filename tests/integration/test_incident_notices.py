@@ -124,3 +124,34 @@ def test_each_customer_gets_one_remediation_code_in_the_notice_and_uptake_is_mea
     assert unknown.status_code == 404  # in the pool but never given
     uptake = api.get(f"/api/v1/incidents/{iid}/offers").json()
     assert uptake == {"pool": 5, "given": 4, "redeemed": 1, "rate": 0.25}
+
+
+def test_the_incident_page_shows_clocks_counts_notices_and_delivery(
+    cli, platform, tmp_path, client
+):
+    import re
+
+    from trustdesk.access.roles import Role
+    from trustdesk.auth import service as auth_service
+
+    iid = prepared(cli, platform, tmp_path)
+    cli("incidents", "notices", "draft", str(iid))
+    with platform.db.transaction() as session:
+        auth_service.create_user(
+            session, platform.vault, username="ines", password="correct-horse-battery",
+            role=Role.INCIDENT_MANAGER, actor="test",
+        )  # fmt: skip
+    login = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)
+    client.post(
+        "/login",
+        data={"username": "ines", "password": "correct-horse-battery", "csrf_token": token},
+    )
+    listed = client.get("/incidents")
+    assert listed.status_code == 200 and "Payments system breach" in listed.text
+    page = client.get(f"/incidents/{iid}")
+    assert page.status_code == 200
+    for text in ("Legal clocks", "EU GDPR", "overdue", "US-FL", "Financial account",
+                 "Readability", "unreachable (erased)"):  # fmt: skip
+        assert text in page.text
+    assert client.get("/incidents/999").status_code == 404
