@@ -397,6 +397,41 @@ CAPABILITIES: tuple[Capability, ...] = (
         server_hooks=("trustdesk.fraud.serving:attach_scorer",),
     ),
     Capability(
+        name="incidents",
+        routers=("trustdesk.incidents.api:router",),
+        commands=(
+            Command("incidents", "trustdesk.incidents.cli:app", "Incidents and breach response."),
+        ),
+        pages=("trustdesk.incidents.pages:section",),
+        models=("trustdesk.incidents.models",),
+        signals=("trustdesk.incidents.trust_signal:BREACH_SIGNAL",),
+        permissions=(
+            Permission(
+                "incidents:read",
+                "See incidents, affected-customer counts, legal obligations and their clocks",
+                ("incident_manager", "privacy_officer", "analyst"),
+            ),
+            Permission(
+                "incidents:manage",
+                "Open and work incidents: status, tasks, timeline, decisions, affected customers",
+                ("incident_manager", "privacy_officer"),
+            ),
+            Permission(
+                "incidents:approve",
+                "Approve breach notices before they are sent",
+                ("privacy_officer",),
+            ),
+        ),
+        jobs=(
+            Job(
+                "incidents.clocks",
+                "trustdesk.incidents.jobs:evaluate",
+                "Legal clocks of open incidents: amber, red and overdue obligations raise alerts.",
+                every_s=300,
+            ),
+        ),
+    ),
+    Capability(
         # Shared: every capability's outgoing email, webhooks and postal letters (docs/outbox.md).
         name="outbox",
         routers=("trustdesk.outbox.api:router",),

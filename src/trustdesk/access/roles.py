@@ -17,6 +17,7 @@ class Role(StrEnum):
     ADMIN = "admin"
     ANALYST = "analyst"
     AGENT = "agent"
+    INCIDENT_MANAGER = "incident_manager"  # works incidents; notices are approved by privacy
     MONITOR = "monitor"  # for Prometheus: reads /metrics, nothing else
     PRIVACY_OFFICER = "privacy_officer"
     VIEWER = "viewer"

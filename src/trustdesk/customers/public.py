@@ -4,7 +4,8 @@ add through `register_eraser`, wired by the manifest)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import NamedTuple
 
 from pydantic import ValidationError
@@ -31,8 +32,11 @@ __all__ = [
     "Eraser",
     "contacts",
     "customer_ids",
+    "customer_ids_by_email_index",
     "customer_subjects",
+    "customers_present",
     "erase",
+    "every_place",
     "external_ids",
     "forget",
     "jurisdiction",
@@ -65,6 +69,53 @@ def customer_ids(session: Session, external_ids: Iterable[str]) -> dict[str, int
         )
         found.update(dict(rows.all()))
     return found
+
+
+def customer_ids_by_email_index(session: Session, digests: Iterable[str]) -> dict[str, int]:
+    """{email blind index: id} of the customers whose email has that index (from
+    `Vault.blind_index("email", email)`); an index two customers share is left out, since it
+    cannot name one customer."""
+    found: dict[str, int] = {}
+    shared: set[str] = set()
+    for chunk in _chunks(digests):
+        rows = session.execute(
+            select(Customer.email_index, Customer.id).where(Customer.email_index.in_(chunk))
+        )
+        for digest, cid in rows:
+            if digest is None:
+                continue
+            if digest in found:
+                shared.add(digest)
+            found[digest] = cid
+    return {d: cid for d, cid in found.items() if d not in shared}
+
+
+def customers_present(
+    session: Session, *, created_before: datetime, batch_size: int = 50_000
+) -> Iterator[list[CustomerPlace]]:
+    """Every customer whose record existed at `created_before`, in id order and batches (a
+    breach of the customer records in a window exposed them)."""
+    after = 0
+    while True:
+        rows = session.execute(
+            select(Customer.id, Customer.external_id, Customer.jurisdiction)
+            .where(Customer.id > after, Customer.created_at <= created_before)
+            .order_by(Customer.id)
+            .limit(batch_size)
+        ).all()
+        if not rows:
+            return
+        yield [CustomerPlace(r[0], r[1], r[2]) for r in rows]
+        after = rows[-1][0]
+
+
+def every_place(session: Session) -> dict[str, tuple[int, str | None]]:
+    """{external_id: (id, jurisdiction)} of every customer, in one scan: cheaper than lookups
+    when a list names a large share of all customers (a breach's forensic list)."""
+    rows = session.connection().exec_driver_sql(
+        "SELECT external_id, id, jurisdiction FROM customers"
+    )
+    return {r[0]: (r[1], r[2]) for r in rows}
 
 
 def customer_subjects(session: Session, ids: Iterable[int]) -> dict[int, str]:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.privacy.consent import enforcement
 from trustdesk.privacy.consent.policy import load_policy
+from trustdesk.privacy.datamap import datamap
 from trustdesk.privacy.export.registry import (
     ExportContext,
     Exporter,
@@ -30,12 +31,15 @@ from trustdesk.privacy.retention.registry import RetentionTarget, register_reten
 
 __all__ = [
     "ConsentAnswer",
+    "DataMapSystem",
     "ExportContext",
     "ExportSubject",
     "Exporter",
     "OverdueRequest",
     "RetentionTarget",
     "check",
+    "controller_contact",
+    "datamap_systems",
     "may_contact",
     "overdue_requests",
     "register_exporter",
@@ -103,3 +107,26 @@ def overdue_requests(session: Session, now: datetime, *, limit: int = 500) -> li
         .limit(limit)
     )
     return [OverdueRequest(r.id, r.kind, r.regime, r.received_at, r.due_at) for r in rows]
+
+
+@dataclass(frozen=True)
+class DataMapSystem:
+    id: str
+    name: str
+    categories: tuple[str, ...]  # data-map categories: identity, contact, financial, …
+
+
+def datamap_systems(session: Session) -> dict[str, DataMapSystem]:
+    """{system id: system} of the current data map (what each system holds), e.g. to say which
+    personal data a breach of a system exposed."""
+    found = datamap.current(session).datamap
+    return {
+        s.id: DataMapSystem(s.id, s.name, tuple(c.value for c in s.categories))
+        for s in found.systems
+    }
+
+
+def controller_contact(session: Session) -> tuple[str, str, str]:
+    """(name, contact email, supervisory authority) of the controller, from the data map."""
+    controller = datamap.current(session).datamap.controller
+    return controller.name, controller.contact_email, controller.supervisory_authority

@@ -1,0 +1,1 @@
+"""Incidents and breach response: the register, affected customers, legal clocks, notices."""
