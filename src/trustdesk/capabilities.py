@@ -276,6 +276,27 @@ CAPABILITIES: tuple[Capability, ...] = (
         demo=(DemoStep("trustdesk.fraud.demo:load_demo_step", 30),),
         server_hooks=("trustdesk.fraud.serving:attach_scorer",),
     ),
+    Capability(
+        name="cases",
+        routers=("trustdesk.cases.api:router",),
+        commands=(Command("cases", "trustdesk.cases.cli:app"),),
+        models=("trustdesk.cases.models",),
+        permissions=(
+            Permission(
+                "cases:read",
+                "See the case inbox, cases (text masked), SLA states and case figures",
+                ("agent", "analyst", "privacy_officer", "viewer"),
+            ),
+            Permission(
+                "cases:read_personal", "Read complaints' subject, body and notes", ("agent",)
+            ),
+            Permission(
+                "cases:write",
+                "Open cases and work them: status, assignment, notes, replies, links, merges",
+                ("agent",),
+            ),
+        ),
+    ),
 )
 """Every capability, in the order their contributions are mounted, listed and registered."""
 

@@ -29,6 +29,7 @@ __all__ = [
     "CustomerPlace",
     "Eraser",
     "customer_ids",
+    "customer_ids_by_email",
     "customer_subjects",
     "erase",
     "external_ids",
@@ -63,6 +64,19 @@ def customer_ids(session: Session, external_ids: Iterable[str]) -> dict[str, int
         )
         found.update(dict(rows.all()))
     return found
+
+
+def customer_ids_by_email(session: Session, vault: Vault, email: str) -> list[int]:
+    """Ids of the customers whose email is `email`, found through the blind index (nothing is
+    decrypted; erased customers have no index and are never found)."""
+    digest = vault.blind_index("email", email)
+    if digest is None:
+        return []
+    return list(
+        session.scalars(
+            select(Customer.id).where(Customer.email_index == digest).order_by(Customer.id)
+        )
+    )
 
 
 def customer_subjects(session: Session, ids: Iterable[int]) -> dict[int, str]:
