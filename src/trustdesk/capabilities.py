@@ -296,6 +296,8 @@ CAPABILITIES: tuple[Capability, ...] = (
                 ("agent",),
             ),
         ),
+        exports=(ExportSection("cases", "trustdesk.cases.privacy_export:cases"),),
+        erasers=("trustdesk.cases.erasure:CASES_ERASER",),
     ),
 )
 """Every capability, in the order their contributions are mounted, listed and registered."""

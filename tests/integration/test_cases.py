@@ -331,3 +331,26 @@ def test_rules_are_editable_and_versioned(cli, platform):
     assert config.route("unknown", 0.9).queue == "general"
     bad = cli("cases", "config", "set-rule", "x", "--queue", "q", "--priority", "asap")
     assert bad.exit_code == 2 and "priority" in bad.output
+
+
+def test_access_export_holds_the_complaints_and_erasure_shreds_them(
+    cli, platform, tmp_path, customers
+):
+    import zipfile
+
+    opened = cli(
+        "cases", "open", "--external-id", "R-1", "--subject", "Lovelace Lane parcel",
+        "--body", "Charged twice for the parcel to Lovelace Lane", "--customer", "c1",
+    )  # fmt: skip
+    assert opened.exit_code == 0, opened.output
+    target = tmp_path / "c1.zip"
+    assert cli("privacy", "export", "--customer", "c1", "--output", str(target)).exit_code == 0
+    with zipfile.ZipFile(target) as archive:
+        exported = json.loads(archive.read("cases.json"))
+    assert [c["body"] for c in exported] == ["Charged twice for the parcel to Lovelace Lane"]
+    erased = cli("privacy", "erase", "--customer", "c1")
+    assert erased.exit_code == 0 and erased.stdout.strip().endswith("verified"), erased.output
+    with platform.db.reading() as session:
+        row = session.scalars(select(Case)).one()
+        assert row.body_enc is None and row.subject_enc is None
+        assert service.get_case(session, platform.vault, row.id, reveal=True).body is None
