@@ -280,6 +280,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         name="cases",
         routers=("trustdesk.cases.api:router",),
         commands=(Command("cases", "trustdesk.cases.cli:app"),),
+        pages=("trustdesk.cases.pages:section",),
         models=("trustdesk.cases.models",),
         permissions=(
             Permission(

@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from trustdesk import audit
@@ -34,11 +34,13 @@ __all__ = [
     "assign",
     "change_status",
     "complete_step",
+    "customer_id_of",
     "get_case",
     "link",
     "list_inbox",
     "merge_cases",
     "merge_contact",
+    "queue_counts",
     "reply",
 ]
 
@@ -149,6 +151,26 @@ def list_inbox(
     rows = session.execute(query.order_by(Case.id.desc()).limit(limit + 1)).all()
     items = [CaseSummary(**row._asdict()) for row in rows[:limit]]
     return items, (items[-1].id if len(rows) > limit else None)
+
+
+def customer_id_of(session: Session, case_id: int) -> int | None:
+    return _get(session, case_id).customer_id
+
+
+def queue_counts(session: Session) -> dict[str, dict[str, int]]:
+    """{queue: {"active": n, "breached": n}} over cases not resolved or closed."""
+    rows = session.execute(
+        select(Case.queue, Case.sla_state, func.count())
+        .where(Case.status.in_(sla.ACTIVE_STATUSES))
+        .group_by(Case.queue, Case.sla_state)
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for queue, state, n in rows:
+        entry = counts.setdefault(queue, {"active": 0, "amber": 0, "breached": 0})
+        entry["active"] += n
+        if state in ("amber", "breached"):
+            entry[state] += n
+    return dict(sorted(counts.items()))
 
 
 def get_case(session: Session, vault: Vault, case_id: int, *, reveal: bool) -> CaseDetail:

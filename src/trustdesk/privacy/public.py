@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.privacy.consent import enforcement
@@ -23,14 +25,17 @@ from trustdesk.privacy.export.registry import (
     ExportSubject,
     register_exporter,
 )
+from trustdesk.privacy.models import PrivacyRequest
 
 __all__ = [
     "ConsentAnswer",
     "ExportContext",
     "ExportSubject",
     "Exporter",
+    "OpenRequest",
     "check",
     "may_contact",
+    "open_requests",
     "register_exporter",
 ]
 
@@ -73,3 +78,21 @@ def may_contact(
     return enforcement.contactable_ids(
         session, load_policy(policy_file), customer_ids, purpose, channel
     )
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    id: int
+    kind: str
+    status: str
+    due_at: datetime
+
+
+def open_requests(session: Session, customer_id: int) -> list[OpenRequest]:
+    """The customer's data-subject requests not closed yet, oldest first (for case pages)."""
+    rows = session.execute(
+        select(PrivacyRequest.id, PrivacyRequest.kind, PrivacyRequest.status, PrivacyRequest.due_at)
+        .where(PrivacyRequest.customer_id == customer_id, PrivacyRequest.closed_at.is_(None))
+        .order_by(PrivacyRequest.id)
+    )
+    return [OpenRequest(*row) for row in rows]
