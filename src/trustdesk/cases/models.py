@@ -46,6 +46,8 @@ class Case(Base):
         # The inbox: a queue's cases in a status, newest first, paged by id (keyset).
         Index("ix_cases_queue_status_id", "queue", "status", "id"),
         Index("ix_cases_status_id", "status", "id"),
+        # Queue counts on the inbox: a covering scan of the active statuses, already grouped.
+        Index("ix_cases_status_queue_sla", "status", "queue", "sla_state"),
         Index("ix_cases_status_first_response_due", "status", "first_response_due"),
     )
 

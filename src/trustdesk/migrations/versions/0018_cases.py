@@ -118,6 +118,9 @@ def upgrade() -> None:
             "ix_cases_status_first_response_due", ["status", "first_response_due"], unique=False
         )
         batch_op.create_index("ix_cases_status_id", ["status", "id"], unique=False)
+        batch_op.create_index(
+            "ix_cases_status_queue_sla", ["status", "queue", "sla_state"], unique=False
+        )
 
     op.create_table(
         "case_events",
@@ -160,6 +163,7 @@ def downgrade() -> None:
 
     op.drop_table("case_events")
     with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.drop_index("ix_cases_status_queue_sla")
         batch_op.drop_index("ix_cases_status_id")
         batch_op.drop_index("ix_cases_status_first_response_due")
         batch_op.drop_index("ix_cases_queue_status_id")
