@@ -175,3 +175,14 @@ class Cli:
 @pytest.fixture
 def cli(settings: Settings) -> Cli:
     return Cli(settings)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Any]:
+    """A real local SMTP server (aiosmtpd) that counts deliveries per recipient: see
+    tests/smtp_server.py."""
+    from tests.smtp_server import SmtpServer
+
+    server = SmtpServer().start()
+    yield server
+    server.stop()

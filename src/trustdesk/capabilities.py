@@ -160,6 +160,24 @@ CAPABILITIES: tuple[Capability, ...] = (
         demo=(DemoStep("trustdesk.customers.demo:load_demo_customers", 10),),
     ),
     Capability(
+        # Shared: every capability's outgoing email, webhooks and postal letters (docs/outbox.md).
+        name="outbox",
+        routers=("trustdesk.outbox.api:router",),
+        commands=(
+            Command("outbox", "trustdesk.outbox.cli:app"),
+            Command("mailbox", "trustdesk.outbox.cli:mailbox_app"),
+        ),
+        models=("trustdesk.outbox.models",),
+        permissions=(
+            Permission(
+                "outbox:read",
+                "See outgoing messages, their delivery status and log (never their content)",
+                ("privacy_officer", "analyst"),
+            ),
+            Permission("outbox:manage", "Retry messages that failed or bounced", ()),
+        ),
+    ),
+    Capability(
         name="privacy",
         routers=(
             "trustdesk.privacy.consent.api:router",

@@ -152,6 +152,49 @@ class Settings(BaseSettings):
         "http://<host>:<port>.",
     )
 
+    smtp_host: str = Field("127.0.0.1", description="Outbox email: SMTP server host.")
+    smtp_port: int = Field(
+        25, ge=1, le=65535, description="Outbox email: SMTP port (587 STARTTLS, 465 implicit TLS)."
+    )
+    smtp_security: Literal["none", "starttls", "tls"] = Field(
+        "none",
+        description="Outbox email: `starttls` upgrades the connection, `tls` is implicit TLS "
+        "(port 465), `none` is plain SMTP (a local relay or the demo mailbox only).",
+    )
+    smtp_username: str | None = Field(None, description="Outbox email: SMTP login, if any.")
+    smtp_password: SecretStr | None = Field(None, description="Outbox email: SMTP password.")
+    smtp_from: str = Field(
+        "TrustDesk <trustdesk@localhost>",
+        description="Outbox email: the From address (its domain also names the Message-IDs).",
+    )
+    smtp_rate: float = Field(
+        0.0, ge=0, description="Outbox email: most messages per second (0: no limit)."
+    )
+    smtp_connections: int = Field(
+        8,
+        ge=1,
+        le=32,
+        description="Outbox email: SMTP connections one delivery run keeps open and drives in "
+        "lockstep (their round trips overlap).",
+    )
+    smtp_timeout_s: float = Field(30.0, gt=0, description="Outbox email: socket timeout.")
+    outbox_max_attempts: int = Field(
+        8, ge=1, description="Outbox: attempts before a message that keeps failing is dead."
+    )
+    outbox_backoff_s: float = Field(
+        60.0,
+        gt=0,
+        description="Outbox: wait before the first retry; each further retry waits twice as "
+        "long (with jitter), at most 6 hours.",
+    )
+    outbox_lease_s: float = Field(
+        300.0,
+        gt=0,
+        description="Outbox: how long a delivery run owns the messages it claimed; a run that "
+        "died is recovered after this.",
+    )
+    webhook_timeout_s: float = Field(10.0, gt=0, description="Outbox webhooks: request timeout.")
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -25,9 +25,11 @@ from trustdesk.customers.schemas import CustomerIn, CustomerOut
 from trustdesk.errors import Conflict, InvalidInput
 
 __all__ = [
+    "Contact",
     "CustomerOut",
     "CustomerPlace",
     "Eraser",
+    "contacts",
     "customer_ids",
     "customer_ids_by_email",
     "customer_subjects",
@@ -116,6 +118,52 @@ def segments(session: Session, ids: Iterable[int]) -> dict[int, tuple[str, ...]]
         for cid, segment in rows:
             found.setdefault(cid, []).append(segment)
     return {cid: tuple(names) for cid, names in found.items()}
+
+
+class Contact(NamedTuple):
+    """How to reach a customer, decrypted: only for sending them something, never to log or keep.
+
+    `reachable` is False once their key is destroyed (erased): every field is then None.
+    """
+
+    id: int
+    subject_id: str
+    reachable: bool
+    name: str | None
+    email: str | None
+    address: str | None
+
+
+_CONTACT_FIELDS = ("name", "email", "address")
+
+
+def contacts(session: Session, vault: Vault, ids: Iterable[int]) -> dict[int, Contact]:
+    """{id: contact} of the customers that exist among `ids`, decrypted in bulk (one key-store
+    read per chunk): the outbox reads them at send time, so an erasure in between is honoured."""
+    found: dict[int, Contact] = {}
+    for chunk in _chunks(ids):
+        rows = session.execute(
+            select(
+                Customer.id,
+                Customer.subject_id,
+                Customer.erased_at,
+                Customer.name_enc,
+                Customer.email_enc,
+                Customer.address_enc,
+            ).where(Customer.id.in_(chunk))
+        ).all()
+        keys = vault.data_keys(r.subject_id for r in rows if r.erased_at is None)
+        for row in rows:
+            key = keys.get(row.subject_id)
+            if key is None:
+                found[row.id] = Contact(row.id, row.subject_id, False, None, None, None)
+                continue
+            values = [
+                vault.decrypt(key, row.subject_id, f, getattr(row, f"{f}_enc"))
+                for f in _CONTACT_FIELDS
+            ]
+            found[row.id] = Contact(row.id, row.subject_id, True, *values)
+    return found
 
 
 class CustomerPlace(NamedTuple):

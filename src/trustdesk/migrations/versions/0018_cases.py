@@ -1,7 +1,7 @@
 """cases
 
 Revision ID: 0018_cases
-Revises: 0013_consent_pair_index
+Revises: 0014_outbox
 Create Date: 2026-12-03 04:31:51.131394
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import trustdesk.db
 
 revision: str = "0018_cases"
-down_revision: str | None = "0013_consent_pair_index"
+down_revision: str | None = "0014_outbox"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
