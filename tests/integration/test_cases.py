@@ -354,3 +354,36 @@ def test_access_export_holds_the_complaints_and_erasure_shreds_them(
         row = session.scalars(select(Case)).one()
         assert row.body_enc is None and row.subject_enc is None
         assert service.get_case(session, platform.vault, row.id, reveal=True).body is None
+
+
+def test_a_reply_is_queued_as_email_to_the_customer_or_the_contact(api, platform, customers):
+    from trustdesk.outbox.public import message_statuses
+
+    known = api.post(
+        "/api/v1/cases",
+        json={"external_id": "O-1", "subject": "Refund", "body": "refund me", "customer": "c1"},
+    ).json()["id"]
+    stranger = api.post(
+        "/api/v1/cases",
+        json={"external_id": "O-2", "subject": "Fees", "body": "a fee", "email": "x@example.org"},
+    ).json()["id"]
+    anonymous = api.post(
+        "/api/v1/cases", json={"external_id": "O-3", "subject": "Hi", "body": "no address"}
+    ).json()["id"]
+    for case_id in (known, stranger, anonymous):
+        done = api.post(f"/api/v1/cases/{case_id}/replies", json={"text": "We are on it."})
+        assert done.status_code == 200, done.text
+        assert done.json()["first_response_at"] is not None
+    with platform.db.reading() as session:
+        events = {
+            case_id: next(
+                e
+                for e in service.get_case(session, platform.vault, case_id, reveal=False).events
+                if e.kind == "reply"
+            )
+            for case_id in (known, stranger, anonymous)
+        }
+        keys = [f"case:{c}:reply:{events[c].id}" for c in (known, stranger, anonymous)]
+        statuses = message_statuses(session, keys)
+    assert set(statuses) == set(keys[:2])  # no address, no email: the reply is only recorded
+    assert events[anonymous].detail["email"] is False

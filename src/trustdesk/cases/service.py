@@ -26,6 +26,7 @@ from trustdesk.cases.schemas import (
 from trustdesk.crypto import KeyDestroyed, Vault
 from trustdesk.customers import public as customers
 from trustdesk.db import utcnow
+from trustdesk.outbox import public as outbox
 
 __all__ = [
     "LINK_KINDS",
@@ -72,17 +73,16 @@ def _event(
     detail: dict[str, Any],
     now: datetime,
     text_enc: bytes | None = None,
-) -> None:
-    session.add(
-        CaseEvent(
-            case_id=case.id,
-            at=now,
-            actor=actor,
-            kind=kind,
-            detail=json.dumps(detail, sort_keys=True),
-            text_enc=text_enc,
-        )
+) -> CaseEvent:
+    event = CaseEvent(
+        case_id=case.id,
+        at=now,
+        actor=actor,
+        kind=kind,
+        detail=json.dumps(detail, sort_keys=True),
+        text_enc=text_enc,
     )
+    session.add(event)
     case.updated_at = now
     audit.record(
         session,
@@ -92,6 +92,7 @@ def _event(
         entity_id=case.id,
         changes=detail,
     )
+    return event
 
 
 def _key(vault: Vault, case: Case) -> bytes | None:
@@ -319,18 +320,50 @@ def reply(
     actor: str,
     now: datetime | None = None,
 ) -> Case:
-    """An answer to the customer: counts as the first response and restarts the update clock."""
+    """An answer to the customer: counts as the first response, restarts the update clock, and
+    is sent by email through the outbox (in this transaction) when we have an address."""
     now = now or utcnow()
     case = _get(session, case_id, lock=True)
     if case.status in ("closed",):
         raise InvalidTransition(f"case {case_id} is closed: reopen it to reply")
     text = _checked_text(text)
-    blob = vault.encrypt(_key(vault, case) or b"", case.key_subject, NOTE_FIELD, text)
+    key = _key(vault, case)
+    if key is None:
+        raise InvalidTransition(f"case {case_id}: the sender's data was erased, no reply possible")
+    blob = vault.encrypt(key, case.key_subject, NOTE_FIELD, text)
     sla.responded(case, current_config(session), now)
     if case.status == "new":
         case.status = "open"
-    _event(session, case, actor, "reply", {"length": len(text)}, now, blob)
+    to_address = _contact_address(session, vault, case)
+    sent = case.customer_id is not None or to_address is not None
+    event = _event(session, case, actor, "reply", {"length": len(text), "email": sent}, now, blob)
+    if sent:
+        session.flush()
+        subject = vault.decrypt(key, case.key_subject, SUBJECT_FIELD, case.subject_enc) or ""
+        outbox.enqueue_email(
+            session,
+            vault,
+            kind="case.reply",
+            key=f"case:{case.id}:reply:{event.id}",
+            customer_id=case.customer_id,
+            to_address=None if case.customer_id is not None else to_address,
+            subject=f"Re: {' '.join(subject.split())[:150]} [case #{case.id}]",
+            text=text,
+            actor=actor,
+        )
     return case
+
+
+def _contact_address(session: Session, vault: Vault, case: Case) -> str | None:
+    if case.contact_id is None:
+        return None
+    contact = session.get(CaseContact, case.contact_id)
+    if contact is None or contact.email_enc is None:
+        return None
+    keys = vault.data_keys([contact.subject_id])
+    return vault.decrypt(
+        keys.get(contact.subject_id), contact.subject_id, "contact.email", contact.email_enc
+    )
 
 
 def complete_step(
