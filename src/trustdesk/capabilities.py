@@ -317,6 +317,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         ),
         exports=(ExportSection("cases", "trustdesk.cases.privacy_export:cases"),),
         erasers=("trustdesk.cases.erasure:CASES_ERASER",),
+        demo=(DemoStep("trustdesk.cases.demo:load_demo_cases", 50),),
     ),
 )
 """Every capability, in the order their contributions are mounted, listed and registered."""

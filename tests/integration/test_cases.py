@@ -387,3 +387,18 @@ def test_a_reply_is_queued_as_email_to_the_customer_or_the_contact(api, platform
         statuses = message_statuses(session, keys)
     assert set(statuses) == set(keys[:2])  # no address, no email: the reply is only recorded
     assert events[anonymous].detail["email"] is False
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_demo_opens_real_cfpb_complaints_some_past_their_sla(platform, cli):
+    from trustdesk.cases.demo import load_demo_cases
+
+    said: list[str] = []
+    load_demo_cases(platform, said.append)
+    with platform.db.reading() as session:
+        figures = case_figures(session)
+    assert figures["overall"]["cases"] >= 300  # no demo customers here: the CFPB complaints
+    assert figures["overall"]["breached"] > 0 and figures["overall"]["timely_response_rate"]
+    assert len(figures["by_queue"]) > 2
+    load_demo_cases(platform, said.append)
+    assert said[1].startswith("cases: 0 opened")
