@@ -30,6 +30,7 @@ __all__ = [
     "default_analyser",
     "default_model_dir",
     "load_model",
+    "predict_best",
     "predict_labels",
 ]
 
@@ -70,9 +71,18 @@ def _load_onnx(directory: Path, meta: ModelMeta) -> TextModel:
     return load_onnx(directory, meta)
 
 
+def _load_stacked(directory: Path, meta: ModelMeta) -> TextModel:
+    import joblib
+
+    from trustdesk.feedback.classify import StackedClassifier
+
+    return StackedClassifier.from_state(meta, joblib.load(directory / SKLEARN_FILE))
+
+
 _LOADERS: dict[str, Callable[[Path, ModelMeta], TextModel]] = {
     "sklearn": _load_sklearn,
     "onnx": _load_onnx,
+    "stacked": _load_stacked,
 }
 
 
@@ -103,6 +113,16 @@ def predict_labels(model: TextModel, texts: Sequence[str]) -> list[str]:
         flags = probs >= limits
         return [";".join(labels[j] for j in np.flatnonzero(row)) for row in flags]
     return [labels[j] for j in probs.argmax(axis=1)]
+
+
+def predict_best(model: TextModel, texts: Sequence[str]) -> list[tuple[str, float]]:
+    """Per text, the most probable label and its probability (single-label models)."""
+    probs = model.predict_proba(texts)
+    if not len(texts):
+        return []
+    best = probs.argmax(axis=1)
+    labels = model.meta.labels
+    return [(labels[j], float(probs[i, j])) for i, j in enumerate(best)]
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,13 @@ from trustdesk.feedback.importing import ColumnMap, analyse_pending, import_feed
 from trustdesk.feedback.ratings import DEFAULT_SCALE, SCALES
 from trustdesk.feedback.reindexing import ReindexReport, feedback_count, reindex_feedback
 from trustdesk.feedback.schemas import ImportReport
-from trustdesk.feedback.training import TASKS, build_default_models, save_model, train_text_model
+from trustdesk.feedback.training import (
+    TASKS,
+    build_default_models,
+    save_model,
+    shipped_classify_rows,
+    train_text_model,
+)
 from trustdesk.platform import Platform
 
 app = typer.Typer(help="Customer feedback: import, analyse, list.", no_args_is_help=True)
@@ -239,11 +245,18 @@ def list_(
 @model_app.command("train")
 def train(
     task: Annotated[str, typer.Option(help=f"One of {', '.join(TASKS)}.")],
-    data: Annotated[Path, typer.Option(help="Labelled CSV or JSONL.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Model directory to write.")],
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Labelled CSV or JSONL. Optional for classify: the shipped Banking77 train "
+            "split (77 banking intents) is used."
+        ),
+    ] = None,
     text_column: Annotated[str, typer.Option()] = "text",
     label_column: Annotated[
-        str, typer.Option(help="Label; for topics `;`-separated names, empty = none.")
+        str,
+        typer.Option(help="Label; for topics `;`-separated names, empty = none; classify: one."),
     ] = "label",
     split_column: Annotated[
         str | None, typer.Option(help="Key of the validation fifth (default: the text).")
@@ -251,21 +264,46 @@ def train(
     exclude_label: Annotated[
         list[str] | None, typer.Option(help="Leave out rows with this label (repeatable).")
     ] = None,
+    embeddings: Annotated[
+        bool,
+        typer.Option(
+            "--embeddings/--no-embeddings",
+            help="classify: stack the shipped sentence encoder with TF-IDF (more accurate, "
+            "slower); without it, TF-IDF only.",
+        ),
+    ] = True,
 ) -> None:
-    """Train a model from your labelled data; `--model DIR` then uses it anywhere."""
+    """Train a model from your labelled data; `--model DIR` then uses it anywhere.
+
+    sentiment and classify are single-label (classify: any label set, e.g. intents, with a
+    probability per prediction); topic is multi-label."""
     if task not in TASKS:
         raise typer.BadParameter(f"must be one of {', '.join(TASKS)}", param_hint="--task")
-    texts, labels, keys = read_labelled(
-        data,
-        text_column=text_column,
-        label_column=label_column,
-        split_column=split_column,
-        exclude=frozenset(exclude_label or ()),
-        keep_empty_labels=task == "topic",
-    )
-    trained = train_text_model(task, texts, labels, split_keys=keys)
+    keys: list[str] | None
+    if data is None:
+        if task != "classify":
+            raise typer.BadParameter("is required for this task", param_hint="--data")
+        texts, labels = shipped_classify_rows()
+        keys = None
+    else:
+        texts, labels, keys = read_labelled(
+            data,
+            text_column=text_column,
+            label_column=label_column,
+            split_column=split_column,
+            exclude=frozenset(exclude_label or ()),
+            keep_empty_labels=task == "topic",
+        )
+    trained = train_text_model(task, texts, labels, split_keys=keys, embeddings=embeddings)
     save_model(trained, out_dir)
     metrics = ", ".join(f"{k} {v}" for k, v in (trained.model.meta.metrics or {}).items())
+    if task == "classify":
+        out.print(
+            f"trained classify model ({len(trained.model.meta.labels)} labels) on "
+            f"{trained.train_rows} rows; validation fifth ({trained.validation_rows} rows, "
+            f"fitted without them first): {metrics or 'no figures'} -> {out_dir}"
+        )
+        return
     out.print(
         f"trained {task} model on {trained.train_rows} rows "
         f"({trained.validation_rows} held out: {metrics or 'no figures'}) -> {out_dir}"
@@ -276,10 +314,15 @@ def train(
 def predict(
     file: Annotated[Path, typer.Argument(help="CSV (or JSONL) with a text column.")],
     model: Annotated[Path, typer.Option(help="Model directory.")],
-    output: Annotated[Path, typer.Option(help="CSV to write (input columns + label).")],
+    output: Annotated[
+        Path,
+        typer.Option(
+            help="CSV to write: input columns + label (+ probability for single-label models)."
+        ),
+    ],
     text_column: Annotated[str, typer.Option()] = "text",
 ) -> None:
-    """Label every row with a trained model."""
+    """Label every row with a trained model (single-label models add the label's probability)."""
     count = predict_csv(file, output, load_model(model), text_column=text_column)
     out.print(f"labelled {count} rows -> {output}")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from trustdesk.csv_output import SafeDictWriter
 from trustdesk.errors import InvalidInput
-from trustdesk.feedback.analysis import Analyser, TextModel, predict_labels
+from trustdesk.feedback.analysis import Analyser, TextModel, predict_best, predict_labels
 from trustdesk.tabular import Row, read_header, read_rows
 
 __all__ = ["ANALYSIS_COLUMNS", "analyse_csv", "predict_csv", "read_labelled"]
@@ -67,7 +67,8 @@ def analyse_csv(source: Path, output: Path, analyser: Analyser, *, text_column: 
 
 
 def predict_csv(source: Path, output: Path, model: TextModel, *, text_column: str) -> int:
-    """Write every input column plus `label` (multi-label models: `;`-separated labels)."""
+    """Write every input column plus `label` (multi-label models: `;`-separated labels) and, for
+    single-label models, `probability` (of that label; empty where the text is empty)."""
     if source.resolve() == output.resolve():
         raise InvalidInput("--output must differ from the input file")
     count = 0
@@ -76,13 +77,22 @@ def predict_csv(source: Path, output: Path, model: TextModel, *, text_column: st
         for columns, rows in _chunks(source, text_column):
             if writer is None:
                 header = read_header(source) if source.suffix == ".csv" else columns
-                if "label" in header:
-                    raise InvalidInput("input already has a column 'label'")
-                writer = SafeDictWriter(fh, [*header, "label"])
+                added = ["label"] if model.meta.multilabel else ["label", "probability"]
+                clash = [c for c in added if c in header]
+                if clash:
+                    raise InvalidInput(f"input already has column(s) {', '.join(clash)}")
+                writer = SafeDictWriter(fh, [*header, *added])
                 writer.writeheader()
-            labels = predict_labels(model, [_text(r, text_column) for r in rows])
-            for row, label in zip(rows, labels, strict=True):
-                writer.writerow({**row.fields, "label": label})
+            texts = [_text(r, text_column) for r in rows]
+            if model.meta.multilabel:
+                for row, label in zip(rows, predict_labels(model, texts), strict=True):
+                    writer.writerow({**row.fields, "label": label})
+            else:
+                for row, text, (label, p) in zip(
+                    rows, texts, predict_best(model, texts), strict=True
+                ):
+                    extra = {"label": label, "probability": f"{p:.4f}"} if text.strip() else {}
+                    writer.writerow({**row.fields, "label": "", "probability": "", **extra})
             count += len(rows)
     return count
 

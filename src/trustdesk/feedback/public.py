@@ -4,6 +4,8 @@ Batches are plain numpy arrays (no ORM objects) so the trust index can read mill
 bounded memory; items carry decrypted text, for explanations, and are fetched by id.
 `forget_customer_feedback` is for erasure: it removes what search derived from a customer's text.
 `recent_feedback` is a customer's latest feedback as listed on the feedback pages.
+`load_classifier` / `train_default_classifier`: single-label text classification (e.g. routing a
+complaint by intent) with a probability per prediction, from a `model train --task classify` dir.
 """
 
 from __future__ import annotations
@@ -11,12 +13,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.crypto import Vault
+from trustdesk.errors import InvalidInput
+from trustdesk.feedback.analysis import TextModel, load_model, predict_best
 from trustdesk.feedback.models import Feedback
 from trustdesk.feedback.schemas import FeedbackOut
 from trustdesk.feedback.service import (
@@ -32,6 +37,7 @@ __all__ = [
     "TOPICS",
     "TOPIC_DIMENSIONS",
     "TOPIC_LABELS",
+    "Classifier",
     "FeedbackBatch",
     "FeedbackItem",
     "FeedbackOut",
@@ -39,7 +45,9 @@ __all__ = [
     "feedback_items",
     "forget_customer_feedback",
     "iter_feedback_batches",
+    "load_classifier",
     "recent_feedback",
+    "train_default_classifier",
 ]
 
 
@@ -178,3 +186,37 @@ def feedback_items(session: Session, vault: Vault, ids: Sequence[int]) -> list[F
         )
         for r, text in zip(ordered, texts, strict=True)
     ]
+
+
+class Classifier:
+    """A loaded single-label text classifier. Thread-safe for prediction; load once, reuse."""
+
+    def __init__(self, model: TextModel) -> None:
+        self._model = model
+        self.labels: tuple[str, ...] = model.meta.labels
+        self.version: str = model.meta.version
+        self.metrics: dict[str, object] = dict(model.meta.metrics or {})
+
+    def predict(self, texts: Sequence[str]) -> list[tuple[str, float]]:
+        """Per text, (label, probability of that label); batch many texts in one call."""
+        return predict_best(self._model, texts)
+
+
+def load_classifier(path: Path) -> Classifier:
+    """A model directory written by `trustdesk model train --task classify` (or the sentiment
+    task: any single-label model). Raises InvalidInput for anything else."""
+    model = load_model(path)
+    if model.meta.multilabel:
+        raise InvalidInput(f"{path}: a multi-label ({model.meta.task}) model, not a classifier")
+    return Classifier(model)
+
+
+def train_default_classifier(out: Path, *, embeddings: bool = True) -> Classifier:
+    """Train the demo's intent classifier from the shipped Banking77 train split into `out`
+    (what `trustdesk model train --task classify --out DIR` does) and return it loaded."""
+    from trustdesk.feedback.training import save_model, shipped_classify_rows, train_text_model
+
+    texts, labels = shipped_classify_rows()
+    trained = train_text_model("classify", texts, labels, embeddings=embeddings)
+    save_model(trained, out)
+    return Classifier(trained.model)

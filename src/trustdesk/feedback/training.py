@@ -1,9 +1,10 @@
 """Training text models from labelled texts, and building the shipped defaults from shipped data.
 
-Every model is TF-IDF over word 1-2 grams and character 2-5 grams with logistic regression:
-multinomial for single-label tasks (sentiment), one-vs-rest with a tuned threshold per label for
-topics (multi-label: a text can be about billing and about service). A fixed fifth of the rows,
-chosen by a hash, is held out for the reported figures and the thresholds.
+Sentiment and topic models are TF-IDF over word 1-2 grams and character 2-5 grams with logistic
+regression: multinomial for sentiment, one-vs-rest with a tuned threshold per label for topics
+(multi-label: a text can be about billing and about service). The classify task (one label per
+text, any label set) stacks TF-IDF and sentence-embedding models (`classify.py`). A fixed fifth of
+the rows, chosen by a hash, is held out for the reported figures and the thresholds.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import hashlib
 import io
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib.resources import as_file, files
 from pathlib import Path
@@ -24,6 +25,12 @@ import numpy as np
 
 from trustdesk.errors import InvalidInput
 from trustdesk.feedback.analysis import SKLEARN_FILE, SklearnTextModel, default_model_dir
+from trustdesk.feedback.classify import (
+    CLASSIFY_KIND,
+    StackedClassifier,
+    fit_classifier,
+    validate_classify_labels,
+)
 from trustdesk.feedback.model_meta import META_FILE, ModelMeta
 
 __all__ = [
@@ -32,11 +39,12 @@ __all__ = [
     "build_default_models",
     "is_validation",
     "save_model",
+    "shipped_classify_rows",
     "split_labels",
     "train_text_model",
 ]
 
-TASKS = ("sentiment", "topic")
+TASKS = ("sentiment", "topic", "classify")
 MODEL_VERSION = "tfidf-lr-1"
 _THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.05), 2)
 
@@ -78,7 +86,7 @@ def _slim(pipeline: Any) -> Any:
 
 @dataclass(frozen=True)
 class TrainedModel:
-    model: SklearnTextModel
+    model: SklearnTextModel | StackedClassifier
     train_rows: int
     validation_rows: int
 
@@ -178,10 +186,12 @@ def train_text_model(
     *,
     split_keys: Sequence[str] | None = None,
     version: str | None = None,
+    embeddings: bool = True,
 ) -> TrainedModel:
     """Fit on the rows outside the validation fifth; figures and thresholds from the rest.
 
     `split_keys` (e.g. the source's ids) decide the fifth; by default the texts themselves.
+    `embeddings` (classify only): stack the sentence encoder's model with the TF-IDF one.
     """
     if task not in TASKS:
         raise InvalidInput(f"task must be one of {', '.join(TASKS)}")
@@ -195,6 +205,8 @@ def train_text_model(
     labels = [str(label).strip() for label in labels]
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     name = version or f"{task}-{MODEL_VERSION}-{stamp}"
+    if task == "classify":
+        return _classify(texts, labels, val, name, embeddings=embeddings)
     if task == "sentiment":
         pipeline, classes, metrics = _single_label(texts, labels, val)
         meta = ModelMeta("sklearn", task, classes, name, metrics=metrics)
@@ -204,11 +216,28 @@ def train_text_model(
     return TrainedModel(SklearnTextModel(meta, pipeline), int((~val).sum()), int(val.sum()))
 
 
+def _classify(
+    texts: list[str], labels: list[str], val: np.ndarray, name: str, *, embeddings: bool
+) -> TrainedModel:
+    from trustdesk.feedback.encoder import encoder_available
+
+    classes = validate_classify_labels(labels)
+    use_embeddings = embeddings and encoder_available()
+    meta = ModelMeta(CLASSIFY_KIND, "classify", classes, name)
+    fitted = fit_classifier(meta, texts, labels, val, embeddings=use_embeddings)
+    metrics = {**fitted.metrics, "embeddings": use_embeddings}
+    fitted.model.meta = replace(meta, metrics=metrics)
+    # The saved model is refitted on every row; the figures are from the validation fifth.
+    return TrainedModel(fitted.model, len(texts), int(val.sum()))
+
+
 def save_model(trained: TrainedModel, directory: Path) -> None:
     import joblib
 
     directory.mkdir(parents=True, exist_ok=True)
-    joblib.dump(trained.model.pipeline, directory / SKLEARN_FILE, compress=("zlib", 3))
+    model = trained.model
+    state = model.state() if isinstance(model, StackedClassifier) else model.pipeline
+    joblib.dump(state, directory / SKLEARN_FILE, compress=("zlib", 3))
     meta = trained.model.meta.to_json()
     meta["train_rows"] = trained.train_rows
     meta["validation_rows"] = trained.validation_rows
@@ -218,6 +247,15 @@ def save_model(trained: TrainedModel, directory: Path) -> None:
 def _shipped_rows(name: str) -> list[dict[str, str]]:
     with as_file(files("trustdesk.data") / name) as path, gzip.open(path, "rb") as raw:
         return list(csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8", newline="")))
+
+
+SHIPPED_CLASSIFY_DATA = "banking77_train.csv.gz"
+
+
+def shipped_classify_rows() -> tuple[list[str], list[str]]:
+    """Texts and intents of the shipped Banking77 train split (10,003 queries, 77 intents)."""
+    rows = _shipped_rows(SHIPPED_CLASSIFY_DATA)
+    return [r["text"] for r in rows], [r["category"] for r in rows]
 
 
 def build_default_models(out: Path | None = None) -> dict[str, TrainedModel]:
