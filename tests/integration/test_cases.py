@@ -402,3 +402,24 @@ def test_the_demo_opens_real_cfpb_complaints_some_past_their_sla(platform, cli):
     assert len(figures["by_queue"]) > 2
     load_demo_cases(platform, said.append)
     assert said[1].startswith("cases: 0 opened")
+
+
+def test_cases_are_routed_by_the_installed_intent_model(cli, api, settings, tmp_path):
+    data = tmp_path / "intents.csv"
+    rows = ["text,label"]
+    for n in range(20):
+        rows.append(f"my card number {n} was stolen by a thief,lost_or_stolen_card")
+        rows.append(f"please send refund number {n} for my order,request_refund")
+    data.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    out = settings.data_dir / "models" / "intents"
+    trained = cli(
+        "model", "train", "--task", "classify", "--data", str(data), "--text-column", "text",
+        "--label-column", "label", "--out", str(out), "--no-embeddings",
+    )  # fmt: skip
+    assert trained.exit_code == 0, trained.output
+    opened = api.post(
+        "/api/v1/cases",
+        json={"external_id": "ML-1", "subject": "Refund", "body": "please send my refund"},
+    ).json()
+    assert opened["category"] == "request_refund" and opened["queue"] == "billing"
+    assert 0.5 <= opened["probability"] <= 1

@@ -12,7 +12,7 @@ from trustdesk.auth.http import ReadSession, WriteSession, get_platform, require
 from trustdesk.bounds import RowId
 from trustdesk.cases import service
 from trustdesk.cases.intake import open_case
-from trustdesk.cases.routing import keyword_classifier
+from trustdesk.cases.routing import classifier_for
 from trustdesk.cases.schemas import CaseDetail, CaseIn, CaseOpened, InboxPage
 from trustdesk.cases.stats import case_figures
 from trustdesk.platform import Platform
@@ -40,7 +40,11 @@ def post_case(
 ) -> CaseOpened:
     """Open a case, routed by intent; the same (channel, external id) again returns it (200)."""
     opened = open_case(
-        session, platform.vault, body, classify=keyword_classifier, actor=principal.actor
+        session,
+        platform.vault,
+        body,
+        classify=classifier_for(platform.settings),
+        actor=principal.actor,
     )
     if not opened.created:
         response.status_code = 200

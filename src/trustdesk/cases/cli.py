@@ -19,7 +19,7 @@ from trustdesk.cases.config import current_config, parse_config, save_config
 from trustdesk.cases.errors import InvalidCalendar, InvalidCase
 from trustdesk.cases.intake import open_case, open_cases, parse_case
 from trustdesk.cases.public import evaluate_sla
-from trustdesk.cases.routing import keyword_classifier
+from trustdesk.cases.routing import classifier_for
 from trustdesk.cases.stats import case_figures
 from trustdesk.console import cli_actor, err, open_platform, out, print_json
 from trustdesk.crypto import Vault
@@ -84,7 +84,11 @@ def open_(
     platform = open_platform()
     with platform.db.transaction() as session:
         opened = open_case(
-            session, platform.vault, case, classify=keyword_classifier, actor=cli_actor()
+            session,
+            platform.vault,
+            case,
+            classify=classifier_for(platform.settings),
+            actor=cli_actor(),
         )
     if as_json:
         print_json(opened.model_dump(mode="json", exclude={"created", "status"}))
@@ -107,7 +111,11 @@ def import_(
     with platform.db.transaction() as session:
         rows = ((r.number, r.fields) for r in read_rows(file, ("external_id", "subject", "body")))
         for number, result in open_cases(
-            session, platform.vault, rows, classify=keyword_classifier, actor=cli_actor()
+            session,
+            platform.vault,
+            rows,
+            classify=classifier_for(platform.settings),
+            actor=cli_actor(),
         ):
             if isinstance(result, str):
                 rejected.append({"row": number, "reason": result})

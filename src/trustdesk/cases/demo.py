@@ -13,7 +13,7 @@ from importlib.resources import as_file, files
 from trustdesk.cases import service
 from trustdesk.cases.intake import open_case
 from trustdesk.cases.public import evaluate_sla
-from trustdesk.cases.routing import keyword_classifier
+from trustdesk.cases.routing import classifier_for
 from trustdesk.cases.schemas import CaseIn
 from trustdesk.customers import public as customers
 from trustdesk.db import utcnow
@@ -79,7 +79,7 @@ def load_demo_cases(platform: Platform, echo: Callable[[str], None]) -> None:
             at = now - timedelta(minutes=(len(incoming) - i) * 60 * 24 * 14 // len(incoming))
             result = open_case(
                 session, platform.vault, case.model_copy(update={"at": at}),
-                classify=keyword_classifier, actor=ACTOR, now=at,
+                classify=classifier_for(platform.settings), actor=ACTOR, now=at,
             )  # fmt: skip
             opened += result.created
             if result.created and i % 3 == 0:
