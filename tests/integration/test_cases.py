@@ -423,3 +423,27 @@ def test_cases_are_routed_by_the_installed_intent_model(cli, api, settings, tmp_
     ).json()
     assert opened["category"] == "request_refund" and opened["queue"] == "billing"
     assert 0.5 <= opened["probability"] <= 1
+
+
+def test_very_negative_feedback_from_a_known_customer_opens_a_case_once(cli, tmp_path, customers):
+    tickets = tmp_path / "tickets.csv"
+    tickets.write_text(
+        "id,text,at,customer\n"
+        "t1,Terrible awful service. You lost my money and nobody answers. Worst bank ever.,"
+        "2026-01-05T10:00:00Z,c1\n"
+        "t2,Great service thank you so much you were wonderful,2026-01-05T11:00:00Z,c2\n"
+        "t3,Terrible awful service. Worst bank ever. I am furious.,2026-01-05T12:00:00Z,\n",
+        encoding="utf-8",
+    )
+    imported = cli(
+        "feedback", "import", str(tickets), "--source", "ticket", "--id-column", "id",
+        "--time-column", "at", "--customer-column", "customer",
+    )  # fmt: skip
+    assert imported.exit_code == 0, imported.output
+    first = cli("cases", "from-feedback", "--min-negative", "0.6", "--json")
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)["opened"] == 1  # t1 only: t2 is praise, t3 has no customer
+    again = cli("cases", "from-feedback", "--min-negative", "0.6", "--json")
+    assert json.loads(again.stdout)["opened"] == 0
+    listed = json.loads(cli("cases", "list", "--json").stdout)["items"]
+    assert [c["channel"] for c in listed] == ["feedback"]

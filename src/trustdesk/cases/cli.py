@@ -17,6 +17,7 @@ from trustdesk.cases import service
 from trustdesk.cases.calendar import BusinessCalendar, add_business_time, parse_hours
 from trustdesk.cases.config import current_config, parse_config, save_config
 from trustdesk.cases.errors import InvalidCalendar, InvalidCase
+from trustdesk.cases.from_feedback import open_from_feedback
 from trustdesk.cases.intake import open_case, open_cases, parse_case
 from trustdesk.cases.public import evaluate_sla
 from trustdesk.cases.routing import classifier_for
@@ -132,6 +133,27 @@ def import_(
             err.print(f"row {bad['row']}: {bad['reason']}", markup=False, highlight=False)
     if rejected:
         raise typer.Exit(code=InvalidInput.exit_code)
+
+
+@app.command("from-feedback")
+def from_feedback(
+    min_negative: Annotated[float, typer.Option(min=0.5, max=1.0)] = 0.9,
+    as_json: AsJson = False,
+) -> None:
+    """Open a case for every very negative feedback item from a known customer (idempotent)."""
+    platform = open_platform()
+    with platform.db.transaction() as session:
+        report = open_from_feedback(
+            session,
+            platform.vault,
+            classify=classifier_for(platform.settings),
+            actor=cli_actor(),
+            min_negative=min_negative,
+        )
+    if as_json:
+        print_json(report.__dict__)
+    else:
+        out.print(f"{report.candidates} very negative item(s), {report.opened} case(s) opened")
 
 
 @app.command("list")
