@@ -432,6 +432,45 @@ CAPABILITIES: tuple[Capability, ...] = (
         ),
     ),
     Capability(
+        name="cases",
+        routers=("trustdesk.cases.api:router",),
+        commands=(
+            Command(
+                "cases",
+                "trustdesk.cases.cli:app",
+                "Complaint cases: intake, routing, SLA clocks.",
+            ),
+        ),
+        pages=("trustdesk.cases.pages:section",),
+        models=("trustdesk.cases.models",),
+        permissions=(
+            Permission(
+                "cases:read",
+                "See the case inbox, cases (text masked), SLA states and case figures",
+                ("agent", "analyst", "privacy_officer", "viewer"),
+            ),
+            Permission(
+                "cases:read_personal", "Read complaints' subject, body and notes", ("agent",)
+            ),
+            Permission(
+                "cases:write",
+                "Open cases and work them: status, assignment, notes, replies, links, merges",
+                ("agent",),
+            ),
+        ),
+        exports=(ExportSection("cases", "trustdesk.cases.privacy_export:cases"),),
+        erasers=("trustdesk.cases.erasure:CASES_ERASER",),
+        demo=(DemoStep("trustdesk.cases.demo:load_demo_cases", 50),),
+        jobs=(
+            Job(
+                "cases.sla",
+                "trustdesk.cases.jobs:evaluate",
+                "SLA clocks of open cases: amber at 80%, breaches escalated once.",
+                every_s=300,
+            ),
+        ),
+    ),
+    Capability(
         # Shared: every capability's outgoing email, webhooks and postal letters (docs/outbox.md).
         name="outbox",
         routers=("trustdesk.outbox.api:router",),

@@ -124,6 +124,12 @@ class Settings(BaseSettings):
         lt=1,
         description="Alerts: false discovery rate per daily window (Benjamini-Hochberg).",
     )
+    cases_classifier_dir: Path | None = Field(
+        None,
+        description="Model directory of the intent classifier that routes complaint cases (from "
+        "`trustdesk model train --task classify`); default: <data_dir>/models/intents when it "
+        "exists, else keyword rules.",
+    )
     consent_policy_file: Path | None = Field(
         None,
         description="YAML consent policy (purposes, channels, legal bases, regimes); default: the "

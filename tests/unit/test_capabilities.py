@@ -112,9 +112,10 @@ def test_signals_export_sections_and_erasers_do_not_depend_on_import_order(impor
             "feedback",
             "trust",
             "payments",
+            "cases",
             "messages",
         ],
-        "erasers": ["feedback"],
+        "erasers": ["feedback", "cases"],
     }
 
 

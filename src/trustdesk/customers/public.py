@@ -32,6 +32,7 @@ __all__ = [
     "Eraser",
     "contacts",
     "customer_ids",
+    "customer_ids_by_email",
     "customer_ids_by_email_index",
     "customer_subjects",
     "customers_present",
@@ -116,6 +117,19 @@ def every_place(session: Session) -> dict[str, tuple[int, str | None]]:
         "SELECT external_id, id, jurisdiction FROM customers"
     )
     return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def customer_ids_by_email(session: Session, vault: Vault, email: str) -> list[int]:
+    """Ids of the customers whose email is `email`, found through the blind index (nothing is
+    decrypted; erased customers have no index and are never found)."""
+    digest = vault.blind_index("email", email)
+    if digest is None:
+        return []
+    return list(
+        session.scalars(
+            select(Customer.id).where(Customer.email_index == digest).order_by(Customer.id)
+        )
+    )
 
 
 def customer_subjects(session: Session, ids: Iterable[int]) -> dict[int, str]:

@@ -35,12 +35,14 @@ __all__ = [
     "ExportContext",
     "ExportSubject",
     "Exporter",
+    "OpenRequest",
     "OverdueRequest",
     "RetentionTarget",
     "check",
     "controller_contact",
     "datamap_systems",
     "may_contact",
+    "open_requests",
     "overdue_requests",
     "register_exporter",
     "register_retention",
@@ -130,3 +132,21 @@ def controller_contact(session: Session) -> tuple[str, str, str]:
     """(name, contact email, supervisory authority) of the controller, from the data map."""
     controller = datamap.current(session).datamap.controller
     return controller.name, controller.contact_email, controller.supervisory_authority
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    id: int
+    kind: str
+    status: str
+    due_at: datetime
+
+
+def open_requests(session: Session, customer_id: int) -> list[OpenRequest]:
+    """The customer's data-subject requests not closed yet, oldest first (for case pages)."""
+    rows = session.execute(
+        select(PrivacyRequest.id, PrivacyRequest.kind, PrivacyRequest.status, PrivacyRequest.due_at)
+        .where(PrivacyRequest.customer_id == customer_id, PrivacyRequest.closed_at.is_(None))
+        .order_by(PrivacyRequest.id)
+    )
+    return [OpenRequest(*row) for row in rows]

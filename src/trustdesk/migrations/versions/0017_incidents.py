@@ -13,7 +13,7 @@ from alembic import op
 import trustdesk.db
 
 revision: str = "0017_incidents"
-down_revision: str | None = "0014_outbox"
+down_revision: str | None = "0016_retention_notifications"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -13,7 +13,7 @@ from alembic import op
 import trustdesk.db
 
 revision: str = "0019_feedback_corrections"
-down_revision: str | Sequence[str] | None = "0013_consent_pair_index"
+down_revision: str | Sequence[str] | None = "0018_cases"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,210 @@
+"""Complaint cases: intake through the API with routing, and the agent inbox page with 100,000 cases.
+
+A real `trustdesk serve` (uvicorn, one process, SQLite) in a subprocess.
+* Intake: POST /api/v1/cases (validated, sender matched, classified, routed, SLA dues computed on
+  the queue's business-hours calendar, encrypted, audited) from 4 keep-alive clients; baselines in
+  the same run: GET /healthz (the HTTP floor) and PUT /api/v1/customers/{id} (another encrypted,
+  audited write through the same writer gate). Target: >= 200 cases/s.
+* Inbox: the server-rendered /cases page (logged-in agent, queue counts + one keyset page) and the
+  JSON inbox, first pages and a deep page, over 100,000 cases. Target: p95 <= 300 ms.
+`--quick` (TRUSTDESK_BENCH_QUICK=1): 20,000 cases, fewer requests.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy import insert
+
+from trustdesk import migrate
+from trustdesk.access.roles import Role
+from trustdesk.auth import service as auth_service
+from trustdesk.cases.intake import BODY_FIELD, SUBJECT_FIELD
+from trustdesk.cases.models import Case
+from trustdesk.config import Settings
+from trustdesk.platform import Platform
+
+QUICK = os.environ.get("TRUSTDESK_BENCH_QUICK") == "1"
+CASES = 20_000 if QUICK else 100_000
+INTAKE = 400 if QUICK else 2_000
+PAGES = 40 if QUICK else 200
+CLIENTS = 4
+QUEUES = ("fraud", "billing", "payments", "accounts", "cards", "general", "triage")
+STATUSES = ("new", "open", "waiting_on_customer", "resolved", "closed")
+TEXTS = (
+    "My card was stolen and someone used it",
+    "I want a refund for the double charge",
+    "My transfer never arrived",
+    "Please close my account",
+    "Not happy with the service",
+)
+
+
+def seed(platform: Platform) -> str:
+    """CASES cases straight into the table (encrypted under one bench key), plus an agent."""
+    (subject,) = platform.vault.new_subjects(1)
+    key = platform.vault.data_keys([subject])[subject]
+    start = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    rows = []
+    for i in range(CASES):
+        opened = start + timedelta(minutes=7 * i)
+        text = TEXTS[i % len(TEXTS)]
+        rows.append(
+            {
+                "channel": "api", "external_id": f"seed-{i}", "key_subject": subject,
+                "subject_enc": platform.vault.encrypt(key, subject, SUBJECT_FIELD, text[:20]),
+                "body_enc": platform.vault.encrypt(key, subject, BODY_FIELD, text),
+                "body_length": len(text), "category": "unknown", "probability": 0.0,
+                "queue": QUEUES[i % len(QUEUES)], "priority": "normal",
+                "status": STATUSES[(i // 7) % len(STATUSES)], "opened_at": opened,
+                "updated_at": opened, "first_response_due": opened + timedelta(hours=8),
+                "resolution_due": opened + timedelta(hours=72), "playbook_done": 0,
+                "sla_state": ("ok", "amber", "breached")[i % 3], "breached": int(i % 3 == 2),
+                "reopen_count": 0,
+            }
+        )  # fmt: skip
+    with platform.db.transaction() as session:
+        for chunk in range(0, len(rows), 5_000):
+            session.execute(insert(Case), rows[chunk : chunk + 5_000])
+        auth_service.create_user(
+            session, platform.vault, username="agent", password="bench-password-1234",
+            role=Role.AGENT, actor="bench",
+        )  # fmt: skip
+        return auth_service.create_token(session, name="b", role=Role.ADMIN, actor="bench").token
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def timed(client: httpx.Client, method: str, url: str, **kwargs: object) -> float:
+    start = time.perf_counter()
+    response = client.request(method, url, **kwargs)  # type: ignore[arg-type]
+    elapsed = time.perf_counter() - start
+    if response.status_code >= 400:
+        raise SystemExit(f"{method} {url}: {response.status_code} {response.text[:200]}")
+    return elapsed
+
+
+def rate(url: str, headers: dict[str, str], requests: list[tuple[str, str, object]]) -> float:
+    """Requests/s with CLIENTS keep-alive clients sharing the list."""
+    clients = [httpx.Client(base_url=url, headers=headers, timeout=30) for _ in range(CLIENTS)]
+
+    def run(k: int) -> None:
+        for method, path, body in requests[k::CLIENTS]:
+            timed(clients[k], method, path, json=body) if body is not None else timed(
+                clients[k], method, path
+            )
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        list(pool.map(run, range(CLIENTS)))
+    elapsed = time.perf_counter() - start
+    for c in clients:
+        c.close()
+    return len(requests) / elapsed
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[18] * 1000
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(data_dir=Path(tmp) / "td", log_level="WARNING")
+        platform = Platform.open(settings)
+        migrate.upgrade(platform.db)
+        started = time.perf_counter()
+        token = seed(platform)
+        print(f"seeded {CASES:,} cases in {time.perf_counter() - started:.1f} s")
+        platform.close()
+        port = free_port()
+        env = {**os.environ, "TRUSTDESK_DATA_DIR": str(settings.data_dir),
+               "TRUSTDESK_LOG_LEVEL": "WARNING", "TRUSTDESK_COOKIE_SECURE": "false"}  # fmt: skip
+        exe = Path(sys.executable).with_name("trustdesk")
+        server = subprocess.Popen(
+            [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("the server did not start")
+                time.sleep(0.2)
+            run(url, {"Authorization": f"Bearer {token}"})
+        finally:
+            server.terminate()
+            server.wait(timeout=15)
+
+
+def run(url: str, auth: dict[str, str]) -> None:
+    health = rate(url, {}, [("GET", "/healthz", None)] * INTAKE)
+    customers = rate(
+        url, auth,
+        [("PUT", f"/api/v1/customers/b{i}", {"external_id": f"b{i}", "name": f"C {i}",
+          "email": f"b{i}@example.com"}) for i in range(INTAKE)],
+    )  # fmt: skip
+    intake = rate(
+        url, auth,
+        [("POST", "/api/v1/cases", {"external_id": f"new-{i}", "subject": "Complaint",
+          "body": TEXTS[i % len(TEXTS)], "customer": f"b{i}"}) for i in range(INTAKE)],
+    )  # fmt: skip
+    print(f"intake, {INTAKE:,} requests from {CLIENTS} clients:")
+    print(f"  baseline GET /healthz:            {health:8,.0f} requests/s")
+    print(f"  baseline PUT /api/v1/customers:   {customers:8,.0f} requests/s")
+    print(
+        f"  POST /api/v1/cases (routed):      {intake:8,.0f} cases/s"
+        f"  ({intake / customers:.2f} x customer write; target >= 200/s)"
+    )
+
+    api = httpx.Client(base_url=url, headers=auth, timeout=30)
+    deep = api.get("/api/v1/cases", params={"limit": 50, "cursor": CASES // 2}).json()
+    assert deep["items"], "deep page empty"
+    page = httpx.Client(base_url=url, timeout=30, follow_redirects=True)
+    form = page.get("/login").text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert csrf is not None
+    logged = page.post(
+        "/login",
+        data={"username": "agent", "password": "bench-password-1234", "csrf_token": csrf.group(1)},
+    )
+    assert "Log out" in logged.text, "login failed"
+    print(f"inbox over {CASES + INTAKE:,} cases, {PAGES} requests each (p50 / p95 ms):")
+    for label, client, path, params in (
+        ("baseline GET /healthz", api, "/healthz", {}),
+        ("GET /cases page (all queues)", page, "/cases", {}),
+        ("GET /cases page, queue + status", page, "/cases", {"queue": "fraud", "status": "open"}),
+        ("GET /cases page, deep cursor", page, "/cases", {"cursor": CASES // 2}),
+        ("GET /api/v1/cases, queue", api, "/api/v1/cases", {"queue": "billing"}),
+    ):
+        times = [timed(client, "GET", path, params=params) for _ in range(PAGES)]
+        print(
+            f"  {label:<34} {statistics.median(times) * 1000:7.1f} / {p95(times):7.1f}"
+            + ("  (target p95 <= 300)" if path == "/cases" else "")
+        )
+    api.close()
+    page.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Complaint cases: intake, routing, work, SLA clocks and figures."""

@@ -1,0 +1,205 @@
+"""Case endpoints under /api/v1/cases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, Field
+
+from trustdesk.access.principal import Principal
+from trustdesk.auth.http import ReadSession, WriteSession, get_platform, require
+from trustdesk.bounds import RowId
+from trustdesk.cases import service
+from trustdesk.cases.intake import open_case
+from trustdesk.cases.routing import classifier_for
+from trustdesk.cases.schemas import CaseDetail, CaseIn, CaseOpened, InboxPage
+from trustdesk.cases.stats import case_figures
+from trustdesk.platform import Platform
+from trustdesk.problems import problem_responses
+
+router = APIRouter(prefix="/cases", tags=["cases"])
+
+
+@router.post(
+    "",
+    response_model=CaseOpened,
+    status_code=201,
+    responses={
+        200: {"model": CaseOpened, "description": "Already opened"},
+        **problem_responses(404),
+    },
+)
+def post_case(
+    *,
+    body: CaseIn,
+    response: Response,
+    principal: Principal = Depends(require("cases:write")),
+    platform: Platform = Depends(get_platform),
+    session: WriteSession,
+) -> CaseOpened:
+    """Open a case, routed by intent; the same (channel, external id) again returns it (200)."""
+    opened = open_case(
+        session,
+        platform.vault,
+        body,
+        classify=classifier_for(platform.settings),
+        actor=principal.actor,
+    )
+    if not opened.created:
+        response.status_code = 200
+    return opened
+
+
+@router.get("", response_model=InboxPage)
+def inbox(
+    *,
+    queue: str | None = Query(None, max_length=64),
+    status: str | None = Query(None, max_length=32),
+    cursor: RowId | None = None,
+    limit: int = Query(50, ge=1, le=200),
+    principal: Principal = Depends(require("cases:read")),
+    session: ReadSession,
+) -> InboxPage:
+    """Newest first; pass `next_cursor` back as `cursor` for the next page."""
+    items, next_cursor = service.list_inbox(
+        session, queue=queue, status=status, before_id=cursor, limit=limit
+    )
+    return InboxPage(items=items, next_cursor=next_cursor)
+
+
+@router.get("/stats")
+def stats(
+    *, principal: Principal = Depends(require("cases:read")), session: ReadSession
+) -> dict[str, Any]:
+    """Timely-response rate, median first response and resolution, reopen rate."""
+    return case_figures(session)
+
+
+@router.get("/{case_id}", response_model=CaseDetail, responses=problem_responses(404))
+def get_case(
+    *,
+    case_id: RowId,
+    principal: Principal = Depends(require("cases:read")),
+    platform: Platform = Depends(get_platform),
+    session: ReadSession,
+) -> CaseDetail:
+    return service.get_case(
+        session, platform.vault, case_id, reveal=principal.can("cases:read_personal")
+    )
+
+
+class StatusIn(BaseModel):
+    status: str = Field(max_length=32)
+
+
+class AssignIn(BaseModel):
+    team: str | None = Field(default=None, max_length=64)
+    assignee: str | None = Field(default=None, max_length=128)
+
+
+class TextIn(BaseModel):
+    text: str = Field(min_length=1, max_length=20_000)
+
+
+class LinkIn(BaseModel):
+    kind: str = Field(max_length=24)
+    target: str = Field(min_length=1, max_length=128)
+
+
+class MergeIn(BaseModel):
+    into: int = Field(ge=1)
+
+
+_WRITE = problem_responses(404, 409)
+
+
+@router.post("/{case_id}/status", response_model=CaseDetail, responses=_WRITE)
+def set_status(
+    *,
+    case_id: RowId,
+    body: StatusIn,
+    principal: Principal = Depends(require("cases:write")),
+    platform: Platform = Depends(get_platform),
+    session: WriteSession,
+) -> CaseDetail:
+    service.change_status(session, case_id, body.status, actor=principal.actor)
+    return service.get_case(session, platform.vault, case_id, reveal=False)
+
+
+@router.post("/{case_id}/assignment", response_model=CaseDetail, responses=_WRITE)
+def set_assignment(
+    *,
+    case_id: RowId,
+    body: AssignIn,
+    principal: Principal = Depends(require("cases:write")),
+    platform: Platform = Depends(get_platform),
+    session: WriteSession,
+) -> CaseDetail:
+    service.assign(session, case_id, team=body.team, assignee=body.assignee, actor=principal.actor)
+    return service.get_case(session, platform.vault, case_id, reveal=False)
+
+
+@router.post("/{case_id}/notes", response_model=CaseDetail, responses=_WRITE)
+def add_note(
+    *,
+    case_id: RowId,
+    body: TextIn,
+    principal: Principal = Depends(require("cases:write")),
+    platform: Platform = Depends(get_platform),
+    session: WriteSession,
+) -> CaseDetail:
+    service.add_note(session, platform.vault, case_id, body.text, actor=principal.actor)
+    return service.get_case(session, platform.vault, case_id, reveal=False)
+
+
+@router.post("/{case_id}/replies", response_model=CaseDetail, responses=_WRITE)
+def add_reply(
+    *,
+    case_id: RowId,
+    body: TextIn,
+    principal: Principal = Depends(require("cases:write")),
+    platform: Platform = Depends(get_platform),
+    session: WriteSession,
+) -> CaseDetail:
+    service.reply(session, platform.vault, case_id, body.text, actor=principal.actor)
+    return service.get_case(session, platform.vault, case_id, reveal=False)
+
+
+@router.post("/{case_id}/playbook-steps", response_model=CaseDetail, responses=_WRITE)
+def complete_step(
+    *,
+    case_id: RowId,
+    principal: Principal = Depends(require("cases:write")),
+    platform: Platform = Depends(get_platform),
+    session: WriteSession,
+) -> CaseDetail:
+    service.complete_step(session, case_id, actor=principal.actor)
+    return service.get_case(session, platform.vault, case_id, reveal=False)
+
+
+@router.post("/{case_id}/links", response_model=CaseDetail, responses=_WRITE)
+def add_link(
+    *,
+    case_id: RowId,
+    body: LinkIn,
+    principal: Principal = Depends(require("cases:write")),
+    platform: Platform = Depends(get_platform),
+    session: WriteSession,
+) -> CaseDetail:
+    service.link(session, case_id, body.kind, body.target, actor=principal.actor)
+    return service.get_case(session, platform.vault, case_id, reveal=False)
+
+
+@router.post("/{case_id}/merge", response_model=CaseDetail, responses=_WRITE)
+def merge(
+    *,
+    case_id: RowId,
+    body: MergeIn,
+    principal: Principal = Depends(require("cases:write")),
+    platform: Platform = Depends(get_platform),
+    session: WriteSession,
+) -> CaseDetail:
+    """Merge this case (a duplicate) into `into`; returns the surviving case."""
+    target = service.merge_cases(session, case_id, body.into, actor=principal.actor)
+    return service.get_case(session, platform.vault, target.id, reveal=False)

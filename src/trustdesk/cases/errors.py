@@ -1,0 +1,39 @@
+"""Cases' domain errors; `app.py` and `cli.py` map them like every other domain error."""
+
+from __future__ import annotations
+
+from trustdesk.errors import Conflict, InvalidInput, NotFound
+
+__all__ = [
+    "CaseNotFound",
+    "InvalidCalendar",
+    "InvalidCase",
+    "InvalidTransition",
+    "UnknownCustomer",
+]
+
+
+class InvalidCalendar(InvalidInput):
+    """A time zone, holiday code, opening hours, duration or time that cannot be used."""
+
+    title = "Invalid calendar"
+
+
+class InvalidCase(InvalidInput):
+    """A case or rule that cannot be stored as given (empty subject, oversized body ...)."""
+
+    title = "Invalid case"
+
+
+class UnknownCustomer(NotFound):
+    title = "Unknown customer"
+
+
+class CaseNotFound(NotFound):
+    title = "Case not found"
+
+
+class InvalidTransition(Conflict):
+    """A status change the workflow does not allow (closed -> waiting on customer ...)."""
+
+    title = "Status change not allowed"

@@ -1,0 +1,210 @@
+"""Opening cases from any channel: idempotent per (channel, external id), routed by intent.
+
+The sender is a known customer (by external id, or by email through the blind index) or a
+contact: a sender we do not know yet, with a data key of its own, merged into a customer later.
+Subject and body are encrypted under that key, so erasing the customer shreds their complaints.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trustdesk import audit
+from trustdesk.cases import sla
+from trustdesk.cases.config import current_config
+from trustdesk.cases.errors import InvalidCase, UnknownCustomer
+from trustdesk.cases.models import Case, CaseContact, CaseEvent
+from trustdesk.cases.routing import Classifier
+from trustdesk.cases.schemas import CHANNELS, CaseIn, CaseOpened
+from trustdesk.crypto import Vault
+from trustdesk.customers import public as customers
+from trustdesk.db import utcnow
+
+__all__ = ["BODY_FIELD", "SUBJECT_FIELD", "ImportResult", "open_case", "open_cases", "parse_case"]
+
+SUBJECT_FIELD, BODY_FIELD, NOTE_FIELD = "case.subject", "case.body", "case.note"
+
+
+def parse_case(data: dict[str, object]) -> CaseIn:
+    """A case from loose input (CSV row, JSON): InvalidCase names the first bad field."""
+    try:
+        case = CaseIn.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "case"
+        raise InvalidCase(f"{where}: {first['msg']}") from None
+    _check(case)
+    return case
+
+
+def _check(case: CaseIn) -> None:
+    if case.channel not in CHANNELS:
+        raise InvalidCase(f"channel {case.channel!r}: expected one of {', '.join(CHANNELS)}")
+    for name in ("external_id", "subject", "body", "customer", "email", "name"):
+        value = getattr(case, name)
+        if value is not None and "\x00" in value:
+            raise InvalidCase(f"{name}: contains a NUL character")
+    if case.at is not None and case.at.tzinfo is None:
+        raise InvalidCase("at: give the time with an offset (e.g. 2026-01-05T10:00:00Z)")
+
+
+@dataclass(frozen=True)
+class _Sender:
+    customer_id: int | None
+    contact_id: int | None
+    key_subject: str
+    segment: str | None
+
+
+def _sender(session: Session, vault: Vault, case: CaseIn, now: datetime) -> _Sender:
+    customer_id: int | None = None
+    if case.customer is not None:
+        found = customers.customer_ids(session, [case.customer])
+        if case.customer not in found:
+            raise UnknownCustomer(f"no customer with external id {case.customer!r}")
+        customer_id = found[case.customer]
+    elif case.email:
+        matches = customers.customer_ids_by_email(session, vault, case.email)
+        if len(matches) == 1:
+            customer_id = matches[0]
+    if customer_id is not None:
+        subject = customers.customer_subjects(session, [customer_id])[customer_id]
+        segment = next(iter(customers.segments(session, [customer_id]).get(customer_id, ())), None)
+        return _Sender(customer_id, None, subject, segment)
+    return _contact(session, vault, case, now)
+
+
+def _contact(session: Session, vault: Vault, case: CaseIn, now: datetime) -> _Sender:
+    digest = vault.blind_index("email", case.email) if case.email else None
+    if digest is not None:
+        known = session.scalars(
+            select(CaseContact).where(
+                CaseContact.email_index == digest, CaseContact.merged_at.is_(None)
+            )
+        ).first()
+        if known is not None:
+            return _Sender(None, known.id, known.subject_id, None)
+    (subject,) = vault.new_subjects(1)
+    key = vault.data_keys([subject])[subject]
+    contact = CaseContact(
+        subject_id=subject,
+        email_index=digest,
+        email_enc=vault.encrypt(key, subject, "contact.email", case.email),
+        name_enc=vault.encrypt(key, subject, "contact.name", case.name),
+        created_at=now,
+    )
+    session.add(contact)
+    session.flush()
+    return _Sender(None, contact.id, subject, None)
+
+
+def open_case(
+    session: Session,
+    vault: Vault,
+    case: CaseIn,
+    *,
+    classify: Classifier,
+    actor: str,
+    now: datetime | None = None,
+) -> CaseOpened:
+    """Open a case, or return the one already opened for this (channel, external id)."""
+    _check(case)
+    existing = session.scalars(
+        select(Case).where(Case.channel == case.channel, Case.external_id == case.external_id)
+    ).first()
+    if existing is not None:
+        return _opened(existing, created=False)
+    now = now or utcnow()
+    opened_at = min(case.at, now) if case.at is not None else now
+    config = current_config(session)
+    sender = _sender(session, vault, case, now)
+    label, probability = classify(f"{case.subject}\n{case.body}")
+    rule = config.route(label, probability)
+    key = vault.data_keys([sender.key_subject]).get(sender.key_subject)
+    if key is None:
+        raise InvalidCase("the customer's personal data was erased: no case can be opened")
+    row = Case(
+        channel=case.channel,
+        external_id=case.external_id,
+        customer_id=sender.customer_id,
+        contact_id=sender.contact_id,
+        segment=sender.segment,
+        key_subject=sender.key_subject,
+        subject_enc=vault.encrypt(key, sender.key_subject, SUBJECT_FIELD, case.subject),
+        body_enc=vault.encrypt(key, sender.key_subject, BODY_FIELD, case.body),
+        body_length=len(case.body),
+        category=label,
+        probability=round(float(probability), 4),
+        queue=rule.queue,
+        priority=rule.priority,
+        playbook=rule.playbook,
+        playbook_done=0,
+        status="new",
+        opened_at=opened_at,
+        updated_at=now,
+        sla_state="ok",
+        breached=0,
+        reopen_count=0,
+    )
+    sla.set_dues(row, config, opened_at)
+    session.add(row)
+    session.flush()
+    detail = {"channel": case.channel, "category": label, "queue": rule.queue}
+    session.add(
+        CaseEvent(case_id=row.id, at=now, actor=actor, kind="opened", detail=json.dumps(detail))
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="case.opened",
+        entity_type="case",
+        entity_id=row.id,
+        changes={**detail, "priority": rule.priority, "known_customer": bool(sender.customer_id)},
+    )
+    return _opened(row, created=True)
+
+
+def _opened(row: Case, *, created: bool) -> CaseOpened:
+    return CaseOpened(
+        id=row.id,
+        category=row.category,
+        probability=row.probability,
+        queue=row.queue,
+        priority=row.priority,
+        first_response_due=row.first_response_due,
+        status=row.status,
+        created=created,
+    )
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    unchanged: int = 0
+    rejected: list[tuple[int, str]] | None = None
+
+
+def open_cases(
+    session: Session,
+    vault: Vault,
+    rows: Iterable[tuple[int, dict[str, object]]],
+    *,
+    classify: Classifier,
+    actor: str,
+) -> Iterator[tuple[int, CaseOpened | str]]:
+    """Open each numbered row in a savepoint of its own: a bad row is named and skipped, the
+    good ones kept."""
+    for number, data in rows:
+        try:
+            with session.begin_nested():
+                parsed = parse_case({k: v for k, v in data.items() if v not in (None, "")})
+                yield number, open_case(session, vault, parsed, classify=classify, actor=actor)
+        except (InvalidCase, UnknownCustomer) as exc:
+            yield number, exc.detail

@@ -1,0 +1,15 @@
+"""Cases' background work for the job system: SLA clocks move with business time, so badges
+and escalations must not wait for someone to open the inbox."""
+
+from __future__ import annotations
+
+from trustdesk.cases.public import evaluate_sla
+from trustdesk.jobs.public import JobContext
+
+__all__ = ["evaluate"]
+
+
+def evaluate(context: JobContext) -> str:
+    """Refresh every open case's SLA state; escalate new breaches once."""
+    report = evaluate_sla(context.platform)
+    return f"{report.evaluated} cases, {report.amber} amber, {report.breached} breached"

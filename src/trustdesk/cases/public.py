@@ -1,0 +1,89 @@
+"""What others may use of cases: the periodic SLA evaluation (for the job system), a customer's
+open cases (ids and states only), and their cases in clear for access exports and erasure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from trustdesk.cases.intake import BODY_FIELD, SUBJECT_FIELD
+from trustdesk.cases.models import Case
+from trustdesk.cases.schemas import SlaReport
+from trustdesk.cases.sla import ACTIVE_STATUSES, evaluate_sla_in
+from trustdesk.crypto import KeyDestroyed, Vault
+from trustdesk.platform import Platform
+
+__all__ = [
+    "CaseState",
+    "CustomerCase",
+    "SlaReport",
+    "customer_cases",
+    "evaluate_sla",
+    "forget_customer_cases",
+    "open_cases_of",
+]
+
+
+def evaluate_sla(platform: Platform) -> SlaReport:
+    """One SLA pass in a transaction of its own: states refreshed, breaches escalated."""
+    with platform.db.transaction() as session:
+        return evaluate_sla_in(session)
+
+
+@dataclass(frozen=True)
+class CaseState:
+    id: int
+    queue: str
+    status: str
+    sla_state: str
+
+
+def open_cases_of(session: Session, customer_id: int) -> list[CaseState]:
+    rows = session.execute(
+        select(Case.id, Case.queue, Case.status, Case.sla_state)
+        .where(Case.customer_id == customer_id, Case.status.in_(ACTIVE_STATUSES))
+        .order_by(Case.id.desc())
+    )
+    return [CaseState(*r) for r in rows]
+
+
+@dataclass(frozen=True)
+class CustomerCase:
+    id: int
+    channel: str
+    opened_at: datetime
+    status: str
+    category: str
+    subject: str | None  # None once the customer's key is destroyed
+    body: str | None
+
+
+def customer_cases(session: Session, vault: Vault, customer_id: int) -> list[CustomerCase]:
+    """A customer's cases, text decrypted while their key lives."""
+    rows = session.scalars(
+        select(Case).where(Case.customer_id == customer_id).order_by(Case.id)
+    ).all()
+    keys = vault.data_keys({r.key_subject for r in rows})
+    found: list[CustomerCase] = []
+    for r in rows:
+        key = keys.get(r.key_subject)
+        try:
+            subject = vault.decrypt(key, r.key_subject, SUBJECT_FIELD, r.subject_enc)
+            body = vault.decrypt(key, r.key_subject, BODY_FIELD, r.body_enc)
+        except KeyDestroyed:
+            subject = body = None
+        found.append(
+            CustomerCase(r.id, r.channel, r.opened_at, r.status, r.category, subject, body)
+        )
+    return found
+
+
+def forget_customer_cases(session: Session, customer_id: int) -> int:
+    """After the customer's key is gone: drop the unreadable ciphertext of their cases."""
+    result = session.execute(
+        update(Case).where(Case.customer_id == customer_id).values(subject_enc=None, body_enc=None)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
