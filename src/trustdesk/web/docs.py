@@ -34,7 +34,7 @@ def mount_docs(app: FastAPI, *, openapi_url: str = "/openapi.json") -> None:
     app.mount(SWAGGER_ASSETS, StaticFiles(directory=_swagger_dir()), name="swagger")
 
     @app.get("/docs", include_in_schema=False)
-    async def swagger_ui() -> HTMLResponse:
+    def swagger_ui() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url=openapi_url,
             title=f"{app.title} API",
@@ -44,7 +44,7 @@ def mount_docs(app: FastAPI, *, openapi_url: str = "/openapi.json") -> None:
         )
 
     @app.get("/favicon.ico", include_in_schema=False)
-    async def favicon() -> FileResponse:
+    def favicon() -> FileResponse:
         return FileResponse(
             _FAVICON,
             media_type="image/svg+xml",
