@@ -163,6 +163,12 @@ def test_the_api_works_incidents_with_permissions(client, token_for, cli, tmp_pa
     assert not found[("unknown", "individuals")]["required"]
     bad = client.patch(f"/api/v1/incidents/{iid}", json={"status": "closed", "risk": "extreme"})
     assert bad.status_code == 422
+    # null for a field the register needs is a 422 naming it, never a 500 at commit
+    for field in ("key_compromised", "data_encrypted", "severity", "description"):
+        refused = client.patch(f"/api/v1/incidents/{iid}", json={field: None})
+        assert refused.status_code == 422, (field, refused.text)
+        assert field in refused.json()["detail"]
+    assert client.patch(f"/api/v1/incidents/{iid}", json={"risk": None}).status_code == 200
     assert client.get("/api/v1/incidents/999").status_code == 404
     assert (
         client.patch(f"/api/v1/incidents/{iid}", json={"status": "eradicated"}).status_code == 409

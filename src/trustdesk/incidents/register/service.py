@@ -132,6 +132,11 @@ def open_incident(session: Session, data: IncidentIn, *, actor: str, now: dateti
     return incident
 
 
+# Fields a PATCH may set to null: only those the table lets be empty (null elsewhere is a 422,
+# never a NOT NULL violation at commit).
+_NULLABLE = {c.name: bool(c.nullable) for c in Incident.__table__.columns}
+
+
 def update_incident(
     session: Session, incident_id: int, patch: IncidentPatch, *, actor: str, now: datetime
 ) -> Incident:
@@ -173,7 +178,7 @@ def update_incident(
     merged.update({k: v for k, v in given.items() if k in merged})
     _check_times(merged)
     for field, value in given.items():
-        if field in ("title", "aware_at") and value is None:
+        if value is None and field not in _LIST_FIELDS and not _NULLABLE.get(field, True):
             raise InvalidInput(f"{field} cannot be removed")
         before = getattr(incident, field)
         if field in _LIST_FIELDS:
