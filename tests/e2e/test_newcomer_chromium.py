@@ -83,6 +83,32 @@ def test_an_admin_opens_every_menu_page_without_a_refusal_or_an_error(
         page.go_back()
 
 
+def test_a_newcomer_runs_the_demo_and_the_printed_admin_meets_no_refusal(page, live_server, cli):
+    """The README's path: `trustdesk demo`, then log in as the admin it prints, with the code
+    the command it names prints, and open every menu page."""
+    ran = cli("demo", "--no-serve")
+    assert ran.exit_code == 0, ran.output
+    password = re.search(r"with password '([^']+)'", ran.output)
+    assert password is not None and re.search(r"^  admin +admin\b", ran.output, re.M)
+    page.goto("/login")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill(password.group(1))
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/login/totp$"))
+    code = cli("users", "totp-code", "admin")
+    assert code.exit_code == 0, code.output
+    page.get_by_label("Authentication code").fill(code.stdout.strip())
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Welcome, admin")
+    links = page.get_by_role("navigation", name="Main").get_by_role("link")
+    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    assert {"/users", "/incidents", "/cases", "/jobs", "/trust", "/fraud"} <= set(hrefs)
+    for href in hrefs:
+        response = page.goto(href)
+        assert response is not None and response.status == 200, href
+        assert not ERROR_TEXT.search(page.locator("main").inner_text()), href
+
+
 def test_the_audit_trail_verifies_from_a_button_without_javascript(new_page, live_server, platform):
     page = new_page(live_server, java_script_enabled=False)
     log_in_admin(page, platform)
