@@ -268,52 +268,60 @@ def complete_task(
 def add_update(
     session: Session, incident_id: int, data: UpdateIn, *, actor: str, now: datetime
 ) -> IncidentEntry:
-    incident = load(session, incident_id)
-    entry = IncidentEntry(
-        incident_id=incident.id,
+    entry = _post_entry(
+        session,
+        incident_id,
         kind="update",
         visibility=data.visibility,
         text=data.text,
         actor=actor,
-        at=now,
+        now=now,
     )
-    session.add(entry)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="incident.update_posted",
-        entity_type=_ENTITY,
-        entity_id=incident.id,
-        changes={"entry": entry.id, "visibility": data.visibility},
-    )
+    _audit_entry(session, entry, "incident.update_posted", {"visibility": data.visibility})
     return entry
 
 
 def add_decision(
     session: Session, incident_id: int, data: DecisionIn, *, actor: str, now: datetime
 ) -> IncidentEntry:
-    incident = load(session, incident_id)
-    entry = IncidentEntry(
-        incident_id=incident.id,
+    entry = _post_entry(
+        session,
+        incident_id,
         kind="decision",
         visibility="internal",
         text=data.text,
         reason=data.reason,
         actor=actor,
-        at=now,
+        now=now,
     )
-    session.add(entry)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="incident.decision_recorded",
-        entity_type=_ENTITY,
-        entity_id=incident.id,
-        changes={"entry": entry.id, "decision": data.text, "reason": data.reason},
+    _audit_entry(
+        session, entry, "incident.decision_recorded", {"decision": data.text, "reason": data.reason}
     )
     return entry
+
+
+def _post_entry(
+    session: Session, incident_id: int, *, actor: str, now: datetime, **fields: Any
+) -> IncidentEntry:
+    """A timeline entry of an existing incident, flushed so the audit record can name it."""
+    incident = load(session, incident_id)
+    entry = IncidentEntry(incident_id=incident.id, actor=actor, at=now, **fields)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def _audit_entry(
+    session: Session, entry: IncidentEntry, action: str, changes: dict[str, Any]
+) -> None:
+    audit.record(
+        session,
+        actor=entry.actor,
+        action=action,
+        entity_type=_ENTITY,
+        entity_id=entry.incident_id,
+        changes={"entry": entry.id, **changes},
+    )
 
 
 def _out(session: Session, incident: Incident, *, full: bool) -> IncidentOut:
