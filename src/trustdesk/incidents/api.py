@@ -11,6 +11,7 @@ from trustdesk.access.principal import Principal
 from trustdesk.auth.http import ReadSession, WriteSession, require
 from trustdesk.bounds import RowId
 from trustdesk.db import utcnow
+from trustdesk.incidents import recovery as trust_recovery
 from trustdesk.incidents.affected import counts as affected_counts
 from trustdesk.incidents.affected.derive import derive_affected
 from trustdesk.incidents.notices import offers
@@ -168,6 +169,23 @@ def list_obligations(incident_id: RowId, session: ReadSession) -> list[dict[str,
     return [
         {**c.obligation.as_dict(), "clock": c.state, "seconds_left": c.seconds_left} for c in found
     ]
+
+
+@router.get(
+    "/{incident_id}/recovery",
+    response_model=dict[str, Any],
+    dependencies=[_READ],
+    responses=_404,
+)
+def get_recovery(
+    incident_id: RowId,
+    session: ReadSession,
+    window_days: int = Query(trust_recovery.DEFAULT_WINDOW_DAYS, ge=7, le=730),
+) -> dict[str, Any]:
+    """Trust recovery: difference in differences of affected vs unaffected customers' trust
+    (95% interval), weekly course, days to recover, feedback about privacy and security."""
+    found = trust_recovery.recovery(session, incident_id, window_days=window_days)
+    return trust_recovery.as_dict(found)
 
 
 @router.post("/{incident_id}/fulfilments", status_code=204, responses=_404)

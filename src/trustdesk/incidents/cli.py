@@ -14,6 +14,7 @@ from trustdesk.bounds import parse_row_id
 from trustdesk.console import cli_actor, err, open_platform, out, print_json
 from trustdesk.db import utcnow
 from trustdesk.errors import InvalidInput
+from trustdesk.incidents import recovery as trust_recovery
 from trustdesk.incidents.affected import counts as affected_counts
 from trustdesk.incidents.affected.derive import derive_affected
 from trustdesk.incidents.affected.importing import import_affected_file
@@ -340,6 +341,50 @@ def affected_counts_(incident_id: IncidentId, as_json: AsJson = False) -> None:
     for k, v in categories.items():
         table.add_row(k, str(v))
     out.print(table)
+
+
+@app.command("recovery")
+def recovery_(
+    incident_id: IncidentId,
+    window_days: Annotated[
+        int, typer.Option("--window-days", min=7, max=730, help="Days before and after aware-at.")
+    ] = trust_recovery.DEFAULT_WINDOW_DAYS,
+    as_json: AsJson = False,
+) -> None:
+    """Trust recovery: affected vs unaffected customers' trust before and after (difference in
+    differences, 95% interval), time to recover, feedback about privacy and security."""
+    platform = open_platform()
+    with platform.db.reading() as session:
+        found = trust_recovery.recovery(session, incident_id, window_days=window_days)
+    if as_json:
+        print_json(trust_recovery.as_dict(found))
+        return
+    table = Table("customers", "seen", "before", "after", "change")
+    for label, g in (("affected", found.affected), ("unaffected", found.unaffected)):
+        table.add_row(label, str(g.customers), _pts(g.before), _pts(g.after), _pts(g.change))
+    out.print(table)
+    if found.effect is None:
+        out.print(found.note)
+    else:
+        out.print(
+            f"effect {found.effect:+.1f} points (95% interval {found.ci_low:+.1f} to "
+            f"{found.ci_high:+.1f}), compared with {found.comparison}"
+        )
+    out.print(
+        f"recovered after {found.days_to_recover} days"
+        if found.recovered
+        else f"not recovered within {found.window_days} days"
+    )
+    if found.feedback is not None:
+        f = found.feedback
+        out.print(
+            f"affected customers' feedback about privacy/security: {f.privacy_before} of "
+            f"{f.affected_before} before, {f.privacy_after} of {f.affected_after} after"
+        )
+
+
+def _pts(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
 
 
 def _when(value: datetime | None) -> str:

@@ -13,6 +13,7 @@ from trustdesk.access.principal import Principal
 from trustdesk.auth.http import ReadSession, require_page
 from trustdesk.bounds import RowId
 from trustdesk.db import utcnow
+from trustdesk.incidents import recovery as trust_recovery
 from trustdesk.incidents.affected import counts as affected_counts
 from trustdesk.incidents.notices import delivery, offers
 from trustdesk.incidents.notices import service as notices
@@ -72,5 +73,6 @@ def incident_page(
         "notices": notices.list_notices(session, incident_id),
         "delivery": delivery.delivery_counts(session, incident_id, "individuals"),
         "uptake": offers.uptake(session, incident_id),
+        "recovery": trust_recovery.recovery(session, incident_id),
     }
     return render(request, "incidents/incident.html", context)
