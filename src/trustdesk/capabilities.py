@@ -404,6 +404,7 @@ CAPABILITIES: tuple[Capability, ...] = (
         ),
         pages=("trustdesk.incidents.pages:section",),
         models=("trustdesk.incidents.models",),
+        demo=(DemoStep("trustdesk.incidents.demo:load_demo_incident", 35),),
         signals=("trustdesk.incidents.trust_signal:BREACH_SIGNAL",),
         permissions=(
             Permission(

@@ -45,6 +45,7 @@ __all__ = [
     "jurisdictions_by_id",
     "personal_record",
     "readable_items",
+    "record_jurisdictions",
     "rectify",
     "register_eraser",
     "registered_erasers",
@@ -318,6 +319,41 @@ def rectify(
     service.upsert_customers(session, vault, [record], actor=actor)
     stored = record.personal()
     return [f for f in PERSONAL_FIELDS if stored[f] != before[f]]
+
+
+def record_jurisdictions(
+    session: Session, vault: Vault, places: dict[str, str | None], *, actor: str
+) -> int:
+    """Record the jurisdiction established for existing customers (e.g. a US state found in
+    their billing records by a breach investigation): {external id: code}. Unknown or erased
+    customers are skipped; audited like any customer update. Returns how many changed."""
+    wanted = sorted(places)
+    found = [
+        external_id
+        for chunk in _chunks(wanted)
+        for external_id in session.scalars(
+            select(Customer.external_id).where(
+                Customer.external_id.in_(chunk), Customer.erased_at.is_(None)
+            )
+        )
+    ]
+    records = []
+    for external_id in found:
+        current = service.get_customer(session, vault, external_id, reveal=True)
+        personal = {f: getattr(current, f) for f in PERSONAL_FIELDS}
+        records.append(
+            CustomerIn.model_validate(
+                {
+                    "external_id": external_id,
+                    "segments": current.segments,
+                    "jurisdiction": places[external_id],
+                    **personal,
+                }
+            )
+        )
+    if not records:
+        return 0
+    return service.upsert_customers(session, vault, records, actor=actor).updated
 
 
 def stored_personal_fields(session: Session, external_id: str) -> list[str]:
