@@ -516,7 +516,7 @@ CAPABILITIES: tuple[Capability, ...] = (
                 "notifications",
                 "trustdesk.notifications.cli:app",
                 "Staff notifications: trust alerts, overdue privacy requests, fraud queue, "
-                "job failures.",
+                "job failures, incident clocks.",
             ),
         ),
         pages=("trustdesk.notifications.pages:section",),
@@ -532,10 +532,10 @@ CAPABILITIES: tuple[Capability, ...] = (
             Job(
                 "notifications.notify",
                 "trustdesk.notifications.jobs:notify",
-                "Turn trust alerts, overdue requests, a long fraud queue and job failures into "
-                "email and webhooks for the subscribers.",
+                "Turn trust alerts, overdue requests, a long fraud queue, job failures and "
+                "incident clock alerts into email and webhooks for the subscribers.",
                 every_s=60,
-                triggered_by=("job.failed",),
+                triggered_by=("job.failed", "incidents.clock_alerts"),
             ),
         ),
     ),

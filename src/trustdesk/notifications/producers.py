@@ -1,10 +1,11 @@
 """Turn what happened into outbox messages for the subscribers, idempotently.
 
 Each event has a stable key (`trust_alert:<id>`, `overdue_request:<id>`, `job_failure:<run id>`,
-`fraud_queue:<threshold>:<day>`); the message for one subscription and one event has the outbox
-idempotency key `notify:<subscription>:<event>`, so however often the producer runs, each
-subscriber hears of each event once. Events that happened before a subscription was made are not
-sent to it, except standing conditions (a request still overdue, a queue still too long).
+`fraud_queue:<threshold>:<day>`, `incident_clock:<alert id>`); the message for one subscription
+and one event has the outbox idempotency key `notify:<subscription>:<event>`, so however often
+the producer runs, each subscriber hears of each event once. Events that happened before a
+subscription was made are not sent to it, except standing conditions (a request still overdue,
+a queue still too long).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.crypto import Vault
 from trustdesk.fraud.public import review_queue_length
+from trustdesk.incidents.public import clock_alerts_raised_since
 from trustdesk.jobs.public import changed, failed_runs_since
 from trustdesk.notifications.models import Subscription
 from trustdesk.notifications.service import active, address_of
@@ -112,6 +114,34 @@ def _job_failures(session: Session, now: datetime) -> list[Event]:
     ]
 
 
+_LEVEL = {"amber": "half its time gone", "red": "nearly due", "overdue": "overdue"}
+
+
+def _incident_clocks(session: Session, now: datetime) -> list[Event]:
+    events = []
+    for a in clock_alerts_raised_since(session, now - LOOKBACK):
+        audience = a.audience.replace("_", " ")
+        what = f"Incident {a.incident_id}: notice to {audience} in {a.jurisdiction}"
+        events.append(
+            Event(
+                "incident_clock",
+                f"incident_clock:{a.id}",
+                a.raised_at,
+                f"{what} is {_LEVEL.get(a.level, a.level)}",
+                f"{what} ({a.incident_title}) is {a.level}: due {_when(a.due_at)}. Send it, or "
+                f"record it with `trustdesk incidents fulfil`. See /incidents/{a.incident_id}.",
+                {
+                    "incident_id": str(a.incident_id),
+                    "jurisdiction": a.jurisdiction,
+                    "audience": a.audience,
+                    "level": a.level,
+                    "due_at": a.due_at.isoformat(),
+                },
+            )
+        )
+    return events
+
+
 def _events(session: Session, subs: list[Subscription], now: datetime) -> dict[str, list[Event]]:
     kinds = {s.kind for s in subs}
     found: dict[str, list[Event]] = {}
@@ -121,6 +151,8 @@ def _events(session: Session, subs: list[Subscription], now: datetime) -> dict[s
         found["overdue_request"] = _overdue(session, now)
     if "job_failure" in kinds:
         found["job_failure"] = _job_failures(session, now)
+    if "incident_clock" in kinds:
+        found["incident_clock"] = _incident_clocks(session, now)
     if "fraud_queue" in kinds:
         found["fraud_queue"] = []  # per subscription: each has its own threshold
     return found
