@@ -184,3 +184,19 @@ def test_more_affected_customers_never_remove_an_obligation(facts, groups, more)
     before = {k for k, o in by_key(evaluate(RULES, facts, groups)).items() if o.required}
     after = {k for k, o in by_key(evaluate(RULES, facts, groups + more)).items() if o.required}
     assert before <= after
+
+
+def test_uk_canada_australia_singapore_each_have_their_own_clock():
+    found = by_key(
+        evaluate(
+            RULES, Facts(aware_at=AWARE, determined_at=AWARE + timedelta(days=1)),
+            [ssn(10, "GB"), ssn(10, "CA-ON"), ssn(10, "AU"), ssn(600, "SG")],
+        )
+    )  # fmt: skip
+    assert found[("GB", "regulator")].due_at == AWARE + timedelta(hours=72)  # UK GDPR Art. 33
+    assert found[("GB", "individuals")].required and found[("GB", "individuals")].due_at is None
+    for place in ("CA-ON", "AU"):  # PIPEDA, NDB: "as soon as feasible/practicable"
+        assert found[(place, "individuals")].required and found[(place, "regulator")].required
+        assert found[(place, "regulator")].due_at is None
+    assert found[("SG", "regulator")].due_at == AWARE + timedelta(days=1, hours=72)  # 3 days
+    assert found[("CA-ON", "regulator")].rule_ids == ("ca_pipeda",)

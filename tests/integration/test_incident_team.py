@@ -1,0 +1,72 @@
+"""The incident's people and its public word: commander, participants and task owners must be
+active staff users; tasks carry due times and are done once; the public statement is what the
+trust centre reads through `incidents.public.public_statement`."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from trustdesk.access.roles import Role
+from trustdesk.audit.chain import AuditEntry
+from trustdesk.auth import service as auth_service
+from trustdesk.incidents.public import public_statement
+
+
+def staff(platform, *names):
+    with platform.db.transaction() as session:
+        for name in names:
+            auth_service.create_user(
+                session, platform.vault, username=name, password="correct-horse-battery",
+                role=Role.INCIDENT_MANAGER, actor="test",
+            )  # fmt: skip
+
+
+def test_commander_participants_and_task_owners_are_staff_and_every_change_is_audited(
+    cli, platform
+):
+    staff(platform, "alice", "bob")
+    nobody = cli(
+        "incidents", "open", "--title", "T", "--aware-at", "2026-03-02T09:00:00Z",
+        "--commander", "mallory",
+    )  # fmt: skip
+    assert nobody.exit_code != 0 and "mallory" in nobody.stderr
+    opened = cli(
+        "incidents", "open", "--title", "T", "--aware-at", "2026-03-02T09:00:00Z",
+        "--commander", "alice", "--json",
+    )  # fmt: skip
+    iid = str(json.loads(opened.stdout)["id"])
+    assert cli("incidents", "participant", iid, "bob").exit_code == 0
+    assert cli("incidents", "participant", iid, "eve").exit_code != 0
+    added = cli(
+        "incidents", "task", "add", iid, "--title", "Rotate the keys", "--owner", "bob",
+        "--due-at", "2026-03-03T09:00:00Z",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    assert cli("incidents", "task", "add", iid, "--title", "X", "--owner", "eve").exit_code != 0
+    assert cli("incidents", "task", "done", iid, "1").exit_code == 0
+    shown = json.loads(cli("incidents", "show", iid, "--json").stdout)
+    assert shown["commander"] == "alice" and shown["participants"] == ["bob"]
+    [task] = shown["tasks"]
+    assert task["owner"] == "bob" and task["due_at"].startswith("2026-03-03T09:00")
+    assert task["done_at"]
+    with platform.db.reading() as session:
+        actions = set(
+            session.scalars(select(AuditEntry.action).where(AuditEntry.entity_type == "incident"))
+        )
+    assert {"incident.opened", "incident.participant_added", "incident.task_added"} <= actions
+
+
+def test_the_public_statement_is_none_until_staff_write_one(cli, platform):
+    opened = cli(
+        "incidents", "open", "--title", "Payments breach", "--aware-at", "2026-03-02T09:00:00Z",
+        "--json",
+    )  # fmt: skip
+    iid = json.loads(opened.stdout)["id"]
+    assert public_statement(platform, iid) is None
+    said = "We were attacked on 2 March and have written to everyone affected."
+    assert cli("incidents", "update", str(iid), "--public-statement", said).exit_code == 0
+    found = public_statement(platform, iid)
+    assert found is not None and found.statement == said and found.title == "Payments breach"
+    assert found.status == "detected"
