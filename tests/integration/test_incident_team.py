@@ -70,3 +70,35 @@ def test_the_public_statement_is_none_until_staff_write_one(cli, platform):
     found = public_statement(platform, iid)
     assert found is not None and found.statement == said and found.title == "Payments breach"
     assert found.status == "detected"
+
+
+def test_a_marketing_opt_out_does_not_stop_a_breach_notice(cli, platform, tmp_path, smtp_server):
+    from tests.integration.test_incident_notices import to_server
+
+    from trustdesk.outbox import public as outbox
+
+    (tmp_path / "c.csv").write_text(
+        "external_id,name,email,jurisdiction\nc1,Anna Berg,anna@example.org,DE\n"
+    )
+    assert cli("customers", "import", str(tmp_path / "c.csv")).exit_code == 0
+    withdrawn = cli(
+        "consent", "set", "--customer", "c1", "--purpose", "marketing", "--channel", "email",
+        "--state", "withdrawn",
+    )  # fmt: skip
+    assert withdrawn.exit_code == 0, withdrawn.output
+    denied = cli("consent", "check", "--customer", "c1", "--purpose", "marketing",
+                 "--channel", "email")  # fmt: skip
+    assert "denied" in denied.stdout
+    opened = cli(
+        "incidents", "open", "--title", "Card data stolen", "--aware-at", "2026-03-02T09:00:00Z",
+        "--json",
+    )  # fmt: skip
+    iid = str(json.loads(opened.stdout)["id"])
+    (tmp_path / "a.csv").write_text("external_id,data_categories\nc1,name;financial_account\n")
+    assert cli("incidents", "affected", "import", iid, str(tmp_path / "a.csv")).exit_code == 0
+    drafted = json.loads(cli("incidents", "notices", "draft", iid, "--json").stdout)
+    assert cli("incidents", "notices", "approve", iid, str(drafted["id"])).exit_code == 0
+    sent = json.loads(cli("incidents", "notify", iid, "--json").stdout)
+    assert (sent["queued"], sent["unreachable"]) == (1, 0)
+    outbox.deliver_due(to_server(platform, smtp_server), until_empty=True)
+    assert smtp_server.counts() == {"anna@example.org": 1}
