@@ -23,7 +23,7 @@ known; `recovery(session, incident_id)` reads the evidence and calls it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -309,10 +309,4 @@ def recovery(
         where = customers.jurisdictions_by_id(session, seen)
         comparable = {c for c, p in where.items() if p.jurisdiction in places}
     found = estimate(ev, affected, aware, window_days=window_days, comparable=comparable)
-    return Recovery(
-        **{
-            **found.__dict__,
-            "feedback": _related(session, affected, t0, span),
-            "incident_id": incident_id,
-        }
-    )
+    return replace(found, feedback=_related(session, affected, t0, span), incident_id=incident_id)
