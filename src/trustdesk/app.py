@@ -200,10 +200,12 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     )
     app.add_middleware(AnswerUnexpected)  # innermost: inside the session and the request id
 
-    async def authenticate(request: Request) -> None:
-        await run_in_threadpool(current_principal, request, platform)
+    async def authenticate(request: Request, permissions: tuple[str, ...]) -> None:
+        principal = await run_in_threadpool(current_principal, request, platform)
+        for permission in permissions:
+            principal.require(permission)
 
-    async def authenticate_page(request: Request) -> None:
+    async def authenticate_page(request: Request, permissions: tuple[str, ...]) -> None:
         await run_in_threadpool(session_principal, request, platform)
 
     # Inside the session middleware: a cookie-authenticated call needs its session decoded.

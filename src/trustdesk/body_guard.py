@@ -4,7 +4,9 @@ Without this, anyone could make the server hold a body of any size in memory, pa
 route's authentication ran (six anonymous 55 MB posts took it from 0.4 to 1.4 GB). This ASGI
 middleware answers 413 before reading when `Content-Length` is too large, counts the bytes of
 bodies sent without one (413 as soon as they pass the limit), and, for the token-protected API
-routes, authenticates the caller before a single byte of the body is read (401 or 403).
+routes, authenticates the caller and checks the permissions the route's dependencies require
+(`required_permission` on a dependency, set by `auth.http.require`) before a single byte of the
+body is read (401 or 403).
 
 Each route has the default limit (`max_body_bytes`) unless it is marked `openapi_extra=BULK_BODY`
 (`max_bulk_body_bytes`). Public API routes (`openapi_extra={"security": []}`) and pages are not
@@ -33,7 +35,7 @@ BULK_BODY: dict[str, Any] = {"x-body-limit": "bulk"}
 UPLOAD_BODY: dict[str, Any] = {"x-body-limit": "bulk", "x-authenticate": "session"}
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-Authenticate = Callable[[Request], Awaitable[None]]
+Authenticate = Callable[[Request, tuple[str, ...]], Awaitable[None]]
 
 
 class BodyGuard:
@@ -53,16 +55,17 @@ class BodyGuard:
         self._routes: list[Any] = []
         self._route_rules = lru_cache(maxsize=4096)(self._rules)
 
-    def _rules(self, method: str, path: str) -> tuple[int, str | None]:
-        """(byte limit, who to authenticate first: "api", "session" or None) for the route a
-        request reaches."""
+    def _rules(self, method: str, path: str) -> tuple[int, str | None, tuple[str, ...]]:
+        """(byte limit, who to authenticate first: "api", "session" or None, the permissions its
+        dependencies require) for the route a request reaches."""
         scope = {"type": "http", "method": method, "path": path, "root_path": ""}
         route = next((r for r in self._routes if r.matches(scope)[0] is Match.FULL), None)
         extra = getattr(route, "openapi_extra", None) or {}
         bulk = extra.get("x-body-limit") == BULK_BODY["x-body-limit"]
         api = path.startswith("/api/") and route is not None and extra.get("security") != []
         first = "api" if api else ("session" if extra.get("x-authenticate") == "session" else None)
-        return (self.max_bulk_body_bytes if bulk else self.max_body_bytes), first
+        permissions = _required_permissions(getattr(route, "dependant", None))
+        return (self.max_bulk_body_bytes if bulk else self.max_body_bytes), first, permissions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -76,7 +79,7 @@ class BodyGuard:
             return
         if not self._routes:  # all mounted by the first request; the rules are cached per path
             self._routes = list(scope["app"].router.routes)
-        limit, authenticate_first = self._route_rules(scope["method"], scope["path"])
+        limit, authenticate_first, permissions = self._route_rules(scope["method"], scope["path"])
         try:
             length = int(declared) if declared is not None else None
         except ValueError:
@@ -89,7 +92,7 @@ class BodyGuard:
         )
         if check is not None and (chunked or (length or 0) > 0):
             try:
-                await check(Request(scope))
+                await check(Request(scope), permissions)
             except DomainError as exc:
                 answer = problem(exc.status, exc.title, exc.detail)
                 if exc.status == 401:
@@ -97,6 +100,19 @@ class BodyGuard:
                 await answer(scope, receive, send)
                 return
         await self.app(scope, _counting(receive, limit), send)
+
+
+def _required_permissions(dependant: Any) -> tuple[str, ...]:
+    """Every `required_permission` among a route's dependencies, however deeply nested."""
+    found: list[str] = []
+    stack = list(getattr(dependant, "dependencies", ()))
+    while stack:
+        dependency = stack.pop()
+        permission = getattr(dependency.call, "required_permission", None)
+        if isinstance(permission, str) and permission not in found:
+            found.append(permission)
+        stack.extend(dependency.dependencies)
+    return tuple(found)
 
 
 def _too_large(limit: int) -> Any:

@@ -129,6 +129,8 @@ def require(permission: str) -> Callable[..., Principal]:
         principal.require(permission)
         return principal
 
+    # `body_guard` reads this to refuse a caller without it before reading the request body.
+    dependency.required_permission = permission  # type: ignore[attr-defined]
     return dependency
 
 

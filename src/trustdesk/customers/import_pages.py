@@ -19,17 +19,22 @@ from trustdesk.customers.importing import import_customer_file
 from trustdesk.customers.schemas import ImportReport
 from trustdesk.errors import InvalidInput
 from trustdesk.platform import Platform
-from trustdesk.web.downloads import csv_download
 from trustdesk.web.nav import Section
 from trustdesk.web.routing import page_router
 from trustdesk.web.templating import render
-from trustdesk.web.uploads import Upload, UploadTracker, rejects_rows, save_upload, tracker
+from trustdesk.web.uploads import Upload, UploadPages, UploadTracker, tracker
 
 __all__ = ["router", "section"]
 
 router = page_router(prefix="/customers")
 section = Section(router=router)  # reached from the Customers page
 
+_PAGES = UploadPages(
+    kind="customers",
+    title="Customer import",
+    base="/customers",
+    list_label="Open the customer list",
+)
 _Writer = Annotated[Principal, Depends(require_page("customers:write"))]
 
 
@@ -65,11 +70,7 @@ def upload(
 ) -> Response:
     uploads = _tracker(request, platform)
     try:
-        if file is None or not file.filename:
-            raise InvalidInput("choose a CSV file to upload")
-        path = save_upload(
-            uploads.folder, file.filename, file.file, limit=platform.settings.max_bulk_body_bytes
-        )
+        path = _PAGES.receive(uploads, file, limit=platform.settings.max_bulk_body_bytes)
     except InvalidInput as exc:
         return _form(request, platform, principal, exc.detail, 422)
 
@@ -98,16 +99,7 @@ def progress(
     principal: _Writer,
     platform: Platform = Depends(get_platform),
 ) -> Response:
-    found = _tracker(request, platform).get(upload_id[:32], principal.id)
-    context = {
-        "upload": found,
-        "title": "Customer import",
-        "again_href": "/customers/import",
-        "list_href": "/customers",
-        "list_label": "Open the customer list",
-        "rejects_href": f"/customers/imports/{found.id}/rejects.csv",
-    }
-    return render(request, "imports/progress.html", context)
+    return _PAGES.progress(request, _tracker(request, platform), upload_id, principal.id)
 
 
 @router.get("/imports/{upload_id}/rejects.csv")
@@ -117,9 +109,4 @@ def rejects(
     principal: _Writer,
     platform: Platform = Depends(get_platform),
 ) -> Response:
-    found = _tracker(request, platform).get(upload_id[:32], principal.id)
-    return csv_download(
-        "customer-import-rejects.csv",
-        ["row", "external_id", "reason"],
-        rejects_rows(found.rejected),
-    )
+    return _PAGES.rejects(_tracker(request, platform), upload_id, principal.id)

@@ -22,17 +22,22 @@ from trustdesk.feedback.importing import ColumnMap, analyse_pending, import_feed
 from trustdesk.feedback.ratings import DEFAULT_SCALE, SCALES
 from trustdesk.feedback.schemas import ImportReport
 from trustdesk.platform import Platform
-from trustdesk.web.downloads import csv_download
 from trustdesk.web.nav import Section
 from trustdesk.web.routing import page_router
 from trustdesk.web.templating import render
-from trustdesk.web.uploads import Upload, UploadTracker, rejects_rows, save_upload, tracker
+from trustdesk.web.uploads import Upload, UploadPages, UploadTracker, tracker
 
 __all__ = ["router", "section"]
 
 router = page_router(prefix="/feedback")
 section = Section(router=router)  # reached from the Feedback page
 
+_PAGES = UploadPages(
+    kind="feedback",
+    title="Feedback import",
+    base="/feedback",
+    list_label="Open the feedback explorer",
+)
 _Writer = Annotated[Principal, Depends(require_page("feedback:write"))]
 _Column = Annotated[str, Form(max_length=64)]
 _DEFAULTS = {
@@ -106,11 +111,7 @@ def upload(
     try:
         if not values["source"]:
             raise InvalidInput("say where the feedback came from (source), e.g. survey")
-        if file is None or not file.filename:
-            raise InvalidInput("choose a CSV file to upload")
-        path = save_upload(
-            uploads.folder, file.filename, file.file, limit=platform.settings.max_bulk_body_bytes
-        )
+        path = _PAGES.receive(uploads, file, limit=platform.settings.max_bulk_body_bytes)
     except InvalidInput as exc:
         return _form(request, platform, principal, values, exc.detail, 422)
     columns = ColumnMap(
@@ -166,16 +167,7 @@ def progress(
     principal: _Writer,
     platform: Platform = Depends(get_platform),
 ) -> Response:
-    found = _tracker(request, platform).get(upload_id[:32], principal.id)
-    context = {
-        "upload": found,
-        "title": "Feedback import",
-        "again_href": "/feedback/import",
-        "list_href": "/feedback",
-        "list_label": "Open the feedback explorer",
-        "rejects_href": f"/feedback/imports/{found.id}/rejects.csv",
-    }
-    return render(request, "imports/progress.html", context)
+    return _PAGES.progress(request, _tracker(request, platform), upload_id, principal.id)
 
 
 @router.get("/imports/{upload_id}/rejects.csv")
@@ -185,9 +177,4 @@ def rejects(
     principal: _Writer,
     platform: Platform = Depends(get_platform),
 ) -> Response:
-    found = _tracker(request, platform).get(upload_id[:32], principal.id)
-    return csv_download(
-        "feedback-import-rejects.csv",
-        ["row", "external_id", "reason"],
-        rejects_rows(found.rejected),
-    )
+    return _PAGES.rejects(_tracker(request, platform), upload_id, principal.id)

@@ -20,12 +20,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, UploadFile
+from starlette.responses import Response
 
 from trustdesk.errors import DomainError, InvalidInput, NotFound
 from trustdesk.private_files import private_dir, write_private
+from trustdesk.web.downloads import csv_download
+from trustdesk.web.templating import render
 
-__all__ = ["KEEP", "Upload", "UploadTracker", "rejects_rows", "save_upload", "tracker"]
+__all__ = [
+    "KEEP",
+    "Upload",
+    "UploadPages",
+    "UploadTracker",
+    "rejects_rows",
+    "save_upload",
+    "tracker",
+]
 
 _log = logging.getLogger("trustdesk.uploads")
 KEEP = 50  # finished uploads remembered per process (oldest forgotten first)
@@ -177,3 +188,42 @@ def _count_rows(path: Path) -> int:
 def rejects_rows(rejected: Iterable[Any]) -> list[list[Any]]:
     """The rejected rows as CSV rows: row, external_id, reason."""
     return [[r.row, r.external_id or "", r.reason] for r in rejected]
+
+
+@dataclass(frozen=True)
+class UploadPages:
+    """What every CSV upload page shares (customers, feedback): receiving the file, the progress
+    page and the rejected-rows download. Each capability keeps its own form and its import work."""
+
+    kind: str  # the tracker's kind, e.g. "customers"
+    title: str  # "Customer import"
+    base: str  # the pages' prefix, e.g. "/customers"
+    list_label: str  # "Open the customer list"
+
+    def receive(self, uploads: UploadTracker, file: UploadFile | None, *, limit: int) -> Path:
+        """The uploaded file saved owner-only (InvalidInput when none was chosen or it is bad)."""
+        if file is None or not file.filename:
+            raise InvalidInput("choose a CSV file to upload")
+        return save_upload(uploads.folder, file.filename, file.file, limit=limit)
+
+    def progress(
+        self, request: Request, uploads: UploadTracker, upload_id: str, owner: int
+    ) -> Response:
+        found = uploads.get(upload_id[:32], owner)
+        context = {
+            "upload": found,
+            "title": self.title,
+            "again_href": f"{self.base}/import",
+            "list_href": self.base,
+            "list_label": self.list_label,
+            "rejects_href": f"{self.base}/imports/{found.id}/rejects.csv",
+        }
+        return render(request, "imports/progress.html", context)
+
+    def rejects(self, uploads: UploadTracker, upload_id: str, owner: int) -> Response:
+        found = uploads.get(upload_id[:32], owner)
+        return csv_download(
+            f"{self.kind}-import-rejects.csv",
+            ["row", "external_id", "reason"],
+            rejects_rows(found.rejected),
+        )
