@@ -365,7 +365,7 @@ CAPABILITIES: tuple[Capability, ...] = (
                 "trustdesk.trust.jobs:recompute",
                 "Fold new feedback and payments into the trust index; evaluate alerts.",
                 every_s=300,
-                triggered_by=("feedback.analysed",),
+                triggered_by=("feedback.analysed", "surveys.answered"),
             ),
         ),
     ),
@@ -469,6 +469,28 @@ CAPABILITIES: tuple[Capability, ...] = (
                 every_s=300,
             ),
         ),
+    ),
+    Capability(
+        name="surveys",
+        commands=(
+            Command(
+                "surveys",
+                "trustdesk.surveys.cli:app",
+                "Trust surveys: validated items, responses, the leaders' trust gap.",
+            ),
+        ),
+        models=("trustdesk.surveys.models",),
+        permissions=(
+            Permission(
+                "surveys:read",
+                "See surveys, their results and the leaders' trust gap",
+                ("analyst", "viewer", "privacy_officer"),
+            ),
+            Permission(
+                "surveys:write", "Build surveys, distribute them and import responses", ("analyst",)
+            ),
+        ),
+        signals=("trustdesk.surveys.trust_signal:SURVEY_SIGNAL",),
     ),
     Capability(
         # Shared: every capability's outgoing email, webhooks and postal letters (docs/outbox.md).

@@ -1,0 +1,134 @@
+"""`trustdesk surveys …` commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from trustdesk.bounds import parse_row_id
+from trustdesk.console import cli_actor, err, open_platform, out, print_json
+from trustdesk.errors import InvalidInput
+from trustdesk.surveys.answers import check_columns, import_responses
+from trustdesk.surveys.bank import template_names
+from trustdesk.surveys.results import trust_gap
+from trustdesk.surveys.service import SurveyOut, create_survey, load_survey
+from trustdesk.tabular import read_header, read_rows
+
+app = typer.Typer(
+    help="Trust surveys: validated items, responses, the leaders' trust gap.", no_args_is_help=True
+)
+responses_app = typer.Typer(help="Survey responses: import.", no_args_is_help=True)
+app.add_typer(responses_app, name="responses")
+
+SurveyId = Annotated[int, typer.Argument(parser=parse_row_id, help="The survey id.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _survey_json(survey: SurveyOut, *, full: bool = False) -> dict[str, Any]:
+    items = []
+    for i in survey.items:
+        item: dict[str, Any] = {"id": i.id, "dimension": i.dimension, "min": i.min, "max": i.max}
+        if full:
+            item |= {"kind": i.kind, "text": i.text, "labels": list(i.labels), "source": i.source}
+        items.append(item)
+    found: dict[str, Any] = {"id": survey.id, "items": items}
+    if full:
+        found |= {
+            "title": survey.title,
+            "template": survey.template,
+            "status": survey.status,
+            "version": survey.version,
+            "created_at": survey.created_at.isoformat(),
+        }
+    return found
+
+
+@app.command("templates")
+def templates() -> None:
+    """The shipped item banks."""
+    for name in template_names():
+        out.print(name)
+
+
+@app.command("create")
+def create(
+    template: Annotated[str, typer.Option(help="Item bank, e.g. trust-core.")],
+    title: Annotated[str, typer.Option(help="The survey's title.")],
+    company: Annotated[str, typer.Option(help="How items name you (default 'this company').")] = "",
+    as_json: AsJson = False,
+) -> None:
+    """Create a survey from a template of validated items (each with its source)."""
+    platform = open_platform()
+    with platform.db.transaction() as session:
+        survey = create_survey(
+            session, platform.vault, template=template, title=title, actor=cli_actor(),
+            company=company,
+        )  # fmt: skip
+    if as_json:
+        print_json(_survey_json(survey))
+    else:
+        out.print(f"survey {survey.id}: {survey.title} ({len(survey.items)} items)")
+
+
+@app.command("show")
+def show(survey_id: SurveyId, as_json: AsJson = False) -> None:
+    """A survey's items: wording, scale, dimension and source."""
+    platform = open_platform()
+    with platform.db.reading() as session:
+        survey = load_survey(session, survey_id)
+    if as_json:
+        print_json(_survey_json(survey, full=True))
+        return
+    out.print(f"survey {survey.id}: {survey.title} ({survey.status}, version {survey.version})")
+    for i in survey.items:
+        scale = f"{i.min}..{i.max}" if i.min is not None else "text"
+        out.print(f"  {i.id:<14} {i.dimension or '-':<12} {scale:<6} {i.text}", markup=False)
+
+
+@responses_app.command("import")
+def import_(
+    survey_id: SurveyId,
+    file: Annotated[
+        Path,
+        typer.Argument(help="CSV/JSONL: external_id or respondent=leader, one column per item"),
+    ],
+    as_json: AsJson = False,
+) -> None:
+    """Import responses; idempotent per respondent, bad rows named and not stored."""
+    platform = open_platform()
+    with platform.db.transaction() as session:
+        check_columns(load_survey(session, survey_id), read_header(file))
+        rows = ((r.number, r.error if r.error else r.fields) for r in read_rows(file))
+        report = import_responses(session, platform.vault, survey_id, rows, actor=cli_actor())
+    rejected = report.rejected or []
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        out.print(
+            f"created {report.created}, unchanged {report.unchanged}, rejected {len(rejected)}"
+        )
+        for bad in rejected:
+            err.print(f"row {bad['row']}: {bad['reason']}", markup=False, highlight=False)
+    if rejected:
+        raise typer.Exit(code=InvalidInput.exit_code)
+
+
+@app.command("gap")
+def gap(survey_id: SurveyId, as_json: AsJson = False) -> None:
+    """The leaders' trust gap per dimension: leaders' belief - customers' answers (0..100),
+    with a Welch 95% interval."""
+    platform = open_platform()
+    with platform.db.reading() as session:
+        found = trust_gap(session, survey_id)
+    if as_json:
+        print_json(found)
+        return
+    for row in found:
+        ci = f"[{row['ci_low']}, {row['ci_high']}]" if row["ci_low"] is not None else "(too few)"
+        out.print(
+            f"{row['dimension']:<12} customers {row['customers']} (n={row['n_customers']})  "
+            f"leaders {row['leaders']} (n={row['n_leaders']})  gap {row['gap']} {ci}",
+            markup=False,
+        )

@@ -1,0 +1,136 @@
+"""Surveys' use cases: build a survey from a template, read it back. Nothing commits."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trustdesk import audit
+from trustdesk.crypto import Vault
+from trustdesk.db import utcnow
+from trustdesk.surveys.bank import load_template
+from trustdesk.surveys.errors import InvalidSurvey, SurveyNotFound
+from trustdesk.surveys.models import Survey, SurveyItem
+from trustdesk.surveys.scoring import ScaleItem
+
+__all__ = ["ItemOut", "SurveyOut", "create_survey", "load_survey", "scale_items"]
+
+MAX_TITLE = 200
+COMPANY = "we"  # how items name the organisation asking ("{company} is ..." -> "We are ...")
+
+
+@dataclass(frozen=True)
+class ItemOut:
+    id: str
+    dimension: str | None
+    min: int | None
+    max: int | None
+    kind: str
+    text: str
+    labels: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class SurveyOut:
+    id: int
+    title: str
+    template: str | None
+    status: str
+    version: int
+    created_at: datetime
+    items: tuple[ItemOut, ...]
+
+    def item(self, item_id: str) -> ItemOut | None:
+        return next((i for i in self.items if i.id == item_id), None)
+
+
+def create_survey(
+    session: Session, vault: Vault, *, template: str, title: str, actor: str, company: str = ""
+) -> SurveyOut:
+    """A new survey holding a copy of the template's items (wording, scale, source)."""
+    title = title.strip()
+    if not title or len(title) > MAX_TITLE:
+        raise InvalidSurvey(f"a title is 1 to {MAX_TITLE} characters")
+    bank = load_template(template)
+    survey = Survey(
+        title=title,
+        template=bank.name,
+        status="open",
+        version=1,
+        key_subject=vault.new_subjects(1)[0],
+        created_by=actor,
+        created_at=utcnow(),
+    )
+    session.add(survey)
+    session.flush()
+    name = company.strip() or "this company"
+    for position, item in enumerate(bank.items):
+        session.add(
+            SurveyItem(
+                survey_id=survey.id,
+                position=position,
+                item_key=item.id,
+                kind=item.kind,
+                dimension=item.dimension,
+                min_value=item.min,
+                max_value=item.max,
+                labels=json.dumps(list(item.labels)),
+                text=_worded(item.text, name),
+                source=item.source,
+            )
+        )
+    session.flush()
+    audit.record(
+        session, actor=actor, action="survey.created", entity_type="survey", entity_id=survey.id,
+        changes={"template": bank.name, "items": len(bank.items)},
+    )  # fmt: skip
+    return load_survey(session, survey.id)
+
+
+def _worded(text: str, company: str) -> str:
+    worded = text.replace("{company}", company)
+    return worded[:1].upper() + worded[1:]
+
+
+def load_survey(session: Session, survey_id: int) -> SurveyOut:
+    survey = session.get(Survey, survey_id)
+    if survey is None:
+        raise SurveyNotFound(f"no survey {survey_id}")
+    items = session.scalars(
+        select(SurveyItem).where(SurveyItem.survey_id == survey_id).order_by(SurveyItem.position)
+    )
+    return SurveyOut(
+        id=survey.id,
+        title=survey.title,
+        template=survey.template,
+        status=survey.status,
+        version=survey.version,
+        created_at=survey.created_at,
+        items=tuple(
+            ItemOut(
+                id=i.item_key,
+                dimension=i.dimension,
+                min=i.min_value,
+                max=i.max_value,
+                kind=i.kind,
+                text=i.text,
+                labels=tuple(json.loads(i.labels)),
+                source=i.source,
+            )
+            for i in items
+        ),
+    )
+
+
+def scale_items(survey: SurveyOut) -> list[ScaleItem]:
+    """The survey's items that take a number (not the open questions)."""
+    return [
+        ScaleItem(i.id, i.dimension, i.min, i.max)
+        for i in survey.items
+        if i.min is not None and i.max is not None
+    ]
