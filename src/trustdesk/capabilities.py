@@ -479,6 +479,7 @@ CAPABILITIES: tuple[Capability, ...] = (
                 "Trust surveys: validated items, responses, the leaders' trust gap.",
             ),
         ),
+        pages=("trustdesk.surveys.respond_pages:section",),
         models=("trustdesk.surveys.models",),
         permissions=(
             Permission(
@@ -491,6 +492,15 @@ CAPABILITIES: tuple[Capability, ...] = (
             ),
         ),
         signals=("trustdesk.surveys.trust_signal:SURVEY_SIGNAL",),
+        jobs=(
+            Job(
+                "surveys.deliver",
+                "trustdesk.surveys.jobs:deliver",
+                "Email due survey invitations and reminders (never in quiet hours).",
+                every_s=300,
+                triggered_by=("surveys.invited",),
+            ),
+        ),
     ),
     Capability(
         # Shared: every capability's outgoing email, webhooks and postal letters (docs/outbox.md).

@@ -30,7 +30,15 @@ from trustdesk.surveys.models import Survey, SurveyResponse
 from trustdesk.surveys.scoring import FACETS, dimension_scores
 from trustdesk.surveys.service import SurveyOut, load_survey, scale_items
 
-__all__ = ["ANSWERED", "META_COLUMNS", "ImportReport", "check_columns", "import_responses"]
+__all__ = [
+    "ANSWERED",
+    "META_COLUMNS",
+    "ImportReport",
+    "check_columns",
+    "import_responses",
+    "parse_row",
+    "submit_one",
+]
 
 ANSWERED = "surveys.answered"
 """The event an import signals: the trust recompute job folds the answers in."""
@@ -59,6 +67,7 @@ class _Parsed:
     text: dict[str, str]
     started_at: datetime | None
     submitted_at: datetime | None
+    anonymous: bool = False  # the public link: a customer we cannot name
 
 
 def check_columns(survey: SurveyOut, columns: Iterable[str]) -> None:
@@ -198,7 +207,8 @@ def _store(
     report: ImportReport,
     channel: str,
     at: datetime,
-) -> None:
+) -> list[int]:
+    """Store the chunk's new respondents (one insert); returns their response ids."""
     assert report.rejected is not None
     ids = customers.customer_ids(session, [p.key for p in chunk if p.respondent == "customer"])
     pairs = list({(p.respondent, p.key) for p in chunk})
@@ -224,7 +234,7 @@ def _store(
     items = scale_items(survey)
     fresh: list[_Parsed] = []
     for p in chunk:
-        if p.respondent == "customer" and p.key not in ids:
+        if p.respondent == "customer" and not p.anonymous and p.key not in ids:
             report.rejected.append({"row": p.number, "reason": f"unknown customer {p.key[:40]!r}"})
             continue
         before = stored.get((p.respondent, p.key))
@@ -243,7 +253,7 @@ def _store(
         stored[(p.respondent, p.key)] = json.dumps(p.answers, sort_keys=True)
         fresh.append(p)
     if not fresh:
-        return
+        return []
     subjects = customers.customer_subjects(
         session, [ids[p.key] for p in fresh if p.text and p.respondent == "customer"]
     )
@@ -273,5 +283,34 @@ def _store(
                 "submitted_at": p.submitted_at or at,
             }
         )
-    session.execute(insert(SurveyResponse), values)
+    made = session.scalars(insert(SurveyResponse).returning(SurveyResponse.id), values).all()
     report.created += len(values)
+    return list(made)
+
+
+def submit_one(
+    session: Session,
+    vault: Vault,
+    survey: SurveyOut,
+    fields: dict[str, Any],
+    *,
+    key: str,
+    channel: str,
+    started_at: datetime | None,
+    now: datetime,
+    anonymous: bool = False,
+) -> int:
+    """Store one customer's answers from a response page; InvalidAnswer (nothing stored) when
+    an answer is off its scale or the respondent already answered. Returns the response id."""
+    answers = {k: v for k, v in fields.items() if k not in META_COLUMNS}
+    parsed = parse_row(survey, 1, {"external_id": key, **answers})
+    parsed = _Parsed(
+        1, "customer", key, parsed.answers, parsed.text, started_at, now, anonymous=anonymous
+    )
+    report = ImportReport(rejected=[])
+    made = _store(session, vault, survey, [parsed], report, channel, now)
+    if not made:
+        reason = report.rejected[0]["reason"] if report.rejected else "already answered"
+        raise InvalidAnswer(str(reason))
+    changed(session, ANSWERED)
+    return made[0]

@@ -10,8 +10,11 @@ import typer
 from trustdesk.bounds import parse_row_id
 from trustdesk.console import cli_actor, err, open_platform, out, print_json
 from trustdesk.errors import InvalidInput
+from trustdesk.jobs.public import run_triggered
+from trustdesk.serving import public_base_url
 from trustdesk.surveys.answers import check_columns, import_responses
 from trustdesk.surveys.bank import template_names
+from trustdesk.surveys.distribution import INVITED, invite, public_link, response_stats
 from trustdesk.surveys.results import trust_gap
 from trustdesk.surveys.service import SurveyOut, create_survey, load_survey
 from trustdesk.tabular import read_header, read_rows
@@ -57,6 +60,11 @@ def create(
     template: Annotated[str, typer.Option(help="Item bank, e.g. trust-core.")],
     title: Annotated[str, typer.Option(help="The survey's title.")],
     company: Annotated[str, typer.Option(help="How items name you (default 'this company').")] = "",
+    quiet_hours: Annotated[
+        str, typer.Option(help="No emails then (UTC, HH:MM-HH:MM; equal ends: none).")
+    ] = "21:00-08:00",
+    reminder_after_h: Annotated[int, typer.Option(help="One reminder after these hours.")] = 72,
+    link_days: Annotated[int, typer.Option(help="Invitation links work this many days.")] = 14,
     as_json: AsJson = False,
 ) -> None:
     """Create a survey from a template of validated items (each with its source)."""
@@ -64,7 +72,8 @@ def create(
     with platform.db.transaction() as session:
         survey = create_survey(
             session, platform.vault, template=template, title=title, actor=cli_actor(),
-            company=company,
+            company=company, quiet_hours=quiet_hours, reminder_after_h=reminder_after_h,
+            link_days=link_days,
         )  # fmt: skip
     if as_json:
         print_json(_survey_json(survey))
@@ -132,3 +141,52 @@ def gap(survey_id: SurveyId, as_json: AsJson = False) -> None:
             f"leaders {row['leaders']} (n={row['n_leaders']})  gap {row['gap']} {ci}",
             markup=False,
         )
+
+
+@app.command("distribute")
+def distribute(
+    survey_id: SurveyId,
+    segment: Annotated[str | None, typer.Option(help="Invite this segment's customers.")] = None,
+    customer: Annotated[
+        list[str] | None, typer.Option(help="Invite this customer (external id); repeatable.")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Invite customers whose consent allows research by email; the delivery job emails their
+    signed single-use links (outside quiet hours) and one reminder."""
+    platform = open_platform()
+    with platform.db.transaction() as session:
+        result = invite(
+            session, survey_id, segment=segment, external_ids=customer or [], actor=cli_actor(),
+            policy_file=platform.settings.consent_policy_file,
+        )  # fmt: skip
+    run_triggered(platform, INVITED)
+    if as_json:
+        print_json(result.__dict__)
+    else:
+        out.print(
+            f"invited {result.invited}, already invited {result.already}, "
+            f"not invited (no research consent by email) {result.no_consent}"
+        )
+
+
+@app.command("public-link")
+def public_link_(survey_id: SurveyId) -> None:
+    """The survey's anonymous public link (the same each time)."""
+    platform = open_platform()
+    with platform.db.transaction() as session:
+        token = public_link(session, survey_id, actor=cli_actor())
+    out.print(f"{public_base_url(platform.settings)}/s/open/{token}", markup=False)
+
+
+@app.command("stats")
+def stats(survey_id: SurveyId, as_json: AsJson = False) -> None:
+    """Invited, sent, opened, partial and answered; response rate and time to answer."""
+    platform = open_platform()
+    with platform.db.reading() as session:
+        found = response_stats(session, survey_id)
+    if as_json:
+        print_json(found.__dict__)
+        return
+    for key, value in found.__dict__.items():
+        out.print(f"{key.replace('_', ' '):<28} {value}", markup=False)

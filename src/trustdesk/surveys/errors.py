@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from trustdesk.errors import Conflict, InvalidInput, NotFound
+from trustdesk.errors import Conflict, DomainError, InvalidInput, NotFound
 
 __all__ = [
     "AlreadyAnswered",
@@ -37,3 +37,15 @@ class AlreadyAnswered(Conflict):
     """A single-use link used a second time."""
 
     title = "Already answered"
+
+
+class LinkInvalid(NotFound):
+    """A survey link that is not ours (altered, copied incompletely)."""
+
+    title = "Link not valid"
+
+
+class LinkExpired(DomainError):
+    title = "Link expired"
+    status = 410
+    exit_code = 4

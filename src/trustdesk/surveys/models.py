@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from trustdesk.db import Base, UTCDateTime
 
-__all__ = ["Survey", "SurveyItem", "SurveyResponse"]
+__all__ = ["Survey", "SurveyInvitation", "SurveyItem", "SurveyResponse"]
 
 
 class Survey(Base):
@@ -35,6 +35,11 @@ class Survey(Base):
     status: Mapped[str] = mapped_column(String(16), nullable=False)  # draft, open, closed
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     key_subject: Mapped[str] = mapped_column(String(36), nullable=False)  # leaders' open answers
+    # The anonymous public link's secret part (None until one is made).
+    public_token: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    quiet_hours: Mapped[str] = mapped_column(String(11), nullable=False, default="21:00-08:00")
+    reminder_after_h: Mapped[int] = mapped_column(Integer, nullable=False, default=72)
+    link_days: Mapped[int] = mapped_column(Integer, nullable=False, default=14)
     created_by: Mapped[str] = mapped_column(String(120), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
@@ -91,3 +96,34 @@ class SurveyResponse(Base):
     channel: Mapped[str] = mapped_column(String(16), nullable=False)  # import, link, public
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class SurveyInvitation(Base):
+    """A customer invited by a signed, expiring, single-use link (emailed through the outbox)."""
+
+    __tablename__ = "survey_invitations"
+    __table_args__ = (
+        UniqueConstraint("survey_id", "customer_id", name="uq_survey_invitations_customer"),
+        Index("ix_survey_invitations_survey_id_sent_at", "survey_id", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(
+        ForeignKey("surveys.id", ondelete="CASCADE"), nullable=False
+    )
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), nullable=True
+    )
+    nonce: Mapped[str] = mapped_column(String(32), nullable=False, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reminders: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    draft: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON, save-and-resume
+    draft_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # open answers
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    response_id: Mapped[int | None] = mapped_column(
+        ForeignKey("survey_responses.id", ondelete="SET NULL"), nullable=True
+    )

@@ -15,6 +15,7 @@ from trustdesk.db import utcnow
 from trustdesk.surveys.bank import load_template
 from trustdesk.surveys.errors import InvalidSurvey, SurveyNotFound
 from trustdesk.surveys.models import Survey, SurveyItem
+from trustdesk.surveys.quiet import parse_quiet_hours
 from trustdesk.surveys.scoring import ScaleItem
 
 __all__ = ["ItemOut", "SurveyOut", "create_survey", "load_survey", "scale_items"]
@@ -50,12 +51,26 @@ class SurveyOut:
 
 
 def create_survey(
-    session: Session, vault: Vault, *, template: str, title: str, actor: str, company: str = ""
+    session: Session,
+    vault: Vault,
+    *,
+    template: str,
+    title: str,
+    actor: str,
+    company: str = "",
+    quiet_hours: str = "21:00-08:00",
+    reminder_after_h: int = 72,
+    link_days: int = 14,
 ) -> SurveyOut:
     """A new survey holding a copy of the template's items (wording, scale, source)."""
     title = title.strip()
     if not title or len(title) > MAX_TITLE:
         raise InvalidSurvey(f"a title is 1 to {MAX_TITLE} characters")
+    parse_quiet_hours(quiet_hours)
+    if not 1 <= reminder_after_h <= 24 * 60 or not 1 <= link_days <= 365:
+        raise InvalidSurvey(
+            "reminders come 1 h to 60 days after the invitation; links last 1 to 365 days"
+        )
     bank = load_template(template)
     survey = Survey(
         title=title,
@@ -63,6 +78,9 @@ def create_survey(
         status="open",
         version=1,
         key_subject=vault.new_subjects(1)[0],
+        quiet_hours=quiet_hours.strip(),
+        reminder_after_h=reminder_after_h,
+        link_days=link_days,
         created_by=actor,
         created_at=utcnow(),
     )
