@@ -178,3 +178,43 @@ def test_survey_answers_give_the_trust_index_a_data_care_dimension(cli, tmp_path
     )
     assert cli("trust", "recompute").exit_code == 0
     assert _segments(cli)["Lowland"]["dimensions"] == low
+
+
+def test_results_by_segment_nps_with_interval_drivers_and_trend_over_waves(cli, tmp_path):
+    _customers(cli, tmp_path)
+    first = _create(cli)["id"]
+    # Data care goes with recommending (NPS = data care + 3), ability does not vary with it.
+    rows = [_row(f"lo{i}", "", 3 + i % 2, 1 + i, 4 + i) for i in range(6)]
+    rows += [_row(f"hi{i}", "", 3 + i % 2, 2 + i % 6, 5 + i % 6) for i in range(6)]
+    rows += [_row("", "leader", 6, 6, 9), _row("", "leader", 7, 6, 10)]
+    assert (
+        cli("surveys", "responses", "import", str(first), _responses(tmp_path, rows)).exit_code == 0
+    )
+    found = json.loads(cli("surveys", "results", str(first), "--json").stdout)
+    assert found["respondents"] == {"customers": 12, "leaders": 2}
+    assert set(found["segments"]) == {"Lowland", "Highland"}
+    low = found["segments"]["Lowland"]["data_care"]
+    assert low["n"] == 6 and low["ci_low"] < low["value"] < low["ci_high"]
+    assert low["value"] == pytest.approx(100 * 2.5 / 6, abs=0.01)  # answers 1..6 -> mean 3.5
+    nps = found["overall"]["nps"]  # 4..9 and 5..10: 3 promoters (9, 9, 10), 5 detractors
+    assert nps["value"] == pytest.approx(100 * (3 - 5) / 12, abs=0.01)
+    assert nps["ci_low"] < nps["value"] < nps["ci_high"] and nps["n"] == 12
+    assert found["leaders_predicted_nps"]["value"] == 100.0
+    top = found["drivers"][0]
+    assert top["item"].startswith("data_care") and top["r"] > 0.9 and top["significant"]
+    assert not any(d["significant"] for d in found["drivers"] if d["item"].startswith("ability"))
+
+    second = _create(cli)["id"]
+    better = [_row(f"lo{i}", "", 6, 6, 9) for i in range(3)] + [
+        _row(f"hi{i}", "", 7, 6, 10) for i in range(3)
+    ]
+    assert (
+        cli(
+            "surveys", "responses", "import", str(second), _responses(tmp_path, better, "b.csv")
+        ).exit_code
+        == 0
+    )
+    waves = json.loads(cli("surveys", "trend", "--json").stdout)
+    assert [w["survey"] for w in waves] == [first, second]
+    assert waves[1]["overall"]["value"] > waves[0]["overall"]["value"]
+    assert waves[0]["gap"] > 0 and waves[1]["gap"] is None  # no leaders in the second wave

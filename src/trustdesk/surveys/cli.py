@@ -15,7 +15,7 @@ from trustdesk.serving import public_base_url
 from trustdesk.surveys.answers import check_columns, import_responses
 from trustdesk.surveys.bank import template_names
 from trustdesk.surveys.distribution import INVITED, invite, public_link, response_stats
-from trustdesk.surveys.results import trust_gap
+from trustdesk.surveys.results import survey_results, trust_gap, trust_trend
 from trustdesk.surveys.service import SurveyOut, create_survey, load_survey
 from trustdesk.tabular import read_header, read_rows
 
@@ -190,3 +190,44 @@ def stats(survey_id: SurveyId, as_json: AsJson = False) -> None:
         return
     for key, value in found.__dict__.items():
         out.print(f"{key.replace('_', ' '):<28} {value}", markup=False)
+
+
+@app.command("results")
+def results(survey_id: SurveyId, as_json: AsJson = False) -> None:
+    """Customers' trust per dimension, overall and per segment with 95% intervals; NPS with its
+    interval; which items go with likelihood to recommend (drivers, BH-adjusted)."""
+    platform = open_platform()
+    with platform.db.reading() as session:
+        found = survey_results(session, survey_id)
+    if as_json:
+        print_json(found)
+        return
+    overall: dict[str, Any] = found["overall"]  # type: ignore[assignment]
+    for facet, e in overall.items():
+        ci = f"[{e['ci_low']}, {e['ci_high']}]" if e["ci_low"] is not None else ""
+        out.print(f"{facet:<12} {e['value']} {ci} n={e['n']}", markup=False)
+    for d in found["drivers"]:  # type: ignore[attr-defined]
+        mark = "*" if d["significant"] else " "
+        out.print(f"driver {d['item']:<14} r={d['r']:+.2f} q={d['q_value']:.3g}{mark}")
+
+
+@app.command("trend")
+def trend(
+    template: Annotated[str, typer.Option(help="Waves are the surveys of this template.")] = (
+        "trust-core"
+    ),
+    as_json: AsJson = False,
+) -> None:
+    """Trust, NPS and the leaders' gap over waves (surveys of one template, oldest first)."""
+    platform = open_platform()
+    with platform.db.reading() as session:
+        found = trust_trend(session, template)
+    if as_json:
+        print_json(found)
+        return
+    for w in found:
+        out.print(
+            f"{w['created_at'][:10]} {w['title']}: trust {w['overall']['value']}, "  # type: ignore[index]
+            f"NPS {w['nps']['value']}, gap {w['gap']}",  # type: ignore[index]
+            markup=False,
+        )

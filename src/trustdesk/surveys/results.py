@@ -1,18 +1,22 @@
-"""Survey results read from the stored dimension scores: the leaders' trust gap."""
+"""Survey results read from the stored responses: the leaders' trust gap, results by segment
+with intervals, NPS, drivers, and the trend over waves."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trustdesk.surveys.models import SurveyResponse
+from trustdesk.customers import public as customers
+from trustdesk.surveys.models import Survey, SurveyResponse
 from trustdesk.surveys.scoring import FACETS, welch_gap
 from trustdesk.surveys.service import load_survey
+from trustdesk.surveys.stats import Estimate, drivers, mean_interval, nps_interval
 
-__all__ = ["trust_gap"]
+__all__ = ["survey_results", "trust_gap", "trust_trend"]
 
 
 def trust_gap(session: Session, survey_id: int) -> list[dict[str, object]]:
@@ -31,4 +35,107 @@ def trust_gap(session: Session, survey_id: int) -> list[dict[str, object]]:
                 side[row[0]].append(float(row[i]))
         gap = welch_gap(np.array(side["leader"]), np.array(side["customer"]))
         found.append({"dimension": facet, **asdict(gap)})
+    return found
+
+
+def _estimate(e: Estimate) -> dict[str, object]:
+    return {"value": e.value, "ci_low": e.ci_low, "ci_high": e.ci_high, "n": e.n}
+
+
+def survey_results(session: Session, survey_id: int) -> dict[str, object]:
+    """Customers' scores 0..100 per dimension and overall, in all and per segment, each with a
+    95% t interval; NPS with its interval (and what leaders predicted); drivers of likelihood
+    to recommend among the items, with BH-adjusted significance."""
+    survey = load_survey(session, survey_id)
+    rows = session.execute(
+        select(
+            SurveyResponse.respondent, SurveyResponse.customer_id, SurveyResponse.answers,
+            *[getattr(SurveyResponse, f) for f in FACETS],
+        ).where(SurveyResponse.survey_id == survey_id)
+    ).all()  # fmt: skip
+    customers_rows = [r for r in rows if r[0] == "customer"]
+    placed = customers.segments(session, [r[1] for r in customers_rows if r[1] is not None])
+    groups: dict[str, list[int]] = {}
+    for i, r in enumerate(customers_rows):
+        for segment in placed.get(r[1], ()) if r[1] is not None else ():
+            groups.setdefault(segment, []).append(i)
+    facets = np.array(
+        [[np.nan if v is None else float(v) for v in r[3:]] for r in customers_rows]
+    ).reshape(len(customers_rows), len(FACETS))
+    answers = [json.loads(r[2]) for r in customers_rows]
+    nps = np.array([a.get("nps", np.nan) for a in answers], dtype=np.float64)
+    leaders_nps = np.array(
+        [v for r in rows if r[0] == "leader" if (v := json.loads(r[2]).get("nps")) is not None],
+        dtype=np.float64,
+    )
+
+    def scores(index: list[int] | None) -> dict[str, object]:
+        part = facets if index is None else facets[index]
+        found: dict[str, object] = {
+            f: _estimate(mean_interval(_present(part[:, j]))) for j, f in enumerate(FACETS)
+        }
+        values = nps if index is None else nps[index]
+        found["nps"] = _estimate(nps_interval(_present(values)))
+        return found
+
+    trust_items = [(i.id, i.dimension) for i in survey.items if i.dimension is not None]
+    matrix = np.array(
+        [[a.get(item, np.nan) for item, _ in trust_items] for a in answers], dtype=np.float64
+    ).reshape(len(answers), len(trust_items))
+    return {
+        "survey": survey.id,
+        "respondents": {
+            "customers": len(customers_rows),
+            "leaders": len(rows) - len(customers_rows),
+        },
+        "overall": scores(None),
+        "segments": {name: scores(index) for name, index in sorted(groups.items())},
+        "leaders_predicted_nps": _estimate(nps_interval(leaders_nps)),
+        "drivers": [asdict(d) for d in drivers(trust_items, matrix, nps)],
+    }
+
+
+def _present(values: np.ndarray) -> np.ndarray:
+    kept: np.ndarray = values[~np.isnan(values)]
+    return kept
+
+
+def trust_trend(session: Session, template: str = "trust-core") -> list[dict[str, object]]:
+    """One row per wave (survey of the template, oldest first): customers' overall trust with
+    its interval, NPS, and the leaders' gap on overall trust."""
+    found: list[dict[str, object]] = []
+    for survey in session.execute(
+        select(Survey.id, Survey.title, Survey.created_at)
+        .where(Survey.template == template)
+        .order_by(Survey.created_at, Survey.id)
+    ).all():
+        rows = session.execute(
+            select(SurveyResponse.respondent, SurveyResponse.overall, SurveyResponse.answers).where(
+                SurveyResponse.survey_id == survey[0], SurveyResponse.overall.is_not(None)
+            )
+        ).all()
+        mine = np.array([r[1] for r in rows if r[0] == "customer"], dtype=np.float64)
+        theirs = np.array([r[1] for r in rows if r[0] == "leader"], dtype=np.float64)
+        nps = np.array(
+            [
+                v
+                for r in rows
+                if r[0] == "customer"
+                if (v := json.loads(r[2]).get("nps")) is not None
+            ],
+            dtype=np.float64,
+        )
+        gap = welch_gap(theirs, mine)
+        found.append(
+            {
+                "survey": survey[0],
+                "title": survey[1],
+                "created_at": survey[2].isoformat(),
+                "overall": _estimate(mean_interval(mine)),
+                "nps": _estimate(nps_interval(nps)),
+                "gap": gap.gap,
+                "gap_ci_low": gap.ci_low,
+                "gap_ci_high": gap.ci_high,
+            }
+        )
     return found

@@ -12,7 +12,15 @@ import numpy as np
 
 from trustdesk.surveys.bank import DIMENSIONS
 
-__all__ = ["FACETS", "GroupGap", "ScaleItem", "dimension_scores", "to_100", "welch_gap"]
+__all__ = [
+    "FACETS",
+    "GroupGap",
+    "ScaleItem",
+    "dimension_scores",
+    "scipy_stats",
+    "to_100",
+    "welch_gap",
+]
 
 FACETS: tuple[str, ...] = (*DIMENSIONS, "overall")
 """What a response is scored on: each trust dimension, and overall (all trust items)."""
@@ -76,7 +84,7 @@ def welch_gap(leaders: np.ndarray, customers: np.ndarray, level: float = 0.95) -
             low = high = gap
         else:
             df = (v_l + v_c) ** 2 / (v_l**2 / (n_l - 1) + v_c**2 / (n_c - 1))
-            half = float(_stats().t.ppf(0.5 + level / 2, df)) * se
+            half = float(scipy_stats().t.ppf(0.5 + level / 2, df)) * se
             low, high = gap - half, gap + half
     return GroupGap(
         customers=_r(m_c), leaders=_r(m_l), gap=_r(gap), ci_low=_r(low), ci_high=_r(high),
@@ -88,7 +96,7 @@ def _r(x: float | None) -> float | None:
     return None if x is None else round(x, 2)
 
 
-def _stats() -> Any:
+def scipy_stats() -> Any:
     """scipy.stats, imported when an interval is computed (it takes a second to import)."""
     from scipy import stats  # type: ignore[import-untyped]
 
