@@ -479,7 +479,7 @@ CAPABILITIES: tuple[Capability, ...] = (
                 "Trust surveys: validated items, responses, the leaders' trust gap.",
             ),
         ),
-        pages=("trustdesk.surveys.respond_pages:section",),
+        pages=("trustdesk.surveys.respond_pages:section", "trustdesk.surveys.pages:section"),
         models=("trustdesk.surveys.models",),
         permissions=(
             Permission(

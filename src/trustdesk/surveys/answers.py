@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import Table, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from trustdesk import audit
@@ -207,6 +207,8 @@ def _store(
     report: ImportReport,
     channel: str,
     at: datetime,
+    *,
+    want_ids: bool = False,
 ) -> list[int]:
     """Store the chunk's new respondents (one insert); returns their response ids."""
     assert report.rejected is not None
@@ -283,9 +285,13 @@ def _store(
                 "submitted_at": p.submitted_at or at,
             }
         )
-    made = session.scalars(insert(SurveyResponse).returning(SurveyResponse.id), values).all()
+    table = SurveyResponse.__table__
+    assert isinstance(table, Table)
     report.created += len(values)
-    return list(made)
+    if not want_ids:  # bulk: one executemany, no ORM bookkeeping
+        session.execute(insert(table), values)
+        return []
+    return list(session.scalars(insert(table).returning(table.c.id), values).all())
 
 
 def submit_one(
@@ -308,7 +314,7 @@ def submit_one(
         1, "customer", key, parsed.answers, parsed.text, started_at, now, anonymous=anonymous
     )
     report = ImportReport(rejected=[])
-    made = _store(session, vault, survey, [parsed], report, channel, now)
+    made = _store(session, vault, survey, [parsed], report, channel, now, want_ids=True)
     if not made:
         reason = report.rejected[0]["reason"] if report.rejected else "already answered"
         raise InvalidAnswer(str(reason))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from trustdesk import audit
@@ -14,11 +15,20 @@ from trustdesk.crypto import Vault
 from trustdesk.db import utcnow
 from trustdesk.surveys.bank import load_template
 from trustdesk.surveys.errors import InvalidSurvey, SurveyNotFound
-from trustdesk.surveys.models import Survey, SurveyItem
+from trustdesk.surveys.models import Survey, SurveyItem, SurveyResponse
 from trustdesk.surveys.quiet import parse_quiet_hours
 from trustdesk.surveys.scoring import ScaleItem
 
-__all__ = ["ItemOut", "SurveyOut", "create_survey", "load_survey", "scale_items"]
+__all__ = [
+    "ItemOut",
+    "SurveyOut",
+    "SurveyRow",
+    "create_survey",
+    "latest_with_leaders",
+    "list_surveys",
+    "load_survey",
+    "scale_items",
+]
 
 MAX_TITLE = 200
 COMPANY = "we"  # how items name the organisation asking ("{company} is ..." -> "We are ...")
@@ -47,7 +57,11 @@ class SurveyOut:
     items: tuple[ItemOut, ...]
 
     def item(self, item_id: str) -> ItemOut | None:
-        return next((i for i in self.items if i.id == item_id), None)
+        return self._by_id.get(item_id)
+
+    @cached_property
+    def _by_id(self) -> dict[str, ItemOut]:
+        return {i.id: i for i in self.items}
 
 
 def create_survey(
@@ -152,3 +166,48 @@ def scale_items(survey: SurveyOut) -> list[ScaleItem]:
         for i in survey.items
         if i.min is not None and i.max is not None
     ]
+
+
+@dataclass(frozen=True)
+class SurveyRow:
+    id: int
+    title: str
+    template: str | None
+    status: str
+    created_at: datetime
+    customers: int
+    leaders: int
+
+
+def list_surveys(session: Session, *, limit: int = 200) -> list[SurveyRow]:
+    """Surveys, newest first, with how many customers and leaders answered."""
+    counts: dict[tuple[int, str], int] = {
+        (int(s), str(r)): int(n)
+        for s, r, n in session.execute(
+            select(SurveyResponse.survey_id, SurveyResponse.respondent, func.count()).group_by(
+                SurveyResponse.survey_id, SurveyResponse.respondent
+            )
+        )
+    }
+    return [
+        SurveyRow(
+            s.id,
+            s.title,
+            s.template,
+            s.status,
+            s.created_at,
+            counts.get((s.id, "customer"), 0),
+            counts.get((s.id, "leader"), 0),
+        )
+        for s in session.scalars(select(Survey).order_by(Survey.id.desc()).limit(limit))
+    ]
+
+
+def latest_with_leaders(session: Session) -> int | None:
+    """The newest survey leaders answered (the dashboard's gap)."""
+    return session.scalar(
+        select(SurveyResponse.survey_id)
+        .where(SurveyResponse.respondent == "leader")
+        .order_by(SurveyResponse.survey_id.desc())
+        .limit(1)
+    )

@@ -12,6 +12,7 @@ split between them (as the fraud and incidents signals do).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
@@ -55,40 +56,8 @@ class SurveySignal:
             ).all()
             if not batch:
                 return
-            placed = customers.segments(session, [r[2] for r in batch])
-            ref: list[int] = []
-            at: list[int] = []
-            cid: list[int] = []
-            seg: list[str] = []
-            value: list[float] = []
-            weight: list[float] = []
-            dims: list[int] = []
-            for r in batch:
-                names = placed.get(r[2]) or ("",)
-                for d, score in enumerate(r[3:]):
-                    if score is None:
-                        continue
-                    for segment in names:
-                        ref.append(r[0])
-                        at.append(int(r[1].timestamp()))
-                        cid.append(r[2])
-                        seg.append(segment)
-                        value.append(float(score))
-                        weight.append(DIRECT_WEIGHT / len(names))
-                        dims.append(_MASKS[d])
-            values = np.array(value, dtype=np.float64)
-            yield Observations(
-                signal=self.name,
-                ref=np.array(ref, dtype=np.int64),
-                at=np.array(at, dtype=np.int64),
-                customer_id=np.array(cid, dtype=np.int64),
-                segment=np.array(seg, dtype=object),
-                value=values,
-                weight=np.array(weight, dtype=np.float64),
-                dims=np.array(dims, dtype=np.int32),
-                topics=np.zeros(len(ref), dtype=np.int32),
-                negative=values < NEGATIVE_BELOW,
-                last_ref=int(batch[-1][0]),
+            yield _observations(
+                self.name, batch, customers.segments(session, [r[2] for r in batch])
             )
             after_ref = int(batch[-1][0])
 
@@ -109,6 +78,45 @@ class SurveySignal:
             ]
             found[int(r[0])] = f"survey {r[1]!r}: " + ", ".join(parts)
         return found
+
+
+def _observations(
+    name: str, batch: Sequence[Any], placed: dict[int, tuple[str, ...]]
+) -> Observations:
+    """Columnar observations of a batch of (id, submitted_at, customer_id, *dimension scores):
+    one per answered dimension and segment of the customer, weight split between segments."""
+    ids = np.array([r[0] for r in batch], dtype=np.int64)
+    at = np.array([int(r[1].timestamp()) for r in batch], dtype=np.int64)
+    cid = np.array([r[2] for r in batch], dtype=np.int64)
+    scores = np.array(
+        [[np.nan if v is None else v for v in r[3:]] for r in batch], dtype=np.float64
+    ).reshape(len(batch), len(DIMENSIONS))
+    # One row per (response, segment): most customers are in one segment.
+    names = [placed.get(int(c)) or ("",) for c in cid]
+    repeat = np.array([len(n) for n in names], dtype=np.int64)
+    row = np.repeat(np.arange(len(batch)), repeat)
+    segment = np.array([s for n in names for s in n], dtype=object)
+    share = 1.0 / repeat[row]
+    # Then one per answered dimension (dimension-major, re-sorted by response id below).
+    answered = ~np.isnan(scores[row])
+    r_idx, d_idx = np.nonzero(answered)
+    order = np.argsort(row[r_idx], kind="stable")
+    r_idx, d_idx = r_idx[order], d_idx[order]
+    source = row[r_idx]
+    value = scores[source, d_idx]
+    return Observations(
+        signal=name,
+        ref=ids[source],
+        at=at[source],
+        customer_id=cid[source],
+        segment=segment[r_idx],
+        value=value,
+        weight=DIRECT_WEIGHT * share[r_idx],
+        dims=np.array(_MASKS, dtype=np.int32)[d_idx],
+        topics=np.zeros(len(source), dtype=np.int32),
+        negative=value < NEGATIVE_BELOW,
+        last_ref=int(ids[-1]),
+    )
 
 
 SURVEY_SIGNAL = SurveySignal()
