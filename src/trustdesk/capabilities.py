@@ -472,6 +472,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     ),
     Capability(
         name="surveys",
+        routers=("trustdesk.surveys.api:router",),
         commands=(
             Command(
                 "surveys",

@@ -218,3 +218,27 @@ def test_results_by_segment_nps_with_interval_drivers_and_trend_over_waves(cli, 
     assert [w["survey"] for w in waves] == [first, second]
     assert waves[1]["overall"]["value"] > waves[0]["overall"]["value"]
     assert waves[0]["gap"] > 0 and waves[1]["gap"] is None  # no leaders in the second wave
+
+
+def test_the_api_creates_imports_and_reports_the_gap(api, cli, tmp_path):
+    _customers(cli, tmp_path)
+    made = api.post("/api/v1/surveys", json={"title": "API wave", "company": "Acme"})
+    assert made.status_code == 201, made.text
+    survey = made.json()
+    assert [i["id"] for i in survey["items"]] == ITEMS
+    rows = [{"external_id": "lo0", "ability_1": 2, "data_care_1": 3}]
+    rows += [{"respondent": "leader", "ability_1": 6}, {"external_id": "lo1", "ability_1": 9}]
+    imported = api.post(f"/api/v1/surveys/{survey['id']}/responses", json={"rows": rows})
+    assert imported.status_code == 200, imported.text
+    report = imported.json()
+    assert report["created"] == 2 and [r["row"] for r in report["rejected"]] == [3]
+    unknown = api.post(f"/api/v1/surveys/{survey['id']}/responses", json={"rows": [{"zz": 1}]})
+    assert unknown.status_code == 422 and "zz" in unknown.json()["detail"]
+    gap = api.get(f"/api/v1/surveys/{survey['id']}/gap").json()
+    assert gap[0]["dimension"] == "ability" and gap[0]["gap"] == pytest.approx(
+        100 * 4 / 6, abs=0.01
+    )
+    assert api.get("/api/v1/surveys/999999/gap").status_code == 404
+    assert (
+        api.get(f"/api/v1/surveys/{survey['id']}/results").json()["respondents"]["customers"] == 1
+    )

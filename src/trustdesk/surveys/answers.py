@@ -101,6 +101,8 @@ def parse_row(survey: SurveyOut, number: int, fields: dict[str, Any]) -> _Parsed
     key = str(fields.get("external_id") or "").strip()
     if respondent == "customer" and not key:
         raise InvalidAnswer("external_id is empty (or set respondent=leader)")
+    if len(key) > 128:
+        raise InvalidAnswer("external_id is longer than 128 characters")
     answers: dict[str, float] = {}
     text: dict[str, str] = {}
     for column, raw in fields.items():
