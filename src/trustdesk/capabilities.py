@@ -493,6 +493,9 @@ CAPABILITIES: tuple[Capability, ...] = (
             ),
         ),
         signals=("trustdesk.surveys.trust_signal:SURVEY_SIGNAL",),
+        # After the first trust recompute (the simulated answers follow each customer's index),
+        # before the second (which folds the answers in).
+        demo=(DemoStep("trustdesk.surveys.demo:load_demo_survey", 36),),
         jobs=(
             Job(
                 "surveys.deliver",
