@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
@@ -32,6 +32,7 @@ def test_every_bank_item_has_a_source_and_each_dimension_has_three_items():
         assert sum(item.dimension == dim for item in bank.items) == 3
 
 
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.integers(1, 7), min_size=2, max_size=30),
     st.lists(st.integers(1, 7), min_size=2, max_size=30),
