@@ -242,3 +242,28 @@ def test_the_api_creates_imports_and_reports_the_gap(api, cli, tmp_path):
     assert (
         api.get(f"/api/v1/surveys/{survey['id']}/results").json()["respondents"]["customers"] == 1
     )
+
+
+def test_open_answers_are_read_by_the_feedback_models_and_stay_encrypted(cli, tmp_path, platform):
+    _customers(cli, tmp_path)
+    survey = _create(cli)["id"]
+    why = [
+        "They lost my personal data and never told me, I do not trust them at all",
+        "Terrible: leaked my details and ignored my complaints",
+        "Great service, friendly staff, always on time",
+    ]
+    rows = [_row(f"lo{i}", "", 3, 3, 5, f'"{text}"') for i, text in enumerate(why)]
+    assert (
+        cli("surveys", "responses", "import", str(survey), _responses(tmp_path, rows)).exit_code
+        == 0
+    )
+    with platform.db.reading() as session:
+        from trustdesk.surveys.models import SurveyResponse
+
+        stored = [r.open_enc for r in session.query(SurveyResponse)]
+    assert all(blob and b"leaked" not in blob and b"service" not in blob for blob in stored)
+    found = json.loads(cli("surveys", "open-answers", str(survey), "--json").stdout)
+    assert found["n"] == 3
+    assert found["sentiment"]["negative"] >= 1 / 3 and found["sentiment"]["positive"] > 0
+    assert sum(found["sentiment"].values()) == pytest.approx(1.0, abs=0.001)
+    assert found["topics"], "the topic model names at least one trust topic"

@@ -15,7 +15,7 @@ from trustdesk.serving import public_base_url
 from trustdesk.surveys.answers import check_columns, import_responses
 from trustdesk.surveys.bank import template_names
 from trustdesk.surveys.distribution import INVITED, invite, public_link, response_stats
-from trustdesk.surveys.results import survey_results, trust_gap, trust_trend
+from trustdesk.surveys.results import open_answers, survey_results, trust_gap, trust_trend
 from trustdesk.surveys.service import SurveyOut, create_survey, load_survey
 from trustdesk.tabular import read_header, read_rows
 
@@ -231,3 +231,17 @@ def trend(
             f"NPS {w['nps']['value']}, gap {w['gap']}",  # type: ignore[index]
             markup=False,
         )
+
+
+@app.command("open-answers")
+def open_answers_(survey_id: SurveyId, as_json: AsJson = False) -> None:
+    """Customers' open answers through the feedback models: sentiment shares and trust topics."""
+    platform = open_platform()
+    with platform.db.reading() as session:
+        found = open_answers(session, platform.vault, survey_id)
+    if as_json:
+        print_json(found)
+        return
+    out.print(
+        f"{found['n']} open answers; sentiment {found['sentiment']}; topics {found['topics']}"
+    )

@@ -10,13 +10,15 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trustdesk.crypto import Vault
 from trustdesk.customers import public as customers
+from trustdesk.feedback.public import read_texts
 from trustdesk.surveys.models import Survey, SurveyResponse
 from trustdesk.surveys.scoring import FACETS, welch_gap
 from trustdesk.surveys.service import load_survey
 from trustdesk.surveys.stats import Estimate, drivers, mean_interval, nps_interval
 
-__all__ = ["survey_results", "trust_gap", "trust_trend"]
+__all__ = ["open_answers", "survey_results", "trust_gap", "trust_trend"]
 
 
 def trust_gap(session: Session, survey_id: int) -> list[dict[str, object]]:
@@ -139,3 +141,40 @@ def trust_trend(session: Session, template: str = "trust-core") -> list[dict[str
             }
         )
     return found
+
+
+def open_answers(session: Session, vault: Vault, survey_id: int) -> dict[str, object]:
+    """Customers' open answers read by the feedback models (sentiment and trust topics): how
+    many, the share of each sentiment, and how often each topic comes up. No text leaves."""
+    load_survey(session, survey_id)
+    rows = session.execute(
+        select(SurveyResponse.customer_id, SurveyResponse.open_enc).where(
+            SurveyResponse.survey_id == survey_id,
+            SurveyResponse.respondent == "customer",
+            SurveyResponse.open_enc.is_not(None),
+            SurveyResponse.customer_id.is_not(None),
+        )
+    ).all()
+    subjects = customers.customer_subjects(session, [r[0] for r in rows if r[0] is not None])
+    keys = vault.data_keys(subjects.values())
+    texts: list[str] = []
+    for customer_id, blob in rows:
+        subject = subjects.get(customer_id) if customer_id is not None else None
+        if subject is None or subject not in keys or blob is None:
+            continue  # erased: the text is shredded
+        answers = json.loads(vault.decrypt(keys[subject], subject, "survey_open", blob) or "{}")
+        texts.extend(str(t) for t in answers.values() if str(t).strip())
+    readings = read_texts(texts)
+    n = len(readings)
+    topics: dict[str, int] = {}
+    for r in readings:
+        for t in r.topics:
+            topics[t] = topics.get(t, 0) + 1
+    return {
+        "n": n,
+        "sentiment": {
+            s: round(sum(r.sentiment == s for r in readings) / n, 4) if n else None
+            for s in ("negative", "neutral", "positive")
+        },
+        "topics": dict(sorted(topics.items(), key=lambda kv: -kv[1])),
+    }
