@@ -41,9 +41,9 @@ def test_an_analyst_builds_a_survey_and_reads_its_gap_report(cli, client, platfo
     assert "Malhotra" in page.text and "Leaders' trust gap" in page.text
     assert all(f"<code>{item}</code>" in page.text for item in ITEMS)
 
-    assert client.get("/surveys/gap", follow_redirects=False).headers["location"] == (
-        f"/surveys/{survey_id}/gap"
-    )
+    dashboard = client.get("/surveys/gap")
+    assert dashboard.status_code == 200 and "Spring wave" in dashboard.text
+    assert f'href="/surveys/{survey_id}/gap.pdf"' in dashboard.text
     report = client.get(f"/surveys/{survey_id}/gap")
     assert report.status_code == 200 and "Welch" in report.text
 
@@ -67,6 +67,7 @@ def test_a_viewer_reads_surveys_but_cannot_build_one(client, platform):
     log_in(client, platform, "vic")
     listing = client.get("/surveys")
     assert listing.status_code == 200 and "New survey" not in listing.text
+    assert "No survey has leaders" in client.get("/surveys/gap").text
     refused = client.post(
         "/surveys", data={"title": "x", "csrf_token": csrf_from(listing.text)},
         follow_redirects=False,

@@ -53,7 +53,6 @@ section = Section(
 def surveys_page(
     *,
     request: Request,
-    error: str = "",
     principal: Principal = Depends(require_page("surveys:read")),
     session: ReadSession,
 ) -> Response:
@@ -61,7 +60,6 @@ def surveys_page(
         "surveys": list_surveys(session),
         "templates": template_names(),
         "can_write": principal.can("surveys:write"),
-        "error": error,
     }
     return render(request, "surveys/index.html", context)
 
@@ -85,12 +83,15 @@ def create(
 
 @router.get("/gap")
 def latest_gap(
-    *, _: Principal = Depends(require_page("surveys:read")), session: ReadSession
+    *,
+    request: Request,
+    _: Principal = Depends(require_page("surveys:read")),
+    session: ReadSession,
 ) -> Response:
+    """The trust dashboard's gap: the newest survey leaders answered, and the gap over waves."""
     survey_id = latest_with_leaders(session)
-    if survey_id is None:
-        return RedirectResponse("/surveys?error=no-leaders", status_code=303)
-    return RedirectResponse(f"/surveys/{survey_id}/gap", status_code=303)
+    report = gap_report(session, survey_id) if survey_id is not None else None
+    return render(request, "surveys/gap.html", {"report": report})
 
 
 @router.get("/{survey_id}")
