@@ -101,8 +101,8 @@ def parse_row(survey: SurveyOut, number: int, fields: dict[str, Any]) -> _Parsed
     key = str(fields.get("external_id") or "").strip()
     if respondent == "customer" and not key:
         raise InvalidAnswer("external_id is empty (or set respondent=leader)")
-    if len(key) > 128:
-        raise InvalidAnswer("external_id is longer than 128 characters")
+    if len(key) > 128 or "\x00" in key:
+        raise InvalidAnswer("external_id: at most 128 characters, no NUL")
     answers: dict[str, float] = {}
     text: dict[str, str] = {}
     for column, raw in fields.items():
@@ -112,8 +112,8 @@ def parse_row(survey: SurveyOut, number: int, fields: dict[str, Any]) -> _Parsed
         if item is None:
             raise InvalidAnswer(f"{column!r} is not an item of survey {survey.id}")
         if item.min is None or item.max is None:
-            if len(str(raw)) > MAX_TEXT:
-                raise InvalidAnswer(f"{column}: longer than {MAX_TEXT} characters")
+            if len(str(raw)) > MAX_TEXT or "\x00" in str(raw):
+                raise InvalidAnswer(f"{column}: at most {MAX_TEXT} characters, no NUL")
             text[column] = str(raw).strip()
             continue
         try:

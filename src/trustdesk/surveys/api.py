@@ -85,7 +85,7 @@ def create(
 @router.get("/trend", dependencies=[_READ])
 def trend(*, template: str = "trust-core", session: ReadSession) -> list[dict[str, object]]:
     """Trust, NPS and the leaders' gap per wave (surveys of one template), oldest first."""
-    return trust_trend(session, template[:64])
+    return trust_trend(session, template[:64].replace("\x00", ""))
 
 
 @router.get("/{survey_id}", dependencies=[_READ], responses=_404)

@@ -78,6 +78,8 @@ def invite(
         load_survey(session, survey_id)  # raises SurveyNotFound
         raise AssertionError
     at = now or utcnow()
+    if any("\x00" in name for name in [segment or "", *external_ids]):
+        raise InvalidSurvey("a segment or customer id cannot hold a NUL character")
     wanted: list[int] = customers.segment_members(session, segment) if segment else []
     if external_ids:
         found = customers.customer_ids(session, external_ids)

@@ -80,6 +80,8 @@ def create_survey(
     title = title.strip()
     if not title or len(title) > MAX_TITLE:
         raise InvalidSurvey(f"a title is 1 to {MAX_TITLE} characters")
+    if "\x00" in title + company:
+        raise InvalidSurvey("a title or company name cannot hold a NUL character")
     parse_quiet_hours(quiet_hours)
     if not 1 <= reminder_after_h <= 24 * 60 or not 1 <= link_days <= 365:
         raise InvalidSurvey(
