@@ -365,7 +365,7 @@ CAPABILITIES: tuple[Capability, ...] = (
                 "trustdesk.trust.jobs:recompute",
                 "Fold new feedback and payments into the trust index; evaluate alerts.",
                 every_s=300,
-                triggered_by=("feedback.analysed",),
+                triggered_by=("feedback.analysed", "surveys.answered"),
             ),
         ),
     ),
@@ -468,6 +468,42 @@ CAPABILITIES: tuple[Capability, ...] = (
                 "trustdesk.cases.jobs:evaluate",
                 "SLA clocks of open cases: amber at 80%, breaches escalated once.",
                 every_s=300,
+            ),
+        ),
+    ),
+    Capability(
+        name="surveys",
+        routers=("trustdesk.surveys.api:router",),
+        commands=(
+            Command(
+                "surveys",
+                "trustdesk.surveys.cli:app",
+                "Trust surveys: validated items, responses, the leaders' trust gap.",
+            ),
+        ),
+        pages=("trustdesk.surveys.respond_pages:section", "trustdesk.surveys.pages:section"),
+        models=("trustdesk.surveys.models",),
+        permissions=(
+            Permission(
+                "surveys:read",
+                "See surveys, their results and the leaders' trust gap",
+                ("analyst", "viewer", "privacy_officer"),
+            ),
+            Permission(
+                "surveys:write", "Build surveys, distribute them and import responses", ("analyst",)
+            ),
+        ),
+        signals=("trustdesk.surveys.trust_signal:SURVEY_SIGNAL",),
+        # After the first trust recompute (the simulated answers follow each customer's index),
+        # before the second (which folds the answers in).
+        demo=(DemoStep("trustdesk.surveys.demo:load_demo_survey", 36),),
+        jobs=(
+            Job(
+                "surveys.deliver",
+                "trustdesk.surveys.jobs:deliver",
+                "Email due survey invitations and reminders (never in quiet hours).",
+                every_s=300,
+                triggered_by=("surveys.invited",),
             ),
         ),
     ),

@@ -49,6 +49,7 @@ __all__ = [
     "rectify",
     "register_eraser",
     "registered_erasers",
+    "segment_members",
     "segments",
     "stored_personal_fields",
     "validate_personal",
@@ -155,6 +156,17 @@ def external_ids(session: Session, ids: Iterable[int]) -> dict[int, str]:
         )
         found.update(dict(rows.all()))
     return found
+
+
+def segment_members(session: Session, segment: str) -> list[int]:
+    """Ids of the customers in `segment`, ascending (a survey sent to a segment)."""
+    return list(
+        session.scalars(
+            select(CustomerSegment.customer_id)
+            .where(CustomerSegment.segment == segment)
+            .order_by(CustomerSegment.customer_id)
+        )
+    )
 
 
 def segments(session: Session, ids: Iterable[int]) -> dict[int, tuple[str, ...]]:

@@ -21,7 +21,13 @@ from sqlalchemy.orm import Session
 
 from trustdesk.crypto import Vault
 from trustdesk.errors import InvalidInput
-from trustdesk.feedback.analysis import TextModel, load_model, predict_best
+from trustdesk.feedback.analysis import (
+    SENTIMENTS,
+    TextModel,
+    default_analyser,
+    load_model,
+    predict_best,
+)
 from trustdesk.feedback.models import Feedback
 from trustdesk.feedback.schemas import FeedbackOut
 from trustdesk.feedback.service import (
@@ -43,6 +49,7 @@ __all__ = [
     "FeedbackBatch",
     "FeedbackItem",
     "FeedbackOut",
+    "TextReading",
     "count_feedback_before",
     "customer_feedback",
     "delete_feedback_before",
@@ -50,6 +57,7 @@ __all__ = [
     "forget_customer_feedback",
     "iter_feedback_batches",
     "load_classifier",
+    "read_texts",
     "recent_feedback",
     "train_default_classifier",
 ]
@@ -224,3 +232,31 @@ def train_default_classifier(out: Path, *, embeddings: bool = True) -> Classifie
     trained = train_text_model("classify", texts, labels, embeddings=embeddings)
     save_model(trained, out)
     return Classifier(trained.model)
+
+
+@dataclass(frozen=True)
+class TextReading:
+    """What the shipped models read in one text: sentiment, its probabilities, trust topics."""
+
+    sentiment: str  # negative, neutral or positive
+    p_negative: float
+    p_positive: float
+    topics: tuple[str, ...]
+
+
+def read_texts(texts: Sequence[str]) -> list[TextReading]:
+    """Sentiment and trust topics of texts that are not stored as feedback (a survey's open
+    answers), with the same shipped models that analyse feedback (loaded once per process)."""
+    if not texts:
+        return []
+    found = default_analyser().analyse(list(texts))
+    negative, positive = SENTIMENTS.index("negative"), SENTIMENTS.index("positive")
+    return [
+        TextReading(
+            found.sentiment[i],
+            float(found.probabilities[i, negative]),
+            float(found.probabilities[i, positive]),
+            found.topics(i),
+        )
+        for i in range(len(texts))
+    ]

@@ -1,0 +1,275 @@
+"""Trust surveys: 100,000 responses imported and reflected in the trust index, and the response
+page under 100 submissions/s.
+
+* Import + index: a CSV of RESPONSES customer responses (12 trust items, NPS, CSAT; no open text)
+  through the same path as `trustdesk surveys responses import` (read, check every answer against
+  its scale, look up customers, one insert per 2,000 rows, audit), then a full
+  `trust recompute` folding them in. Target: <= 30 s together. Baseline in the same run: a naive
+  import (one ORM object and one flush per row) on BASELINE rows, as rows/s.
+* Response page: a real `trustdesk serve` (uvicorn, one process, SQLite); POST /s/{token}
+  submissions paced at 100/s (open loop: each request starts on its schedule, latency counts from
+  then) by 8 clients. Target p99 <= 50 ms. Baseline: GET /healthz paced the same way.
+`--quick` (TRUSTDESK_BENCH_QUICK=1): 20,000 responses, 500 submissions.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy import insert
+
+from trustdesk import migrate
+from trustdesk.config import Settings
+from trustdesk.customers.models import Customer, CustomerSegment
+from trustdesk.platform import Platform
+from trustdesk.surveys.answers import import_responses, parse_row
+from trustdesk.surveys.links import SurveyLinks
+from trustdesk.surveys.models import SurveyInvitation, SurveyResponse
+from trustdesk.surveys.scoring import dimension_scores
+from trustdesk.surveys.service import create_survey, load_survey, scale_items
+from trustdesk.tabular import read_rows
+from trustdesk.trust import score_reads
+from trustdesk.trust import service as trust_service
+from trustdesk.trust.service import TrustParams
+
+QUICK = os.environ.get("TRUSTDESK_BENCH_QUICK") == "1" or "--quick" in sys.argv
+RESPONSES = 20_000 if QUICK else 100_000
+BASELINE = 2_000 if QUICK else 5_000
+SUBMISSIONS = 500 if QUICK else 2_000
+RATE = 100.0  # submissions per second
+CLIENTS = 8
+SEGMENTS = ("North", "South", "East", "West", "Online")
+TRUST_ITEMS = [
+    f"{d}_{i}" for d in ("ability", "integrity", "benevolence", "data_care") for i in (1, 2, 3)
+]
+
+
+def seed_customers(platform: Platform, n: int) -> None:
+    now = datetime.now(UTC)
+    with platform.db.transaction() as session:
+        for start in range(0, n, 10_000):
+            ids = range(start, min(start + 10_000, n))
+            session.execute(
+                insert(Customer),
+                [{"id": i + 1, "external_id": f"c{i}", "subject_id": str(uuid.uuid4()),
+                  "created_at": now, "updated_at": now} for i in ids],
+            )  # fmt: skip
+            session.execute(
+                insert(CustomerSegment),
+                [{"customer_id": i + 1, "segment": SEGMENTS[i % len(SEGMENTS)]} for i in ids],
+            )
+
+
+def write_answers(path: Path, n: int, offset: int = 0) -> None:
+    rng = random.Random(7)
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["external_id", "submitted_at", *TRUST_ITEMS, "nps", "csat"])
+        base = datetime(2026, 11, 1, tzinfo=UTC)
+        for i in range(offset, offset + n):
+            level = 2 + i % 5  # segments differ
+            trust = [min(max(level + rng.randint(-1, 1), 1), 7) for _ in TRUST_ITEMS]
+            at = (base + timedelta(seconds=17 * i)).isoformat()
+            writer.writerow([f"c{i}", at, *trust, rng.randint(0, 10), rng.randint(1, 5)])
+
+
+def naive_import(platform: Platform, survey_id: int, path: Path) -> float:
+    """Baseline: the same checks, one ORM object and one flush per row."""
+    start = time.perf_counter()
+    with platform.db.transaction() as session:
+        survey = load_survey(session, survey_id)
+        items = scale_items(survey)
+        ids = {c.external_id: c.id for c in session.query(Customer)}
+        for row in read_rows(path):
+            parsed = parse_row(survey, row.number, row.fields)
+            scores = dimension_scores(parsed.answers, items)
+            session.add(
+                SurveyResponse(
+                    survey_id=survey_id, respondent="customer", respondent_key=parsed.key,
+                    customer_id=ids[parsed.key], answers=json.dumps(parsed.answers),
+                    channel="import", submitted_at=parsed.submitted_at,
+                    **scores,
+                )
+            )  # fmt: skip
+            session.flush()
+    return time.perf_counter() - start
+
+
+def import_and_index(platform: Platform, tmp: Path) -> None:
+    seed_customers(platform, RESPONSES + BASELINE)
+    with platform.db.transaction() as session:
+        survey = create_survey(
+            session, platform.vault, template="trust-core", title="Bench", actor="bench"
+        ).id
+        other = create_survey(
+            session, platform.vault, template="trust-core", title="Naive", actor="bench"
+        ).id
+    path, sample = tmp / "answers.csv", tmp / "sample.csv"
+    write_answers(path, RESPONSES)
+    write_answers(sample, BASELINE, offset=RESPONSES)
+
+    start = time.perf_counter()
+    with platform.db.transaction() as session:
+        rows = ((r.number, r.error or r.fields) for r in read_rows(path))
+        report = import_responses(session, platform.vault, survey, rows, actor="bench")
+    imported = time.perf_counter() - start
+    assert report.created == RESPONSES and not report.rejected, report.as_dict()
+    start = time.perf_counter()
+    with platform.db.transaction() as session:
+        trust_service.recompute(session, TrustParams.from_settings(platform.settings), full=True)
+    indexed = time.perf_counter() - start
+    with platform.db.reading() as session:
+        scores = score_reads.scores(
+            session, TrustParams.from_settings(platform.settings), by="segment"
+        )
+    assert all("data_care" in s.dimensions for s in scores), "data care not reflected"
+    naive = naive_import(platform, other, sample)
+
+    total = imported + indexed
+    ours = RESPONSES / imported
+    print(f"import + trust index, {RESPONSES:,} responses (SQLite):")
+    print(f"  import (read, check, store):    {imported:6.1f} s  ({ours:,.0f} rows/s)")
+    print(f"  full trust recompute:           {indexed:6.1f} s")
+    print(f"  together:                       {total:6.1f} s  (target <= 30 s)")
+    print(
+        f"  baseline naive import ({BASELINE:,} rows): {BASELINE / naive:,.0f} rows/s -> ours {ours / (BASELINE / naive):.1f} x"
+    )
+    print(
+        "  data care per segment: "
+        + ", ".join(f"{s.key} {s.dimensions['data_care']:.1f}" for s in scores)
+    )
+
+
+def invitations(platform: Platform, n: int) -> list[str]:
+    with platform.db.transaction() as session:
+        survey = create_survey(
+            session, platform.vault, template="trust-core", title="Page", actor="bench"
+        ).id
+        now = datetime.now(UTC)
+        rows = [{"survey_id": survey, "customer_id": RESPONSES + BASELINE - i, "nonce": secrets.token_urlsafe(16)[:22],
+                 "created_at": now, "expires_at": now + timedelta(days=14), "sent_at": now, "reminders": 0}
+                for i in range(n)]  # fmt: skip
+        made = session.execute(
+            insert(SurveyInvitation).returning(SurveyInvitation.id, SurveyInvitation.nonce), rows
+        ).all()
+        links = SurveyLinks.of(platform.vault)
+        return [links.token(i, nonce) for i, nonce in made]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def paced(url: str, requests: list[tuple[str, str, dict[str, str] | None]]) -> list[float]:
+    """Latency (s) of each request, started on a fixed schedule at RATE/s (open loop)."""
+    clients = [httpx.Client(base_url=url, timeout=30) for _ in range(CLIENTS)]
+    latencies: list[float] = [0.0] * len(requests)
+    t0 = time.perf_counter() + 0.2
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def run(k: int) -> None:
+        for i in range(k, len(requests), CLIENTS):
+            due = t0 + i / RATE
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            method, path, form = requests[i]
+            response = clients[k].request(method, path, data=form)
+            latencies[i] = time.perf_counter() - due
+            if response.status_code >= 400:
+                with lock:
+                    errors.append(f"{method} {path[:20]}: {response.status_code}")
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        list(pool.map(run, range(CLIENTS)))
+    for c in clients:
+        c.close()
+    if errors:
+        raise SystemExit(f"{len(errors)} failed, e.g. {errors[0]}")
+    return latencies
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(int(q * len(ordered)), len(ordered) - 1)] * 1000
+
+
+def response_page(platform: Platform, settings: Settings) -> None:
+    tokens = invitations(platform, SUBMISSIONS)
+    platform.close()
+    port = free_port()
+    env = {**os.environ, "TRUSTDESK_DATA_DIR": str(settings.data_dir), "TRUSTDESK_LOG_LEVEL": "WARNING",
+           "TRUSTDESK_JOBS_IN_SERVER": "false"}  # fmt: skip
+    exe = Path(sys.executable).with_name("trustdesk")
+    log = (settings.data_dir / "serve.log").open("wb")
+    server = subprocess.Popen(
+        [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                log.flush()
+                tail = (settings.data_dir / "serve.log").read_text(errors="replace")[-2000:]
+                raise SystemExit(f"the server did not start:\n{tail}")
+            time.sleep(0.2)
+        rng = random.Random(3)
+        form = lambda: {"action": "submit", "nps": str(rng.randint(0, 10)),  # noqa: E731
+                        **{item: str(rng.randint(1, 7)) for item in TRUST_ITEMS}}  # fmt: skip
+        health = paced(url, [("GET", "/healthz", None)] * SUBMISSIONS)
+        submit = paced(url, [("POST", f"/s/{t}", form()) for t in tokens])
+        print(
+            f"response page, {SUBMISSIONS:,} submissions paced at {RATE:.0f}/s by {CLIENTS} clients (p50 / p99 ms):"
+        )
+        print(
+            f"  baseline GET /healthz:          {pct(health, 0.5):6.1f} / {pct(health, 0.99):6.1f}"
+        )
+        print(
+            f"  POST /s/{{token}} (submit):      {pct(submit, 0.5):6.1f} / {pct(submit, 0.99):6.1f}  (target p99 <= 50)"
+        )
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(data_dir=Path(tmp) / "td", log_level="WARNING")
+        platform = Platform.open(settings)
+        migrate.upgrade(platform.db)
+        import_and_index(platform, Path(tmp))
+        response_page(platform, settings)
+
+
+if __name__ == "__main__":
+    main()
