@@ -29,10 +29,7 @@ from trustdesk.auth.token_cache import TTL_S
 from trustdesk.config import Settings
 
 POSTGRES_URL = os.environ.get("TRUSTDESK_TEST_POSTGRES_URL")
-pytestmark = [
-    pytest.mark.skipif(not POSTGRES_URL, reason="needs TRUSTDESK_TEST_POSTGRES_URL"),
-    pytest.mark.parametrize("backend", ["postgresql"]),
-]
+needs_postgres = pytest.mark.skipif(not POSTGRES_URL, reason="needs TRUSTDESK_TEST_POSTGRES_URL")
 TRUSTDESK = str(Path(sys.executable).with_name("trustdesk"))
 REFRESH_S = 1.0  # TRUSTDESK_FRAUD_REFRESH_S for these servers (default 30)
 
@@ -97,6 +94,15 @@ def _payment(tx: str, customer: str) -> dict[str, str]:
             "amount": "12.50", "currency": "EUR", "channel": "pos"}  # fmt: skip
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_several_workers_on_the_embedded_sqlite_database_are_refused(cli):
+    result = cli("serve", "--workers", "2")
+    assert result.exit_code == 2
+    assert "needs PostgreSQL" in result.output
+
+
+@needs_postgres
+@pytest.mark.parametrize("backend", ["postgresql"])
 def test_a_revoked_token_and_a_scored_payment_reach_the_other_process(
     settings, cli, token_for, tmp_path
 ):
@@ -140,6 +146,8 @@ def test_a_revoked_token_and_a_scored_payment_reach_the_other_process(
         assert "card_seen_today" in second.json()["rules_fired"]  # tx-1, scored by A, counted
 
 
+@needs_postgres
+@pytest.mark.parametrize("backend", ["postgresql"])
 def test_serve_with_two_workers_runs_each_due_job_once(settings, token_for):
     admin = {"Authorization": f"Bearer {token_for(Role.ADMIN)}"}
     with _server(settings, "--workers", "2") as (base, proc):
