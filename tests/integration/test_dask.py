@@ -184,3 +184,20 @@ def test_trust_recompute_on_dask_stores_the_embedded_statistics(cli, platform, s
         np.testing.assert_allclose(got[key], values, rtol=1e-9, err_msg=str(key))
     segments = json.loads(cli("trust", "show", "--by", "segment", "--json").stdout)
     assert {s["segment"] for s in segments} >= {"United", "Delta"}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_fraud_backtest_on_dask_gives_the_embedded_scores_and_metrics(cli, scheduler, tmp_path):
+    from tests.fraud_data import simulate
+
+    data = tmp_path / "transactions.csv.gz"
+    simulate(days=50, customers=60, terminals=60).to_csv(data, index=False)
+    args = ("fraud", "backtest", "--transactions", str(data), "--train-start", "2018-05-01",
+            "--json")  # fmt: skip
+    embedded = cli(*args, "--output", str(tmp_path / "a.csv"))
+    assert embedded.exit_code == 0, embedded.output
+    on_dask = cli(*args, "--output", str(tmp_path / "b.csv"), "--engine", "dask",
+                  "--scheduler", scheduler)  # fmt: skip
+    assert on_dask.exit_code == 0, on_dask.output
+    assert json.loads(on_dask.stdout) == json.loads(embedded.stdout)  # metrics, row counts
+    assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()  # every score
