@@ -277,6 +277,8 @@ def serve(
     ] = 1,
 ) -> None:
     """Run the API and web pages."""
+    import inspect
+
     import uvicorn
 
     from trustdesk.app import create_app
@@ -295,6 +297,13 @@ def serve(
     if workers > 1:
         # Each worker process builds its own app (and platform) from the same settings.
         close_platform()
+        # A worker loading a large scorer history may not answer the supervisor's ping within
+        # uvicorn's default 5 s and would be killed and restarted over and over.
+        patience = (
+            {"timeout_worker_healthcheck": 60}
+            if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters
+            else {}
+        )
         uvicorn.run(
             "trustdesk.app:create_app",
             factory=True,
@@ -302,6 +311,7 @@ def serve(
             port=port,
             workers=workers,
             log_config=None,
+            **patience,  # type: ignore[arg-type]
         )
         return
     uvicorn.run(create_app(settings, platform=platform), host=host, port=port, log_config=None)

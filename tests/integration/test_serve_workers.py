@@ -8,6 +8,7 @@ addressable. A last test starts `serve --workers 2` itself.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -64,10 +65,11 @@ def _server(settings: Settings, *extra: str) -> Iterator[tuple[str, subprocess.P
         env=_env(settings),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        start_new_session=True,  # its worker processes too are stopped with the group
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180
         while True:
             try:
                 if httpx.get(f"{base}/healthz", timeout=5).status_code == 200:
@@ -75,17 +77,26 @@ def _server(settings: Settings, *extra: str) -> Iterator[tuple[str, subprocess.P
             except httpx.TransportError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
+                _stop(proc, signal.SIGKILL)
                 raise AssertionError(proc.stderr.read().decode()[-3000:])  # type: ignore[union-attr]
             time.sleep(0.2)
         yield base, proc
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc, signal.SIGTERM)
+
+
+def _stop(proc: subprocess.Popen[bytes], how: signal.Signals) -> None:
+    """Stop the server and every process of its group (uvicorn's workers)."""
+    try:
+        os.killpg(proc.pid, how)
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    except ProcessLookupError:
+        proc.wait()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # a worker left behind by its supervisor
 
 
 def _payment(tx: str, customer: str) -> dict[str, str]:
