@@ -25,7 +25,7 @@ from trustdesk.console import (
     print_json,
     progress,
 )
-from trustdesk.errors import DomainError
+from trustdesk.errors import DomainError, InvalidInput
 
 
 class _LazyGroup(TyperGroup):
@@ -267,8 +267,18 @@ def keys_status(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
 def serve(
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Server processes sharing the port (more than 1 needs PostgreSQL; docs/scale.md).",
+        ),
+    ] = 1,
 ) -> None:
     """Run the API and web pages."""
+    import inspect
+
     import uvicorn
 
     from trustdesk.app import create_app
@@ -276,10 +286,35 @@ def serve(
     from trustdesk.serving import record_address
 
     settings = get_settings()
-    application = create_app(settings, platform=open_platform())
+    if workers > 1 and settings.effective_database_url.startswith("sqlite"):
+        raise InvalidInput(
+            "--workers above 1 needs PostgreSQL (TRUSTDESK_DATABASE_URL): the embedded SQLite "
+            "database takes one writer at a time"
+        )
+    platform = open_platform()  # checks the schema and the master key before forking
     host, port = host or settings.host, port or settings.port
     record_address(settings, host, port)  # `consent link` makes links with this port
-    uvicorn.run(application, host=host, port=port, log_config=None)
+    if workers > 1:
+        # Each worker process builds its own app (and platform) from the same settings.
+        close_platform()
+        # A worker loading a large scorer history may not answer the supervisor's ping within
+        # uvicorn's default 5 s and would be killed and restarted over and over.
+        patience = (
+            {"timeout_worker_healthcheck": 60}
+            if "timeout_worker_healthcheck" in inspect.signature(uvicorn.Config).parameters
+            else {}
+        )
+        uvicorn.run(
+            "trustdesk.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,
+            **patience,  # type: ignore[arg-type]
+        )
+        return
+    uvicorn.run(create_app(settings, platform=platform), host=host, port=port, log_config=None)
 
 
 @app.command("demo")

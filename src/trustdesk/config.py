@@ -161,6 +161,13 @@ class Settings(BaseSettings):
         ge=1,
         description="Fraud: days of transactions the scorer loads into memory at start-up.",
     )
+    fraud_refresh_s: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="Fraud: how often each server process catches its scorer's history up with "
+        "payments other processes scored (the window in which another worker may not count one).",
+    )
     jobs_in_server: bool = Field(
         True,
         description="Run due background jobs (recompute, clocks, delivery, retention) inside "

@@ -11,10 +11,16 @@ import typer
 
 from trustdesk.bounds import parse_row_id
 from trustdesk.console import cli_actor, err, open_platform, out, print_json, progress, working
+from trustdesk.dask_engine import ENGINE_HELP, SCHEDULER_HELP, Engine, check_engine_options
 from trustdesk.errors import InvalidInput
 from trustdesk.feedback import service
 from trustdesk.feedback.analysis import Analyser, default_analyser, load_model
-from trustdesk.feedback.file_analysis import analyse_csv, predict_csv, read_labelled
+from trustdesk.feedback.file_analysis import (
+    analyse_csv,
+    analyse_partitions,
+    predict_csv,
+    read_labelled,
+)
 from trustdesk.feedback.importing import ColumnMap, analyse_pending, import_feedback_file
 from trustdesk.feedback.ratings import DEFAULT_SCALE, SCALES
 from trustdesk.feedback.reindexing import ReindexReport, feedback_count, reindex_feedback
@@ -207,10 +213,21 @@ def analyze(
     model: Annotated[
         list[Path] | None, typer.Option(help="Model dir replacing a default (repeatable).")
     ] = None,
+    engine: Annotated[Engine, typer.Option(help=ENGINE_HELP)] = Engine.embedded,
+    scheduler: Annotated[str | None, typer.Option(help=SCHEDULER_HELP)] = None,
 ) -> None:
-    """Add sentiment, p_negative, p_neutral, p_positive and topics to every row (offline)."""
+    """Add sentiment, p_negative, p_neutral, p_positive and topics to every row (offline).
+
+    With --engine dask, FILE may also be a directory of CSV or Parquet partitions, and an
+    --output without a suffix is a directory that receives one CSV per partition."""
+    check_engine_options(engine, scheduler)
     with working(f"analysing {file}"):
-        count = analyse_csv(file, output, _analyser(model), text_column=text_column)
+        if engine is Engine.dask:
+            count = analyse_partitions(
+                file, output, text_column=text_column, scheduler=scheduler, models=model or ()
+            )
+        else:
+            count = analyse_csv(file, output, _analyser(model), text_column=text_column)
     out.print(f"analysed {counted(count, 'row')} -> {output}")
 
 

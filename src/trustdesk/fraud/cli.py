@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -14,6 +15,13 @@ from trustdesk.bounds import parse_row_id
 from trustdesk.config import get_settings
 from trustdesk.console import cli_actor, err, open_platform, out, print_json, progress, working
 from trustdesk.csv_output import SafeWriter
+from trustdesk.dask_engine import (
+    ENGINE_HELP,
+    SCHEDULER_HELP,
+    Engine,
+    check_engine_options,
+    dask_client,
+)
 from trustdesk.db import utcnow
 from trustdesk.errors import InvalidInput
 from trustdesk.fraud.intake import step_up
@@ -57,8 +65,14 @@ def backtest(
     ] = False,
     model_out: Annotated[Path | None, typer.Option(help="Save the trained model here.")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    engine: Annotated[Engine, typer.Option(help=ENGINE_HELP)] = Engine.embedded,
+    scheduler: Annotated[str | None, typer.Option(help=SCHEDULER_HELP)] = None,
 ) -> None:
-    """Train on a week, skip the label delay, score the test week; print AUC, AP and CP@100."""
+    """Train on a week, skip the label delay, score the test week; print AUC, AP and CP@100.
+
+    With --engine dask the per-card and per-terminal feature windows (most of the time) run on
+    the cluster's workers, sharded by card and by terminal; training and scoring stay here."""
+    check_engine_options(engine, scheduler)
     try:
         start = datetime.strptime(train_start, "%Y-%m-%d").date()
     except ValueError as exc:
@@ -68,8 +82,16 @@ def backtest(
     protocol = Protocol(start, train_days, delay_days, test_days)
     with working(f"reading {transactions}"):
         frame = load_transactions(transactions)
-    with working("backtest: features, training, scoring the test week"):
-        result = run_backtest(frame, protocol, with_baseline=baseline)
+    with ExitStack() as stack:
+        group_map = None
+        if engine is Engine.dask:
+            from trustdesk.fraud.learning.features import DaskGroups
+
+            client = stack.enter_context(dask_client(scheduler))
+            workers = len(client.scheduler_info().get("workers", {})) or 1
+            group_map = DaskGroups(client, shards=4 * workers)
+        stack.enter_context(working("backtest: features, training, scoring the test week"))
+        result = run_backtest(frame, protocol, with_baseline=baseline, group_map=group_map)
     output.parent.mkdir(parents=True, exist_ok=True)
     with output.open("w", encoding="utf-8", newline="") as fh:
         writer = SafeWriter(fh)  # transaction ids come from the input file

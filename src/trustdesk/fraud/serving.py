@@ -20,7 +20,7 @@ def attach_scorer(
 ) -> Callable[[], AbstractContextManager[None]]:
     """Give the app its scorer (`app.state.fraud`); each context the returned factory makes
     runs it while the server is up (an app may be started again after a stop, as tests do)."""
-    holder = EngineHolder(platform.db, settings)
+    holder = EngineHolder(platform.db, settings, refresh_s=settings.fraud_refresh_s)
     app.state.fraud = holder
 
     @contextmanager

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from datetime import datetime
 from typing import Annotated, Any
 
 import typer
 
 from trustdesk.console import cli_actor, open_platform, out, print_json, working
+from trustdesk.dask_engine import (
+    ENGINE_HELP,
+    SCHEDULER_HELP,
+    Engine,
+    check_engine_options,
+    dask_client,
+)
 from trustdesk.errors import InvalidInput
 from trustdesk.terminal_tables import Col, print_table
 from trustdesk.trust import alert_reads, explanations, score_reads, service
+from trustdesk.trust.partitions import DaskStats
 from trustdesk.trust.schemas import Explanation
 from trustdesk.wording import counted
 
@@ -28,11 +37,27 @@ def _params() -> service.TrustParams:
 def recompute(
     full: Annotated[bool, typer.Option("--full", help="Rebuild from all feedback.")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    engine: Annotated[Engine, typer.Option(help=ENGINE_HELP)] = Engine.embedded,
+    scheduler: Annotated[str | None, typer.Option(help=SCHEDULER_HELP)] = None,
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="Observations per batch (a Dask partition).")
+    ] = 100_000,
 ) -> None:
-    """Fold new feedback into the index (incremental from the watermark) and raise alerts."""
+    """Fold new feedback into the index (incremental from the watermark) and raise alerts.
+
+    With --engine dask, each batch is mapped to statistics on a Dask worker and the partial
+    sums are added there; this process reads the observations and stores the totals."""
+    check_engine_options(engine, scheduler)
     platform = open_platform()
-    with working("recomputing the trust index"), platform.db.transaction() as session:
-        report = service.recompute(session, _params(), full=full)
+    with ExitStack() as stack:
+        stats = None
+        if engine is Engine.dask:
+            stats = DaskStats(stack.enter_context(dask_client(scheduler)))
+        stack.enter_context(working("recomputing the trust index"))
+        session = stack.enter_context(platform.db.transaction())
+        report = service.recompute(
+            session, _params(), full=full, batch_size=batch_size, stats=stats
+        )
     if as_json:
         print_json(report)
         return

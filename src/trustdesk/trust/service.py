@@ -31,11 +31,11 @@ from trustdesk.trust.aggregates import (
     STAT_FIELDS,
     Aggregates,
     Scope,
-    aggregate,
     day_start,
 )
 from trustdesk.trust.alerts import HISTORY_WINDOWS, evaluate_windows, select_alerts
 from trustdesk.trust.models import TrustAlert, TrustEvidence, TrustStat, TrustState, TrustWatermark
+from trustdesk.trust.partitions import EmbeddedStats, StatsMapper
 from trustdesk.trust.schemas import RecomputeReport
 from trustdesk.trust.signals import Observations, Signal, registered_signals
 
@@ -205,14 +205,17 @@ def recompute(
     full: bool = False,
     signals: Iterable[Signal] | None = None,
     batch_size: int = 100_000,
+    stats: StatsMapper | None = None,
 ) -> RecomputeReport:
     """Fold every signal's new observations into the statistics; alerts for the changed days.
 
     Incremental from each signal's marks (overlapping the latest run, see `_Marks`) unless `full`
     (or the stored statistics were built with another half-life, or the recency epoch must be
-    rebased).
+    rebased). `stats` says where batches are mapped to statistics and added up (this process by
+    default; `DaskStats` for the workers of a Dask cluster, see docs/scale.md).
     """
     started = time.perf_counter()
+    stats = stats if stats is not None else EmbeddedStats()
     state = session.get(TrustState, 1)
     full = full or _needs_full(state, params)
     # Read before a full run clears them: its overlap starts where the latest run left off.
@@ -223,7 +226,6 @@ def recompute(
         state = None
     epoch = state.epoch if state else None
     latest = state.latest_at if state else None
-    total = Aggregates.empty()
     days: set[int] = set()
     count = 0
     # SQLite hands out row ids under its one write lock, so in commit order: nothing commits
@@ -245,9 +247,7 @@ def recompute(
                 continue
             if epoch is None:
                 epoch = int(day_start(obs.at.max()))
-            total = total.merge(
-                aggregate(obs, epoch=epoch, half_life_s=params.half_life_s, topics=signal.topics)
-            )
+            stats.add(obs, epoch=epoch, half_life_s=params.half_life_s, topics=signal.topics)
             _bulk_insert(
                 session, TrustEvidence.__tablename__, _EVIDENCE_COLUMNS, _evidence_rows(obs)
             )
@@ -260,6 +260,7 @@ def recompute(
             watermark = TrustWatermark(signal=signal.name)
             session.add(watermark)
         watermark.reread_ref, watermark.last_ref = mark.reread_ref, mark.last_ref
+    total = stats.total()
     _store_stats(session, total, additive=not full)
     if epoch is not None and latest is not None:
         if state is None:

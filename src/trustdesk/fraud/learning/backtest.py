@@ -21,6 +21,7 @@ from trustdesk.fraud.learning.features import (
     FEATURES,
     HANDBOOK_FEATURES,
     REQUIRED_COLUMNS,
+    GroupMap,
     build_features,
 )
 from trustdesk.fraud.learning.metrics import Scores, score
@@ -112,8 +113,15 @@ def _handbook_test_set(frame: pd.DataFrame, protocol: Protocol) -> pd.DataFrame:
 
 
 def run_backtest(
-    transactions: pd.DataFrame, protocol: Protocol, *, with_baseline: bool = False
+    transactions: pd.DataFrame,
+    protocol: Protocol,
+    *,
+    with_baseline: bool = False,
+    group_map: GroupMap | None = None,
 ) -> BacktestResult:
+    """Train on the training days, score the test days. `group_map`: where the per-card and
+    per-terminal feature windows run (`DaskGroups` for a Dask cluster); training and scoring
+    run here, so the model and its metrics are the embedded ones."""
     start = pd.Timestamp(protocol.train_start) - pd.Timedelta(days=HISTORY_DAYS)
     frame = transactions[
         (transactions["tx_datetime"] >= start) & (transactions["tx_datetime"] < protocol.test_end)
@@ -123,7 +131,12 @@ def run_backtest(
         raise InvalidInput("no transactions in the test period")
     truth = frame["tx_fraud"].copy()
     hidden = frame.assign(tx_fraud=np.where(in_test, 0, frame["tx_fraud"]))  # test labels unknown
-    features = build_features(hidden, label_delay=timedelta(days=protocol.delay_days))
+    delay = timedelta(days=protocol.delay_days)
+    features = (
+        build_features(hidden, label_delay=delay, group_map=group_map)
+        if group_map is not None
+        else build_features(hidden, label_delay=delay)
+    )
     day0 = pd.Timestamp(protocol.train_start)
     in_train = (frame["tx_datetime"] >= day0) & (
         frame["tx_datetime"] < day0 + pd.Timedelta(days=protocol.train_days)

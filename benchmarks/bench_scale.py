@@ -1,0 +1,360 @@
+"""Scale-out figures: batch work on 1 and 2 Dask workers against the embedded path, and API
+throughput with 1, 2 and 4 server processes (`serve --workers N`) on PostgreSQL.
+
+1. Feedback analysis (`feedback analyze`): the shipped tweets resampled with replacement to
+   --feedback-rows rows (10,000,000 in full mode; 20,000 with --quick), written as CSV
+   partitions of 50,000 rows. Embedded: `analyse_csv` over the concatenated file. Dask: the
+   same code per task (`analyse_partitions`) on a LocalCluster of 1 and 2 worker processes.
+2. Trust recompute, map and reduce (the part the Dask engine moves): observations made from the
+   resampled tweets (segment = airline, value from the tweet's labelled sentiment, random
+   customers and times over a year), --trust-rows rows (10,000,000 full; 1,000,000 quick), in
+   batches of 100,000 (the service's batch). Reading them from the database and storing the
+   statistics stay in the calling process and are not in this figure (bench_trust.py has the
+   whole recompute: about 18 s per million rows on this machine).
+3. API throughput: `trustdesk serve --workers N` on a fresh PostgreSQL database
+   (TRUSTDESK_BENCH_POSTGRES_URL, else TRUSTDESK_TEST_POSTGRES_URL; skipped without one),
+   64 concurrent keep-alive clients for --seconds (10 quick, 30 full), half `POST
+   /api/v1/transactions/score`, half `GET /api/v1/trust?by=segment`. Load generator and server
+   share the machine.
+
+Baseline of every ratio: the embedded path (1) and (2), one server process (3), measured in the
+same run. Per-partition costs (seconds per 50,000-row task, per 100,000-observation batch) are
+what docs/scale.md projects from. The machine these figures were taken on has 2 cores, shared:
+more workers than cores cannot run faster, so the 2-worker figures bound the per-worker cost.
+
+    python benchmarks/bench_scale.py [--quick] [--feedback-rows N] [--trust-rows N] [--seconds S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import gzip
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from trustdesk.feedback.analysis import default_analyser
+from trustdesk.feedback.file_analysis import analyse_csv, analyse_partitions
+from trustdesk.trust.aggregates import DAY
+from trustdesk.trust.partitions import DaskStats, EmbeddedStats
+from trustdesk.trust.signals import Observations
+
+QUICK = os.environ.get("TRUSTDESK_BENCH_QUICK") == "1" or "--quick" in sys.argv
+PART_ROWS = 50_000
+BATCH = 100_000
+VALUE = {"negative": 15.0, "neutral": 55.0, "positive": 90.0}
+
+
+def _tweets() -> list[dict[str, str]]:
+    with gzip.open(
+        str(files("trustdesk.data") / "airline_tweets.csv.gz"), "rt", encoding="utf-8"
+    ) as f:
+        return list(csv.DictReader(f))
+
+
+def _cluster(workers: int) -> Any:
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    return cluster, Client(cluster)
+
+
+def _feedback(tweets: list[dict[str, str]], rows: int, base: Path) -> None:
+    rng = np.random.default_rng(7)
+    picks = rng.integers(0, len(tweets), rows)
+    parts = base / "parts"
+    parts.mkdir()
+    whole = base / "all.csv"
+    with whole.open("w", newline="", encoding="utf-8") as w:
+        writer = csv.writer(w)
+        writer.writerow(["id", "text", "airline"])
+        for p, start in enumerate(range(0, rows, PART_ROWS)):
+            with (parts / f"p{p:05d}.csv").open("w", newline="", encoding="utf-8") as f:
+                part = csv.writer(f)
+                part.writerow(["id", "text", "airline"])
+                for i in range(start, min(rows, start + PART_ROWS)):
+                    t = tweets[picks[i]]
+                    row = [str(i), t["text"], t["airline"]]
+                    part.writerow(row)
+                    writer.writerow(row)
+    default_analyser()  # model load is start-up, not throughput, on both sides
+    start = time.perf_counter()
+    analyse_csv(whole, base / "embedded.csv", default_analyser(), text_column="text")
+    embedded = time.perf_counter() - start
+    print(f"\nfeedback analysis, {rows:,} resampled tweets (transformer sentiment + topics)")
+    print(
+        f"  embedded           {rows / embedded:>9,.0f} rows/s   (baseline)   "
+        f"{embedded / rows * 1e6:,.0f} s per 1M rows"
+    )
+    for workers in (1, 2):
+        cluster, client = _cluster(workers)
+        try:
+            client.run(_load_models)  # each worker loads its models once, before the clock
+            start = time.perf_counter()
+            analyse_partitions(
+                parts, base / f"out{workers}", text_column="text",
+                scheduler=client.scheduler.address,
+            )  # fmt: skip
+            took = time.perf_counter() - start
+        finally:
+            client.close()
+            cluster.close()
+        print(
+            f"  dask, {workers} worker{'s' if workers > 1 else ' '}   {rows / took:>9,.0f} rows/s"
+            f"   x{embedded / took:.2f}   {took * workers / rows * 1e6:,.0f} worker-s per 1M rows"
+        )
+
+
+def _load_models() -> None:
+    from trustdesk.feedback.file_analysis import _worker_analyser
+
+    _worker_analyser(())
+
+
+def _observations(tweets: list[dict[str, str]], rows: int, seed: int) -> Observations:
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(tweets), rows)
+    airlines = np.array([t["airline"] for t in tweets], dtype=object)
+    values = np.array([VALUE.get(t["airline_sentiment"], 55.0) for t in tweets])
+    at = np.sort(1_735_689_600 + rng.integers(0, 365 * DAY, rows))
+    ref = np.arange(rows, dtype=np.int64)
+    return Observations(
+        signal="feedback",
+        ref=ref,
+        at=at.astype(np.int64),
+        customer_id=np.where(rng.random(rows) < 0.5, rng.integers(0, 200_000, rows), -1),
+        segment=airlines[picks],
+        value=values[picks],
+        weight=np.ones(rows),
+        dims=rng.integers(0, 16, rows).astype(np.int32),
+        topics=rng.integers(0, 64, rows).astype(np.int32),
+        negative=values[picks] < 30,
+        last_ref=rows,
+    )
+
+
+def _trust(tweets: list[dict[str, str]], rows: int) -> None:
+    topics = ("a", "b", "c", "d", "e", "f")
+    batches = [_observations(tweets, min(BATCH, rows - s), seed=s) for s in range(0, rows, BATCH)]
+    epoch = int(batches[0].at.min())
+
+    def run(stats: Any) -> tuple[float, int]:
+        start = time.perf_counter()
+        for obs in batches:
+            stats.add(obs, epoch=epoch, half_life_s=30 * DAY, topics=topics)
+        keys = len(stats.total())
+        return time.perf_counter() - start, keys
+
+    embedded, keys = run(EmbeddedStats())
+    print(f"\ntrust statistics (map + reduce), {rows:,} observations, {len(batches)} batches")
+    print(
+        f"  embedded           {rows / embedded:>11,.0f} obs/s   (baseline)   {keys:,} keys, "
+        f"{embedded / rows * 1e6:,.1f} s per 1M obs"
+    )
+    for workers in (1, 2):
+        cluster, client = _cluster(workers)
+        try:
+            took, got = run(DaskStats(client))
+        finally:
+            client.close()
+            cluster.close()
+        assert got == keys
+        print(
+            f"  dask, {workers} worker{'s' if workers > 1 else ' '}   {rows / took:>11,.0f} obs/s"
+            f"   x{embedded / took:.2f}   {took * workers / rows * 1e6:,.1f} worker-s per 1M obs"
+        )
+
+
+def _rss() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def _history_memory(payments: int) -> None:
+    """What each server process holds for the fraud scorer: its payment history (per process,
+    caught up from the database every TRUSTDESK_FRAUD_REFRESH_S). Measured as the growth of
+    this process's resident memory while `payments` payments (5,000 cards, 2,000 terminals, 58
+    days) are added to a History, as `load_engine` does at start-up."""
+    import gc
+    from datetime import timedelta
+
+    from trustdesk.fraud.learning.online import History, Transaction
+
+    rng = np.random.default_rng(3)
+    start = datetime.now(UTC) - timedelta(days=58)
+    steps = np.sort(rng.integers(0, 58 * DAY, payments))
+    cards, terminals = rng.integers(0, 5_000, payments), rng.integers(0, 2_000, payments)
+    gc.collect()
+    before = _rss()
+    history = History(timedelta(days=7))
+    for i in range(payments):
+        history.add(
+            Transaction(f"tx{i:09d}", start + timedelta(seconds=int(steps[i])),
+                        f"card{cards[i]}", f"term{terminals[i]}", 42.0)
+        )  # fmt: skip
+    gc.collect()
+    grown = _rss() - before
+    print(f"\nfraud scorer history, per server process: {payments:,} payments held")
+    print(f"  {grown / 2**20:,.0f} MiB resident, {grown / payments:,.0f} bytes per payment")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _api(seconds: float) -> None:
+    url = os.environ.get("TRUSTDESK_BENCH_POSTGRES_URL") or os.environ.get(
+        "TRUSTDESK_TEST_POSTGRES_URL"
+    )
+    if not url:
+        print("\nAPI throughput: skipped (set TRUSTDESK_BENCH_POSTGRES_URL)")
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from trustdesk import migrate
+    from trustdesk.auth import service as auth_service
+    from trustdesk.config import Settings
+    from trustdesk.db import Database
+
+    server_url = make_url(url)
+    name = f"trustdesk_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    db_url = server_url.set(database=name).render_as_string(hide_password=False)
+    print(f"\nAPI throughput on PostgreSQL, 64 clients, {seconds:.0f} s per run, half scoring "
+          "payments, half trust reads")  # fmt: skip
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Database(db_url)
+            migrate.upgrade(db)
+            settings = Settings(data_dir=Path(tmp), database_url=db_url, environment="test")
+            from trustdesk.platform import Platform
+
+            platform = Platform.open(settings)
+            with platform.db.transaction() as session:
+                token = auth_service.create_token(
+                    session, name="bench", role="admin", actor="bench"
+                ).token
+            platform.close()
+            db.dispose()
+            env = {k: v for k, v in os.environ.items() if not k.startswith("TRUSTDESK_")}
+            env |= {"TRUSTDESK_DATA_DIR": tmp, "TRUSTDESK_DATABASE_URL": db_url,
+                    "TRUSTDESK_LOG_LEVEL": "WARNING", "TRUSTDESK_JOBS_IN_SERVER": "false"}  # fmt: skip
+            base_rate = None
+            for workers in (1, 2, 4):
+                rate, errors = _api_run(env, token, workers, seconds)
+                base_rate = base_rate or rate
+                print(f"  {workers} worker{'s' if workers > 1 else ' '}  {rate:>7,.0f} requests/s"
+                      f"   x{rate / base_rate:.2f}   {errors} errors")  # fmt: skip
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _api_run(env: dict[str, str], token: str, workers: int, seconds: float) -> tuple[float, int]:
+    import httpx
+
+    port = _free_port()
+    exe = str(Path(sys.executable).with_name("trustdesk"))
+    proc = subprocess.Popen(
+        [exe, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the server did not start")
+            time.sleep(0.3)
+        time.sleep(2 * workers)  # every worker up and its scorer loaded
+        return asyncio.run(_load(base, token, seconds))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
+async def _load(base: str, token: str, seconds: float) -> tuple[float, int]:
+    import httpx
+
+    headers = {"Authorization": f"Bearer {token}"}
+    done = errors = 0
+    stop = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+
+    async def client_loop(k: int) -> None:
+        nonlocal done, errors
+        async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits) as c:
+            i = 0
+            while time.perf_counter() < stop:
+                i += 1
+                if i % 2:
+                    at = datetime.now(UTC).replace(microsecond=0).isoformat()
+                    body = {"transaction_id": f"b{k}-{i}-{uuid.uuid4().hex[:6]}", "at": at,
+                            "customer_id": f"c{(k * 7919 + i) % 5000}", "terminal_id": f"t{i % 300}",
+                            "amount": "42.00", "currency": "EUR", "channel": "pos"}  # fmt: skip
+                    r = await c.post("/api/v1/transactions/score", json=body)
+                else:
+                    r = await c.get("/api/v1/trust", params={"by": "segment"})
+                done += 1
+                errors += r.status_code >= 400
+
+    start = time.perf_counter()
+    await asyncio.gather(*(client_loop(k) for k in range(64)))
+    return done / (time.perf_counter() - start), errors
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--feedback-rows", type=int, default=20_000 if QUICK else 10_000_000)
+    parser.add_argument("--trust-rows", type=int, default=1_000_000 if QUICK else 10_000_000)
+    parser.add_argument("--seconds", type=float, default=10 if QUICK else 30)
+    parser.add_argument("--history", type=int, default=150_000 if QUICK else 1_500_000)
+    parser.add_argument(
+        "--skip", action="append", default=[], help="feedback, trust, history or api"
+    )
+    args = parser.parse_args()
+    print(f"bench_scale ({'quick' if QUICK else 'full'}): {os.cpu_count()} cores on this machine")
+    tweets = _tweets()
+    with tempfile.TemporaryDirectory() as tmp:
+        if "feedback" not in args.skip:
+            _feedback(tweets, args.feedback_rows, Path(tmp))
+    if "trust" not in args.skip:
+        _trust(tweets, args.trust_rows)
+    if "history" not in args.skip:
+        _history_memory(args.history)
+    if "api" not in args.skip:
+        _api(args.seconds)
+
+
+if __name__ == "__main__":
+    main()

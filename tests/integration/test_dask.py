@@ -1,0 +1,203 @@
+"""The Dask engine gives the embedded path's answers, on a real 2-worker LocalCluster.
+
+One cluster (two worker processes) serves every test here; its start-up is most of the cost.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import sys
+from collections.abc import Iterator
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+from tests.tweets import TWEET_IMPORT
+
+from trustdesk.trust.aggregates import STAT_FIELDS
+from trustdesk.trust.models import TrustStat
+
+distributed = pytest.importorskip("distributed", reason="the [dask] extra is not installed")
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        yield str(cluster.scheduler_address)
+
+
+def _tweets(count: int, every: int = 20) -> list[dict[str, str]]:
+    with gzip.open(
+        str(files("trustdesk.data") / "airline_tweets.csv.gz"), "rt", encoding="utf-8"
+    ) as f:
+        rows = list(csv.DictReader(f))[::every][:count]
+    return [{"tweet_id": r["tweet_id"], "text": r["text"], "airline": r["airline"]} for r in rows]
+
+
+def _write(path: Path, rows: list[dict[str, str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    if path.is_dir():
+        return [row for part in sorted(path.glob("part-*.csv")) for row in _read(part)]
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _labels(rows: list[dict[str, str]]) -> list[tuple[str, str, str]]:
+    return [(r["tweet_id"], r["sentiment"], r["topics"]) for r in rows]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # no database: one backend is enough
+def test_feedback_analyze_on_dask_gives_the_embedded_labels(cli, scheduler, tmp_path):
+    rows = _tweets(120)
+    rows[5]["text"] = ""  # an empty text stays unanalysed on both engines
+    rows[7]["text"] = "=HYPERLINK(1)"  # a formula cell is neutralised on both engines
+    whole = _write(tmp_path / "all.csv", rows)
+    embedded = tmp_path / "embedded.csv"
+    result = cli(
+        "feedback", "analyze", str(whole), "--text-column", "text", "--output", str(embedded)
+    )
+    assert result.exit_code == 0, result.output
+    expected = _read(embedded)
+    assert {r["sentiment"] for r in expected} >= {"negative", "positive", ""}
+
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for i in range(3):
+        _write(parts / f"p{i}.csv", rows[i * 40 : (i + 1) * 40])
+    on_dask = tmp_path / "dask.csv"
+    result = cli(
+        "feedback", "analyze", str(parts), "--text-column", "text", "--output", str(on_dask),
+        "--engine", "dask", "--scheduler", scheduler,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "120 rows" in result.output
+    got = _read(on_dask)
+    assert list(got[0]) == list(expected[0])  # same columns, same order
+    assert _labels(got) == _labels(expected)
+    assert got == expected  # and the probabilities, as written, too
+    assert got[7]["text"] == "'=HYPERLINK(1)"
+
+    # Parquet partitions in, one CSV per partition out (written by the workers).
+    pandas = pytest.importorskip("pandas")
+    pq = tmp_path / "pq"
+    pq.mkdir()
+    for i in range(2):
+        pandas.DataFrame(rows[i * 60 : (i + 1) * 60]).to_parquet(pq / f"p{i}.parquet")
+    out_dir = tmp_path / "out"
+    result = cli(
+        "feedback", "analyze", str(pq), "--text-column", "text", "--output", str(out_dir),
+        "--engine", "dask", "--scheduler", scheduler,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in out_dir.glob("part-*.csv")] == ["part-00000.csv"]  # 120 rows: 1 task
+    assert _labels(_read(out_dir)) == _labels(expected)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_engine_dask_without_the_extra_is_a_clear_error(cli, tmp_path, monkeypatch):
+    source = _write(tmp_path / "in.csv", [{"tweet_id": "1", "text": "late again"}])
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if `[dask]` were not installed
+    result = cli(
+        "feedback", "analyze", str(source), "--output", str(tmp_path / "o.csv"),
+        "--engine", "dask",
+    )  # fmt: skip
+    assert result.exit_code == 8
+    assert "pip install -e '.[dask]'" in result.output
+    assert not (tmp_path / "o.csv").exists()
+    result = cli("trust", "recompute", "--engine", "dask")
+    assert result.exit_code == 8 and "[dask]" in result.output
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_bad_engine_options_are_named(cli, scheduler, tmp_path):
+    source = _write(tmp_path / "in.csv", [{"tweet_id": "1", "text": "late again"}])
+    out = str(tmp_path / "o.csv")
+    result = cli("feedback", "analyze", str(source), "--output", out, "--scheduler", scheduler)
+    assert result.exit_code == 2 and "--scheduler is for --engine dask" in result.output
+    result = cli(
+        "feedback", "analyze", str(source), "--output", out, "--engine", "dask",
+        "--scheduler", scheduler, "--text-column", "body",
+    )  # fmt: skip
+    assert result.exit_code == 2 and "'body'" in result.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = cli(
+        "feedback", "analyze", str(empty), "--output", out, "--engine", "dask",
+        "--scheduler", scheduler,
+    )  # fmt: skip
+    assert result.exit_code == 2 and "no .csv or .parquet" in result.output
+
+
+def _stats(platform) -> dict[tuple, np.ndarray]:
+    with platform.db.reading() as session:
+        rows = session.execute(
+            select(
+                TrustStat.scope,
+                TrustStat.segment,
+                TrustStat.customer_id,
+                TrustStat.signal,
+                TrustStat.facet,
+                TrustStat.bucket,
+                *(getattr(TrustStat, f) for f in STAT_FIELDS),
+            )
+        ).all()
+    return {tuple(r[:6]): np.array(r[6:], dtype=np.float64) for r in rows}
+
+
+def test_trust_recompute_on_dask_stores_the_embedded_statistics(cli, platform, scheduler, tmp_path):
+    source = tmp_path / "tweets.csv"
+    with gzip.open(
+        str(files("trustdesk.data") / "airline_tweets.csv.gz"), "rt", encoding="utf-8"
+    ) as f:
+        picked = list(csv.DictReader(f))[::40][:300]
+    fields = ["tweet_id", "text", "tweet_created", "airline"]
+    _write(source, [{k: r[k] for k in fields} for r in picked])
+    imported = cli(*TWEET_IMPORT, str(source), "--no-recompute")
+    assert imported.exit_code == 0, imported.output
+
+    embedded = json.loads(cli("trust", "recompute", "--full", "--json").stdout)
+    expected = _stats(platform)
+    result = cli(
+        "trust", "recompute", "--full", "--json", "--engine", "dask", "--scheduler", scheduler,
+        "--batch-size", "40",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    on_dask = json.loads(result.stdout)
+    assert on_dask["observations"] == embedded["observations"] > 200
+    assert on_dask["stat_rows"] == embedded["stat_rows"]
+    got = _stats(platform)
+    assert got.keys() == expected.keys()
+    for key, values in expected.items():
+        np.testing.assert_allclose(got[key], values, rtol=1e-9, err_msg=str(key))
+    segments = json.loads(cli("trust", "show", "--by", "segment", "--json").stdout)
+    assert {s["segment"] for s in segments} >= {"United", "Delta"}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_fraud_backtest_on_dask_gives_the_embedded_scores_and_metrics(cli, scheduler, tmp_path):
+    from tests.fraud_data import simulate
+
+    data = tmp_path / "transactions.csv.gz"
+    simulate(days=50, customers=60, terminals=60).to_csv(data, index=False)
+    args = ("fraud", "backtest", "--transactions", str(data), "--train-start", "2018-05-01",
+            "--json")  # fmt: skip
+    embedded = cli(*args, "--output", str(tmp_path / "a.csv"))
+    assert embedded.exit_code == 0, embedded.output
+    on_dask = cli(*args, "--output", str(tmp_path / "b.csv"), "--engine", "dask",
+                  "--scheduler", scheduler)  # fmt: skip
+    assert on_dask.exit_code == 0, on_dask.output
+    assert json.loads(on_dask.stdout) == json.loads(embedded.stdout)  # metrics, row counts
+    assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()  # every score
