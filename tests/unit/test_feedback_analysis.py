@@ -55,6 +55,8 @@ def test_a_trained_topic_model_round_trips_through_its_directory(tmp_path):
         f"late delayed flight {i}" for i in range(30)
     ]
     labels = ["billing_honesty"] * 30 + ["reliability_delivery"] * 30
+    texts += [f"hello there {i}" for i in range(10)]  # rows without a topic: multi-label data
+    labels += [""] * 10
     trained = train_text_model("topic", texts, labels, version="t1")
     save_model(trained, tmp_path / "m")
     model = load_model(tmp_path / "m")

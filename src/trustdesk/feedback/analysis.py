@@ -184,7 +184,13 @@ class Analyser:
         total = probs.sum(axis=1, keepdims=True)
         probs = np.divide(probs, total, out=np.full_like(probs, 1 / 3), where=total > 0)
         sentiment = [SENTIMENTS[j] for j in probs.argmax(axis=1)] if len(texts) else []
-        flags = self.topic_model.predict_proba(texts) >= self._thresholds
+        topic_probs = self.topic_model.predict_proba(texts)
+        if self.topic_model.meta.multilabel:
+            flags = topic_probs >= self._thresholds
+        else:  # a single-label topic model: its most probable topic
+            flags = np.zeros(topic_probs.shape, dtype=bool)
+            if len(texts):
+                flags[np.arange(len(texts)), topic_probs.argmax(axis=1)] = True
         full = np.zeros((len(texts), len(TOPICS)), dtype=bool)
         full[:, self._topic_bits] = flags
         return TextAnalysis(sentiment, probs, masks_from_matrix(full), self.version)

@@ -325,7 +325,8 @@ def train(
     """Train a model from your labelled data; `--model DIR` then uses it anywhere.
 
     sentiment and classify are single-label (classify: any label set, e.g. intents, with a
-    probability per prediction); topic is multi-label."""
+    probability per prediction); topic is multi-label, except that data with exactly one label on
+    every row gives exactly one label a row."""
     if task not in TASKS:
         raise typer.BadParameter(f"must be one of {', '.join(TASKS)}", param_hint="--task")
     keys: list[str] | None

@@ -2,9 +2,11 @@
 
 Sentiment and topic models are TF-IDF over word 1-2 grams and character 2-5 grams with logistic
 regression: multinomial for sentiment, one-vs-rest with a tuned threshold per label for topics
-(multi-label: a text can be about billing and about service). The classify task (one label per
-text, any label set) stacks TF-IDF and sentence-embedding models (`classify.py`). A fixed fifth of
-the rows, chosen by a hash, is held out for the reported figures and the thresholds.
+(multi-label: a text can be about billing and about service). Topic data with exactly one label on
+every row is trained like sentiment (multinomial), so prediction gives exactly one label a row.
+The classify task (one label per text, any label set) stacks TF-IDF and sentence-embedding models
+(`classify.py`). A fixed fifth of the rows, chosen by a hash, is held out for the reported figures
+and the thresholds.
 """
 
 from __future__ import annotations
@@ -139,6 +141,11 @@ def _single_label(
     return _slim(pipeline), classes, metrics
 
 
+def _one_label_a_row(labels: Sequence[str]) -> bool:
+    """Whether every row names exactly one topic (no empty, no `;`-joined cells)."""
+    return all(len(split_labels(label)) == 1 for label in labels)
+
+
 def _tune_thresholds(truth: np.ndarray, probs: np.ndarray) -> np.ndarray:
     """Per label, the probability cut-off with the best F1 on the held-out rows."""
     best = np.full(truth.shape[1], 0.5)
@@ -232,7 +239,8 @@ def train_text_model(
     name = version or f"{task}-{MODEL_VERSION}-{stamp}"
     if task == "classify":
         return _classify(texts, labels, val, name, embeddings=embeddings)
-    if task == "sentiment":
+    if task == "sentiment" or (task == "topic" and _one_label_a_row(labels)):
+        # Topic data with exactly one label a row is a single-label problem: one label out.
         pipeline, classes, metrics = _single_label(texts, labels, val)
         meta = ModelMeta("sklearn", task, classes, name, metrics=metrics)
     else:
