@@ -43,6 +43,7 @@ __all__ = [
     "merge_examples",
     "save_model",
     "shipped_classify_rows",
+    "shipped_rows",
     "split_labels",
     "train_text_model",
 ]
@@ -277,7 +278,7 @@ def save_model(trained: TrainedModel, directory: Path) -> None:
     (directory / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
 
-def _shipped_rows(name: str) -> list[dict[str, str]]:
+def shipped_rows(name: str) -> list[dict[str, str]]:
     with as_file(files("trustdesk.data") / name) as path, gzip.open(path, "rb") as raw:
         return list(csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8", newline="")))
 
@@ -287,7 +288,7 @@ SHIPPED_CLASSIFY_DATA = "banking77_train.csv.gz"
 
 def shipped_classify_rows() -> tuple[list[str], list[str]]:
     """Texts and intents of the shipped Banking77 train split (10,003 queries, 77 intents)."""
-    rows = _shipped_rows(SHIPPED_CLASSIFY_DATA)
+    rows = shipped_rows(SHIPPED_CLASSIFY_DATA)
     return [r["text"] for r in rows], [r["category"] for r in rows]
 
 
@@ -295,7 +296,7 @@ def build_default_models(out: Path | None = None) -> dict[str, TrainedModel]:
     """Train the shipped scikit-learn defaults from the shipped data: the fast sentiment tier and
     the topic model. (The accurate sentiment tier, a transformer, is built by
     scripts/train_sentiment_transformer.py, which needs torch.)"""
-    tweets = _shipped_rows("airline_tweets.csv.gz")
+    tweets = shipped_rows("airline_tweets.csv.gz")
     sentiment = train_text_model(
         "sentiment",
         [r["text"] for r in tweets],
@@ -303,7 +304,7 @@ def build_default_models(out: Path | None = None) -> dict[str, TrainedModel]:
         split_keys=[r["tweet_id"] for r in tweets],
         version=f"sentiment-{MODEL_VERSION}-airline",
     )
-    topic_rows = _shipped_rows("topic_training.csv.gz")
+    topic_rows = shipped_rows("topic_training.csv.gz")
     topics = train_text_model(
         "topic",
         [r["text"] for r in topic_rows],
