@@ -272,10 +272,11 @@ def default_analyser(data_dir: Path | None = None) -> Analyser:
     else the shipped defaults. Loaded once per process per pair of model directories."""
     if data_dir is None:
         return _analyser_for(default_model_dir("sentiment"), default_model_dir("topic"))
-    from trustdesk.feedback.registry import active_model_dir
+    from trustdesk.feedback.active_models import active_version_dir
 
     return _analyser_for(
-        active_model_dir(data_dir, "sentiment"), active_model_dir(data_dir, "topic")
+        active_version_dir(data_dir, "sentiment") or default_model_dir("sentiment"),
+        active_version_dir(data_dir, "topic") or default_model_dir("topic"),
     )
 
 

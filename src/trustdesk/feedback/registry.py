@@ -28,6 +28,15 @@ from typing import Any
 import numpy as np
 
 from trustdesk.errors import InvalidInput, NotFound
+from trustdesk.feedback.active_models import (
+    DEFAULT_VERSION,
+    REGISTRY_TASKS,
+    active_version,
+    active_version_dir,
+    read_state,
+    task_dir,
+    write_state,
+)
 from trustdesk.feedback.analysis import (
     SENTIMENTS,
     EnsembleTextModel,
@@ -57,10 +66,6 @@ __all__ = [
     "rollback",
 ]
 
-REGISTRY_TASKS = ("sentiment", "topic")
-DEFAULT_VERSION = "default"  # the shipped model
-ACTIVE_FILE = "active.json"
-
 
 @dataclass(frozen=True)
 class ModelVersion:
@@ -74,43 +79,9 @@ class ModelVersion:
     active: bool
 
 
-def _task_dir(data_dir: Path, task: str) -> Path:
-    if task not in REGISTRY_TASKS:
-        raise InvalidInput(f"task must be one of {', '.join(REGISTRY_TASKS)}")
-    return data_dir / "models" / task
-
-
-def _state(data_dir: Path, task: str) -> dict[str, Any]:
-    path = _task_dir(data_dir, task) / ACTIVE_FILE
-    if not path.is_file():
-        return {"active": None, "history": []}
-    return dict(json.loads(path.read_text(encoding="utf-8")))
-
-
-def _write_state(data_dir: Path, task: str, state: dict[str, Any]) -> None:
-    path = _task_dir(data_dir, task) / ACTIVE_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".tmp")
-    partial.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
-    partial.replace(path)  # readers see the old or the new pointer, never half of one
-
-
-def active_version(data_dir: Path, task: str) -> str:
-    return str(_state(data_dir, task).get("active") or DEFAULT_VERSION)
-
-
 def active_model_dir(data_dir: Path, task: str) -> Path:
     """The directory `feedback import/process/analyze` and the API use for `task`."""
-    version = active_version(data_dir, task)
-    if version == DEFAULT_VERSION:
-        return default_model_dir(task)
-    directory = _task_dir(data_dir, task) / version
-    if not (directory / META_FILE).is_file():
-        raise InvalidInput(
-            f"the active {task} model {version} is missing from {directory}; "
-            f"run `trustdesk model rollback --task {task}`"
-        )
-    return directory
+    return active_version_dir(data_dir, task) or default_model_dir(task)
 
 
 def _describe(task: str, version: str, path: Path, active: str) -> ModelVersion:
@@ -131,7 +102,7 @@ def list_versions(data_dir: Path, task: str) -> list[ModelVersion]:
     """The shipped default first, then the retrained versions, oldest first."""
     active = active_version(data_dir, task)
     found = [_describe(task, DEFAULT_VERSION, default_model_dir(task), active)]
-    directory = _task_dir(data_dir, task)
+    directory = task_dir(data_dir, task)
     if directory.is_dir():
         for path in sorted(p for p in directory.iterdir() if (p / META_FILE).is_file()):
             found.append(_describe(task, path.name, path, active))
@@ -141,22 +112,22 @@ def list_versions(data_dir: Path, task: str) -> list[ModelVersion]:
 def activate(data_dir: Path, task: str, version: str) -> tuple[str, str]:
     """Make `version` (or "default") the active model of `task`; returns (before, after)."""
     if version != DEFAULT_VERSION:
-        directory = _task_dir(data_dir, task) / version
+        directory = task_dir(data_dir, task) / version
         if not (directory / META_FILE).is_file():
             raise NotFound(f"no {task} model version {version!r}")
         load_model(directory)  # refuse a version that does not load, before it is live
-    state = _state(data_dir, task)
+    state = read_state(data_dir, task)
     before = str(state.get("active") or DEFAULT_VERSION)
     if before != version:
         state["history"] = [*state.get("history", []), before]
         state["active"] = None if version == DEFAULT_VERSION else version
-        _write_state(data_dir, task, state)
+        write_state(data_dir, task, state)
     return before, version
 
 
 def rollback(data_dir: Path, task: str) -> tuple[str, str]:
     """Return to the version active before the current one; returns (before, after)."""
-    state = _state(data_dir, task)
+    state = read_state(data_dir, task)
     history = list(state.get("history", []))
     if not history:
         raise InvalidInput(f"no earlier {task} model to roll back to")
@@ -164,7 +135,7 @@ def rollback(data_dir: Path, task: str) -> tuple[str, str]:
     after = history.pop()
     state["active"] = None if after == DEFAULT_VERSION else after
     state["history"] = history
-    _write_state(data_dir, task, state)
+    write_state(data_dir, task, state)
     return before, after
 
 
@@ -204,7 +175,7 @@ def retrain(
     and store it, inactive. Its figures are on rows it never trained on."""
     stamp = datetime.now(UTC)
     version = f"{task}-{stamp:%Y%m%d-%H%M%S}"
-    target = _task_dir(data_dir, task) / version
+    target = task_dir(data_dir, task) / version
     if target.exists():
         raise InvalidInput(f"model version {version} exists already; try again in a second")
     extra_texts, extra_labels, extra_keys = corrections
