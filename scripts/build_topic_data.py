@@ -2,9 +2,12 @@
 
 Real labelled texts, their labels mapped to TrustDesk's trust topics (the table is in
 docs/feedback-analysis.md): airline complaint reasons, Banking77 intents and CFPB complaint issues.
+Breach descriptions (Privacy Rights Clearinghouse, Information is Beautiful) are privacy & security.
 Airline tweets in the sentiment validation fifth are left out so no reported figure is inflated.
 Output: src/trustdesk/data/topic_training.csv.gz with columns text, topics (`;`-separated, empty =
-no trust topic), origin.
+no trust topic), origin; and the held-out evaluation set benchmarks/data/topic_eval.csv.gz (same
+columns): the airline validation fifth's tweets and, of every other source, the texts with
+`int(sha1("topic-eval:" + text), 16) % 5 == 0`, none of which is in the training file.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
+SHARED = next(p / "shared" / "data" for p in ROOT.parents if (p / "shared" / "data").is_dir())
 OUT = ROOT / "src" / "trustdesk" / "data" / "topic_training.csv.gz"
+EVAL = ROOT / "benchmarks" / "data" / "topic_eval.csv.gz"
+BREACH_CHARS = 400  # breach descriptions are cut to about a long complaint's length
 
 AIRLINE = {
     "Customer Service Issue": "service_care",
@@ -118,6 +123,12 @@ CFPB = {
     "Managing an account / Fee problem": "billing_honesty",
     "Dealing with your lender or servicer / Don't agree with the fees charged": "billing_honesty",
     "Improper use of your report": "privacy_security",
+    # someone else's accounts on my file (mostly identity theft / mixed files), my personal data
+    # wrong: the data-care side of credit reports (the rest of "Incorrect information" is left out)
+    "Incorrect information on your report / Information belongs to someone else": (
+        "privacy_security"
+    ),
+    "Incorrect information on your report / Personal information incorrect": "privacy_security",
     "Problem with fraud alerts or security freezes": "privacy_security",
     "Credit monitoring or identity theft protection services": "privacy_security",
     "Fraud or scam": "privacy_security",
@@ -148,25 +159,50 @@ def _is_validation(tweet_id: str) -> bool:
     return int(hashlib.sha1(tweet_id.encode()).hexdigest(), 16) % 5 == 0  # noqa: S324
 
 
+def _held_out(text: str) -> bool:
+    """The topic evaluation fifth of the non-airline sources (never in the training file)."""
+    digest = hashlib.sha1(f"topic-eval:{text}".encode()).hexdigest()  # noqa: S324
+    return int(digest, 16) % 5 == 0
+
+
+def _cut(text: str) -> str:
+    text = " ".join(text.replace("\xa0", " ").split())
+    if len(text) <= BREACH_CHARS:
+        return text
+    return text[:BREACH_CHARS].rsplit(" ", 1)[0]
+
+
+def _write(path: Path, rows: list[tuple[str, str, str]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["text", "topics", "origin"])
+    writer.writerows(rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(buffer.getvalue().encode("utf-8"), mtime=0))
+
+
 def _cfpb_topic(issue: str, sub_issue: str) -> str | None:
     return CFPB.get(f"{issue} / {sub_issue}") or CFPB.get(issue)
 
 
 def main() -> None:
     rows: list[tuple[str, str, str]] = []
+    held: list[tuple[str, str, str]] = []
     with (SHARED / "airline-tweets" / "tweets.csv").open(encoding="utf-8", newline="") as fh:
         neutral = 0
         for r in csv.DictReader(fh):
-            if _is_validation(r["tweet_id"]):
-                continue
+            target = held if _is_validation(r["tweet_id"]) else rows
             if r["airline_sentiment"] == "negative" and r["negativereason"] in AIRLINE:
-                rows.append((r["text"], AIRLINE[r["negativereason"]], "airline"))
-            elif r["airline_sentiment"] == "neutral" and neutral < NEUTRAL_TWEETS:
-                rows.append((r["text"], "", "airline"))
-                neutral += 1
+                target.append((r["text"], AIRLINE[r["negativereason"]], "airline"))
+            elif r["airline_sentiment"] == "neutral" and (
+                target is held or neutral < NEUTRAL_TWEETS
+            ):
+                target.append((r["text"], "", "airline"))
+                neutral += target is rows
+    other: list[tuple[str, str, str]] = []
     with (SHARED / "banking77" / "train.csv").open(encoding="utf-8", newline="") as fh:
         for r in csv.DictReader(fh):
-            rows.append((r["text"], BANKING77_TOPIC.get(r["category"], ""), "banking77"))
+            other.append((r["text"], BANKING77_TOPIC.get(r["category"], ""), "banking77"))
     with (SHARED / "cfpb-complaints" / "complaints_sample.csv").open(
         encoding="utf-8", newline=""
     ) as fh:
@@ -174,18 +210,34 @@ def main() -> None:
             text = " ".join(r["Consumer complaint narrative"].split())
             topic = _cfpb_topic(r["Issue"], r["Sub-issue"])
             if text and topic:
-                rows.append((text, topic, "cfpb"))
+                other.append((text, topic, "cfpb"))
+    prc = SHARED / "breaches-prc" / "Privacy_Rights_Clearinghouse-Data-Breaches-Export.csv"
+    with prc.open(encoding="utf-8", errors="replace", newline="") as fh:
+        for r in csv.DictReader(fh):
+            text = _cut(r["Description of incident"])
+            if len(text) >= 40:
+                other.append((text, "privacy_security", "breach-prc"))
+    with (SHARED / "breaches-iib" / "breaches.csv").open(
+        encoding="utf-8", errors="replace", newline=""
+    ) as fh:
+        for r in csv.DictReader(fh):
+            text = _cut(r["story"])
+            if len(text) >= 40:
+                other.append((text, "privacy_security", "breach-iib"))
+    for row in other:
+        (held if _held_out(row[0]) else rows).append(row)
     seen: set[str] = set()
     unique = [r for r in rows if not (r[0] in seen or seen.add(r[0]))]  # type: ignore[func-returns-value]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["text", "topics", "origin"])
-    writer.writerows(unique)
-    OUT.write_bytes(gzip.compress(buffer.getvalue().encode("utf-8"), mtime=0))
-    counts = Counter((origin, topic or "(none)") for _, topic, origin in unique)
-    for (origin, topic), n in sorted(counts.items()):
-        print(f"{origin:10} {topic:28} {n:6}")
-    print(f"{len(unique)} rows -> {OUT.relative_to(ROOT)} ({OUT.stat().st_size:,} bytes)")
+    evaluation = [r for r in held if not (r[0] in seen or seen.add(r[0]))]  # type: ignore[func-returns-value]
+    _write(OUT, unique)
+    _write(EVAL, evaluation)
+    for name, data in (("training", unique), ("evaluation", evaluation)):
+        counts = Counter((origin, topic or "(none)") for _, topic, origin in data)
+        print(f"-- {name}")
+        for (origin, topic), n in sorted(counts.items()):
+            print(f"{origin:10} {topic:28} {n:6}")
+    for path, data in ((OUT, unique), (EVAL, evaluation)):
+        print(f"{len(data)} rows -> {path.relative_to(ROOT)} ({path.stat().st_size:,} bytes)")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from tests.integration.test_dashboard_pages import csrf_from, log_in, main_text,
 
 from trustdesk.access.roles import Role
 from trustdesk.audit.chain import AuditEntry
+from trustdesk.errors import InvalidInput
 from trustdesk.feedback import browsing, corrections
 from trustdesk.feedback import service as feedback_service
 from trustdesk.feedback.training import merge_examples
@@ -139,3 +140,53 @@ def test_a_forged_cursor_is_named_not_a_crash(client, platform, tweets):  # noqa
         for q in ("", "bag"):
             page = client.get("/feedback", params={"cursor": cursor, "q": q})
             assert page.status_code == 200 and 'role="alert"' in page.text, (cursor, q)
+
+
+def test_corrections_retrain_a_new_version_that_is_activated_by_choice_and_rolled_back(
+    cli,
+    platform,
+    tweets,  # noqa: F811
+    monkeypatch,
+):
+    from trustdesk.feedback import registry
+    from trustdesk.feedback.analysis import default_analyser
+
+    shipped = registry.shipped_rows("airline_tweets.csv.gz")[:1500]  # a quicker retrain
+    monkeypatch.setattr(registry, "shipped_rows", lambda name: shipped)
+    item = first_item(platform, sentiment="positive")
+    with platform.db.transaction() as session:
+        corrections.correct_feedback(
+            session, item.id, sentiment="negative", topics=None, actor="user:test"
+        )
+    data_dir = platform.settings.data_dir
+    before = default_analyser(data_dir).version
+
+    trained = cli("model", "retrain", "--task", "sentiment")
+    assert trained.exit_code == 0, trained.output
+    version = re.search(r"(sentiment-\d{8}-\d{6}): accuracy (0\.\d+)", trained.output)
+    assert version and float(version.group(2)) > 0.6, trained.output
+    assert "not active" in trained.output
+    assert default_analyser(data_dir).version == before  # retraining alone changes nothing
+
+    listed = cli("model", "versions", "--task", "sentiment")
+    assert listed.exit_code == 0 and version.group(1) in listed.output
+    (new,) = [v for v in registry.list_versions(data_dir, "sentiment") if not v.active]
+    assert new.corrections == 1 and new.metrics["rows"] > 200
+    assert new.metrics["compared_with"] == "default" and new.metrics["active_accuracy"] > 0.6
+
+    assert cli("model", "activate", version.group(1), "--task", "sentiment").exit_code == 0
+    assert version.group(1) in default_analyser(data_dir).version
+    assert cli("model", "rollback", "--task", "sentiment").exit_code == 0
+    assert default_analyser(data_dir).version == before
+    refused = cli("model", "rollback", "--task", "sentiment")
+    assert refused.exit_code == InvalidInput.exit_code and "no earlier" in refused.output
+    missing = cli("model", "activate", "sentiment-19990101-000000", "--task", "sentiment")
+    assert missing.exit_code != 0
+    with platform.db.reading() as session:
+        actions = [
+            e.action
+            for e in session.query(AuditEntry)
+            .filter(AuditEntry.action.like("model.%"))
+            .order_by(AuditEntry.id)
+        ]
+    assert actions == ["model.trained", "model.activated", "model.rolled_back"]

@@ -9,6 +9,7 @@ import pytest
 
 from trustdesk.errors import ConfigurationError, InvalidInput
 from trustdesk.feedback.analysis import (
+    EnsembleTextModel,
     default_analyser,
     default_model_dir,
     load_model,
@@ -55,6 +56,8 @@ def test_a_trained_topic_model_round_trips_through_its_directory(tmp_path):
         f"late delayed flight {i}" for i in range(30)
     ]
     labels = ["billing_honesty"] * 30 + ["reliability_delivery"] * 30
+    texts += [f"hello there {i}" for i in range(10)]  # rows without a topic: multi-label data
+    labels += [""] * 10
     trained = train_text_model("topic", texts, labels, version="t1")
     save_model(trained, tmp_path / "m")
     model = load_model(tmp_path / "m")
@@ -91,7 +94,47 @@ def test_the_default_sentiment_model_is_the_accurate_transformer_tier():
     probs = model.predict_proba(
         ["Thank you so much, the crew was wonderful!", "You lost my bag again. Terrible."]
     )
+    assert list(probs.argmax(axis=1)) == [2, 0]
+
+
+def test_the_sentiment_ensemble_pools_the_transformer_and_the_tfidf_tier():
+    model = load_model(default_model_dir("sentiment-ensemble"))
+    assert isinstance(model, EnsembleTextModel)
+    assert [m.meta.kind for m in model.members] == ["onnx", "sklearn"]
+    texts = ["Thank you so much, the crew was wonderful!", "You lost my bag again. Terrible."]
+    probs = model.predict_proba(texts)
     assert probs.shape == (2, 3)
     assert np.allclose(probs.sum(axis=1), 1, atol=1e-5)
     assert list(probs.argmax(axis=1)) == [2, 0]
     assert model.predict_proba([]).shape == (0, 3)
+    # the product of the members' probabilities, renormalised (equal weights)
+    product = np.prod([m.predict_proba(texts) for m in model.members], axis=0) ** 0.5
+    assert np.allclose(probs, product / product.sum(axis=1, keepdims=True), atol=1e-4)
+
+
+def test_the_transformer_gives_the_same_scores_on_one_thread_or_several():
+    from trustdesk.feedback.transformer import OnnxTextModel
+
+    directory = default_model_dir("sentiment")
+    meta = load_model(directory).meta
+    texts = [
+        f"flight {i} was {'great' if i % 2 else 'late again'} " * (i % 7 + 1) for i in range(100)
+    ]
+    one = OnnxTextModel(directory, meta, threads=1).predict_proba(texts)
+    two = OnnxTextModel(directory, meta, threads=2).predict_proba(texts)
+    assert meta.kind == "onnx" and np.array_equal(one, two)
+
+
+def test_an_ensemble_whose_member_lacks_a_label_is_refused(tmp_path):
+    (tmp_path / "meta.json").write_text(
+        json.dumps(
+            {
+                "kind": "ensemble",
+                "task": "sentiment",
+                "labels": ["negative", "neutral", "positive", "mixed"],
+                "members": [{"path": str(default_model_dir("sentiment-fast")), "weight": 1}],
+            }
+        )
+    )
+    with pytest.raises(InvalidInput, match="does not fit"):
+        load_model(tmp_path)

@@ -53,7 +53,11 @@ def post_feedback(
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
     result = service.store_feedback(
-        session, platform.vault, [record], default_analyser(), actor=principal.actor
+        session,
+        platform.vault,
+        [record],
+        default_analyser(platform.settings.data_dir),
+        actor=principal.actor,
     )
     if result.rejected:
         raise InvalidInput(result.rejected[0])
@@ -74,7 +78,11 @@ def bulk_import(
         raise InvalidInput(f"at most {MAX_BULK:,} records per request")
     numbered = (Row(i, dict(r)) for i, r in enumerate(rows, start=1))
     return import_feedback_rows(
-        platform.db, platform.vault, numbered, default_analyser(), actor=principal.actor
+        platform.db,
+        platform.vault,
+        numbered,
+        default_analyser(platform.settings.data_dir),
+        actor=principal.actor,
     )
 
 

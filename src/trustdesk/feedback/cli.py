@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -46,7 +47,9 @@ _SCALE_HELP = "; ".join(f"{s.name}: {s.description}" for s in SCALES.values())
 
 
 def _analyser(models: list[Path] | None) -> Analyser:
-    analyser = default_analyser()
+    from trustdesk.config import get_settings
+
+    analyser = default_analyser(get_settings().data_dir)
     for directory in models or []:
         analyser = analyser.with_model(load_model(directory))
     return analyser
@@ -342,7 +345,8 @@ def train(
     """Train a model from your labelled data; `--model DIR` then uses it anywhere.
 
     sentiment and classify are single-label (classify: any label set, e.g. intents, with a
-    probability per prediction); topic is multi-label."""
+    probability per prediction); topic is multi-label, except that data with exactly one label on
+    every row gives exactly one label a row."""
     if task not in TASKS:
         raise typer.BadParameter(f"must be one of {', '.join(TASKS)}", param_hint="--task")
     keys: list[str] | None
@@ -415,3 +419,134 @@ def build_defaults(
     built = build_default_models(out_dir)
     for task, trained in built.items():
         out.print(f"{task}: {trained.model.meta.version} {trained.model.meta.metrics}")
+
+
+def _figures(metrics: dict[str, object]) -> str:
+    wanted = (
+        "accuracy",
+        "macro_f1",
+        "micro_f1",
+        "top1_accuracy",
+        "rows",
+        "corrections_accuracy",
+        "corrections_rows",
+        "compared_with",
+        "active_accuracy",
+        "active_corrections_accuracy",
+    )
+    return ", ".join(f"{k} {metrics[k]}" for k in wanted if k in metrics) or "-"
+
+
+@model_app.command("retrain")
+def retrain(
+    task: Annotated[str, typer.Option(help="sentiment or topic.")],
+) -> None:
+    """Train a new version of a feedback model with the staff corrections; it is not active
+    until `trustdesk model activate` (compare its validation figures with `model versions`)."""
+    from trustdesk import audit
+    from trustdesk.feedback import registry
+    from trustdesk.feedback.corrections import correction_examples
+
+    if task not in registry.REGISTRY_TASKS:
+        raise typer.BadParameter("must be sentiment or topic", param_hint="--task")
+    platform = open_platform()
+    with platform.db.reading() as session:
+        extra = correction_examples(session, platform.vault, task)
+    with working(f"training a new {task} model ({counted(len(extra.texts), 'correction')})"):
+        made = registry.retrain(
+            platform.settings.data_dir, task, (extra.texts, extra.labels, extra.keys)
+        )
+    with platform.db.transaction() as session:
+        audit.record(
+            session,
+            actor=cli_actor(),
+            action="model.trained",
+            entity_type="model",
+            entity_id=made.version,
+            changes={"task": task, "corrections": len(extra.texts), "metrics": made.metrics},
+        )
+    active = registry.active_version(platform.settings.data_dir, task)
+    out.print(
+        f"{made.version}: {_figures(made.metrics)} (trained with "
+        f"{counted(len(extra.texts), 'correction')}; not active: the active {task} model is "
+        f"{active}). Activate it with `trustdesk model activate --task {task} {made.version}`.",
+        markup=False,
+        highlight=False,
+    )
+
+
+@model_app.command("versions")
+def versions(task: Annotated[str, typer.Option(help="sentiment or topic.")]) -> None:
+    """The versions of a feedback model, their validation figures and which one is active."""
+    from trustdesk.config import get_settings
+    from trustdesk.feedback import registry
+
+    if task not in registry.REGISTRY_TASKS:
+        raise typer.BadParameter("must be sentiment or topic", param_hint="--task")
+    found = registry.list_versions(get_settings().data_dir, task)
+    print_table(
+        out,
+        (
+            Col("version", key=True),
+            Col("active"),
+            Col("validation figures"),
+            Col("corrections", justify="right"),
+            Col("created", drop=1),
+        ),
+        [
+            (
+                v.version,
+                "active" if v.active else "",
+                _figures(v.metrics),
+                "" if v.corrections is None else str(v.corrections),
+                v.created_at or "shipped",
+            )
+            for v in found
+        ],
+    )
+
+
+def _switch(task: str, action: str, switch: Callable[[Path], tuple[str, str]]) -> None:
+    """Switch the active version and audit it in one transaction (a refused switch: no entry)."""
+    from trustdesk import audit
+
+    platform = open_platform()
+    with platform.db.transaction() as session:
+        before, after = switch(platform.settings.data_dir)
+        audit.record(
+            session,
+            actor=cli_actor(),
+            action=f"model.{action}",
+            entity_type="model",
+            entity_id=task,
+            changes={"before": before, "after": after},
+        )
+    out.print(
+        f"{task} model: {before} -> {after} (used by the next analysis; "
+        "`trustdesk feedback process` does not re-analyse stored feedback)",
+        markup=False,
+        highlight=False,
+    )
+
+
+@model_app.command("activate")
+def activate(
+    version: Annotated[str, typer.Argument(help="A version from `model versions`, or default.")],
+    task: Annotated[str, typer.Option(help="sentiment or topic.")],
+) -> None:
+    """Make a model version the one feedback is analysed with (audited; `model rollback` undoes)."""
+    from trustdesk.feedback import registry
+
+    if task not in registry.REGISTRY_TASKS:
+        raise typer.BadParameter("must be sentiment or topic", param_hint="--task")
+    _switch(task, "activated", lambda data_dir: registry.activate(data_dir, task, version))
+
+
+@model_app.command("rollback")
+def rollback(task: Annotated[str, typer.Option(help="sentiment or topic.")]) -> None:
+    """Return to the model version that was active before the current one (audited)."""
+    from trustdesk.feedback import registry
+
+    if task not in registry.REGISTRY_TASKS:
+        raise typer.BadParameter("must be sentiment or topic", param_hint="--task")
+    _switch(task, "rolled_back", lambda data_dir: registry.rollback(data_dir, task))

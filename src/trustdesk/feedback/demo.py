@@ -73,7 +73,9 @@ def load_demo_feedback(platform: Platform, echo: DemoEcho) -> None:
             on_batch=lambda r: stored(r.stored + len(r.rejected)),
         )
     with echo.progress("feedback: analysing (sentiment, topics)", report.created) as done:
-        analysed = analyse_pending(platform.db, platform.vault, default_analyser(), on_batch=done)
+        analysed = analyse_pending(
+            platform.db, platform.vault, default_analyser(platform.settings.data_dir), on_batch=done
+        )
     already = f", {report.unchanged} already there" if report.unchanged else ""
     # The source data set holds some tweets twice (same tweet id): each is stored once.
     repeated = f", {report.repeated} repeated in the data set" if report.repeated else ""

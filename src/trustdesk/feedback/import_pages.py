@@ -150,7 +150,7 @@ def upload(
         analyse_pending(
             platform.db,
             platform.vault,
-            default_analyser(),
+            default_analyser(platform.settings.data_dir),
             on_batch=lambda done: setattr(progress, "analysed", done),
         )
 

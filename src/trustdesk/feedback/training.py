@@ -2,9 +2,11 @@
 
 Sentiment and topic models are TF-IDF over word 1-2 grams and character 2-5 grams with logistic
 regression: multinomial for sentiment, one-vs-rest with a tuned threshold per label for topics
-(multi-label: a text can be about billing and about service). The classify task (one label per
-text, any label set) stacks TF-IDF and sentence-embedding models (`classify.py`). A fixed fifth of
-the rows, chosen by a hash, is held out for the reported figures and the thresholds.
+(multi-label: a text can be about billing and about service). Topic data with exactly one label on
+every row is trained like sentiment (multinomial), so prediction gives exactly one label a row.
+The classify task (one label per text, any label set) stacks TF-IDF and sentence-embedding models
+(`classify.py`). A fixed fifth of the rows, chosen by a hash, is held out for the reported figures
+and the thresholds.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ __all__ = [
     "merge_examples",
     "save_model",
     "shipped_classify_rows",
+    "shipped_rows",
     "split_labels",
     "train_text_model",
 ]
@@ -139,6 +142,11 @@ def _single_label(
     return _slim(pipeline), classes, metrics
 
 
+def _one_label_a_row(labels: Sequence[str]) -> bool:
+    """Whether every row names exactly one topic (no empty, no `;`-joined cells)."""
+    return all(len(split_labels(label)) == 1 for label in labels)
+
+
 def _tune_thresholds(truth: np.ndarray, probs: np.ndarray) -> np.ndarray:
     """Per label, the probability cut-off with the best F1 on the held-out rows."""
     best = np.full(truth.shape[1], 0.5)
@@ -232,7 +240,8 @@ def train_text_model(
     name = version or f"{task}-{MODEL_VERSION}-{stamp}"
     if task == "classify":
         return _classify(texts, labels, val, name, embeddings=embeddings)
-    if task == "sentiment":
+    if task == "sentiment" or (task == "topic" and _one_label_a_row(labels)):
+        # Topic data with exactly one label a row is a single-label problem: one label out.
         pipeline, classes, metrics = _single_label(texts, labels, val)
         meta = ModelMeta("sklearn", task, classes, name, metrics=metrics)
     else:
@@ -269,7 +278,7 @@ def save_model(trained: TrainedModel, directory: Path) -> None:
     (directory / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
 
-def _shipped_rows(name: str) -> list[dict[str, str]]:
+def shipped_rows(name: str) -> list[dict[str, str]]:
     with as_file(files("trustdesk.data") / name) as path, gzip.open(path, "rb") as raw:
         return list(csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8", newline="")))
 
@@ -279,7 +288,7 @@ SHIPPED_CLASSIFY_DATA = "banking77_train.csv.gz"
 
 def shipped_classify_rows() -> tuple[list[str], list[str]]:
     """Texts and intents of the shipped Banking77 train split (10,003 queries, 77 intents)."""
-    rows = _shipped_rows(SHIPPED_CLASSIFY_DATA)
+    rows = shipped_rows(SHIPPED_CLASSIFY_DATA)
     return [r["text"] for r in rows], [r["category"] for r in rows]
 
 
@@ -287,7 +296,7 @@ def build_default_models(out: Path | None = None) -> dict[str, TrainedModel]:
     """Train the shipped scikit-learn defaults from the shipped data: the fast sentiment tier and
     the topic model. (The accurate sentiment tier, a transformer, is built by
     scripts/train_sentiment_transformer.py, which needs torch.)"""
-    tweets = _shipped_rows("airline_tweets.csv.gz")
+    tweets = shipped_rows("airline_tweets.csv.gz")
     sentiment = train_text_model(
         "sentiment",
         [r["text"] for r in tweets],
@@ -295,7 +304,7 @@ def build_default_models(out: Path | None = None) -> dict[str, TrainedModel]:
         split_keys=[r["tweet_id"] for r in tweets],
         version=f"sentiment-{MODEL_VERSION}-airline",
     )
-    topic_rows = _shipped_rows("topic_training.csv.gz")
+    topic_rows = shipped_rows("topic_training.csv.gz")
     topics = train_text_model(
         "topic",
         [r["text"] for r in topic_rows],
