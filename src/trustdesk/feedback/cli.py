@@ -226,8 +226,15 @@ def analyze(
     check_engine_options(engine, scheduler)
     with working(f"analysing {file}"):
         if engine is Engine.dask:
+            from trustdesk.config import get_settings
+
             count = analyse_partitions(
-                file, output, text_column=text_column, scheduler=scheduler, models=model or ()
+                file,
+                output,
+                text_column=text_column,
+                scheduler=scheduler,
+                models=model or (),
+                data_dir=get_settings().data_dir,
             )
         else:
             count = analyse_csv(file, output, _analyser(model), text_column=text_column)

@@ -97,19 +97,22 @@ def analysis_fields(analyser: Analyser, texts: Sequence[str]) -> list[dict[str, 
 
 
 @lru_cache(maxsize=4)
-def _worker_analyser(models: tuple[str, ...]) -> Analyser:
-    """The analyser of a Dask worker process: its models loaded once, then kept."""
-    analyser = default_analyser()
+def _worker_analyser(models: tuple[str, ...], data_dir: str | None) -> Analyser:
+    """The analyser of a Dask worker process: its models loaded once, then kept. `data_dir` is
+    the command's, so a worker uses the model versions activated there (`model activate`)."""
+    analyser = default_analyser(Path(data_dir) if data_dir else None)
     for directory in models:
         analyser = analyser.with_model(load_model(Path(directory)))
     return analyser
 
 
-def analyse_frame(frame: Any, text_column: str, models: tuple[str, ...] = ()) -> Any:
+def analyse_frame(
+    frame: Any, text_column: str, models: tuple[str, ...] = (), data_dir: str | None = None
+) -> Any:
     """Rows of the input (a pandas DataFrame of text columns) with the analysis columns added,
     analysed in the embedded path's chunks of _CHUNK rows (see `analyse_partitions`)."""
     texts = ["" if v is None else str(v) for v in frame[text_column].tolist()]
-    analyser = _worker_analyser(models)
+    analyser = _worker_analyser(models, data_dir)
     fields: list[dict[str, str]] = []
     for start in range(0, len(texts), _CHUNK):
         fields.extend(analysis_fields(analyser, texts[start : start + _CHUNK]))
@@ -160,6 +163,7 @@ def analyse_partitions(
     scheduler: str | None,
     models: Sequence[Path] = (),
     workers: int | None = None,
+    data_dir: Path | None = None,
 ) -> int:
     """`analyse_csv` on a Dask cluster: the same columns and values, computed by workers.
 
@@ -187,6 +191,7 @@ def analyse_partitions(
     model_dirs = tuple(str(m.resolve()) for m in models)
     for directory in models:  # a bad model is named here, not in a worker's traceback
         load_model(directory)
+    active_dir = str(data_dir.resolve()) if data_dir is not None else None
     columns = [*header, *ANALYSIS_COLUMNS]
     parts = frame.to_delayed()
     with dask_client(scheduler, workers=workers) as client:
@@ -194,7 +199,7 @@ def analyse_partitions(
         tasks = []
         for pieces in _task_pieces(lengths, _TASK_ROWS):
             rows = delayed(_rows_of)([parts[i] for i, _, _ in pieces], pieces)
-            tasks.append(delayed(analyse_frame)(rows, text_column, model_dirs))
+            tasks.append(delayed(analyse_frame)(rows, text_column, model_dirs, active_dir))
         if output.suffix == "":
             output.mkdir(parents=True, exist_ok=True)
             written = [
