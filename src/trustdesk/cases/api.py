@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from trustdesk.access.principal import Principal
 from trustdesk.auth.http import ReadSession, WriteSession, get_platform, require
@@ -114,92 +116,65 @@ class MergeIn(BaseModel):
 _WRITE = problem_responses(404, 409)
 
 
-@router.post("/{case_id}/status", response_model=CaseDetail, responses=_WRITE)
-def set_status(
-    *,
-    case_id: RowId,
-    body: StatusIn,
+@dataclass(frozen=True)
+class _Work:
+    """A change to one case by the caller: `work(change)` runs it through `service.apply`."""
+
+    actor: str
+    platform: Platform
+    session: Session
+
+    def __call__(self, change: service.Change) -> CaseDetail:
+        return service.apply(self.session, self.platform.vault, change, actor=self.actor)
+
+
+def _work(
     principal: Principal = Depends(require("cases:write")),
     platform: Platform = Depends(get_platform),
+    *,
     session: WriteSession,
-) -> CaseDetail:
-    service.change_status(session, case_id, body.status, actor=principal.actor)
-    return service.get_case(session, platform.vault, case_id, reveal=False)
+) -> _Work:
+    return _Work(principal.actor, platform, session)
+
+
+Work = Annotated[_Work, Depends(_work)]
+
+
+@router.post("/{case_id}/status", response_model=CaseDetail, responses=_WRITE)
+def set_status(case_id: RowId, body: StatusIn, work: Work) -> CaseDetail:
+    return work(lambda s, v, actor: service.change_status(s, case_id, body.status, actor=actor))
 
 
 @router.post("/{case_id}/assignment", response_model=CaseDetail, responses=_WRITE)
-def set_assignment(
-    *,
-    case_id: RowId,
-    body: AssignIn,
-    principal: Principal = Depends(require("cases:write")),
-    platform: Platform = Depends(get_platform),
-    session: WriteSession,
-) -> CaseDetail:
-    service.assign(session, case_id, team=body.team, assignee=body.assignee, actor=principal.actor)
-    return service.get_case(session, platform.vault, case_id, reveal=False)
+def set_assignment(case_id: RowId, body: AssignIn, work: Work) -> CaseDetail:
+    return work(
+        lambda s, v, actor: service.assign(
+            s, case_id, team=body.team, assignee=body.assignee, actor=actor
+        )
+    )
 
 
 @router.post("/{case_id}/notes", response_model=CaseDetail, responses=_WRITE)
-def add_note(
-    *,
-    case_id: RowId,
-    body: TextIn,
-    principal: Principal = Depends(require("cases:write")),
-    platform: Platform = Depends(get_platform),
-    session: WriteSession,
-) -> CaseDetail:
-    service.add_note(session, platform.vault, case_id, body.text, actor=principal.actor)
-    return service.get_case(session, platform.vault, case_id, reveal=False)
+def add_note(case_id: RowId, body: TextIn, work: Work) -> CaseDetail:
+    return work(lambda s, v, actor: service.add_note(s, v, case_id, body.text, actor=actor))
 
 
 @router.post("/{case_id}/replies", response_model=CaseDetail, responses=_WRITE)
-def add_reply(
-    *,
-    case_id: RowId,
-    body: TextIn,
-    principal: Principal = Depends(require("cases:write")),
-    platform: Platform = Depends(get_platform),
-    session: WriteSession,
-) -> CaseDetail:
-    service.reply(session, platform.vault, case_id, body.text, actor=principal.actor)
-    return service.get_case(session, platform.vault, case_id, reveal=False)
+def add_reply(case_id: RowId, body: TextIn, work: Work) -> CaseDetail:
+    return work(lambda s, v, actor: service.reply(s, v, case_id, body.text, actor=actor))
 
 
 @router.post("/{case_id}/playbook-steps", response_model=CaseDetail, responses=_WRITE)
-def complete_step(
-    *,
-    case_id: RowId,
-    principal: Principal = Depends(require("cases:write")),
-    platform: Platform = Depends(get_platform),
-    session: WriteSession,
-) -> CaseDetail:
-    service.complete_step(session, case_id, actor=principal.actor)
-    return service.get_case(session, platform.vault, case_id, reveal=False)
+def complete_step(case_id: RowId, work: Work) -> CaseDetail:
+    return work(lambda s, v, actor: service.complete_step(s, case_id, actor=actor))
 
 
 @router.post("/{case_id}/links", response_model=CaseDetail, responses=_WRITE)
-def add_link(
-    *,
-    case_id: RowId,
-    body: LinkIn,
-    principal: Principal = Depends(require("cases:write")),
-    platform: Platform = Depends(get_platform),
-    session: WriteSession,
-) -> CaseDetail:
-    service.link(session, case_id, body.kind, body.target, actor=principal.actor)
-    return service.get_case(session, platform.vault, case_id, reveal=False)
+def add_link(case_id: RowId, body: LinkIn, work: Work) -> CaseDetail:
+    return work(lambda s, v, actor: service.link(s, case_id, body.kind, body.target, actor=actor))
 
 
 @router.post("/{case_id}/merge", response_model=CaseDetail, responses=_WRITE)
-def merge(
-    *,
-    case_id: RowId,
-    body: MergeIn,
-    principal: Principal = Depends(require("cases:write")),
-    platform: Platform = Depends(get_platform),
-    session: WriteSession,
-) -> CaseDetail:
+def merge(case_id: RowId, body: MergeIn, work: Work) -> CaseDetail:
     """Merge this case (a duplicate) into `into`; returns the surviving case."""
-    target = service.merge_cases(session, case_id, body.into, actor=principal.actor)
-    return service.get_case(session, platform.vault, target.id, reveal=False)
+    return work(lambda s, v, actor: service.merge_cases(s, case_id, body.into, actor=actor))

@@ -9,6 +9,7 @@ __all__ = [
     "InvalidCalendar",
     "InvalidCase",
     "InvalidTransition",
+    "MessageRefused",
     "UnknownCustomer",
 ]
 
@@ -37,3 +38,10 @@ class InvalidTransition(Conflict):
     """A status change the workflow does not allow (closed -> waiting on customer ...)."""
 
     title = "Status change not allowed"
+
+
+class MessageRefused(InvalidInput):
+    """An inbound email we will not take (too large, an attachment over the limit): the
+    sender's mail server is told why (SMTP 552) and keeps the message."""
+
+    title = "Message refused"

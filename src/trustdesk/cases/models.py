@@ -19,7 +19,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from trustdesk.db import Base, UTCDateTime
 
-__all__ = ["Case", "CaseConfig", "CaseContact", "CaseEvent", "CaseLink"]
+__all__ = [
+    "Case",
+    "CaseAttachment",
+    "CaseConfig",
+    "CaseContact",
+    "CaseEvent",
+    "CaseLink",
+    "CaseMessage",
+]
 
 
 class CaseContact(Base):
@@ -133,3 +141,44 @@ class CaseConfig(Base):
     document: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     actor: Mapped[str] = mapped_column(String(128), nullable=False)
+
+
+class CaseMessage(Base):
+    """An email of a case, in or out, by Message-ID: inbound mail is idempotent on it, and
+    replies find their case through In-Reply-To/References. A quarantined message (no sender,
+    unreadable) keeps its raw bytes, encrypted under a key of its own, for a person to look at."""
+
+    __tablename__ = "case_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    direction: Mapped[str] = mapped_column(String(8), nullable=False)  # in | out
+    status: Mapped[str] = mapped_column(
+        String(16), nullable=False
+    )  # opened|threaded|sent|quarantined
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)  # no personal data
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    key_subject: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    raw_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # quarantine only
+
+
+class CaseAttachment(Base):
+    """A file that came with a complaint: name and content encrypted like the complaint."""
+
+    __tablename__ = "case_attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("case_messages.id", ondelete="SET NULL"), nullable=True
+    )
+    content_type: Mapped[str] = mapped_column(String(100), nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    filename_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    data_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
