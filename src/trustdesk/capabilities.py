@@ -441,7 +441,7 @@ CAPABILITIES: tuple[Capability, ...] = (
                 "Complaint cases: intake, routing, SLA clocks.",
             ),
         ),
-        pages=("trustdesk.cases.pages:section",),
+        pages=("trustdesk.cases.pages:section", "trustdesk.cases.public_pages:section"),
         models=("trustdesk.cases.models",),
         permissions=(
             Permission(
