@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Path as FastPath
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -17,10 +18,16 @@ from trustdesk.cases.intake import open_case
 from trustdesk.cases.routing import classifier_for
 from trustdesk.cases.schemas import CaseDetail, CaseIn, CaseOpened, InboxPage
 from trustdesk.cases.stats import case_figures
+from trustdesk.cases.templates import TemplateOut, apply_macro, list_templates, render_template
 from trustdesk.platform import Platform
 from trustdesk.problems import problem_responses
 
 router = APIRouter(prefix="/cases", tags=["cases"])
+
+
+class RenderedTemplate(BaseModel):
+    name: str
+    text: str
 
 
 @router.post(
@@ -76,6 +83,33 @@ def stats(
 ) -> dict[str, Any]:
     """Timely-response rate, median first response and resolution, reopen rate."""
     return case_figures(session)
+
+
+@router.get("/templates", response_model=list[TemplateOut])
+def templates(
+    *, principal: Principal = Depends(require("cases:read")), session: ReadSession
+) -> list[TemplateOut]:
+    """Reply templates and macros (a macro also moves the case to its `status`)."""
+    return list_templates(session)
+
+
+TemplateName = Annotated[str, FastPath(max_length=64, pattern=r"^[A-Za-z0-9_.?-]{1,64}$")]
+
+
+@router.get(
+    "/{case_id}/templates/{name}", response_model=RenderedTemplate, responses=problem_responses(404)
+)
+def preview_template(
+    *,
+    case_id: RowId,
+    name: TemplateName,
+    principal: Principal = Depends(require("cases:read_personal")),
+    platform: Platform = Depends(get_platform),
+    session: ReadSession,
+) -> RenderedTemplate:
+    """The template filled in for this case, as the customer would get it."""
+    text = render_template(session, platform.vault, case_id, name, agent=principal.actor)
+    return RenderedTemplate(name=name, text=text)
 
 
 @router.get("/{case_id}", response_model=CaseDetail, responses=problem_responses(404))
@@ -178,3 +212,9 @@ def add_link(case_id: RowId, body: LinkIn, work: Work) -> CaseDetail:
 def merge(case_id: RowId, body: MergeIn, work: Work) -> CaseDetail:
     """Merge this case (a duplicate) into `into`; returns the surviving case."""
     return work(lambda s, v, actor: service.merge_cases(s, case_id, body.into, actor=actor))
+
+
+@router.post("/{case_id}/macros/{name}", response_model=CaseDetail, responses=_WRITE)
+def run_macro(case_id: RowId, name: TemplateName, work: Work) -> CaseDetail:
+    """Send the template as a reply (by email through the outbox), then move the case."""
+    return work(lambda s, v, actor: apply_macro(s, v, case_id, name, actor=actor))

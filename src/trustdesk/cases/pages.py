@@ -17,6 +17,7 @@ from trustdesk.cases import service
 from trustdesk.cases.context import case_page
 from trustdesk.cases.schemas import STATUSES
 from trustdesk.cases.stats import case_figures
+from trustdesk.cases.templates import apply_macro, list_templates
 from trustdesk.platform import Platform
 from trustdesk.web.charts import Bar, bar_chart
 from trustdesk.web.nav import NavEntry, Section
@@ -126,11 +127,11 @@ def case_detail(
     )
     can_write = principal.can("cases:write")
     nexts = service.TRANSITIONS.get(detail.status, ()) if can_write else ()
-    return render(
-        request,
-        "cases/case.html",
-        {"case": detail, "context": context, "can_write": can_write, "next_statuses": nexts},
-    )
+    page: dict[str, object] = {
+        "case": detail, "context": context, "can_write": can_write, "next_statuses": nexts,
+        "templates": list_templates(session) if can_write else [],
+    }  # fmt: skip
+    return render(request, "cases/case.html", page)
 
 
 def _back(request: Request, case_id: int, message: str) -> Response:
@@ -179,3 +180,17 @@ def post_step(
 ) -> Response:
     service.complete_step(session, case_id, actor=principal.actor)
     return _back(request, case_id, "Playbook step done.")
+
+
+@router.post("/{case_id}/macro")
+def post_macro(
+    *,
+    request: Request,
+    case_id: RowId,
+    template: Annotated[str, Form(max_length=64)],
+    principal: Principal = Depends(require_page("cases:write")),
+    platform: Platform = Depends(get_platform),
+    session: WriteSession,
+) -> Response:
+    apply_macro(session, platform.vault, case_id, template, actor=principal.actor)
+    return _back(request, case_id, f"Template {template!r} sent.")
