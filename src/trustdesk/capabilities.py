@@ -460,12 +460,19 @@ CAPABILITIES: tuple[Capability, ...] = (
         ),
         exports=(ExportSection("cases", "trustdesk.cases.privacy_export:cases"),),
         erasers=("trustdesk.cases.erasure:CASES_ERASER",),
+        signals=("trustdesk.cases.trust_signal:CASES_SIGNAL",),
         demo=(DemoStep("trustdesk.cases.demo:load_demo_cases", 50),),
         jobs=(
             Job(
                 "cases.sla",
                 "trustdesk.cases.jobs:evaluate",
                 "SLA clocks of open cases: amber at 80%, breaches escalated once.",
+                every_s=300,
+            ),
+            Job(
+                "cases.csat",
+                "trustdesk.cases.jobs:send_csat",
+                '"Did we fix it?" surveys after resolutions, where consent allows.',
                 every_s=300,
             ),
         ),

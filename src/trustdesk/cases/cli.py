@@ -17,7 +17,7 @@ from trustdesk.cases.config import current_config, parse_config, save_config
 from trustdesk.cases.errors import InvalidCalendar, InvalidCase
 from trustdesk.cases.from_feedback import open_from_feedback
 from trustdesk.cases.intake import open_case, open_cases, parse_case
-from trustdesk.cases.public import evaluate_sla
+from trustdesk.cases.public import evaluate_sla, send_csat_surveys
 from trustdesk.cases.routing import classifier_for
 from trustdesk.cases.stats import case_figures
 from trustdesk.console import cli_actor, err, open_platform, out, print_json
@@ -279,6 +279,16 @@ def sla_evaluate(as_json: AsJson = False) -> None:
         print_json(report)
     else:
         out.print(f"{report.evaluated} active, {report.amber} amber, {report.breached} breached")
+
+
+@app.command("csat-send")
+def csat_send(as_json: AsJson = False) -> None:
+    """Ask "did we fix it?" after each resolution, where consent allows (the job runs the same)."""
+    run = send_csat_surveys(open_platform())
+    if as_json:
+        print_json({"sent": run.sent, "not_allowed": run.not_allowed})
+    else:
+        out.print(f"{run.sent} surveys sent, {run.not_allowed} not allowed by consent")
 
 
 @app.command("stats")

@@ -27,6 +27,7 @@ __all__ = [
     "CaseEvent",
     "CaseLink",
     "CaseMessage",
+    "CaseSurvey",
 ]
 
 
@@ -182,3 +183,22 @@ class CaseAttachment(Base):
     filename_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     data_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class CaseSurvey(Base):
+    """ "Did we fix it?": one per resolution of a known customer's case (`round` = the case's
+    reopen count then). `not_allowed` when their consent does not allow the survey."""
+
+    __tablename__ = "case_surveys"
+    __table_args__ = (UniqueConstraint("case_id", "round", name="uq_case_surveys_case_round"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), nullable=False)
+    round: Mapped[int] = mapped_column(Integer, nullable=False)
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), nullable=False)  # sent|not_allowed|answered
+    score: Mapped[int | None] = mapped_column(Integer, nullable=True)  # 1..5
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

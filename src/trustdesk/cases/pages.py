@@ -14,6 +14,7 @@ from trustdesk.access.principal import Principal
 from trustdesk.auth.http import ReadSession, WriteSession, get_platform, require_page
 from trustdesk.bounds import RowId
 from trustdesk.cases import service
+from trustdesk.cases.advocates import advocates_and_detractors, open_recovery_case
 from trustdesk.cases.context import case_page
 from trustdesk.cases.schemas import STATUSES
 from trustdesk.cases.stats import case_figures
@@ -92,6 +93,7 @@ def dashboard(
     *,
     request: Request,
     principal: Principal = Depends(require_page("cases:read")),
+    platform: Platform = Depends(get_platform),
     session: ReadSession,
 ) -> Response:
     figures = case_figures(session)
@@ -106,7 +108,25 @@ def dashboard(
         title="Timely first response by queue (%)",
         description="Share of cases answered within their first-response target, per queue.",
     )
-    return render(request, "cases/dashboard.html", {"figures": figures, "chart": chart})
+    standings = advocates_and_detractors(session, platform.settings)
+    context = {
+        "figures": figures, "chart": chart, "standings": standings,
+        "can_write": principal.can("cases:write"),
+    }  # fmt: skip
+    return render(request, "cases/dashboard.html", context)
+
+
+@router.post("/recovery")
+def post_recovery(
+    *,
+    request: Request,
+    customer: Annotated[str, Form(min_length=1, max_length=128)],
+    principal: Principal = Depends(require_page("cases:write")),
+    platform: Platform = Depends(get_platform),
+    session: WriteSession,
+) -> Response:
+    opened = open_recovery_case(session, platform.vault, customer, actor=principal.actor)
+    return _back(request, opened.id, f"Service-recovery case opened for {customer}.")
 
 
 @router.get("/{case_id}")

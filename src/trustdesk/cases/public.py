@@ -9,12 +9,14 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from trustdesk.cases.csat import SurveyRun, send_surveys
 from trustdesk.cases.intake import BODY_FIELD, SUBJECT_FIELD
 from trustdesk.cases.models import Case
 from trustdesk.cases.schemas import SlaReport
 from trustdesk.cases.sla import ACTIVE_STATUSES, evaluate_sla_in
 from trustdesk.crypto import KeyDestroyed, Vault
 from trustdesk.platform import Platform
+from trustdesk.serving import public_base_url
 
 __all__ = [
     "CaseState",
@@ -24,6 +26,7 @@ __all__ = [
     "evaluate_sla",
     "forget_customer_cases",
     "open_cases_of",
+    "send_csat_surveys",
 ]
 
 
@@ -31,6 +34,17 @@ def evaluate_sla(platform: Platform) -> SlaReport:
     """One SLA pass in a transaction of its own: states refreshed, breaches escalated."""
     with platform.db.transaction() as session:
         return evaluate_sla_in(session)
+
+
+def send_csat_surveys(platform: Platform) -> SurveyRun:
+    """One survey pass in a transaction of its own (the `cases.csat` job)."""
+    with platform.db.transaction() as session:
+        return send_surveys(
+            session,
+            platform.vault,
+            base_url=public_base_url(platform.settings),
+            policy_file=platform.settings.consent_policy_file,
+        )
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from trustdesk.auth.http import WriteSession, get_platform
-from trustdesk.cases import web_form
+from trustdesk.cases import csat, web_form
 from trustdesk.cases.routing import classifier_for
 from trustdesk.errors import DomainError
 from trustdesk.platform import Platform
@@ -125,4 +125,29 @@ def confirm_address(
     return _done(
         "Your address is confirmed",
         f"Thank you. Your complaint is case #{case_id}; we will answer you by email.",
+    )
+
+
+@router.get("/survey/{token}")
+def answer_survey(
+    token: str,
+    score: int = 0,
+    platform: Platform = Depends(get_platform),
+    *,
+    session: WriteSession,
+) -> Response:
+    """One click from the "did we fix it?" email records the answer (the first one stands)."""
+    try:
+        answered = csat.answer_survey(session, platform.vault, token, score)
+    except DomainError as exc:
+        return _done("This link did not work", exc.detail[:1].upper() + exc.detail[1:], exc.status)
+    if not answered.first:
+        return _done(
+            "We already have your answer",
+            f"You told us: {csat.SCORES[answered.score].lower()}. Thank you.",
+        )
+    return _done(
+        "Thank you for your answer",
+        f"You told us: {csat.SCORES[answered.score].lower()}. "
+        "If something is still not right, reply to our last email and the case opens again.",
     )

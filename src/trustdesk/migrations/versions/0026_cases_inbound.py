@@ -1,4 +1,4 @@
-"""cases: inbound email (messages by Message-ID, quarantine), encrypted attachments
+"""cases: inbound email (messages by Message-ID, quarantine), encrypted attachments, CSAT surveys
 
 Revision ID: 0026_cases_inbound
 Revises: 0019_feedback_corrections
@@ -67,9 +67,41 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("case_attachments", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_case_attachments_case_id"), ["case_id"], unique=False)
+    op.create_table(
+        "case_surveys",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("round", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("score", sa.Integer(), nullable=True),
+        sa.Column("created_at", trustdesk.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("answered_at", trustdesk.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["case_id"],
+            ["cases.id"],
+            name=op.f("fk_case_surveys_case_id_cases"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_case_surveys_customer_id_customers"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_case_surveys")),
+        sa.UniqueConstraint("case_id", "round", name="uq_case_surveys_case_round"),
+    )
+    with op.batch_alter_table("case_surveys", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_case_surveys_customer_id"), ["customer_id"], unique=False
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("case_surveys", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_case_surveys_customer_id"))
+    op.drop_table("case_surveys")
     with op.batch_alter_table("case_attachments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_attachments_case_id"))
     op.drop_table("case_attachments")
