@@ -538,10 +538,10 @@ CAPABILITIES: tuple[Capability, ...] = (
             Job(
                 "notifications.notify",
                 "trustdesk.notifications.jobs:notify",
-                "Turn trust alerts, overdue requests, a long fraud queue and job failures into "
-                "email and webhooks for the subscribers.",
+                "Turn trust alerts, overdue requests, a long fraud queue, job failures and case "
+                "SLA breaches into email and webhooks for the subscribers.",
                 every_s=60,
-                triggered_by=("job.failed",),
+                triggered_by=("job.failed", "cases.breached"),
             ),
         ),
     ),

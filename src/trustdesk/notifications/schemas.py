@@ -14,9 +14,10 @@ KINDS = {
     "overdue_request": "A privacy request is past its statutory due date",
     "fraud_queue": "The fraud review queue is longer than the threshold",
     "job_failure": "A background job failed after its last retry (or its worker died)",
+    "case_breach": "A complaint case breached its SLA and was escalated",
 }
 
-Kind = Literal["trust_alert", "overdue_request", "fraud_queue", "job_failure"]
+Kind = Literal["trust_alert", "overdue_request", "fraud_queue", "job_failure", "case_breach"]
 
 
 class SubscriptionIn(BaseModel):
