@@ -19,11 +19,10 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from trustdesk.cases import service
-from trustdesk.cases.errors import CaseNotFound, InvalidCase
+from trustdesk.cases.errors import CaseNotFound, InvalidCase, SurveyLinkInvalid
 from trustdesk.cases.models import Case, CaseSurvey
 from trustdesk.crypto import Vault
 from trustdesk.db import utcnow
-from trustdesk.errors import PermissionDenied
 from trustdesk.outbox import public as outbox
 from trustdesk.privacy import public as privacy
 
@@ -41,10 +40,6 @@ SURVEY_PURPOSE, SURVEY_CHANNEL = "research", "email"
 SCORES = {1: "Not at all", 2: "Not really", 3: "Partly", 4: "Mostly", 5: "Completely"}
 MAX_AGE_S = 30 * 24 * 3600
 _SALT = "trustdesk.case-csat.v1"
-
-
-class SurveyLinkInvalid(PermissionDenied):
-    title = "Survey link not valid"
 
 
 class SurveySigner:

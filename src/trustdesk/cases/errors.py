@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from trustdesk.errors import Conflict, InvalidInput, NotFound
+from trustdesk.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 __all__ = [
     "CaseNotFound",
+    "FormRefused",
+    "FormTooFast",
     "InvalidCalendar",
     "InvalidCase",
     "InvalidTransition",
     "MessageRefused",
+    "SurveyLinkInvalid",
     "UnknownCustomer",
 ]
 
@@ -45,3 +48,21 @@ class MessageRefused(InvalidInput):
     sender's mail server is told why (SMTP 552) and keeps the message."""
 
     title = "Message refused"
+
+
+class FormRefused(PermissionDenied):
+    """The public complaint form was not made by us, or has expired: reload it."""
+
+    title = "Form not accepted"
+
+
+class FormTooFast(InvalidCase):
+    """The form came back faster than a person can write a complaint (a bot)."""
+
+    title = "Form sent too fast"
+
+
+class SurveyLinkInvalid(PermissionDenied):
+    """A "did we fix it?" link not signed by us, altered or expired."""
+
+    title = "Survey link not valid"

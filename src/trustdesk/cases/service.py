@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from trustdesk import audit
 from trustdesk.cases import sla
 from trustdesk.cases.config import current_config
-from trustdesk.cases.errors import CaseNotFound, InvalidCase, InvalidTransition
+from trustdesk.cases.errors import CaseNotFound, InvalidCase, InvalidTransition, UnknownCustomer
 from trustdesk.cases.intake import BODY_FIELD, NOTE_FIELD, SUBJECT_FIELD
 from trustdesk.cases.models import (
     Case,
@@ -529,8 +529,6 @@ def merge_contact(
         raise InvalidTransition(f"contact {contact_id} was already merged")
     found = customers.customer_ids(session, [customer])
     if customer not in found:
-        from trustdesk.cases.errors import UnknownCustomer
-
         raise UnknownCustomer(f"no customer with external id {customer!r}")
     customer_id = found[customer]
     subject = customers.customer_subjects(session, [customer_id])[customer_id]

@@ -29,12 +29,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.cases import service
-from trustdesk.cases.errors import CaseNotFound, InvalidCase
+from trustdesk.cases.errors import CaseNotFound, FormRefused, FormTooFast, InvalidCase
 from trustdesk.cases.intake import open_case, parse_case
 from trustdesk.cases.models import Case, CaseEvent
 from trustdesk.cases.routing import Classifier
 from trustdesk.crypto import Vault
-from trustdesk.errors import PermissionDenied, TooManyAttempts
+from trustdesk.errors import TooManyAttempts
 from trustdesk.outbox import public as outbox
 
 __all__ = [
@@ -51,14 +51,6 @@ MIN_FILL_S = 3  # a person takes longer than this to write a complaint
 MAX_AGE_S = 2 * 3600
 CONFIRM_MAX_AGE_S = 14 * 24 * 3600
 _FORM_SALT, _CONFIRM_SALT = "trustdesk.case-form.v1", "trustdesk.case-confirm.v1"
-
-
-class FormRefused(PermissionDenied):
-    title = "Form not accepted"
-
-
-class FormTooFast(InvalidCase):
-    title = "Form sent too fast"
 
 
 class FormSigner:
