@@ -14,7 +14,8 @@ from trustdesk.access.principal import Principal
 from trustdesk.auth.http import ReadSession, WriteSession, get_platform, require
 from trustdesk.bounds import RowId
 from trustdesk.cases import service
-from trustdesk.cases.intake import open_case
+from trustdesk.cases.errors import InvalidCase
+from trustdesk.cases.intake import open_case, open_many, parse_case
 from trustdesk.cases.routing import classifier_for
 from trustdesk.cases.schemas import CaseDetail, CaseIn, CaseOpened, InboxPage
 from trustdesk.cases.stats import case_figures
@@ -58,6 +59,70 @@ def post_case(
     if not opened.created:
         response.status_code = 200
     return opened
+
+
+class BatchIn(BaseModel):
+    cases: list[dict[str, Any]] = Field(
+        min_length=1, max_length=500, description="Up to 500 cases, each as for POST /cases."
+    )
+
+
+class BatchItem(BaseModel):
+    index: int
+    case: CaseOpened | None = None
+    error: str | None = None
+
+
+class BatchOut(BaseModel):
+    created: int
+    unchanged: int
+    rejected: int
+    results: list[BatchItem]
+
+
+@router.post("/batch", response_model=BatchOut)
+def post_cases(
+    *,
+    body: BatchIn,
+    principal: Principal = Depends(require("cases:write")),
+    platform: Platform = Depends(get_platform),
+    session: WriteSession,
+) -> BatchOut:
+    """Open many cases in one transaction (channel integrations, bulk loads): each is routed and
+    idempotent as for POST /cases; a bad one is named by its index and skipped, the good kept."""
+    results: list[BatchItem] = []
+    parsed: list[CaseIn] = []
+    for index, data in enumerate(body.cases):
+        try:
+            parsed.append(parse_case({k: v for k, v in data.items() if v not in (None, "")}))
+        except InvalidCase as exc:
+            results.append(BatchItem(index=index, error=exc.detail))
+            continue
+        results.append(BatchItem(index=index))
+    opened = iter(
+        open_many(
+            session,
+            platform.vault,
+            parsed,
+            classify=classifier_for(platform.settings),
+            actor=principal.actor,
+        )
+    )
+    for item in results:
+        if item.error is None:
+            result = next(opened)
+            if isinstance(result, str):
+                item.error = result
+            else:
+                item.case = result
+    created = sum(1 for r in results if r.case is not None and r.case.created)
+    rejected = sum(1 for r in results if r.error is not None)
+    return BatchOut(
+        created=created,
+        unchanged=len(results) - created - rejected,
+        rejected=rejected,
+        results=results,
+    )
 
 
 @router.get("", response_model=InboxPage)

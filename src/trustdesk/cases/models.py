@@ -54,6 +54,8 @@ class Case(Base):
         UniqueConstraint("channel", "external_id", name="uq_cases_channel_external_id"),
         # The inbox: a queue's cases in a status, newest first, paged by id (keyset).
         Index("ix_cases_queue_status_id", "queue", "status", "id"),
+        # A queue's inbox across statuses, newest first (without it: a sort of the whole queue).
+        Index("ix_cases_queue_id", "queue", "id"),
         Index("ix_cases_status_id", "status", "id"),
         # Queue counts on the inbox: a covering scan of the active statuses, already grouped.
         Index("ix_cases_status_queue_sla", "status", "queue", "sla_state"),

@@ -1,4 +1,5 @@
-"""cases: inbound email (messages by Message-ID, quarantine), encrypted attachments, CSAT surveys
+"""cases: inbound email (messages by Message-ID, quarantine), encrypted attachments, CSAT surveys,
+the inbox index of a queue across statuses
 
 Revision ID: 0026_cases_inbound
 Revises: 0019_feedback_corrections
@@ -19,6 +20,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.create_index("ix_cases_queue_id", ["queue", "id"], unique=False)
     op.create_table(
         "case_messages",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -108,3 +111,5 @@ def downgrade() -> None:
     with op.batch_alter_table("case_messages", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_messages_case_id"))
     op.drop_table("case_messages")
+    with op.batch_alter_table("cases", schema=None) as batch_op:
+        batch_op.drop_index("ix_cases_queue_id")
