@@ -1,7 +1,7 @@
 """Complaint cases: intake through the API with routing, and the agent inbox page with 100,000 cases.
 
 A real `trustdesk serve` (uvicorn, one process, SQLite) in a subprocess.
-* Intake: POST /api/v1/cases (validated, sender matched, classified, routed, SLA dues computed on
+* Intake: POST /api/v1/cases and POST /api/v1/cases/batch (100 a request) (validated, sender matched, classified, routed, SLA dues computed on
   the queue's business-hours calendar, encrypted, audited) from 4 keep-alive clients; baselines in
   the same run: GET /healthz (the HTTP floor) and PUT /api/v1/customers/{id} (another encrypted,
   audited write through the same writer gate). Target: >= 200 cases/s.
@@ -169,12 +169,25 @@ def run(url: str, auth: dict[str, str]) -> None:
         [("POST", "/api/v1/cases", {"external_id": f"new-{i}", "subject": "Complaint",
           "body": TEXTS[i % len(TEXTS)], "customer": f"b{i}"}) for i in range(INTAKE)],
     )  # fmt: skip
+    batch = 100
+    started = time.perf_counter()
+    rate(
+        url, auth,
+        [("POST", "/api/v1/cases/batch", {"cases": [
+            {"external_id": f"bulk-{k}-{i}", "subject": "Complaint", "body": TEXTS[i % len(TEXTS)],
+             "customer": f"b{i}"} for i in range(batch)]}) for k in range(INTAKE // batch)],
+    )  # fmt: skip
+    bulk = INTAKE / (time.perf_counter() - started)
     print(f"intake, {INTAKE:,} requests from {CLIENTS} clients:")
     print(f"  baseline GET /healthz:            {health:8,.0f} requests/s")
     print(f"  baseline PUT /api/v1/customers:   {customers:8,.0f} requests/s")
     print(
         f"  POST /api/v1/cases (routed):      {intake:8,.0f} cases/s"
         f"  ({intake / customers:.2f} x customer write; target >= 200/s)"
+    )
+    print(
+        f"  POST /api/v1/cases/batch ({batch}/request): {bulk:8,.0f} cases/s"
+        f"  ({bulk / customers:.2f} x customer write)"
     )
 
     api = httpx.Client(base_url=url, headers=auth, timeout=30)

@@ -442,7 +442,7 @@ CAPABILITIES: tuple[Capability, ...] = (
                 "Complaint cases: intake, routing, SLA clocks.",
             ),
         ),
-        pages=("trustdesk.cases.pages:section",),
+        pages=("trustdesk.cases.pages:section", "trustdesk.cases.public_pages:section"),
         models=("trustdesk.cases.models",),
         permissions=(
             Permission(
@@ -461,12 +461,19 @@ CAPABILITIES: tuple[Capability, ...] = (
         ),
         exports=(ExportSection("cases", "trustdesk.cases.privacy_export:cases"),),
         erasers=("trustdesk.cases.erasure:CASES_ERASER",),
+        signals=("trustdesk.cases.trust_signal:CASES_SIGNAL",),
         demo=(DemoStep("trustdesk.cases.demo:load_demo_cases", 50),),
         jobs=(
             Job(
                 "cases.sla",
                 "trustdesk.cases.jobs:evaluate",
                 "SLA clocks of open cases: amber at 80%, breaches escalated once.",
+                every_s=300,
+            ),
+            Job(
+                "cases.csat",
+                "trustdesk.cases.jobs:send_csat",
+                '"Did we fix it?" surveys after resolutions, where consent allows.',
                 every_s=300,
             ),
         ),
@@ -568,10 +575,10 @@ CAPABILITIES: tuple[Capability, ...] = (
             Job(
                 "notifications.notify",
                 "trustdesk.notifications.jobs:notify",
-                "Turn trust alerts, overdue requests, a long fraud queue, job failures and "
-                "incident clock alerts into email and webhooks for the subscribers.",
+                "Turn trust alerts, overdue requests, a long fraud queue, job failures, incident "
+                "clock alerts and case SLA breaches into email and webhooks for the subscribers.",
                 every_s=60,
-                triggered_by=("job.failed", "incidents.clock_alerts"),
+                triggered_by=("job.failed", "incidents.clock_alerts", "cases.breached"),
             ),
         ),
     ),

@@ -69,6 +69,11 @@ def test_an_agent_works_a_case_from_the_inbox(
     expect(page.locator("#timeline")).to_contain_text("Called the customer, card frozen")
     page.get_by_role("button", name="Mark the next step done").click()
     expect(page.get_by_role("heading", name=re.compile("1 of 5 done"))).to_be_visible()
+    page.get_by_label("Reply with a template").select_option("need_details")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("status")).to_have_text("Template 'need_details' sent.")
+    expect(page.get_by_role("main")).to_contain_text("clock paused")
+    expect(page.locator("#timeline")).to_contain_text("Dear Ada Lovelace")
     page.get_by_label("Move to").select_option("resolved")
     page.get_by_role("button", name="Change status").click()
     expect(page.get_by_role("status")).to_have_text("Case 1 is now resolved.")
@@ -78,3 +83,25 @@ def test_an_agent_works_a_case_from_the_inbox(
     assert_accessible_page(page)
     expect(page.locator("#by-queue")).to_contain_text("fraud")
     screenshot(page, "dashboard")
+
+
+def test_a_visitor_complains_through_the_public_form_without_javascript(
+    new_page, live_server, platform, monkeypatch
+):
+    from sqlalchemy import select
+
+    from trustdesk.cases import web_form
+    from trustdesk.cases.models import Case
+
+    monkeypatch.setattr(web_form, "MIN_FILL_S", 0)
+    page: Page = new_page(live_server, java_script_enabled=False)
+    page.goto("/complaint")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Tell us what went wrong")
+    assert_accessible_page(page)
+    page.get_by_label("Your email address").fill("grace@example.org")
+    page.get_by_label("Subject").fill("Charged twice")
+    page.get_by_label("Your complaint").fill("You charged my card twice for one order.")
+    page.get_by_role("button", name="Send my complaint").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you: we have your complaint")
+    with platform.db.reading() as session:
+        assert session.scalars(select(Case.channel)).all() == ["web"]

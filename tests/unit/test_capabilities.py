@@ -103,7 +103,7 @@ def test_signals_export_sections_and_erasers_do_not_depend_on_import_order(impor
     # Importing a producer registers nothing: only the manifest wires it.
     assert found.pop("before") == [[], [], []]
     assert found == {
-        "signals": ["feedback", "fraud", "incidents", "surveys"],
+        "signals": ["feedback", "fraud", "incidents", "cases", "surveys"],
         "exports": [
             "customer",
             "consents",

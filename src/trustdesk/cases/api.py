@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Path as FastPath
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from trustdesk.access.principal import Principal
 from trustdesk.auth.http import ReadSession, WriteSession, get_platform, require
 from trustdesk.bounds import RowId
 from trustdesk.cases import service
-from trustdesk.cases.intake import open_case
+from trustdesk.cases.errors import InvalidCase
+from trustdesk.cases.intake import open_case, open_many, parse_case
 from trustdesk.cases.routing import classifier_for
 from trustdesk.cases.schemas import CaseDetail, CaseIn, CaseOpened, InboxPage
 from trustdesk.cases.stats import case_figures
+from trustdesk.cases.templates import TemplateOut, apply_macro, list_templates, render_template
 from trustdesk.platform import Platform
 from trustdesk.problems import problem_responses
 
 router = APIRouter(prefix="/cases", tags=["cases"])
+
+
+class RenderedTemplate(BaseModel):
+    name: str
+    text: str
 
 
 @router.post(
@@ -51,6 +61,70 @@ def post_case(
     return opened
 
 
+class BatchIn(BaseModel):
+    cases: list[dict[str, Any]] = Field(
+        min_length=1, max_length=500, description="Up to 500 cases, each as for POST /cases."
+    )
+
+
+class BatchItem(BaseModel):
+    index: int
+    case: CaseOpened | None = None
+    error: str | None = None
+
+
+class BatchOut(BaseModel):
+    created: int
+    unchanged: int
+    rejected: int
+    results: list[BatchItem]
+
+
+@router.post("/batch", response_model=BatchOut)
+def post_cases(
+    *,
+    body: BatchIn,
+    principal: Principal = Depends(require("cases:write")),
+    platform: Platform = Depends(get_platform),
+    session: WriteSession,
+) -> BatchOut:
+    """Open many cases in one transaction (channel integrations, bulk loads): each is routed and
+    idempotent as for POST /cases; a bad one is named by its index and skipped, the good kept."""
+    results: list[BatchItem] = []
+    parsed: list[CaseIn] = []
+    for index, data in enumerate(body.cases):
+        try:
+            parsed.append(parse_case({k: v for k, v in data.items() if v not in (None, "")}))
+        except InvalidCase as exc:
+            results.append(BatchItem(index=index, error=exc.detail))
+            continue
+        results.append(BatchItem(index=index))
+    opened = iter(
+        open_many(
+            session,
+            platform.vault,
+            parsed,
+            classify=classifier_for(platform.settings),
+            actor=principal.actor,
+        )
+    )
+    for item in results:
+        if item.error is None:
+            result = next(opened)
+            if isinstance(result, str):
+                item.error = result
+            else:
+                item.case = result
+    created = sum(1 for r in results if r.case is not None and r.case.created)
+    rejected = sum(1 for r in results if r.error is not None)
+    return BatchOut(
+        created=created,
+        unchanged=len(results) - created - rejected,
+        rejected=rejected,
+        results=results,
+    )
+
+
 @router.get("", response_model=InboxPage)
 def inbox(
     *,
@@ -74,6 +148,33 @@ def stats(
 ) -> dict[str, Any]:
     """Timely-response rate, median first response and resolution, reopen rate."""
     return case_figures(session)
+
+
+@router.get("/templates", response_model=list[TemplateOut])
+def templates(
+    *, principal: Principal = Depends(require("cases:read")), session: ReadSession
+) -> list[TemplateOut]:
+    """Reply templates and macros (a macro also moves the case to its `status`)."""
+    return list_templates(session)
+
+
+TemplateName = Annotated[str, FastPath(max_length=64, pattern=r"^[A-Za-z0-9_.?-]{1,64}$")]
+
+
+@router.get(
+    "/{case_id}/templates/{name}", response_model=RenderedTemplate, responses=problem_responses(404)
+)
+def preview_template(
+    *,
+    case_id: RowId,
+    name: TemplateName,
+    principal: Principal = Depends(require("cases:read_personal")),
+    platform: Platform = Depends(get_platform),
+    session: ReadSession,
+) -> RenderedTemplate:
+    """The template filled in for this case, as the customer would get it."""
+    text = render_template(session, platform.vault, case_id, name, agent=principal.actor)
+    return RenderedTemplate(name=name, text=text)
 
 
 @router.get("/{case_id}", response_model=CaseDetail, responses=problem_responses(404))
@@ -114,92 +215,71 @@ class MergeIn(BaseModel):
 _WRITE = problem_responses(404, 409)
 
 
-@router.post("/{case_id}/status", response_model=CaseDetail, responses=_WRITE)
-def set_status(
-    *,
-    case_id: RowId,
-    body: StatusIn,
+@dataclass(frozen=True)
+class _Work:
+    """A change to one case by the caller: `work(change)` runs it through `service.apply`."""
+
+    actor: str
+    platform: Platform
+    session: Session
+
+    def __call__(self, change: service.Change) -> CaseDetail:
+        return service.apply(self.session, self.platform.vault, change, actor=self.actor)
+
+
+def _work(
     principal: Principal = Depends(require("cases:write")),
     platform: Platform = Depends(get_platform),
+    *,
     session: WriteSession,
-) -> CaseDetail:
-    service.change_status(session, case_id, body.status, actor=principal.actor)
-    return service.get_case(session, platform.vault, case_id, reveal=False)
+) -> _Work:
+    return _Work(principal.actor, platform, session)
+
+
+Work = Annotated[_Work, Depends(_work)]
+
+
+@router.post("/{case_id}/status", response_model=CaseDetail, responses=_WRITE)
+def set_status(case_id: RowId, body: StatusIn, work: Work) -> CaseDetail:
+    return work(lambda s, v, actor: service.change_status(s, case_id, body.status, actor=actor))
 
 
 @router.post("/{case_id}/assignment", response_model=CaseDetail, responses=_WRITE)
-def set_assignment(
-    *,
-    case_id: RowId,
-    body: AssignIn,
-    principal: Principal = Depends(require("cases:write")),
-    platform: Platform = Depends(get_platform),
-    session: WriteSession,
-) -> CaseDetail:
-    service.assign(session, case_id, team=body.team, assignee=body.assignee, actor=principal.actor)
-    return service.get_case(session, platform.vault, case_id, reveal=False)
+def set_assignment(case_id: RowId, body: AssignIn, work: Work) -> CaseDetail:
+    return work(
+        lambda s, v, actor: service.assign(
+            s, case_id, team=body.team, assignee=body.assignee, actor=actor
+        )
+    )
 
 
 @router.post("/{case_id}/notes", response_model=CaseDetail, responses=_WRITE)
-def add_note(
-    *,
-    case_id: RowId,
-    body: TextIn,
-    principal: Principal = Depends(require("cases:write")),
-    platform: Platform = Depends(get_platform),
-    session: WriteSession,
-) -> CaseDetail:
-    service.add_note(session, platform.vault, case_id, body.text, actor=principal.actor)
-    return service.get_case(session, platform.vault, case_id, reveal=False)
+def add_note(case_id: RowId, body: TextIn, work: Work) -> CaseDetail:
+    return work(lambda s, v, actor: service.add_note(s, v, case_id, body.text, actor=actor))
 
 
 @router.post("/{case_id}/replies", response_model=CaseDetail, responses=_WRITE)
-def add_reply(
-    *,
-    case_id: RowId,
-    body: TextIn,
-    principal: Principal = Depends(require("cases:write")),
-    platform: Platform = Depends(get_platform),
-    session: WriteSession,
-) -> CaseDetail:
-    service.reply(session, platform.vault, case_id, body.text, actor=principal.actor)
-    return service.get_case(session, platform.vault, case_id, reveal=False)
+def add_reply(case_id: RowId, body: TextIn, work: Work) -> CaseDetail:
+    return work(lambda s, v, actor: service.reply(s, v, case_id, body.text, actor=actor))
 
 
 @router.post("/{case_id}/playbook-steps", response_model=CaseDetail, responses=_WRITE)
-def complete_step(
-    *,
-    case_id: RowId,
-    principal: Principal = Depends(require("cases:write")),
-    platform: Platform = Depends(get_platform),
-    session: WriteSession,
-) -> CaseDetail:
-    service.complete_step(session, case_id, actor=principal.actor)
-    return service.get_case(session, platform.vault, case_id, reveal=False)
+def complete_step(case_id: RowId, work: Work) -> CaseDetail:
+    return work(lambda s, v, actor: service.complete_step(s, case_id, actor=actor))
 
 
 @router.post("/{case_id}/links", response_model=CaseDetail, responses=_WRITE)
-def add_link(
-    *,
-    case_id: RowId,
-    body: LinkIn,
-    principal: Principal = Depends(require("cases:write")),
-    platform: Platform = Depends(get_platform),
-    session: WriteSession,
-) -> CaseDetail:
-    service.link(session, case_id, body.kind, body.target, actor=principal.actor)
-    return service.get_case(session, platform.vault, case_id, reveal=False)
+def add_link(case_id: RowId, body: LinkIn, work: Work) -> CaseDetail:
+    return work(lambda s, v, actor: service.link(s, case_id, body.kind, body.target, actor=actor))
 
 
 @router.post("/{case_id}/merge", response_model=CaseDetail, responses=_WRITE)
-def merge(
-    *,
-    case_id: RowId,
-    body: MergeIn,
-    principal: Principal = Depends(require("cases:write")),
-    platform: Platform = Depends(get_platform),
-    session: WriteSession,
-) -> CaseDetail:
+def merge(case_id: RowId, body: MergeIn, work: Work) -> CaseDetail:
     """Merge this case (a duplicate) into `into`; returns the surviving case."""
-    target = service.merge_cases(session, case_id, body.into, actor=principal.actor)
-    return service.get_case(session, platform.vault, target.id, reveal=False)
+    return work(lambda s, v, actor: service.merge_cases(s, case_id, body.into, actor=actor))
+
+
+@router.post("/{case_id}/macros/{name}", response_model=CaseDetail, responses=_WRITE)
+def run_macro(case_id: RowId, name: TemplateName, work: Work) -> CaseDetail:
+    """Send the template as a reply (by email through the outbox), then move the case."""
+    return work(lambda s, v, actor: apply_macro(s, v, case_id, name, actor=actor))

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 import yaml
-from sqlalchemy.orm import Session
 
 from trustdesk.bounds import parse_row_id
 from trustdesk.cases import service
@@ -19,11 +17,10 @@ from trustdesk.cases.config import current_config, parse_config, save_config
 from trustdesk.cases.errors import InvalidCalendar, InvalidCase
 from trustdesk.cases.from_feedback import open_from_feedback
 from trustdesk.cases.intake import open_case, open_cases, parse_case
-from trustdesk.cases.public import evaluate_sla
+from trustdesk.cases.public import evaluate_sla, send_csat_surveys
 from trustdesk.cases.routing import classifier_for
 from trustdesk.cases.stats import case_figures
 from trustdesk.console import cli_actor, err, open_platform, out, print_json
-from trustdesk.crypto import Vault
 from trustdesk.errors import InvalidInput
 from trustdesk.tabular import read_rows
 
@@ -193,15 +190,11 @@ def show(case_id: CaseId, reveal: bool = False, as_json: AsJson = False) -> None
         out.print(f"  {event.at:%Y-%m-%d %H:%M} {event.actor}: {event.kind} {event.detail}")
 
 
-Change = Callable[[Session, Vault, str], int]
-
-
-def _write(change: Change, as_json: bool) -> None:
+def _write(change: service.Change, as_json: bool) -> None:
     """Run one change in a transaction; show the case it returns."""
     platform = open_platform()
     with platform.db.transaction() as session:
-        case_id = change(session, platform.vault, cli_actor())
-        detail = service.get_case(session, platform.vault, case_id, reveal=False)
+        detail = service.apply(session, platform.vault, change, actor=cli_actor())
     if as_json:
         print_json(detail)
     else:
@@ -211,7 +204,7 @@ def _write(change: Change, as_json: bool) -> None:
 @app.command("status")
 def status(case_id: CaseId, to: Annotated[str, typer.Argument()], as_json: AsJson = False) -> None:
     """Move a case (open, waiting_on_customer, waiting_on_third_party, resolved, closed ...)."""
-    _write(lambda s, v, a: service.change_status(s, case_id, to, actor=a).id, as_json)
+    _write(lambda s, v, a: service.change_status(s, case_id, to, actor=a), as_json)
 
 
 @app.command("assign")
@@ -222,27 +215,25 @@ def assign(
     as_json: AsJson = False,
 ) -> None:
     """Assign a case to a team and/or an agent."""
-    _write(
-        lambda s, v, a: service.assign(s, case_id, team=team, assignee=agent, actor=a).id, as_json
-    )
+    _write(lambda s, v, a: service.assign(s, case_id, team=team, assignee=agent, actor=a), as_json)
 
 
 @app.command("note")
 def note(case_id: CaseId, text: Annotated[str, typer.Argument()], as_json: AsJson = False) -> None:
     """Add an internal note (encrypted)."""
-    _write(lambda s, v, a: service.add_note(s, v, case_id, text, actor=a).id, as_json)
+    _write(lambda s, v, a: service.add_note(s, v, case_id, text, actor=a), as_json)
 
 
 @app.command("reply")
 def reply(case_id: CaseId, text: Annotated[str, typer.Argument()], as_json: AsJson = False) -> None:
     """Record an answer to the customer (first response, restarts the update clock)."""
-    _write(lambda s, v, a: service.reply(s, v, case_id, text, actor=a).id, as_json)
+    _write(lambda s, v, a: service.reply(s, v, case_id, text, actor=a), as_json)
 
 
 @app.command("step")
 def step(case_id: CaseId, as_json: AsJson = False) -> None:
     """Tick the next playbook step."""
-    _write(lambda s, v, a: service.complete_step(s, case_id, actor=a).id, as_json)
+    _write(lambda s, v, a: service.complete_step(s, case_id, actor=a), as_json)
 
 
 @app.command("link")
@@ -253,7 +244,7 @@ def link(
     as_json: AsJson = False,
 ) -> None:
     """Link a case to another case, a fraud review, an incident or a privacy request."""
-    _write(lambda s, v, a: service.link(s, case_id, kind, target, actor=a).id, as_json)
+    _write(lambda s, v, a: service.link(s, case_id, kind, target, actor=a), as_json)
 
 
 @app.command("merge")
@@ -263,7 +254,7 @@ def merge(
     as_json: AsJson = False,
 ) -> None:
     """Merge a duplicate case into another."""
-    _write(lambda s, v, a: service.merge_cases(s, case_id, into, actor=a).id, as_json)
+    _write(lambda s, v, a: service.merge_cases(s, case_id, into, actor=a), as_json)
 
 
 @app.command("merge-contact")
@@ -288,6 +279,16 @@ def sla_evaluate(as_json: AsJson = False) -> None:
         print_json(report)
     else:
         out.print(f"{report.evaluated} active, {report.amber} amber, {report.breached} breached")
+
+
+@app.command("csat-send")
+def csat_send(as_json: AsJson = False) -> None:
+    """Ask "did we fix it?" after each resolution, where consent allows (the job runs the same)."""
+    run = send_csat_surveys(open_platform())
+    if as_json:
+        print_json({"sent": run.sent, "not_allowed": run.not_allowed})
+    else:
+        out.print(f"{run.sent} surveys sent, {run.not_allowed} not allowed by consent")
 
 
 @app.command("stats")
@@ -345,3 +346,77 @@ def config_set_rule(
             session, parse_config(json.loads(json.dumps(current))), actor=cli_actor()
         )
     out.print(f"configuration version {version} in force")
+
+
+@app.command("mail-serve")
+def mail_serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 2526,
+) -> None:
+    """Listen for inbound email (SMTP): each message opens a case or threads onto its case."""
+    import signal
+    import threading
+
+    from trustdesk.cases.mail_listener import start_listener
+
+    controller = start_listener(open_platform(), host, port)
+    out.print(f"inbound email listening on {host}:{port}")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()
+
+
+@app.command("mail-ingest")
+def mail_ingest(
+    files: Annotated[list[Path], typer.Argument(help="Messages as .eml files.")],
+    as_json: AsJson = False,
+) -> None:
+    """Take saved messages (.eml) as if they had arrived by email; idempotent on Message-ID."""
+    from trustdesk.cases.errors import MessageRefused
+    from trustdesk.cases.inbound import ingest_mail
+
+    platform = open_platform()
+    results: list[dict[str, object]] = []
+    refused = False
+    for file in files:
+        try:
+            raw = file.read_bytes()
+        except OSError as exc:
+            raise InvalidInput(f"{file}: cannot be read ({exc.strerror})") from None
+        try:
+            with platform.db.transaction() as session:
+                result = ingest_mail(
+                    session, platform.vault, raw,
+                    classify=classifier_for(platform.settings), actor=cli_actor(),
+                )  # fmt: skip
+            results.append({"file": str(file), "outcome": result.outcome, "case": result.case_id})
+        except MessageRefused as exc:
+            refused = True
+            results.append({"file": str(file), "outcome": "refused", "reason": exc.detail})
+    if as_json:
+        print_json(results)
+    else:
+        for r in results:
+            out.print(f"{r['file']}: {r['outcome']} {r.get('case') or r.get('reason') or ''}")
+    if refused:
+        raise typer.Exit(code=MessageRefused.exit_code)
+
+
+@app.command("quarantine")
+def quarantine(as_json: AsJson = False) -> None:
+    """Inbound messages kept for a person to look at (no sender, unreadable): id, when, why."""
+    from trustdesk.cases.inbound import quarantined
+
+    platform = open_platform()
+    with platform.db.reading() as session:
+        rows = quarantined(session)
+    if as_json:
+        print_json(rows)
+    else:
+        for r in rows:
+            out.print(f"{r['id']}  {r['at']}  {r['reason']}", markup=False, highlight=False)

@@ -8,6 +8,7 @@ playbooks, the SLA policies per priority and the calendars per queue. Stored ver
 from __future__ import annotations
 
 import json
+import re
 from importlib import resources
 from typing import Any
 
@@ -23,11 +24,13 @@ from trustdesk.cases.models import CaseConfig
 from trustdesk.db import utcnow
 
 __all__ = [
+    "PLACEHOLDERS",
     "PRIORITIES",
     "CalendarSpec",
     "CasesConfig",
     "Policy",
     "Rule",
+    "Template",
     "current_config",
     "default_config",
     "parse_config",
@@ -78,6 +81,37 @@ class Calendars(_Strict):
     queues: dict[str, CalendarSpec] = {}
 
 
+PLACEHOLDERS = (
+    "case_id", "customer_name", "first_name", "subject", "category", "queue", "agent",
+    "first_response_due", "resolution_due",
+)  # fmt: skip
+PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+_TEMPLATE_STATUSES = ("open", "waiting_on_customer", "waiting_on_third_party", "resolved")
+
+
+class Template(_Strict):
+    """A reply template; with `status` it is a macro (send the reply, then move the case)."""
+
+    title: str = Field(min_length=1, max_length=120)
+    text: str = Field(min_length=1, max_length=5000)
+    status: str | None = None
+
+    @field_validator("text")
+    @classmethod
+    def _known_placeholders(cls, value: str) -> str:
+        unknown = sorted({m for m in PLACEHOLDER.findall(value) if m not in PLACEHOLDERS})
+        if unknown:
+            raise ValueError(f"unknown placeholder {{{unknown[0]}}}: use {', '.join(PLACEHOLDERS)}")
+        return value
+
+    @field_validator("status")
+    @classmethod
+    def _known_status(cls, value: str | None) -> str | None:
+        if value is not None and value not in _TEMPLATE_STATUSES:
+            raise ValueError(f"status {value!r}: expected one of {', '.join(_TEMPLATE_STATUSES)}")
+        return value
+
+
 class Triage(_Strict):
     queue: str = Field(default="triage", pattern=_NAME)
     min_probability: float = Field(default=0.5, ge=0, le=1)
@@ -91,6 +125,7 @@ class CasesConfig(_Strict):
     playbooks: dict[str, tuple[str, ...]] = {}
     policies: dict[str, Policy]
     calendars: Calendars = Calendars()
+    templates: dict[str, Template] = {}
 
     @field_validator("policies")
     @classmethod
@@ -136,6 +171,9 @@ def parse_config(data: Any) -> CasesConfig:
     for rule in (config.default_rule, *config.rules):
         if rule.playbook and rule.playbook not in config.playbooks:
             raise InvalidCase(f"rule for queue {rule.queue!r}: unknown playbook {rule.playbook!r}")
+    for name in config.templates:
+        if not re.match(_NAME, name):
+            raise InvalidCase(f"configuration templates: bad name {name!r} (letters, digits, _.-)")
     for spec in (config.calendars.default, *config.calendars.queues.values()):
         try:
             parse_opening(spec.open)

@@ -1,5 +1,6 @@
 """The customer's context on a case page, gathered through the other capabilities' facades:
-trust index, consent for the channels we might answer on, open privacy requests, recent feedback.
+trust index, consent for the channels we might answer on, open privacy requests, fraud holds
+(payments held for review), recent feedback.
 Read-only; what a capability cannot tell is left out rather than guessed."""
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from trustdesk.cases import service
 from trustdesk.cases.schemas import CaseDetail
 from trustdesk.config import Settings
 from trustdesk.crypto import Vault
+from trustdesk.customers import public as customers
 from trustdesk.feedback import public as feedback
+from trustdesk.fraud import public as fraud
 from trustdesk.privacy import public as privacy
 from trustdesk.trust import public as trust
 
@@ -28,6 +31,7 @@ class CustomerContext:
     consent: list[tuple[str, str, bool, str]] = field(default_factory=list)
     privacy_requests: list[privacy.OpenRequest] = field(default_factory=list)
     feedback: list[dict[str, Any]] = field(default_factory=list)
+    fraud_holds: list[fraud.FraudHold] = field(default_factory=list)
 
 
 def customer_context(
@@ -41,10 +45,13 @@ def customer_context(
         if answer is not None:
             consent.append((purpose, channel, answer.allowed, answer.reason))
     items, _ = feedback.recent_feedback(session, vault, customer_id, limit=5)
+    external_id = customers.external_ids(session, [customer_id]).get(customer_id)
+    holds = fraud.holds_for_customer(session, external_id, limit=10) if external_id else []
     return CustomerContext(
         trust=trust.customer_trust(session, settings, customer_id),
         consent=consent,
         privacy_requests=privacy.open_requests(session, customer_id),
+        fraud_holds=holds,
         feedback=[
             {
                 "at": item.at,

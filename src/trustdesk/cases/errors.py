@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from trustdesk.errors import Conflict, InvalidInput, NotFound
+from trustdesk.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 __all__ = [
     "CaseNotFound",
+    "FormRefused",
+    "FormTooFast",
     "InvalidCalendar",
     "InvalidCase",
     "InvalidTransition",
+    "MessageRefused",
+    "SurveyLinkInvalid",
     "UnknownCustomer",
 ]
 
@@ -37,3 +41,28 @@ class InvalidTransition(Conflict):
     """A status change the workflow does not allow (closed -> waiting on customer ...)."""
 
     title = "Status change not allowed"
+
+
+class MessageRefused(InvalidInput):
+    """An inbound email we will not take (too large, an attachment over the limit): the
+    sender's mail server is told why (SMTP 552) and keeps the message."""
+
+    title = "Message refused"
+
+
+class FormRefused(PermissionDenied):
+    """The public complaint form was not made by us, or has expired: reload it."""
+
+    title = "Form not accepted"
+
+
+class FormTooFast(InvalidCase):
+    """The form came back faster than a person can write a complaint (a bot)."""
+
+    title = "Form sent too fast"
+
+
+class SurveyLinkInvalid(PermissionDenied):
+    """A "did we fix it?" link not signed by us, altered or expired."""
+
+    title = "Survey link not valid"

@@ -8,17 +8,17 @@ Subject and body are encrypted under that key, so erasing the customer shreds th
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from trustdesk import audit
 from trustdesk.cases import sla
-from trustdesk.cases.config import current_config
+from trustdesk.cases.config import CasesConfig, current_config
 from trustdesk.cases.errors import InvalidCase, UnknownCustomer
 from trustdesk.cases.models import Case, CaseContact, CaseEvent
 from trustdesk.cases.routing import Classifier
@@ -27,7 +27,15 @@ from trustdesk.crypto import Vault
 from trustdesk.customers import public as customers
 from trustdesk.db import utcnow
 
-__all__ = ["BODY_FIELD", "SUBJECT_FIELD", "ImportResult", "open_case", "open_cases", "parse_case"]
+__all__ = [
+    "BODY_FIELD",
+    "SUBJECT_FIELD",
+    "ImportResult",
+    "open_case",
+    "open_cases",
+    "open_many",
+    "parse_case",
+]
 
 SUBJECT_FIELD, BODY_FIELD, NOTE_FIELD = "case.subject", "case.body", "case.note"
 
@@ -122,14 +130,31 @@ def open_case(
     if existing is not None:
         return _opened(existing, created=False)
     now = now or utcnow()
-    opened_at = min(case.at, now) if case.at is not None else now
     config = current_config(session)
     sender = _sender(session, vault, case, now)
-    label, probability = classify(f"{case.subject}\n{case.body}")
-    rule = config.route(label, probability)
     key = vault.data_keys([sender.key_subject]).get(sender.key_subject)
+    row = _new_row(vault, config, case, sender, key, classify, now)
+    session.add(row)
+    session.flush()
+    detail = _record(session, row, case, now, actor)
+    audit.record_many(session, actor=actor, items=[_change(row, sender, detail)])
+    return _opened(row, created=True)
+
+
+def _new_row(
+    vault: Vault,
+    config: CasesConfig,
+    case: CaseIn,
+    sender: _Sender,
+    key: bytes | None,
+    classify: Classifier,
+    now: datetime,
+) -> Case:
     if key is None:
         raise InvalidCase("the customer's personal data was erased: no case can be opened")
+    opened_at = min(case.at, now) if case.at is not None else now
+    label, probability = classify(f"{case.subject}\n{case.body}")
+    rule = config.route(label, probability)
     row = Case(
         channel=case.channel,
         external_id=case.external_id,
@@ -154,21 +179,108 @@ def open_case(
         reopen_count=0,
     )
     sla.set_dues(row, config, opened_at)
-    session.add(row)
-    session.flush()
-    detail = {"channel": case.channel, "category": label, "queue": rule.queue}
+    return row
+
+
+def _record(
+    session: Session, row: Case, case: CaseIn, now: datetime, actor: str
+) -> dict[str, object]:
+    detail: dict[str, object] = {
+        "channel": case.channel,
+        "category": row.category,
+        "queue": row.queue,
+    }
     session.add(
         CaseEvent(case_id=row.id, at=now, actor=actor, kind="opened", detail=json.dumps(detail))
     )
-    audit.record(
-        session,
-        actor=actor,
-        action="case.opened",
-        entity_type="case",
-        entity_id=row.id,
-        changes={**detail, "priority": rule.priority, "known_customer": bool(sender.customer_id)},
+    return detail
+
+
+def _change(row: Case, sender: _Sender, detail: dict[str, object]) -> audit.Change:
+    return audit.Change(
+        "case.opened",
+        "case",
+        row.id,
+        {**detail, "priority": row.priority, "known_customer": bool(sender.customer_id)},
     )
-    return _opened(row, created=True)
+
+
+def open_many(
+    session: Session,
+    vault: Vault,
+    cases: Sequence[CaseIn],
+    *,
+    classify: Classifier,
+    actor: str,
+) -> list[CaseOpened | str]:
+    """Open many cases set-based: one lookup each for the cases already known, the customers,
+    their keys and segments, one insert of the cases and their events, one audit append.
+    Per case the result or the reason it was refused (nothing stored for it); a case twice in
+    the batch is opened once. Senders given by email only go one by one (blind-index lookups)."""
+    now = utcnow()
+    results: list[CaseOpened | str | None] = [None] * len(cases)
+    firsts: dict[tuple[str, str], int] = {}
+    for i, case in enumerate(cases):
+        try:
+            _check(case)
+        except InvalidCase as exc:
+            results[i] = exc.detail
+            continue
+        firsts.setdefault((case.channel, case.external_id), i)
+    pairs = list(firsts)
+    known: dict[tuple[str, str], Case] = {}
+    for start in range(0, len(pairs), 400):
+        chunk = pairs[start : start + 400]
+        for row in session.scalars(
+            select(Case).where(tuple_(Case.channel, Case.external_id).in_(chunk))
+        ):
+            known[(row.channel, row.external_id)] = row
+    todo = [i for pair, i in firsts.items() if pair not in known]
+    by_ref = [ref for i in todo if (ref := cases[i].customer) is not None]
+    ids = customers.customer_ids(session, by_ref)
+    subjects = customers.customer_subjects(session, ids.values())
+    placed = customers.segments(session, ids.values())
+    keys = vault.data_keys(subjects.values())
+    config = current_config(session)
+    made: list[tuple[int, Case, _Sender]] = []
+    for i in todo:
+        case = cases[i]
+        try:
+            if case.customer is not None:  # nothing written before the insert: no savepoint
+                if case.customer not in ids:
+                    raise UnknownCustomer(f"no customer with external id {case.customer!r}")
+                cid = ids[case.customer]
+                segment = next(iter(placed.get(cid, ())), None)
+                sender = _Sender(cid, None, subjects[cid], segment)
+                row = _new_row(vault, config, case, sender, keys.get(sender.key_subject),
+                               classify, now)  # fmt: skip
+            else:
+                with session.begin_nested():  # a new contact is undone with a refused case
+                    sender = _sender(session, vault, case, now)
+                    key = vault.data_keys([sender.key_subject]).get(sender.key_subject)
+                    row = _new_row(vault, config, case, sender, key, classify, now)
+            made.append((i, row, sender))
+        except (InvalidCase, UnknownCustomer) as exc:
+            results[i] = exc.detail
+    session.add_all([row for _, row, _ in made])
+    session.flush()
+    changes = [
+        _change(row, sender, _record(session, row, cases[i], now, actor)) for i, row, sender in made
+    ]
+    audit.record_many(session, actor=actor, items=changes)
+    for i, row, _ in made:
+        results[i] = _opened(row, created=True)
+    for pair, row in known.items():
+        results[firsts[pair]] = _opened(row, created=False)
+    for i, case in enumerate(cases):
+        if results[i] is None:  # a repeat within the batch: the first one's answer
+            first = results[firsts[(case.channel, case.external_id)]]
+            results[i] = (
+                first.model_copy(update={"created": False})
+                if isinstance(first, CaseOpened)
+                else first
+            )
+    return [r if r is not None else "not processed" for r in results]
 
 
 def _opened(row: Case, *, created: bool) -> CaseOpened:

@@ -3,13 +3,19 @@ and escalations must not wait for someone to open the inbox."""
 
 from __future__ import annotations
 
-from trustdesk.cases.public import evaluate_sla
+from trustdesk.cases.public import evaluate_sla, send_csat_surveys
 from trustdesk.jobs.public import JobContext
 
-__all__ = ["evaluate"]
+__all__ = ["evaluate", "send_csat"]
 
 
 def evaluate(context: JobContext) -> str:
     """Refresh every open case's SLA state; escalate new breaches once."""
     report = evaluate_sla(context.platform)
     return f"{report.evaluated} cases, {report.amber} amber, {report.breached} breached"
+
+
+def send_csat(context: JobContext) -> str:
+    """Ask "did we fix it?" after each resolution (consent permitting)."""
+    run = send_csat_surveys(context.platform)
+    return f"{run.sent} surveys sent, {run.not_allowed} not allowed by consent"

@@ -19,7 +19,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from trustdesk.db import Base, UTCDateTime
 
-__all__ = ["Case", "CaseConfig", "CaseContact", "CaseEvent", "CaseLink"]
+__all__ = [
+    "Case",
+    "CaseAttachment",
+    "CaseConfig",
+    "CaseContact",
+    "CaseEvent",
+    "CaseLink",
+    "CaseMessage",
+    "CaseSurvey",
+]
 
 
 class CaseContact(Base):
@@ -45,6 +54,8 @@ class Case(Base):
         UniqueConstraint("channel", "external_id", name="uq_cases_channel_external_id"),
         # The inbox: a queue's cases in a status, newest first, paged by id (keyset).
         Index("ix_cases_queue_status_id", "queue", "status", "id"),
+        # A queue's inbox across statuses, newest first (without it: a sort of the whole queue).
+        Index("ix_cases_queue_id", "queue", "id"),
         Index("ix_cases_status_id", "status", "id"),
         # Queue counts on the inbox: a covering scan of the active statuses, already grouped.
         Index("ix_cases_status_queue_sla", "status", "queue", "sla_state"),
@@ -133,3 +144,63 @@ class CaseConfig(Base):
     document: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     actor: Mapped[str] = mapped_column(String(128), nullable=False)
+
+
+class CaseMessage(Base):
+    """An email of a case, in or out, by Message-ID: inbound mail is idempotent on it, and
+    replies find their case through In-Reply-To/References. A quarantined message (no sender,
+    unreadable) keeps its raw bytes, encrypted under a key of its own, for a person to look at."""
+
+    __tablename__ = "case_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    direction: Mapped[str] = mapped_column(String(8), nullable=False)  # in | out
+    status: Mapped[str] = mapped_column(
+        String(16), nullable=False
+    )  # opened|threaded|sent|quarantined
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)  # no personal data
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    key_subject: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    raw_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # quarantine only
+
+
+class CaseAttachment(Base):
+    """A file that came with a complaint: name and content encrypted like the complaint."""
+
+    __tablename__ = "case_attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("case_messages.id", ondelete="SET NULL"), nullable=True
+    )
+    content_type: Mapped[str] = mapped_column(String(100), nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    filename_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    data_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class CaseSurvey(Base):
+    """ "Did we fix it?": one per resolution of a known customer's case (`round` = the case's
+    reopen count then). `not_allowed` when their consent does not allow the survey."""
+
+    __tablename__ = "case_surveys"
+    __table_args__ = (UniqueConstraint("case_id", "round", name="uq_case_surveys_case_round"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), nullable=False)
+    round: Mapped[int] = mapped_column(Integer, nullable=False)
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), nullable=False)  # sent|not_allowed|answered
+    score: Mapped[int | None] = mapped_column(Integer, nullable=True)  # 1..5
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

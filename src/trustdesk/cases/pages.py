@@ -14,9 +14,11 @@ from trustdesk.access.principal import Principal
 from trustdesk.auth.http import ReadSession, WriteSession, get_platform, require_page
 from trustdesk.bounds import RowId
 from trustdesk.cases import service
+from trustdesk.cases.advocates import advocates_and_detractors, open_recovery_case
 from trustdesk.cases.context import case_page
 from trustdesk.cases.schemas import STATUSES
 from trustdesk.cases.stats import case_figures
+from trustdesk.cases.templates import apply_macro, list_templates
 from trustdesk.platform import Platform
 from trustdesk.web.charts import Bar, bar_chart
 from trustdesk.web.nav import NavEntry, Section
@@ -91,6 +93,7 @@ def dashboard(
     *,
     request: Request,
     principal: Principal = Depends(require_page("cases:read")),
+    platform: Platform = Depends(get_platform),
     session: ReadSession,
 ) -> Response:
     figures = case_figures(session)
@@ -105,7 +108,25 @@ def dashboard(
         title="Timely first response by queue (%)",
         description="Share of cases answered within their first-response target, per queue.",
     )
-    return render(request, "cases/dashboard.html", {"figures": figures, "chart": chart})
+    standings = advocates_and_detractors(session, platform.settings)
+    context = {
+        "figures": figures, "chart": chart, "standings": standings,
+        "can_write": principal.can("cases:write"),
+    }  # fmt: skip
+    return render(request, "cases/dashboard.html", context)
+
+
+@router.post("/recovery")
+def post_recovery(
+    *,
+    request: Request,
+    customer: Annotated[str, Form(min_length=1, max_length=128)],
+    principal: Principal = Depends(require_page("cases:write")),
+    platform: Platform = Depends(get_platform),
+    session: WriteSession,
+) -> Response:
+    opened = open_recovery_case(session, platform.vault, customer, actor=principal.actor)
+    return _back(request, opened.id, f"Service-recovery case opened for {customer}.")
 
 
 @router.get("/{case_id}")
@@ -126,11 +147,11 @@ def case_detail(
     )
     can_write = principal.can("cases:write")
     nexts = service.TRANSITIONS.get(detail.status, ()) if can_write else ()
-    return render(
-        request,
-        "cases/case.html",
-        {"case": detail, "context": context, "can_write": can_write, "next_statuses": nexts},
-    )
+    page: dict[str, object] = {
+        "case": detail, "context": context, "can_write": can_write, "next_statuses": nexts,
+        "templates": list_templates(session) if can_write else [],
+    }  # fmt: skip
+    return render(request, "cases/case.html", page)
 
 
 def _back(request: Request, case_id: int, message: str) -> Response:
@@ -179,3 +200,17 @@ def post_step(
 ) -> Response:
     service.complete_step(session, case_id, actor=principal.actor)
     return _back(request, case_id, "Playbook step done.")
+
+
+@router.post("/{case_id}/macro")
+def post_macro(
+    *,
+    request: Request,
+    case_id: RowId,
+    template: Annotated[str, Form(max_length=64)],
+    principal: Principal = Depends(require_page("cases:write")),
+    platform: Platform = Depends(get_platform),
+    session: WriteSession,
+) -> Response:
+    apply_macro(session, platform.vault, case_id, template, actor=principal.actor)
+    return _back(request, case_id, f"Template {template!r} sent.")

@@ -9,28 +9,48 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from trustdesk.cases.csat import SurveyRun, send_surveys
 from trustdesk.cases.intake import BODY_FIELD, SUBJECT_FIELD
-from trustdesk.cases.models import Case
+from trustdesk.cases.models import Case, CaseEvent
 from trustdesk.cases.schemas import SlaReport
 from trustdesk.cases.sla import ACTIVE_STATUSES, evaluate_sla_in
 from trustdesk.crypto import KeyDestroyed, Vault
+from trustdesk.jobs import public as jobs
 from trustdesk.platform import Platform
+from trustdesk.serving import public_base_url
 
 __all__ = [
     "CaseState",
     "CustomerCase",
+    "SlaBreach",
     "SlaReport",
     "customer_cases",
     "evaluate_sla",
     "forget_customer_cases",
     "open_cases_of",
+    "send_csat_surveys",
+    "sla_breaches_since",
 ]
 
 
 def evaluate_sla(platform: Platform) -> SlaReport:
     """One SLA pass in a transaction of its own: states refreshed, breaches escalated."""
     with platform.db.transaction() as session:
-        return evaluate_sla_in(session)
+        report = evaluate_sla_in(session)
+        if report.newly_breached:
+            jobs.changed(session, "cases.breached")  # notifications.notify runs at once
+        return report
+
+
+def send_csat_surveys(platform: Platform) -> SurveyRun:
+    """One survey pass in a transaction of its own (the `cases.csat` job)."""
+    with platform.db.transaction() as session:
+        return send_surveys(
+            session,
+            platform.vault,
+            base_url=public_base_url(platform.settings),
+            policy_file=platform.settings.consent_policy_file,
+        )
 
 
 @dataclass(frozen=True)
@@ -87,3 +107,25 @@ def forget_customer_cases(session: Session, customer_id: int) -> int:
         update(Case).where(Case.customer_id == customer_id).values(subject_enc=None, body_enc=None)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class SlaBreach:
+    """A case escalated for breaching its SLA (no complaint text, no customer)."""
+
+    event_id: int
+    case_id: int
+    queue: str
+    priority: str
+    at: datetime
+
+
+def sla_breaches_since(session: Session, since: datetime) -> list[SlaBreach]:
+    """Escalations (SLA breaches) at or after `since`, oldest first (for notifications)."""
+    rows = session.execute(
+        select(CaseEvent.id, CaseEvent.case_id, Case.queue, Case.priority, CaseEvent.at)
+        .join(Case, Case.id == CaseEvent.case_id)
+        .where(CaseEvent.kind == "escalated", CaseEvent.at >= since)
+        .order_by(CaseEvent.id)
+    )
+    return [SlaBreach(*r) for r in rows]

@@ -3,7 +3,10 @@ playbook, link and merge. Every change is a timeline event and an audit entry; n
 
 from __future__ import annotations
 
+import base64
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,9 +16,16 @@ from sqlalchemy.orm import Session
 from trustdesk import audit
 from trustdesk.cases import sla
 from trustdesk.cases.config import current_config
-from trustdesk.cases.errors import CaseNotFound, InvalidCase, InvalidTransition
+from trustdesk.cases.errors import CaseNotFound, InvalidCase, InvalidTransition, UnknownCustomer
 from trustdesk.cases.intake import BODY_FIELD, NOTE_FIELD, SUBJECT_FIELD
-from trustdesk.cases.models import Case, CaseContact, CaseEvent, CaseLink
+from trustdesk.cases.models import (
+    Case,
+    CaseAttachment,
+    CaseContact,
+    CaseEvent,
+    CaseLink,
+    CaseMessage,
+)
 from trustdesk.cases.schemas import (
     MAX_BODY,
     STATUSES,
@@ -31,17 +41,22 @@ from trustdesk.outbox import public as outbox
 __all__ = [
     "LINK_KINDS",
     "TRANSITIONS",
+    "Attachment",
     "add_note",
+    "apply",
     "assign",
+    "attachments",
     "change_status",
     "complete_step",
     "customer_id_of",
+    "customer_message",
     "get_case",
     "link",
     "list_inbox",
     "merge_cases",
     "merge_contact",
     "queue_counts",
+    "record_event",
     "reply",
 ]
 
@@ -93,6 +108,21 @@ def _event(
         changes=detail,
     )
     return event
+
+
+def record_event(
+    session: Session,
+    case_id: int,
+    kind: str,
+    detail: dict[str, Any],
+    *,
+    actor: str,
+    now: datetime | None = None,
+) -> Case:
+    """A timeline event (and its audit entry) that changes nothing else on the case."""
+    case = _get(session, case_id, lock=True)
+    _event(session, case, actor, kind, detail, now or utcnow())
+    return case
 
 
 def _key(vault: Vault, case: Case) -> bytes | None:
@@ -227,6 +257,19 @@ def get_case(session: Session, vault: Vault, case_id: int, *, reveal: bool) -> C
     )
 
 
+Change = Callable[[Session, Vault, str], Case]
+
+
+def apply(
+    session: Session, vault: Vault, change: Change, *, actor: str, reveal: bool = False
+) -> CaseDetail:
+    """The one shape of every change from the API, the CLI and the pages: run `change` (it loads
+    the case, acts, records the timeline event and the audit entry) and return the case as the
+    actor now sees it."""
+    case = change(session, vault, actor)
+    return get_case(session, vault, case.id, reveal=reveal)
+
+
 def change_status(
     session: Session, case_id: int, status: str, *, actor: str, now: datetime | None = None
 ) -> Case:
@@ -340,17 +383,53 @@ def reply(
     if sent:
         session.flush()
         subject = vault.decrypt(key, case.key_subject, SUBJECT_FIELD, case.subject_enc) or ""
+        key_ = f"case:{case.id}:reply:{event.id}"
         outbox.enqueue_email(
             session,
             vault,
             kind="case.reply",
-            key=f"case:{case.id}:reply:{event.id}",
+            key=key_,
             customer_id=case.customer_id,
             to_address=None if case.customer_id is not None else to_address,
             subject=f"Re: {' '.join(subject.split())[:150]} [case #{case.id}]",
             text=text,
             actor=actor,
         )
+        # The customer's mail program answers with In-Reply-To: this Message-ID; recorded by
+        # its left part (the outbox names the domain), so `inbound.py` threads the answer here.
+        left = outbox.message_id_for(key_, "x")[1:].partition("@")[0]
+        session.add(
+            CaseMessage(message_id=left, case_id=case.id, direction="out", status="sent", at=now)
+        )
+    return case
+
+
+def customer_message(
+    session: Session,
+    vault: Vault,
+    case_id: int,
+    text: str,
+    *,
+    actor: str,
+    detail: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Case:
+    """The customer wrote again on this case (an email reply): on the timeline, encrypted; a
+    case waiting on them runs again, a resolved or closed one is reopened."""
+    now = now or utcnow()
+    case = _get(session, case_id, lock=True)
+    text = _checked_text(text)
+    key = _key(vault, case)
+    if key is None:
+        raise InvalidTransition(f"case {case_id}: the sender's data was erased")
+    blob = vault.encrypt(key, case.key_subject, NOTE_FIELD, text)
+    _event(
+        session, case, actor, "customer_message", {"length": len(text), **(detail or {})}, now, blob
+    )
+    if case.status == "waiting_on_customer":
+        change_status(session, case.id, "open", actor=actor, now=now)
+    elif case.status in ("resolved", "closed"):
+        change_status(session, case.id, "reopened", actor=actor, now=now)
     return case
 
 
@@ -450,8 +529,6 @@ def merge_contact(
         raise InvalidTransition(f"contact {contact_id} was already merged")
     found = customers.customer_ids(session, [customer])
     if customer not in found:
-        from trustdesk.cases.errors import UnknownCustomer
-
         raise UnknownCustomer(f"no customer with external id {customer!r}")
     customer_id = found[customer]
     subject = customers.customer_subjects(session, [customer_id])[customer_id]
@@ -486,3 +563,45 @@ def merge_contact(
         changes={"customer": customer, "cases": len(moved)},
     )
     return len(moved)
+
+
+ATTACHMENT_NAME_FIELD, ATTACHMENT_DATA_FIELD = "case.attachment.name", "case.attachment.data"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    id: int
+    filename: str | None  # None once the sender's key is destroyed
+    content_type: str
+    size: int
+    data: bytes | None = None
+
+
+def attachments(
+    session: Session,
+    vault: Vault,
+    case_id: int,
+    *,
+    with_data: bool = False,
+    attachment_id: int | None = None,
+) -> list[Attachment]:
+    """The files of a case, decrypted (names always, contents when asked)."""
+    case = _get(session, case_id)
+    query = select(CaseAttachment).where(CaseAttachment.case_id == case.id)
+    if attachment_id is not None:
+        query = query.where(CaseAttachment.id == attachment_id)
+    key = _key(vault, case)
+    found: list[Attachment] = []
+    for row in session.scalars(query.order_by(CaseAttachment.id)):
+        if key is None:
+            found.append(Attachment(row.id, None, row.content_type, row.size))
+            continue
+        name = vault.decrypt(key, case.key_subject, ATTACHMENT_NAME_FIELD, row.filename_enc)
+        data = None
+        if with_data:
+            text = vault.decrypt(key, case.key_subject, ATTACHMENT_DATA_FIELD, row.data_enc)
+            data = base64.b64decode(text or "")
+        found.append(Attachment(row.id, name, row.content_type, row.size, data))
+    if attachment_id is not None and not found:
+        raise CaseNotFound(f"case {case_id} has no attachment {attachment_id}")
+    return found

@@ -1,9 +1,10 @@
 """Turn what happened into outbox messages for the subscribers, idempotently.
 
 Each event has a stable key (`trust_alert:<id>`, `overdue_request:<id>`, `job_failure:<run id>`,
-`fraud_queue:<threshold>:<day>`, `incident_clock:<alert id>`); the message for one subscription
-and one event has the outbox idempotency key `notify:<subscription>:<event>`, so however often
-the producer runs, each subscriber hears of each event once. Events that happened before a
+`fraud_queue:<threshold>:<day>`, `incident_clock:<alert id>`, `case_breach:<event id>`); the
+message for one subscription and one event has the outbox idempotency key
+`notify:<subscription>:<event>`, so however often the producer runs, each subscriber hears of
+each event once. Events that happened before a
 subscription was made are not sent to it, except standing conditions (a request still overdue,
 a queue still too long).
 """
@@ -15,6 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from trustdesk.cases.public import sla_breaches_since
 from trustdesk.crypto import Vault
 from trustdesk.fraud.public import review_queue_length
 from trustdesk.incidents.public import clock_alerts_raised_since
@@ -142,6 +144,21 @@ def _incident_clocks(session: Session, now: datetime) -> list[Event]:
     return events
 
 
+def _case_breaches(session: Session, now: datetime) -> list[Event]:
+    return [
+        Event(
+            "case_breach",
+            f"case_breach:{b.event_id}",
+            b.at,
+            f"Case {b.case_id} breached its SLA ({b.priority}, {b.queue})",
+            f"The {b.priority} complaint case {b.case_id} in queue {b.queue} breached its SLA at "
+            f"{_when(b.at)} and was escalated to the supervisors. See /cases/{b.case_id}.",
+            {"case_id": str(b.case_id), "queue": b.queue, "priority": b.priority},
+        )
+        for b in sla_breaches_since(session, now - LOOKBACK)
+    ]
+
+
 def _events(session: Session, subs: list[Subscription], now: datetime) -> dict[str, list[Event]]:
     kinds = {s.kind for s in subs}
     found: dict[str, list[Event]] = {}
@@ -153,6 +170,8 @@ def _events(session: Session, subs: list[Subscription], now: datetime) -> dict[s
         found["job_failure"] = _job_failures(session, now)
     if "incident_clock" in kinds:
         found["incident_clock"] = _incident_clocks(session, now)
+    if "case_breach" in kinds:
+        found["case_breach"] = _case_breaches(session, now)
     if "fraud_queue" in kinds:
         found["fraud_queue"] = []  # per subscription: each has its own threshold
     return found

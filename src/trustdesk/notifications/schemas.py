@@ -15,9 +15,17 @@ KINDS = {
     "fraud_queue": "The fraud review queue is longer than the threshold",
     "job_failure": "A background job failed after its last retry (or its worker died)",
     "incident_clock": "An incident's legal notification clock turned amber, red or overdue",
+    "case_breach": "A complaint case breached its SLA and was escalated",
 }
 
-Kind = Literal["trust_alert", "overdue_request", "fraud_queue", "job_failure", "incident_clock"]
+Kind = Literal[
+    "trust_alert",
+    "overdue_request",
+    "fraud_queue",
+    "job_failure",
+    "incident_clock",
+    "case_breach",
+]
 
 
 class SubscriptionIn(BaseModel):

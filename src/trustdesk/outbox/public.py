@@ -10,6 +10,7 @@ job (`deliver_due`) sends. See docs/outbox.md.
 
 from __future__ import annotations
 
+from trustdesk.outbox.content import message_id_for
 from trustdesk.outbox.delivery import deliver_due
 from trustdesk.outbox.schemas import (
     DELIVERED,
@@ -48,6 +49,7 @@ __all__ = [
     "enqueue_emails",
     "enqueue_webhook",
     "get_message",
+    "message_id_for",
     "message_statuses",
     "register_webhook_endpoint",
     "status_counts",
