@@ -9,10 +9,12 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from trustdesk.cases.intake import BODY_FIELD, SUBJECT_FIELD
+from trustdesk.cases.intake import BODY_FIELD, SUBJECT_FIELD, open_case
 from trustdesk.cases.models import Case
-from trustdesk.cases.schemas import SlaReport
+from trustdesk.cases.routing import classifier_for
+from trustdesk.cases.schemas import CaseIn, SlaReport
 from trustdesk.cases.sla import ACTIVE_STATUSES, evaluate_sla_in
+from trustdesk.cases.stats import case_figures
 from trustdesk.crypto import KeyDestroyed, Vault
 from trustdesk.platform import Platform
 
@@ -20,10 +22,13 @@ __all__ = [
     "CaseState",
     "CustomerCase",
     "SlaReport",
+    "breached_case_ids",
+    "case_figures",
     "customer_cases",
     "evaluate_sla",
     "forget_customer_cases",
     "open_cases_of",
+    "open_public_case",
 ]
 
 
@@ -87,3 +92,30 @@ def forget_customer_cases(session: Session, customer_id: int) -> int:
         update(Case).where(Case.customer_id == customer_id).values(subject_enc=None, body_enc=None)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def open_public_case(
+    session: Session,
+    platform: Platform,
+    *,
+    external_id: str,
+    subject: str,
+    body: str,
+    email: str,
+    actor: str,
+) -> int:
+    """Open (or find again) a case from a public web form, routed like any other; its id."""
+    case = CaseIn(channel="web", external_id=external_id, subject=subject, body=body, email=email)
+    opened = open_case(
+        session, platform.vault, case, classify=classifier_for(platform.settings), actor=actor
+    )
+    return opened.id
+
+
+def breached_case_ids(session: Session, *, limit: int = 10) -> list[int]:
+    """Ids of cases that breached their SLA, newest first (e.g. to link to a risk)."""
+    return list(
+        session.scalars(
+            select(Case.id).where(Case.breached == 1).order_by(Case.id.desc()).limit(limit)
+        )
+    )

@@ -4,15 +4,30 @@ centre."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
 from trustdesk.db import utcnow
+from trustdesk.incidents.models import Incident, IncidentEntry, IncidentFulfilment
 from trustdesk.incidents.obligations.service import evaluate_clocks_in, reevaluate_open, rules_from
 from trustdesk.incidents.register.service import load
 from trustdesk.platform import Platform
 
-__all__ = ["ClockRun", "PublicStatement", "evaluate_clocks", "public_statement"]
+__all__ = [
+    "ClockRun",
+    "DisclosedIncident",
+    "NoticeTiming",
+    "PublicStatement",
+    "disclosed_incidents",
+    "evaluate_clocks",
+    "incident_exists",
+    "notice_timings",
+    "public_statement",
+]
 
 
 @dataclass(frozen=True)
@@ -55,3 +70,91 @@ def public_statement(platform: Platform, incident_id: int) -> PublicStatement | 
             incident.public_statement,
             incident.updated_at,
         )
+
+
+def incident_exists(session: Session, incident_id: int) -> bool:
+    return session.get(Incident, incident_id) is not None
+
+
+@dataclass(frozen=True)
+class DisclosedIncident:
+    """An incident disclosed to the public: its statement and public timeline entries."""
+
+    id: int
+    title: str
+    status: str
+    statement: str
+    aware_at: datetime
+    closed_at: datetime | None
+    updated_at: datetime
+    timeline: tuple[tuple[datetime, str], ...]  # (when, text) of public entries, oldest first
+
+
+def disclosed_incidents(session: Session, *, limit: int = 50) -> list[DisclosedIncident]:
+    """Incidents with a public statement or public timeline entries, newest first."""
+    public_ids = select(IncidentEntry.incident_id).where(IncidentEntry.visibility == "public")
+    rows = session.scalars(
+        select(Incident)
+        .where(or_(Incident.public_statement != "", Incident.id.in_(public_ids)))
+        .order_by(Incident.aware_at.desc(), Incident.id.desc())
+        .limit(limit)
+    ).all()
+    entries: dict[int, list[tuple[datetime, str]]] = {r.id: [] for r in rows}
+    for incident_id, at, text in session.execute(
+        select(IncidentEntry.incident_id, IncidentEntry.at, IncidentEntry.text)
+        .where(IncidentEntry.incident_id.in_(list(entries)), IncidentEntry.visibility == "public")
+        .order_by(IncidentEntry.at, IncidentEntry.id)
+    ):
+        entries[incident_id].append((at, text))
+    return [
+        DisclosedIncident(
+            r.id,
+            r.title,
+            r.status,
+            r.public_statement.strip(),
+            r.aware_at,
+            r.closed_at,
+            r.updated_at,
+            tuple(entries[r.id]),
+        )
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class NoticeTiming:
+    """A required notice of an incident: when it was due by law, and when it went (None: not
+    yet)."""
+
+    incident_id: int
+    audience: str
+    jurisdiction: str
+    due_at: datetime
+    sent_at: datetime | None
+
+
+def notice_timings(session: Session, since: datetime) -> list[NoticeTiming]:
+    """Every required notice with a legal deadline of incidents known since `since`."""
+    incidents = session.execute(
+        select(Incident.id, Incident.obligations).where(
+            Incident.aware_at >= since, Incident.obligations.is_not(None)
+        )
+    ).all()
+    done = {
+        (i, j, a): at
+        for i, j, a, at in session.execute(
+            select(
+                IncidentFulfilment.incident_id, IncidentFulfilment.jurisdiction,
+                IncidentFulfilment.audience, IncidentFulfilment.at,
+            ).where(IncidentFulfilment.incident_id.in_([i for i, _ in incidents]))
+        )
+    }  # fmt: skip
+    found: list[NoticeTiming] = []
+    for incident_id, stored in incidents:
+        for o in json.loads(stored or "[]"):
+            if not o.get("required") or not o.get("due_at"):
+                continue
+            due = datetime.fromisoformat(str(o["due_at"]).replace("Z", "+00:00"))
+            key = (incident_id, str(o["jurisdiction"]), str(o["audience"]))
+            found.append(NoticeTiming(incident_id, key[2], key[1], due, done.get(key)))
+    return found
