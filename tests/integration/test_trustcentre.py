@@ -289,3 +289,43 @@ def test_the_review_job_flags_each_overdue_risk_once(cli, platform):
     assert remind_reviews(context) == "1 overdue risk reviews flagged"
     assert remind_reviews(context) == "0 overdue risk reviews flagged"
     assert actions(platform, "risk").count("risk.review_overdue") == 1
+
+
+def test_a_human_review_request_lands_as_a_case_in_the_queue(cli, client, api):
+    form = client.get("/trust-centre/human-review")
+    assert form.status_code == 200 and 'action="/trust-centre/human-review"' in form.text
+    incomplete = client.post("/trust-centre/human-review", data={"email": "a@example.com"})
+    assert incomplete.status_code == 422 and "decision, details" in incomplete.text
+    data = {
+        "email": "ann@example.com",
+        "decision": "payment declined on 2 March",
+        "details": "I made that payment myself; please look again.",
+    }
+    sent = client.post("/trust-centre/human-review", data=data)
+    assert sent.status_code == 200 and "case number" in sent.text
+    again = client.post("/trust-centre/human-review", data=data)  # a resubmit: the same case
+    inbox = api.get("/api/v1/cases").json()["items"]
+    assert len(inbox) == 1 and f"<strong>{inbox[0]['id']}</strong>" in again.text
+
+
+def test_staff_see_the_register_with_heat_maps_and_overdue_flags(cli, client, platform):
+    from tests.integration.test_pages import log_in, main_text, make_user
+
+    make_user(platform, "rita", Role.PRIVACY_OFFICER)
+    cli(
+        "risks", "add", "--title", "Vendor breach", "--category", "privacy", "--likelihood", "5",
+        "--impact", "4", "--owner", "rita", "--residual-likelihood", "2",
+        "--residual-impact", "2",
+    )  # fmt: skip
+    with platform.db.transaction() as session:
+        for row in session.scalars(select(Risk)):
+            row.next_review_at = utcnow() - timedelta(days=2)
+    assert client.get("/risks", follow_redirects=False).status_code in (302, 303)
+    log_in(client, platform, "rita")
+    page = client.get("/risks")
+    assert page.status_code == 200
+    text = main_text(page)
+    assert "Vendor breach" in text and "20 (5 x 4)" in text and "4 (2 x 2)" in text
+    assert "Overdue" in text and "Inherent: open risks" in text and "Residual: open risks" in text
+    exported = client.get("/risks/export.csv")
+    assert exported.status_code == 200 and "Vendor breach" in exported.text

@@ -3,14 +3,18 @@ printable, cached) and the staff risk register pages (/risks)."""
 
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
 
 from trustdesk.access.principal import Principal
-from trustdesk.auth.http import ReadSession, get_platform, require_page
+from trustdesk.auth.http import ReadSession, WriteSession, get_platform, require_page
+from trustdesk.cases import public as cases
 from trustdesk.db import utcnow
+from trustdesk.errors import DomainError
 from trustdesk.platform import Platform
 from trustdesk.trustcentre import risks as register
 from trustdesk.trustcentre.feed import atom_feed
@@ -61,6 +65,49 @@ def feed(
         media_type="application/atom+xml",
         headers={"Cache-Control": "public, max-age=30", "X-Content-Type-Options": "nosniff"},
     )
+
+
+async def _posted(request: Request) -> FormData:
+    """The form, read on the event loop before the route (plain `def`) takes its writer's turn."""
+    return await request.form()
+
+
+Posted = Annotated[FormData, Depends(_posted)]
+_REVIEW_FIELDS = ("email", "decision", "details")
+
+
+def _review_page(context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    html = environment().get_template("trustcentre/human_review.html").render(context)
+    return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
+
+
+@public_router.get("/human-review")
+def human_review_form() -> HTMLResponse:
+    """Ask for a person to review an automated decision (no login)."""
+    return _review_page({"values": {}, "error": None, "case_id": None})
+
+
+@public_router.post("/human-review")
+def human_review(
+    form: Posted, session: WriteSession, platform: Platform = Depends(get_platform)
+) -> HTMLResponse:
+    """The request lands as a complaint case in the cases queue, routed like any other."""
+    values = {k: str(form.get(k, "")).strip() for k in _REVIEW_FIELDS}
+    if not all(values.values()):
+        missing = ", ".join(k for k, v in values.items() if not v)
+        return _review_page(
+            {"values": values, "error": f"Please fill in: {missing}.", "case_id": None}, 422
+        )
+    digest = hashlib.sha256("\0".join(values.values()).encode()).hexdigest()[:32]
+    try:
+        case_id = cases.open_public_case(
+            session, platform, external_id=f"human-review-{digest}",
+            subject=f"Human review of an automated decision: {values['decision'][:200]}",
+            body=values["details"], email=values["email"], actor="public:trust-centre",
+        )  # fmt: skip
+    except DomainError as exc:
+        return _review_page({"values": values, "error": exc.detail, "case_id": None}, 422)
+    return _review_page({"values": {}, "error": None, "case_id": case_id})
 
 
 router = page_router(prefix="/risks")
