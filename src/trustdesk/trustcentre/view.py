@@ -157,21 +157,32 @@ def own_stamp(session: Session) -> tuple[Any, ...]:
 
 class PageCache:
     """Rendered public documents keyed by (database, document), valid while the stamp is the
-    same and for at most `ttl_s` seconds."""
+    same and for at most `ttl_s` seconds. When only the time ran out, one request rebuilds while
+    the others are served the previous copy (no stampede of builds under load)."""
 
     def __init__(self, ttl_s: float = TTL_S) -> None:
         self.ttl_s = ttl_s
         self._lock = threading.Lock()
         self._entries: dict[tuple[str, str], tuple[tuple[Any, ...], float, Any]] = {}
+        self._building: set[tuple[str, str]] = set()
 
-    def get(self, db_key: str, name: str, stamp: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+    def get(
+        self, db_key: str, name: str, stamp: tuple[Any, ...], build: Callable[[], Any]
+    ) -> Any:
+        key = (db_key, name)
         with self._lock:
-            found = self._entries.get((db_key, name))
-        if found is not None and found[0] == stamp and time.monotonic() < found[1]:
-            return found[2]
-        value = build()
+            found = self._entries.get(key)
+            if found is not None and found[0] == stamp:
+                if time.monotonic() < found[1] or key in self._building:
+                    return found[2]
+            self._building.add(key)
+        try:
+            value = build()
+        finally:
+            with self._lock:
+                self._building.discard(key)
         with self._lock:
-            self._entries[(db_key, name)] = (stamp, time.monotonic() + self.ttl_s, value)
+            self._entries[key] = (stamp, time.monotonic() + self.ttl_s, value)
         return value
 
     def clear(self) -> None:
