@@ -166,15 +166,17 @@ class PageCache:
         self._entries: dict[tuple[str, str], tuple[tuple[Any, ...], float, Any]] = {}
         self._building: set[tuple[str, str]] = set()
 
-    def get(
-        self, db_key: str, name: str, stamp: tuple[Any, ...], build: Callable[[], Any]
-    ) -> Any:
+    def get(self, db_key: str, name: str, stamp: tuple[Any, ...], build: Callable[[], Any]) -> Any:
         key = (db_key, name)
         with self._lock:
             found = self._entries.get(key)
-            if found is not None and found[0] == stamp:
-                if time.monotonic() < found[1] or key in self._building:
-                    return found[2]
+            fresh = found is not None and found[0] == stamp
+            if (
+                found is not None
+                and fresh
+                and (time.monotonic() < found[1] or key in self._building)
+            ):
+                return found[2]
             self._building.add(key)
         try:
             value = build()
