@@ -329,3 +329,45 @@ def test_staff_see_the_register_with_heat_maps_and_overdue_flags(cli, client, pl
     assert "Overdue" in text and "Inherent: open risks" in text and "Residual: open risks" in text
     exported = client.get("/risks/export.csv")
     assert exported.status_code == 200 and "Vendor breach" in exported.text
+
+
+def _incident_with_obligations(cli, tmp_path, aware_at, name):
+    opened = cli(
+        "incidents", "open", "--title", name, "--aware-at", aware_at,
+        "--determined-at", aware_at, "--json",
+    )  # fmt: skip
+    incident = json.loads(opened.stdout)["id"]
+    forensic = tmp_path / f"{name}.csv"
+    forensic.write_text("external_id,data_categories\nc1,name;financial_account\n")
+    assert cli("incidents", "affected", "import", str(incident), str(forensic)).exit_code == 0
+    shown = json.loads(cli("incidents", "obligations", str(incident), "--json").stdout)
+    return incident, [o for o in shown if o["required"] and o["due_at"]]
+
+
+def test_breach_notice_timeliness_is_measured_against_legal_deadlines(cli, tmp_path):
+    customers = tmp_path / "customers.csv"
+    customers.write_text("external_id,name,email,jurisdiction\nc1,Anna Berg,anna@example.com,DE\n")
+    assert cli("customers", "import", str(customers)).exit_code == 0
+    old, late = _incident_with_obligations(cli, tmp_path, "2026-03-02T09:00:00Z", "old")
+    recent_at = (utcnow() - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    recent, timely = _incident_with_obligations(cli, tmp_path, recent_at, "recent")
+    _, never_sent = _incident_with_obligations(cli, tmp_path, "2026-04-01T09:00:00Z", "unsent")
+    late += never_sent  # past its deadline and not sent: late too
+    assert late and timely
+    for o in timely:  # sent now: before their deadline
+        fulfilled = cli(
+            "incidents", "fulfil", str(recent), "--jurisdiction", o["jurisdiction"],
+            "--audience", o["audience"],
+        )  # fmt: skip
+        assert fulfilled.exit_code == 0, fulfilled.output
+    o = late[0]  # sent now: months after its deadline
+    cli(
+        "incidents", "fulfil", str(old), "--jurisdiction", o["jurisdiction"],
+        "--audience", o["audience"],
+    )  # fmt: skip
+    promises = json.loads(cli("trustcentre", "promises", "--json").stdout)
+    notices = next(p for p in promises if "breach" in p["promise"])
+    n = len(late) + len(timely)
+    assert notices["n"] == n >= 3  # the minimum count to publish
+    assert notices["value"] == pytest.approx(len(timely) / n, abs=1e-4)
+    assert notices["kept"] is False

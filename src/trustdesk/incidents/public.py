@@ -4,7 +4,6 @@ centre."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,7 +12,12 @@ from sqlalchemy.orm import Session
 
 from trustdesk.db import utcnow
 from trustdesk.incidents.models import Incident, IncidentEntry, IncidentFulfilment
-from trustdesk.incidents.obligations.service import evaluate_clocks_in, reevaluate_open, rules_from
+from trustdesk.incidents.obligations.service import (
+    evaluate_clocks_in,
+    obligations,
+    reevaluate_open,
+    rules_from,
+)
 from trustdesk.incidents.register.service import load
 from trustdesk.platform import Platform
 
@@ -134,27 +138,23 @@ class NoticeTiming:
 
 
 def notice_timings(session: Session, since: datetime) -> list[NoticeTiming]:
-    """Every required notice with a legal deadline of incidents known since `since`."""
-    incidents = session.execute(
-        select(Incident.id, Incident.obligations).where(
-            Incident.aware_at >= since, Incident.obligations.is_not(None)
-        )
-    ).all()
+    """Every required notice with a legal deadline of incidents known since `since`, evaluated
+    under the shipped rules, with when it was recorded as sent."""
+    rules = rules_from(None)
+    ids = list(session.scalars(select(Incident.id).where(Incident.aware_at >= since)))
     done = {
         (i, j, a): at
         for i, j, a, at in session.execute(
             select(
                 IncidentFulfilment.incident_id, IncidentFulfilment.jurisdiction,
                 IncidentFulfilment.audience, IncidentFulfilment.at,
-            ).where(IncidentFulfilment.incident_id.in_([i for i, _ in incidents]))
+            ).where(IncidentFulfilment.incident_id.in_(ids))
         )
     }  # fmt: skip
     found: list[NoticeTiming] = []
-    for incident_id, stored in incidents:
-        for o in json.loads(stored or "[]"):
-            if not o.get("required") or not o.get("due_at"):
-                continue
-            due = datetime.fromisoformat(str(o["due_at"]).replace("Z", "+00:00"))
-            key = (incident_id, str(o["jurisdiction"]), str(o["audience"]))
-            found.append(NoticeTiming(incident_id, key[2], key[1], due, done.get(key)))
+    for incident_id in ids:
+        for o in obligations(session, incident_id, rules):
+            if o.required and o.due_at is not None:
+                sent = done.get((incident_id, o.jurisdiction, o.audience))
+                found.append(NoticeTiming(incident_id, o.audience, o.jurisdiction, o.due_at, sent))
     return found
