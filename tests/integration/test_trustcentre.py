@@ -371,3 +371,68 @@ def test_breach_notice_timeliness_is_measured_against_legal_deadlines(cli, tmp_p
     assert notices["n"] == n >= 3  # the minimum count to publish
     assert notices["value"] == pytest.approx(len(timely) / n, abs=1e-4)
     assert notices["kept"] is False
+
+
+def test_documents_public_or_on_request_with_approval_and_audited_downloads(
+    cli, client, platform, tmp_path, monkeypatch
+):
+    from trustdesk.outbox.models import OutboxMessage as Message
+    from trustdesk.trustcentre import documents
+
+    report = tmp_path / "pentest.txt"
+    report.write_text("Penetration test summary: no critical findings.")
+    assert cli("trustcentre", "document", "add", "pentest", str(report), "--title",
+               "Penetration test summary").exit_code == 0  # fmt: skip
+    soc = tmp_path / "soc2.pdf"
+    soc.write_bytes(b"%PDF-1.4 pretend report")
+    no_terms = cli(
+        "trustcentre", "document", "add", "soc2", str(soc), "--title", "SOC 2 report",
+        "--access", "request",
+    )  # fmt: skip
+    assert no_terms.exit_code == 2 and "terms" in no_terms.stderr
+    assert cli(
+        "trustcentre", "document", "add", "soc2", str(soc), "--title", "SOC 2 report",
+        "--access", "request", "--terms", "Confidential: for evaluating our service only.",
+    ).exit_code == 0  # fmt: skip
+
+    page = client.get("/trust-centre").text
+    assert 'href="/trust-centre/documents/pentest/download"' in page
+    assert 'href="/trust-centre/documents/soc2/request"' in page
+    public = client.get("/trust-centre/documents/pentest/download")
+    assert public.status_code == 200 and b"no critical findings" in public.content
+    assert client.get("/trust-centre/documents/soc2/download").status_code == 403
+
+    form = client.get("/trust-centre/documents/soc2/request")
+    assert "Confidential: for evaluating" in form.text
+    unaccepted = client.post(
+        "/trust-centre/documents/soc2/request",
+        data={"email": "eve@buyer.example", "company": "Buyer Ltd"},
+    )
+    assert unaccepted.status_code == 422 and "accept" in unaccepted.text
+    sent = client.post(
+        "/trust-centre/documents/soc2/request",
+        data={"email": "eve@buyer.example", "company": "Buyer Ltd", "accept": "yes"},
+    )
+    assert sent.status_code == 200 and "Request received" in sent.text
+    pending = json.loads(cli("trustcentre", "document", "requests", "--json").stdout)
+    assert [(r["document"], r["company"]) for r in pending] == [("soc2", "Buyer Ltd")]
+    assert "eve@" not in cli("trustcentre", "document", "requests", "--json").stdout
+
+    monkeypatch.setattr(documents.secrets, "token_urlsafe", lambda n: "known-token")
+    approved = cli("trustcentre", "document", "approve", str(pending[0]["id"]))
+    assert approved.exit_code == 0, approved.output
+    again = cli("trustcentre", "document", "approve", str(pending[0]["id"]))
+    assert again.exit_code == 4  # already decided
+    with platform.db.reading() as session:
+        kinds = list(session.scalars(select(Message.kind)))
+    assert kinds == ["trustcentre.document"]  # the link goes out through the shared outbox
+    wrong = client.get("/trust-centre/documents/soc2/download", params={"token": "guess"})
+    assert wrong.status_code == 403
+    got = client.get("/trust-centre/documents/soc2/download", params={"token": "known-token"})
+    assert got.status_code == 200 and got.content == b"%PDF-1.4 pretend report"
+    assert got.headers["content-disposition"] == 'attachment; filename="soc2.pdf"'
+    downloads = actions(platform, "trust_document").count("trustcentre.document_downloaded")
+    assert downloads == 2
+    with platform.db.reading() as session:
+        audit_text = " ".join(str(c) for c in session.scalars(select(AuditEntry.diff)))
+    assert "eve@" not in audit_text

@@ -13,6 +13,8 @@ from trustdesk.bounds import parse_row_id
 from trustdesk.console import cli_actor, open_platform, out, print_json
 from trustdesk.db import utcnow
 from trustdesk.errors import InvalidInput
+from trustdesk.serving import public_base_url
+from trustdesk.trustcentre import documents
 from trustdesk.trustcentre import risks as register
 from trustdesk.trustcentre.promises import compute_promises
 from trustdesk.trustcentre.sections import KINDS, list_sections, set_section
@@ -28,6 +30,11 @@ statement_app = typer.Typer(help="Public statements (page and Atom feed).", no_a
 section_app = typer.Typer(help="Markdown sections: practices, FAQs, documents.")
 app.add_typer(statement_app, name="statement")
 app.add_typer(section_app, name="section")
+document_app = typer.Typer(
+    help="Documents and certificates: public, or on request with staff approval.",
+    no_args_is_help=True,
+)
+app.add_typer(document_app, name="document")
 
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
@@ -142,6 +149,74 @@ def section_list(as_json: AsJson = False) -> None:
         return
     for r in rows:
         out.print(f"{r['key']}  {r['kind']}  {r['title']}  (owner {r['owner']})")
+
+
+@document_app.command("add")
+def document_add(
+    key: Annotated[str, typer.Argument(help="e.g. soc2-report")],
+    file: Annotated[Path, typer.Argument(help="A .pdf, .txt or .md file.")],
+    title: Annotated[str, typer.Option()],
+    access: Annotated[str, typer.Option(help="public or request")] = "public",
+    terms: Annotated[str, typer.Option(help="Click-through terms (request only).")] = "",
+    description: Annotated[str, typer.Option()] = "",
+) -> None:
+    """Add or replace a document on the trust centre."""
+    try:
+        content = file.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"{file}: cannot read it ({exc.__class__.__name__})") from None
+    platform = open_platform()
+    with platform.db.transaction() as session:
+        info = documents.add_document(
+            session, key=key, title=title, description=description, access=access, terms=terms,
+            filename=file.name, content=content, actor=cli_actor(), now=utcnow(),
+        )  # fmt: skip
+    out.print(f"document {info.key} saved ({info.access}, {info.size} bytes)")
+
+
+@document_app.command("requests")
+def document_requests(
+    all_: Annotated[bool, typer.Option("--all", help="Decided ones too.")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Requests for documents (pending ones unless --all); the requester's email is not shown."""
+    platform = open_platform()
+    with platform.db.reading() as session:
+        rows = [
+            {"id": r.id, "document": r.document_key, "company": r.company, "status": r.status,
+             "requested_at": _iso(r.requested_at), "downloads": r.downloads}
+            for r in documents.list_requests(session, status=None if all_ else "pending")
+        ]  # fmt: skip
+    if as_json:
+        print_json(rows)
+        return
+    for r in rows:
+        out.print(f"{r['id']}  {r['document']}  {r['company']}  {r['status']}", markup=False)
+
+
+def _decide(request_id: int, approve: bool) -> None:
+    platform = open_platform()
+    with platform.db.transaction() as session:
+        status = documents.decide_request(
+            session, platform.vault, request_id, approve=approve,
+            base_url=public_base_url(platform.settings), actor=cli_actor(), now=utcnow(),
+        )  # fmt: skip
+    out.print(f"document request {request_id}: {status}")
+
+
+@document_app.command("approve")
+def document_approve(
+    request_id: Annotated[int, typer.Argument(parser=parse_row_id)],
+) -> None:
+    """Approve a request: a download link valid 7 days is emailed through the outbox."""
+    _decide(request_id, True)
+
+
+@document_app.command("refuse")
+def document_refuse(
+    request_id: Annotated[int, typer.Argument(parser=parse_row_id)],
+) -> None:
+    _decide(request_id, False)
 
 
 risks_app = typer.Typer(

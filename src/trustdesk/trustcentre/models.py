@@ -5,12 +5,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trustdesk.db import Base, UTCDateTime, utcnow
 
-__all__ = ["PracticeSection", "Risk", "RiskLink", "TrustStatement"]
+__all__ = [
+    "DocumentRequest",
+    "PracticeSection",
+    "Risk",
+    "RiskLink",
+    "TrustDocument",
+    "TrustStatement",
+]
 
 
 class TrustStatement(Base):
@@ -84,3 +91,45 @@ class RiskLink(Base):
     note: Mapped[str] = mapped_column(Text, nullable=False, default="")
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     actor: Mapped[str] = mapped_column(String(120), nullable=False)
+
+
+class TrustDocument(Base):
+    """A document or certificate: public, or given on request (click-through terms, approved by
+    staff). The file is kept in the database (documents are small: reports, certificates)."""
+
+    __tablename__ = "trust_documents"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    access: Mapped[str] = mapped_column(String(16), nullable=False)  # public | request
+    terms: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    filename: Mapped[str] = mapped_column(String(200), nullable=False)
+    media_type: Mapped[str] = mapped_column(String(100), nullable=False)
+    content: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(120), nullable=False)
+
+
+class DocumentRequest(Base):
+    """Someone asked for a document behind terms; their email is encrypted under a vault subject
+    of the request's own. Approval mails a download link whose token is stored hashed."""
+
+    __tablename__ = "trust_document_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_key: Mapped[str] = mapped_column(
+        ForeignKey("trust_documents.key", ondelete="CASCADE"), nullable=False, index=True
+    )
+    key_subject: Mapped[str] = mapped_column(String(36), nullable=False)
+    email_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    company: Mapped[str] = mapped_column(String(200), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending", index=True)
+    terms_accepted_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    downloads: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

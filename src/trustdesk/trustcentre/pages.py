@@ -16,6 +16,7 @@ from trustdesk.cases import public as cases
 from trustdesk.db import utcnow
 from trustdesk.errors import DomainError
 from trustdesk.platform import Platform
+from trustdesk.trustcentre import documents
 from trustdesk.trustcentre import risks as register
 from trustdesk.trustcentre.feed import atom_feed
 from trustdesk.trustcentre.view import CACHE, gather, own_stamp
@@ -108,6 +109,66 @@ def human_review(
     except DomainError as exc:
         return _review_page({"values": values, "error": exc.detail, "case_id": None}, 422)
     return _review_page({"values": {}, "error": None, "case_id": case_id})
+
+
+def _document_page(context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    html = environment().get_template("trustcentre/document_request.html").render(context)
+    return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
+
+
+def _document_info(session: ReadSession, key: str) -> documents.DocumentInfo | None:
+    return next((d for d in documents.list_documents(session) if d.key == key), None)
+
+
+@public_router.get("/documents/{key}/request")
+def document_request_form(key: str, session: ReadSession) -> HTMLResponse:
+    found = _document_info(session, key)
+    if found is None or found.access != "request":
+        return _document_page({"doc": None, "error": None, "done": False, "values": {}}, 404)
+    return _document_page({"doc": found, "error": None, "done": False, "values": {}})
+
+
+@public_router.post("/documents/{key}/request")
+def document_request(
+    key: str, form: Posted, session: WriteSession, platform: Platform = Depends(get_platform)
+) -> HTMLResponse:
+    """Ask for a document given on request: staff approve it, then a link is emailed."""
+    values = {k: str(form.get(k, "")).strip() for k in ("email", "company")}
+    found = _document_info(session, key)
+    try:
+        documents.request_document(
+            session, platform.vault, key=key, email=values["email"], company=values["company"],
+            accepted_terms=form.get("accept") == "yes", now=utcnow(),
+        )  # fmt: skip
+    except DomainError as exc:
+        status = 404 if found is None else 422
+        context = {"doc": found, "error": exc.detail, "done": False, "values": values}
+        return _document_page(context, status)
+    return _document_page({"doc": found, "error": None, "done": True, "values": {}})
+
+
+@public_router.get("/documents/{key}/download", response_model=None)
+def document_download(key: str, session: WriteSession, token: str | None = None) -> Response:
+    """A public document, or a requested one with the emailed link (downloads are audited)."""
+    try:
+        filename, media_type, content = documents.download(session, key, token=token, now=utcnow())
+    except DomainError as exc:
+        html = (
+            environment()
+            .get_template("trustcentre/document_request.html")
+            .render({"doc": None, "error": exc.detail, "done": False, "values": {}})
+        )
+        return HTMLResponse(html, status_code=exc.status, headers=SECURITY_HEADERS)
+    safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in filename)
+    return Response(
+        content,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{safe}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 router = page_router(prefix="/risks")

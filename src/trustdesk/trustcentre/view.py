@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from trustdesk.fraud import public as fraud
 from trustdesk.incidents import public as incidents
 from trustdesk.privacy import public as privacy
-from trustdesk.trustcentre.models import PracticeSection, TrustStatement
+from trustdesk.trustcentre.documents import DocumentInfo, list_documents
+from trustdesk.trustcentre.models import PracticeSection, TrustDocument, TrustStatement
 from trustdesk.trustcentre.promises import Promise, compute_promises
 from trustdesk.trustcentre.sections import list_sections, render_markdown
 from trustdesk.trustcentre.statements import list_statements
@@ -54,6 +55,7 @@ class TrustCentre:
     incidents: list[incidents.DisclosedIncident]
     sections: list[dict[str, Any]] = field(default_factory=list)
     automated: list[dict[str, Any]] = field(default_factory=list)
+    documents: list[DocumentInfo] = field(default_factory=list)
 
 
 def _describe(entry: tuple[str, str, str]) -> str:
@@ -140,16 +142,19 @@ def gather(session: Session, now: datetime) -> TrustCentre:
         incidents=incidents.disclosed_incidents(session),
         sections=sections,
         automated=_automated(session),
+        documents=list_documents(session),
     )
 
 
 def own_stamp(session: Session) -> tuple[Any, ...]:
-    """Changes whenever a statement or section is added or saved (one query)."""
+    """Changes whenever a statement, section or document is added or saved (one query)."""
     row = session.execute(
         select(
             select(func.max(TrustStatement.id)).scalar_subquery(),
             select(func.count(PracticeSection.key)).scalar_subquery(),
             select(func.max(PracticeSection.updated_at)).scalar_subquery(),
+            select(func.max(TrustDocument.uploaded_at)).scalar_subquery(),
+            select(func.count(TrustDocument.key)).scalar_subquery(),
         )
     ).one()
     return tuple(row)
