@@ -485,7 +485,11 @@ CAPABILITIES: tuple[Capability, ...] = (
                 "The risk register: likelihood x impact, owners, reviews, linked events.",
             ),
         ),
-        pages=("trustdesk.trustcentre.pages:public_section", "trustdesk.trustcentre.pages:section"),
+        pages=(
+            "trustdesk.trustcentre.pages:public_section",
+            "trustdesk.trustcentre.staff_pages:section",
+            "trustdesk.trustcentre.pages:section",
+        ),
         models=("trustdesk.trustcentre.models",),
         permissions=(
             Permission(

@@ -436,3 +436,52 @@ def test_documents_public_or_on_request_with_approval_and_audited_downloads(
     with platform.db.reading() as session:
         audit_text = " ".join(str(c) for c in session.scalars(select(AuditEntry.diff)))
     assert "eve@" not in audit_text
+
+
+def test_staff_publish_statements_edit_sections_and_decide_requests_on_pages(
+    cli, client, platform, tmp_path
+):
+    from tests.integration.test_pages import csrf_from, log_in, make_user
+
+    make_user(platform, "pat", Role.PRIVACY_OFFICER)
+    doc = tmp_path / "iso.pdf"
+    doc.write_bytes(b"%PDF certificate")
+    cli(
+        "trustcentre", "document", "add", "iso", str(doc), "--title", "ISO 27001 certificate",
+        "--access", "request", "--terms", "For your evaluation only.",
+    )  # fmt: skip
+    client.post(
+        "/trust-centre/documents/iso/request",
+        data={"email": "bo@buyer.example", "company": "Buyer", "accept": "yes"},
+    )
+    log_in(client, platform, "pat")
+    page = client.get("/trust-centre-admin")
+    assert page.status_code == 200 and "Approve request 1" in page.text
+    token = csrf_from(page.text)
+    published = client.post(
+        "/trust-centre-admin/statements",
+        data={"title": "Maintenance window", "body": "Saturday 02:00 UTC.", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert published.status_code == 303
+    saved = client.post(
+        "/trust-centre-admin/sections",
+        data={"key": "backups", "title": "Backups", "body": "Daily, *encrypted*.",
+              "owner": "pat", "kind": "practice", "review_due": "2027-02-01",
+              "csrf_token": token},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert saved.status_code == 303
+    decided = client.post(
+        "/trust-centre-admin/requests/1",
+        data={"decision": "approve", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert decided.status_code == 303
+    public = client.get("/trust-centre").text
+    assert "Maintenance window" in public and "<em>encrypted</em>" in public
+    assert "No requests waiting." in client.get("/trust-centre-admin").text
+    forged = client.post(
+        "/trust-centre-admin/statements", data={"title": "x", "body": "y"}, follow_redirects=False
+    )
+    assert forged.status_code == 403  # no CSRF token: refused
