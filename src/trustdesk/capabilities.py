@@ -516,6 +516,13 @@ CAPABILITIES: tuple[Capability, ...] = (
         demo=(DemoStep("trustdesk.trustcentre.demo:load_demo_trust_centre", 60),),
         jobs=(
             Job(
+                "trustcentre.updates",
+                "trustdesk.trustcentre.jobs:mail_updates",
+                "Mail new statements and new recipients of personal data to confirmed subscribers.",
+                every_s=3600,
+                triggered_by=("trustcentre.updated",),
+            ),
+            Job(
                 "risks.reviews",
                 "trustdesk.trustcentre.jobs:remind_reviews",
                 "Risks past their review date: one reminder each, flagged overdue.",

@@ -485,3 +485,68 @@ def test_staff_publish_statements_edit_sections_and_decide_requests_on_pages(
         "/trust-centre-admin/statements", data={"title": "x", "body": "y"}, follow_redirects=False
     )
     assert forged.status_code == 403  # no CSRF token: refused
+
+
+def test_email_updates_need_confirmation_arrive_once_and_stop_with_one_click(
+    cli, client, platform, tmp_path, monkeypatch
+):
+    import yaml
+
+    from trustdesk.jobs.context import JobContext
+    from trustdesk.outbox.models import OutboxMessage
+    from trustdesk.privacy.datamap.datamap import DEFAULT_DATAMAP
+    from trustdesk.trustcentre import subscriptions
+    from trustdesk.trustcentre.jobs import mail_updates
+
+    def kinds():
+        with platform.db.reading() as session:
+            return list(session.scalars(select(OutboxMessage.kind).order_by(OutboxMessage.id)))
+
+    def run_job():
+        context = JobContext(
+            platform=platform, job="trustcentre.updates", now=utcnow(), attempt=1, reason="manual"
+        )
+        return mail_updates(context)
+
+    monkeypatch.setattr(subscriptions.secrets, "token_urlsafe", lambda n: "confirm-me")
+    assert client.post("/trust-centre/subscribe", data={"email": "nope"}).status_code == 422
+    asked = client.post("/trust-centre/subscribe", data={"email": "sam@example.com"})
+    assert asked.status_code == 200 and "Check your inbox" in asked.text
+    assert kinds() == ["trustcentre.confirm"]
+    publish(cli, "--title", "Before confirming", "--body", "Not sent to Sam.")
+    assert run_job() == "1 updates mailed to subscribers"
+    assert kinds() == ["trustcentre.confirm"]  # pending: nothing but the confirmation
+
+    assert client.get("/trust-centre/subscribe/confirm", params={"token": "bad"}).status_code == 404
+    assert (
+        client.get("/trust-centre/subscribe/confirm", params={"token": "confirm-me"}).status_code
+        == 200
+    )
+    publish(cli, "--title", "After confirming", "--body", "Sent to Sam.")
+    run_job()
+    run_job()  # sent once, whatever the number of runs
+    assert kinds() == ["trustcentre.confirm", "trustcentre.update"]
+
+    changed = yaml.safe_load(DEFAULT_DATAMAP.read_text())
+    changed["systems"][0]["recipients"].append({"name": "Acme Analytics", "role": "processor"})
+    path = tmp_path / "datamap.yaml"
+    path.write_text(yaml.safe_dump(changed))
+    assert cli("privacy", "datamap", "load", str(path)).exit_code == 0
+    assert run_job() == "1 updates mailed to subscribers"
+    assert kinds()[-1] == "trustcentre.update"
+    page = client.get("/trust-centre").text
+    assert "added Acme Analytics (processor" in page  # the dated change log
+
+    with platform.db.reading() as session:
+        sub_id = session.scalar(select(subscriptions.Subscriber.id))
+    link = subscriptions.unsubscribe_link(platform.vault, "http://testserver", sub_id)
+    path_qs = link.removeprefix("http://testserver")
+    assert "Stop these emails" in client.get(path_qs).text  # GET only shows the button
+    assert client.post(path_qs.replace("token=", "token=x")).status_code == 404
+    assert client.post(path_qs).status_code == 200
+    publish(cli, "--title", "After unsubscribing", "--body", "Not sent.")
+    run_job()
+    assert kinds().count("trustcentre.update") == 2
+    assert {"trustcentre.subscription_confirmed", "trustcentre.unsubscribed"} <= set(
+        actions(platform, "trust_subscriber")
+    )

@@ -5,9 +5,25 @@ from __future__ import annotations
 
 from trustdesk.audit import chain as audit
 from trustdesk.jobs.public import JobContext
+from trustdesk.serving import public_base_url
 from trustdesk.trustcentre.risks import due_reviews
+from trustdesk.trustcentre.subscriptions import send_updates
 
-__all__ = ["remind_reviews"]
+__all__ = ["mail_updates", "remind_reviews"]
+
+
+def mail_updates(context: JobContext) -> str:
+    """New statements and new recipients of personal data, mailed once to active subscribers."""
+    platform = context.platform
+    with platform.db.transaction() as session:
+        sent = send_updates(
+            session,
+            platform.vault,
+            base_url=public_base_url(platform.settings),
+            now=context.now,
+            notice_days=platform.settings.trustcentre_notice_days,
+        )
+    return f"{sent} updates mailed to subscribers"
 
 
 def remind_reviews(context: JobContext) -> str:

@@ -15,6 +15,8 @@ __all__ = [
     "PracticeSection",
     "Risk",
     "RiskLink",
+    "SentUpdate",
+    "Subscriber",
     "TrustDocument",
     "TrustStatement",
 ]
@@ -133,3 +135,33 @@ class DocumentRequest(Base):
     token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     downloads: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class Subscriber(Base):
+    """An email subscriber to trust-centre updates: pending until they confirm (double opt-in),
+    then active until they unsubscribe. The address is encrypted under a vault subject of its own
+    and found by its blind index; unsubscribe links carry a keyed hash of the id (nothing
+    stored)."""
+
+    __tablename__ = "trust_subscribers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_subject: Mapped[str] = mapped_column(String(36), nullable=False)
+    email_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    email_index: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    confirm_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SentUpdate(Base):
+    """An update already mailed to subscribers (a statement, a new recipient): sent once."""
+
+    __tablename__ = "trust_sent_updates"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    ref: Mapped[str] = mapped_column(String(300), primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    recipients: Mapped[int] = mapped_column(Integer, nullable=False)

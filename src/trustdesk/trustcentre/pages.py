@@ -12,11 +12,13 @@ from starlette.datastructures import FormData
 
 from trustdesk.access.principal import Principal
 from trustdesk.auth.http import ReadSession, WriteSession, get_platform, require_page
+from trustdesk.bounds import RowId
 from trustdesk.cases import public as cases
 from trustdesk.db import utcnow
 from trustdesk.errors import DomainError
 from trustdesk.platform import Platform
-from trustdesk.trustcentre import documents
+from trustdesk.serving import public_base_url
+from trustdesk.trustcentre import documents, subscriptions
 from trustdesk.trustcentre import risks as register
 from trustdesk.trustcentre.feed import atom_feed
 from trustdesk.trustcentre.view import CACHE, gather, own_stamp
@@ -169,6 +171,65 @@ def document_download(key: str, session: WriteSession, token: str | None = None)
             "X-Content-Type-Options": "nosniff",
         },
     )
+
+
+def _message_page(
+    heading: str, message: str, status_code: int = 200, form: str = ""
+) -> HTMLResponse:
+    html = (
+        environment()
+        .get_template("trustcentre/message.html")
+        .render({"heading": heading, "message": message, "form": form})
+    )
+    return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
+
+
+@public_router.post("/subscribe")
+def subscribe(
+    form: Posted, session: WriteSession, platform: Platform = Depends(get_platform)
+) -> HTMLResponse:
+    """Double opt-in: a confirmation link is emailed; nothing else is sent before it is used."""
+    try:
+        subscriptions.subscribe(
+            session, platform.vault, str(form.get("email", "")),
+            base_url=public_base_url(platform.settings), now=utcnow(),
+        )  # fmt: skip
+    except DomainError as exc:
+        return _message_page("Subscription not started", exc.detail, 422)
+    return _message_page(
+        "Check your inbox",
+        "We sent you a link to confirm. Updates start only once you have used it.",
+    )
+
+
+@public_router.get("/subscribe/confirm")
+def confirm_subscription(token: str, session: WriteSession) -> HTMLResponse:
+    try:
+        subscriptions.confirm(session, token, now=utcnow())
+    except DomainError as exc:
+        return _message_page("Link not valid", exc.detail, exc.status)
+    return _message_page(
+        "Subscribed", "You will get an email when we publish a statement or change who receives "
+        "your data. Every email has a one-click link to stop them."
+    )  # fmt: skip
+
+
+@public_router.get("/unsubscribe")
+def unsubscribe_page(id: RowId, token: str) -> HTMLResponse:
+    """Shows a button (a link fetched by a mail scanner must not unsubscribe anyone)."""
+    return _message_page("Stop trust centre emails", "", form=f"{id}:{token}")
+
+
+@public_router.post("/unsubscribe")
+def unsubscribe(
+    id: RowId, token: str, session: WriteSession, platform: Platform = Depends(get_platform)
+) -> HTMLResponse:
+    """One click (RFC 8058 style: a POST to the link itself)."""
+    try:
+        subscriptions.unsubscribe(session, platform.vault, id, token, now=utcnow())
+    except DomainError as exc:
+        return _message_page("Link not valid", exc.detail, exc.status)
+    return _message_page("Unsubscribed", "You will get no more emails from our trust centre.")
 
 
 router = page_router(prefix="/risks")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from trustdesk.audit import chain as audit
 from trustdesk.errors import InvalidInput, NotFound
 from trustdesk.incidents import public as incidents
+from trustdesk.jobs import public as jobs
 from trustdesk.trustcentre.models import TrustStatement
 
 __all__ = ["list_statements", "publish_statement"]
@@ -48,6 +49,7 @@ def publish_statement(
         entity_id=row.id,
         changes={"title": title, "incident_id": incident_id},
     )
+    jobs.changed(session, "trustcentre.updated", now=now)  # mail subscribers soon
     return row
 
 

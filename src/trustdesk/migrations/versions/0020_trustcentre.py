@@ -1,8 +1,8 @@
-"""trustcentre: public statements, practice sections, documents and their requests, the risk register and its links
+"""trustcentre: statements, sections, documents and requests, subscribers and sent updates, the risk register and its links
 
 Revision ID: 0020_trustcentre
 Revises: 0019_feedback_corrections
-Create Date: 2026-12-03 07:56:14.628798
+Create Date: 2026-12-03 08:05:46.566298
 """
 
 from collections.abc import Sequence
@@ -76,6 +76,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("key", name=op.f("pk_trust_sections")),
     )
     op.create_table(
+        "trust_sent_updates",
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("ref", sa.String(length=300), nullable=False),
+        sa.Column("sent_at", trustdesk.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("recipients", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("kind", "ref", name=op.f("pk_trust_sent_updates")),
+    )
+    op.create_table(
         "trust_statements",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("title", sa.String(length=200), nullable=False),
@@ -92,6 +100,24 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_trust_statements_published_at"), ["published_at"], unique=False
         )
+
+    op.create_table(
+        "trust_subscribers",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key_subject", sa.String(length=36), nullable=False),
+        sa.Column("email_enc", sa.LargeBinary(), nullable=True),
+        sa.Column("email_index", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("confirm_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", trustdesk.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("confirmed_at", trustdesk.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("unsubscribed_at", trustdesk.db.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_trust_subscribers")),
+        sa.UniqueConstraint("confirm_hash", name=op.f("uq_trust_subscribers_confirm_hash")),
+        sa.UniqueConstraint("email_index", name=op.f("uq_trust_subscribers_email_index")),
+    )
+    with op.batch_alter_table("trust_subscribers", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_trust_subscribers_status"), ["status"], unique=False)
 
     op.create_table(
         "risk_links",
@@ -157,11 +183,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_risk_links_risk_id"))
 
     op.drop_table("risk_links")
+    with op.batch_alter_table("trust_subscribers", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_trust_subscribers_status"))
+
+    op.drop_table("trust_subscribers")
     with op.batch_alter_table("trust_statements", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_trust_statements_published_at"))
         batch_op.drop_index(batch_op.f("ix_trust_statements_incident_id"))
 
     op.drop_table("trust_statements")
+    op.drop_table("trust_sent_updates")
     op.drop_table("trust_sections")
     op.drop_table("trust_documents")
     with op.batch_alter_table("risks", schema=None) as batch_op:
