@@ -262,7 +262,7 @@ def test_risk_changes_links_overdue_reviews_and_csv_through_the_api(
     assert [r["id"] for r in overdue] == [risk_id] and overdue[0]["overdue"]
     reviewed = client.post(f"/api/v1/risks/{risk_id}/review").json()
     assert not reviewed["overdue"]
-    exported = client.get("/api/v1/risks/export.csv")
+    exported = client.get("/api/v1/trustcentre/risks.csv")
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     assert rows[0]["title"] == "'=HYPERLINK(1)"  # no formula runs in a spreadsheet
     assert rows[0]["links"] == f"incident:{incident}" and rows[0]["residual_score"] == "4"

@@ -80,6 +80,16 @@ def put_section(
     return Response(status_code=204)
 
 
+@router.get("/risks.csv", response_class=Response)
+def export_risks(
+    *, principal: Principal = Depends(require("risks:read")), session: ReadSession
+) -> Response:
+    """The whole risk register as formula-safe CSV (under /trustcentre: /risks/{id} takes the
+    register's own paths)."""
+    text = register.export_csv(register.list_risks(session, now=utcnow(), include_closed=True))
+    return Response(text, media_type="text/csv")
+
+
 risks_router = APIRouter(prefix="/risks", tags=["risks"])
 
 
@@ -110,14 +120,6 @@ def list_risks(
         include_closed=include_closed,
     )  # fmt: skip
     return [r.as_json() for r in found]
-
-
-@risks_router.get("/export.csv", response_class=Response)
-def export_risks(
-    *, principal: Principal = Depends(require("risks:read")), session: ReadSession
-) -> Response:
-    text = register.export_csv(register.list_risks(session, now=utcnow(), include_closed=True))
-    return Response(text, media_type="text/csv")
 
 
 @risks_router.get("/{risk_id}", responses=problem_responses(404))
