@@ -72,3 +72,20 @@ def test_markdown_keeps_formatting_and_never_passes_html_or_script_links():
     assert "<img" not in html and "&lt;img" in html
     assert 'href="javascript' not in html
     assert 'href="https://example.com"' in render_markdown("[ok](https://example.com)")
+
+
+def test_peek_serves_without_a_stamp_read_only_just_after_a_check(monkeypatch):
+    from trustdesk.trustcentre import cache as cache_module
+
+    clock = [100.0]
+    monkeypatch.setattr(cache_module.time, "monotonic", lambda: clock[0])
+    cache = PageCache(ttl_s=30)
+    assert cache.peek("db", "page") is None
+    cache.get("db", "page", (1,), lambda: "v1")
+    assert cache.peek("db", "page") == "v1"
+    clock[0] += cache_module.CHECK_S  # time to read the stamp again
+    assert cache.peek("db", "page") is None
+    assert cache.get("db", "page", (1,), lambda: "unused") == "v1"
+    assert cache.peek("db", "page") == "v1"
+    cache.clear()  # a write in this process
+    assert cache.peek("db", "page") is None

@@ -18,6 +18,7 @@ from trustdesk.audit import chain as audit
 from trustdesk.crypto import Vault
 from trustdesk.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from trustdesk.outbox import public as outbox
+from trustdesk.trustcentre.cache import CACHE
 from trustdesk.trustcentre.models import DocumentRequest, TrustDocument
 
 __all__ = [
@@ -92,6 +93,7 @@ def add_document(
         session, actor=actor, action="trustcentre.document_saved", entity_type="trust_document",
         entity_id=key, changes={"access": access, "sha256": digest, "size": len(content)},
     )  # fmt: skip
+    CACHE.clear()
     return _info(row)
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from trustdesk.access.principal import Principal
@@ -41,28 +42,45 @@ def _db_key(platform: Platform) -> str:
     return platform.settings.effective_database_url
 
 
-@public_router.get("")
-def trust_centre(
-    request: Request, session: ReadSession, platform: Platform = Depends(get_platform)
-) -> HTMLResponse:
-    def build() -> str:
-        centre = gather(session, utcnow())
-        return environment().get_template("trustcentre/public.html").render({"c": centre})
+def _render_page(platform: Platform) -> str:
+    """On a worker thread: read the stamp and, when stale, gather and render the page."""
+    with platform.db.reading() as session:
 
-    html = CACHE.get(_db_key(platform), "page", own_stamp(session), build)
+        def build() -> str:
+            centre = gather(session, utcnow())
+            return environment().get_template("trustcentre/public.html").render({"c": centre})
+
+        html: str = CACHE.get(_db_key(platform), "page", own_stamp(session), build)
+        return html
+
+
+def _render_feed(platform: Platform, base: str) -> bytes:
+    with platform.db.reading() as session:
+        body: bytes = CACHE.get(
+            _db_key(platform), f"feed {base}", own_stamp(session),
+            lambda: atom_feed(gather(session, utcnow()), base),
+        )  # fmt: skip
+        return body
+
+
+@public_router.get("")
+async def trust_centre(request: Request) -> HTMLResponse:
+    """Served from memory on the event loop when the cache is fresh (no thread, no database);
+    otherwise a worker thread checks the stamp and rebuilds if needed."""
+    platform = get_platform(request)
+    html = CACHE.peek(_db_key(platform), "page")
+    if html is None:
+        html = await run_in_threadpool(_render_page, platform)
     return HTMLResponse(html, headers=_PUBLIC_HEADERS)
 
 
 @public_router.get("/feed.atom")
-def feed(
-    request: Request, session: ReadSession, platform: Platform = Depends(get_platform)
-) -> Response:
+async def feed(request: Request) -> Response:
+    platform = get_platform(request)
     base = str(request.base_url)
-
-    def build() -> bytes:
-        return atom_feed(gather(session, utcnow()), base)
-
-    body = CACHE.get(_db_key(platform), f"feed {base}", own_stamp(session), build)
+    body = CACHE.peek(_db_key(platform), f"feed {base}")
+    if body is None:
+        body = await run_in_threadpool(_render_feed, platform, base)
     return Response(
         body,
         media_type="application/atom+xml",

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from trustdesk.audit import chain as audit
 from trustdesk.auth.models import User
 from trustdesk.errors import InvalidInput
+from trustdesk.trustcentre.cache import CACHE
 from trustdesk.trustcentre.models import PracticeSection
 
 __all__ = ["KINDS", "list_sections", "render_markdown", "set_section"]
@@ -76,6 +77,7 @@ def set_section(
         entity_id=key,
         changes={"title": title, "owner": owner, "kind": kind, "created": before is None},
     )
+    CACHE.clear()
     return row
 
 

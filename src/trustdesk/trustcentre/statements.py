@@ -12,6 +12,7 @@ from trustdesk.audit import chain as audit
 from trustdesk.errors import InvalidInput, NotFound
 from trustdesk.incidents import public as incidents
 from trustdesk.jobs import public as jobs
+from trustdesk.trustcentre.cache import CACHE
 from trustdesk.trustcentre.models import TrustStatement
 
 __all__ = ["list_statements", "publish_statement"]
@@ -50,6 +51,7 @@ def publish_statement(
         changes={"title": title, "incident_id": incident_id},
     )
     jobs.changed(session, "trustcentre.updated", now=now)  # mail subscribers soon
+    CACHE.clear()  # this process shows it at once (others within CHECK_S)
     return row
 
 

@@ -10,9 +10,6 @@ other capabilities are read again.
 from __future__ import annotations
 
 import itertools
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,15 +20,14 @@ from sqlalchemy.orm import Session
 from trustdesk.fraud import public as fraud
 from trustdesk.incidents import public as incidents
 from trustdesk.privacy import public as privacy
+from trustdesk.trustcentre.cache import CACHE, TTL_S, PageCache
 from trustdesk.trustcentre.documents import DocumentInfo, list_documents
 from trustdesk.trustcentre.models import PracticeSection, TrustDocument, TrustStatement
 from trustdesk.trustcentre.promises import Promise, compute_promises
 from trustdesk.trustcentre.sections import list_sections, render_markdown
 from trustdesk.trustcentre.statements import list_statements
 
-__all__ = ["TTL_S", "PageCache", "TrustCentre", "gather", "own_stamp", "recipient_changes"]
-
-TTL_S = 30.0
+__all__ = ["CACHE", "TTL_S", "PageCache", "TrustCentre", "gather", "own_stamp", "recipient_changes"]
 
 
 @dataclass(frozen=True)
@@ -158,43 +154,3 @@ def own_stamp(session: Session) -> tuple[Any, ...]:
         )
     ).one()
     return tuple(row)
-
-
-class PageCache:
-    """Rendered public documents keyed by (database, document), valid while the stamp is the
-    same and for at most `ttl_s` seconds. When only the time ran out, one request rebuilds while
-    the others are served the previous copy (no stampede of builds under load)."""
-
-    def __init__(self, ttl_s: float = TTL_S) -> None:
-        self.ttl_s = ttl_s
-        self._lock = threading.Lock()
-        self._entries: dict[tuple[str, str], tuple[tuple[Any, ...], float, Any]] = {}
-        self._building: set[tuple[str, str]] = set()
-
-    def get(self, db_key: str, name: str, stamp: tuple[Any, ...], build: Callable[[], Any]) -> Any:
-        key = (db_key, name)
-        with self._lock:
-            found = self._entries.get(key)
-            fresh = found is not None and found[0] == stamp
-            if (
-                found is not None
-                and fresh
-                and (time.monotonic() < found[1] or key in self._building)
-            ):
-                return found[2]
-            self._building.add(key)
-        try:
-            value = build()
-        finally:
-            with self._lock:
-                self._building.discard(key)
-        with self._lock:
-            self._entries[key] = (stamp, time.monotonic() + self.ttl_s, value)
-        return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-CACHE = PageCache()
