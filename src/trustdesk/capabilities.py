@@ -515,6 +515,66 @@ CAPABILITIES: tuple[Capability, ...] = (
         ),
     ),
     Capability(
+        name="trustcentre",
+        routers=("trustdesk.trustcentre.api:router", "trustdesk.trustcentre.api:risks_router"),
+        commands=(
+            Command(
+                "trustcentre",
+                "trustdesk.trustcentre.cli:app",
+                "The public trust centre: statements, promises with live proof, practice sections.",
+            ),
+            Command(
+                "risks",
+                "trustdesk.trustcentre.cli:risks_app",
+                "The risk register: likelihood x impact, owners, reviews, linked events.",
+            ),
+        ),
+        pages=(
+            "trustdesk.trustcentre.pages:public_section",
+            "trustdesk.trustcentre.staff_pages:section",
+            "trustdesk.trustcentre.pages:section",
+        ),
+        models=("trustdesk.trustcentre.models",),
+        permissions=(
+            Permission(
+                "trustcentre:read",
+                "See the trust centre's statements and promise figures through the API",
+                ("privacy_officer", "analyst", "incident_manager", "viewer"),
+            ),
+            Permission(
+                "trustcentre:publish",
+                "Publish public statements and edit the trust centre's sections",
+                ("privacy_officer",),
+            ),
+            Permission(
+                "risks:read",
+                "See the risk register, its heat map and linked events",
+                ("privacy_officer", "analyst", "incident_manager"),
+            ),
+            Permission(
+                "risks:manage",
+                "Add, rate, review and close risks; link events to them",
+                ("privacy_officer", "incident_manager"),
+            ),
+        ),
+        demo=(DemoStep("trustdesk.trustcentre.demo:load_demo_trust_centre", 60),),
+        jobs=(
+            Job(
+                "trustcentre.updates",
+                "trustdesk.trustcentre.jobs:mail_updates",
+                "Mail new statements and new recipients of personal data to confirmed subscribers.",
+                every_s=3600,
+                triggered_by=("trustcentre.updated",),
+            ),
+            Job(
+                "risks.reviews",
+                "trustdesk.trustcentre.jobs:remind_reviews",
+                "Risks past their review date: one reminder each, flagged overdue.",
+                every_s=3600,
+            ),
+        ),
+    ),
+    Capability(
         # Shared: every capability's outgoing email, webhooks and postal letters (docs/outbox.md).
         name="outbox",
         routers=("trustdesk.outbox.api:router",),

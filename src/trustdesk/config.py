@@ -224,6 +224,13 @@ class Settings(BaseSettings):
         "died is recovered after this.",
     )
     webhook_timeout_s: float = Field(10.0, gt=0, description="Outbox webhooks: request timeout.")
+    trustcentre_notice_days: int = Field(
+        30,
+        ge=0,
+        le=365,
+        description="Trust centre: days between telling subscribers of a new recipient of "
+        "personal data (subprocessor) and the earliest day it may start.",
+    )
 
     @classmethod
     def settings_customise_sources(

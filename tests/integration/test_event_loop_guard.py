@@ -25,6 +25,9 @@ ASYNC_ALLOWED = {
     "trustdesk.fraud.api.intake",
     "trustdesk.privacy.consent.api.check",
     "trustdesk.app.create_app.<locals>.healthz",
+    "trustdesk.trustcentre.pages._posted",  # reads the form only
+    "trustdesk.trustcentre.pages.trust_centre",  # memory only; the database on a worker thread
+    "trustdesk.trustcentre.pages.feed",
 }
 
 

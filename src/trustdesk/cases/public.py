@@ -10,10 +10,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from trustdesk.cases.csat import SurveyRun, send_surveys
-from trustdesk.cases.intake import BODY_FIELD, SUBJECT_FIELD
+from trustdesk.cases.intake import BODY_FIELD, SUBJECT_FIELD, open_case
 from trustdesk.cases.models import Case, CaseEvent
-from trustdesk.cases.schemas import SlaReport
+from trustdesk.cases.routing import classifier_for
+from trustdesk.cases.schemas import CaseIn, SlaReport
 from trustdesk.cases.sla import ACTIVE_STATUSES, evaluate_sla_in
+from trustdesk.cases.stats import case_figures
 from trustdesk.crypto import KeyDestroyed, Vault
 from trustdesk.jobs import public as jobs
 from trustdesk.platform import Platform
@@ -24,10 +26,13 @@ __all__ = [
     "CustomerCase",
     "SlaBreach",
     "SlaReport",
+    "breached_case_ids",
+    "case_figures",
     "customer_cases",
     "evaluate_sla",
     "forget_customer_cases",
     "open_cases_of",
+    "open_public_case",
     "send_csat_surveys",
     "sla_breaches_since",
 ]
@@ -129,3 +134,30 @@ def sla_breaches_since(session: Session, since: datetime) -> list[SlaBreach]:
         .order_by(CaseEvent.id)
     )
     return [SlaBreach(*r) for r in rows]
+
+
+def open_public_case(
+    session: Session,
+    platform: Platform,
+    *,
+    external_id: str,
+    subject: str,
+    body: str,
+    email: str,
+    actor: str,
+) -> int:
+    """Open (or find again) a case from a public web form, routed like any other; its id."""
+    case = CaseIn(channel="web", external_id=external_id, subject=subject, body=body, email=email)
+    opened = open_case(
+        session, platform.vault, case, classify=classifier_for(platform.settings), actor=actor
+    )
+    return opened.id
+
+
+def breached_case_ids(session: Session, *, limit: int = 10) -> list[int]:
+    """Ids of cases that breached their SLA, newest first (e.g. to link to a risk)."""
+    return list(
+        session.scalars(
+            select(Case.id).where(Case.breached == 1).order_by(Case.id.desc()).limit(limit)
+        )
+    )

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk.privacy.consent import enforcement
 from trustdesk.privacy.consent.policy import load_policy
-from trustdesk.privacy.datamap import datamap
+from trustdesk.privacy.datamap import datamap, notice
 from trustdesk.privacy.export.registry import (
     ExportContext,
     Exporter,
@@ -31,17 +31,22 @@ from trustdesk.privacy.retention.registry import RetentionTarget, register_reten
 
 __all__ = [
     "ConsentAnswer",
+    "DataMapSharing",
     "DataMapSystem",
     "ExportContext",
     "ExportSubject",
     "Exporter",
+    "NoticeVersionInfo",
     "OpenRequest",
     "OverdueRequest",
     "RetentionTarget",
     "check",
     "controller_contact",
+    "datamap_sharing_history",
     "datamap_systems",
+    "fulfilment_times",
     "may_contact",
+    "notice_versions",
     "open_requests",
     "overdue_requests",
     "register_exporter",
@@ -150,3 +155,68 @@ def open_requests(session: Session, customer_id: int) -> list[OpenRequest]:
         .order_by(PrivacyRequest.id)
     )
     return [OpenRequest(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class NoticeVersionInfo:
+    version: int
+    published_at: datetime | None
+    title: str
+
+
+def notice_versions(session: Session) -> list[NoticeVersionInfo]:
+    """Every version of the public privacy notice (served at /privacy-notice), newest first."""
+    current = notice.current(session)
+    return [
+        NoticeVersionInfo(v, created, current.title if v == current.version else "")
+        for v, _dm, created in notice.versions(session)
+    ] or [NoticeVersionInfo(current.version, current.created_at, current.title)]
+
+
+@dataclass(frozen=True)
+class DataMapSharing:
+    """Who a data-map version shares data with and where it transfers it (for trust pages)."""
+
+    version: int
+    saved_at: datetime | None
+    recipients: tuple[tuple[str, str, str], ...]  # (recipient, role, system name)
+    transfers: tuple[tuple[str, str, str], ...]  # (destination, safeguard, system name)
+    # (recipient, legal bases of the system's purposes) of each recipient acting as a controller
+    controller_bases: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+def datamap_sharing_history(session: Session) -> list[DataMapSharing]:
+    """Recipients and transfers of every data-map version, newest first (the shipped map, version
+    0, last)."""
+    return [
+        DataMapSharing(
+            stored.version,
+            stored.created_at,
+            tuple((r.name, r.role, s.name) for s in stored.datamap.systems for r in s.recipients),
+            tuple(
+                (t.destination, t.safeguard, s.name)
+                for s in stored.datamap.systems
+                for t in s.transfers
+            ),
+            tuple(
+                (r.name, tuple(sorted({p.legal_basis.value for p in s.purposes})))
+                for s in stored.datamap.systems
+                for r in s.recipients
+                if r.role == "controller"
+            ),
+        )
+        for stored in datamap.versions(session)
+    ]
+
+
+def fulfilment_times(
+    session: Session, since: datetime
+) -> list[tuple[datetime, datetime, datetime]]:
+    """(received, closed, due) of every data-subject request closed since `since` (no customer
+    named)."""
+    rows = session.execute(
+        select(PrivacyRequest.received_at, PrivacyRequest.closed_at, PrivacyRequest.due_at).where(
+            PrivacyRequest.closed_at.is_not(None), PrivacyRequest.closed_at >= since
+        )
+    )
+    return [(r, c, d) for r, c, d in rows if c is not None]

@@ -1,7 +1,7 @@
 """surveys: surveys, their items, responses
 
 Revision ID: 0021_surveys
-Revises: 0019_feedback_corrections
+Revises: 0020_trustcentre
 Create Date: 2026-12-03
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import trustdesk.db
 
 revision: str = "0021_surveys"
-down_revision: str | Sequence[str] | None = "0019_feedback_corrections"
+down_revision: str | Sequence[str] | None = "0020_trustcentre"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

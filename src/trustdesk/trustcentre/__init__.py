@@ -1,0 +1,1 @@
+"""The public trust centre (promises with live proof, statements, feed) and the risk register."""
