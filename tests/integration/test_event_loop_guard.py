@@ -20,12 +20,11 @@ from trustdesk.gate import mark_serving
 ASYNC_ALLOWED = {
     "trustdesk.web.csrf.protect",
     "trustdesk.auth.http.writer_turn",
-    "trustdesk.privacy.preferences.pages._posted",
+    "trustdesk.web.forms.read_form",  # reads the posted form only
     "trustdesk.fraud.api.score",
     "trustdesk.fraud.api.intake",
     "trustdesk.privacy.consent.api.check",
     "trustdesk.app.create_app.<locals>.healthz",
-    "trustdesk.trustcentre.pages._posted",  # reads the form only
     "trustdesk.trustcentre.pages.trust_centre",  # memory only; the database on a worker thread
     "trustdesk.trustcentre.pages.feed",
 }

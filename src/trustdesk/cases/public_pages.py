@@ -5,11 +5,10 @@ a complaint sent redirects to a thank-you page (post/redirect/get)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from trustdesk.auth.http import WriteSession, get_platform
@@ -18,6 +17,7 @@ from trustdesk.cases.routing import classifier_for
 from trustdesk.errors import DomainError
 from trustdesk.platform import Platform
 from trustdesk.serving import public_base_url
+from trustdesk.web.forms import Posted
 from trustdesk.web.nav import Section
 from trustdesk.web.templating import SECURITY_HEADERS, environment
 
@@ -58,14 +58,6 @@ def _limiter(request: Request) -> web_form.RateLimiter:
     if limiter is None:
         limiter = request.app.state.case_form_limiter = web_form.RateLimiter()
     return limiter
-
-
-async def _posted(request: Request) -> FormData:
-    """Read on the event loop before the route (a plain `def`) takes its writer's turn."""
-    return await request.form()
-
-
-Posted = Annotated[FormData, Depends(_posted)]
 
 
 @router.get("")

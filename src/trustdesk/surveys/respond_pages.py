@@ -10,9 +10,9 @@ page of their own with the right status, never a stack trace."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import FormData
 from starlette.responses import Response
@@ -24,6 +24,7 @@ from trustdesk.platform import Platform
 from trustdesk.surveys import distribution
 from trustdesk.surveys.errors import AlreadyAnswered, LinkExpired
 from trustdesk.surveys.service import SurveyOut
+from trustdesk.web.forms import Posted
 from trustdesk.web.nav import Section
 from trustdesk.web.templating import SECURITY_HEADERS, environment
 
@@ -54,14 +55,6 @@ def _problem(exc: DomainError) -> HTMLResponse:
     return _page(
         "surveys/problem.html", {"heading": heading, "detail": detail}, status_code=exc.status
     )
-
-
-async def _posted(request: Request) -> FormData:
-    """The form, read on the event loop before the plain-`def` route takes its writer's turn."""
-    return await request.form()
-
-
-Posted = Annotated[FormData, Depends(_posted)]
 
 
 def _fields(form: FormData) -> dict[str, str]:

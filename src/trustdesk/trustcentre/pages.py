@@ -4,12 +4,11 @@ printable, cached) and the staff risk register pages (/risks)."""
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
 
 from trustdesk.access.principal import Principal
 from trustdesk.auth.http import ReadSession, WriteSession, get_platform, require_page
@@ -23,6 +22,7 @@ from trustdesk.trustcentre import documents, subscriptions
 from trustdesk.trustcentre import risks as register
 from trustdesk.trustcentre.feed import atom_feed
 from trustdesk.trustcentre.view import CACHE, gather, own_stamp
+from trustdesk.web.forms import Posted
 from trustdesk.web.nav import NavEntry, Section
 from trustdesk.web.routing import page_router
 from trustdesk.web.templating import SECURITY_HEADERS, environment, render
@@ -88,12 +88,6 @@ async def feed(request: Request) -> Response:
     )
 
 
-async def _posted(request: Request) -> FormData:
-    """The form, read on the event loop before the route (plain `def`) takes its writer's turn."""
-    return await request.form()
-
-
-Posted = Annotated[FormData, Depends(_posted)]
 _REVIEW_FIELDS = ("email", "decision", "details")
 
 

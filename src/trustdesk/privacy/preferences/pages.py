@@ -9,12 +9,11 @@ never the staff one. Saving redirects back to the page (post/redirect/get).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from trustdesk.auth.http import ReadSession, WriteSession, get_platform
@@ -28,6 +27,7 @@ from trustdesk.privacy.datamap import notice
 from trustdesk.privacy.errors import FormReplayed, LinkExpired
 from trustdesk.privacy.export.downloads import zip_download
 from trustdesk.privacy.preferences import self_service
+from trustdesk.web.forms import Posted
 from trustdesk.web.nav import Section
 from trustdesk.web.templating import SECURITY_HEADERS, environment
 
@@ -101,15 +101,6 @@ def _policy(platform: Platform = Depends(get_platform)) -> Policy:
 
 def _signer(platform: Platform = Depends(get_platform)) -> LinkSigner:
     return signer_for(platform)
-
-
-async def _posted(request: Request) -> FormData:
-    """The form sent, read on the event loop before the route takes its writer's turn (the
-    routes themselves are plain `def`: they write, which never happens on the loop)."""
-    return await request.form()
-
-
-Posted = Annotated[FormData, Depends(_posted)]
 
 
 @router.get("/{token}")
