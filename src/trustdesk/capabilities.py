@@ -619,7 +619,7 @@ CAPABILITIES: tuple[Capability, ...] = (
                 "notifications",
                 "trustdesk.notifications.cli:app",
                 "Staff notifications: trust alerts, overdue privacy requests, fraud queue, "
-                "job failures, incident clocks.",
+                "job failures, incident clocks, case SLA breaches.",
             ),
         ),
         pages=("trustdesk.notifications.pages:section",),

@@ -15,7 +15,8 @@ from trustdesk.notifications import service
 from trustdesk.notifications.schemas import KINDS, SubscriptionIn
 
 app = typer.Typer(
-    help="Staff notifications: trust alerts, overdue privacy requests, fraud queue, job failures.",
+    help="Staff notifications: trust alerts, overdue privacy requests, fraud queue, "
+    "job failures, incident clocks, case SLA breaches.",
     no_args_is_help=True,
 )
 
