@@ -55,6 +55,9 @@ def backtest(
     baseline: Annotated[
         bool, typer.Option(help="Also score the handbook's logistic regression.")
     ] = False,
+    forest: Annotated[
+        bool, typer.Option(help="Also score a handbook-style random forest (100 trees, depth 20).")
+    ] = False,
     model_out: Annotated[Path | None, typer.Option(help="Save the trained model here.")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -69,7 +72,7 @@ def backtest(
     with working(f"reading {transactions}"):
         frame = load_transactions(transactions)
     with working("backtest: features, training, scoring the test week"):
-        result = run_backtest(frame, protocol, with_baseline=baseline)
+        result = run_backtest(frame, protocol, with_baseline=baseline, with_forest=forest)
     output.parent.mkdir(parents=True, exist_ok=True)
     with output.open("w", encoding="utf-8", newline="") as fh:
         writer = SafeWriter(fh)  # transaction ids come from the input file
@@ -87,6 +90,8 @@ def backtest(
     rows = [("model (LightGBM)", result.metrics)]
     if result.baseline:
         rows.append(("baseline (logistic regression)", result.baseline))
+    if result.forest:
+        rows.append(("baseline (random forest)", result.forest))
     rows.append(("model, all test transactions", result.metrics_all))
     for name, m in rows:
         out.print(f"{name:<32} AUC {m.auc:.3f}  AP {m.ap:.3f}  CP@100 {m.cp_at_100:.3f}")
