@@ -15,6 +15,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from tests.fraud_data import simulate
 
+from trustdesk.fraud.learning.classifier import _platt, fit_platt
 from trustdesk.fraud.learning.features import FEATURES, build_features
 from trustdesk.fraud.learning.online import History, Transaction, _spread
 from trustdesk.fraud.rules.ruleset import apply_actions, default_rules_text, parse_rules
@@ -60,9 +61,23 @@ def test_single_row_predictions_equal_booster_predict(model):
     rows[::5, 2] = 0.0
     for row in rows:
         features = dict(zip(model.features, row.tolist(), strict=True))
-        expected = float(model.booster.predict(row[None, :], num_threads=1)[0])
-        assert model.score_one(features) == expected
+        raw = float(model.booster.predict(row[None, :], num_threads=1)[0])
+        assert model.calibration is not None
+        calibrated = float(model.score(pd.DataFrame([row], columns=list(model.features)))[0])
+        assert model.score_one(features) == calibrated == _platt(raw, *model.calibration)
         assert model.explain_one(features) == model.reasons_one(features)
+
+
+def test_platt_scaling_recovers_an_overconfident_models_true_probabilities_keeping_its_order():
+    rng = np.random.default_rng(3)
+    raw = rng.uniform(0.001, 0.999, 40_000)
+    logit = np.log(raw / (1 - raw))
+    truth = 1 / (1 + np.exp(-(0.5 * logit - 1.0)))  # the model is twice too sure, and too high
+    labels = (rng.random(raw.size) < truth).astype(int)
+    slope, intercept = fit_platt(raw, labels)
+    assert slope == pytest.approx(0.5, abs=0.05) and intercept == pytest.approx(-1.0, abs=0.1)
+    calibrated = [_platt(float(p), slope, intercept) for p in np.sort(raw)]
+    assert calibrated == sorted(calibrated)
 
 
 @given(
