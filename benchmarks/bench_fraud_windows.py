@@ -35,7 +35,12 @@ import pandas as pd
 
 from trustdesk.fraud.learning.backtest import rolling_windows
 
-DEFAULT = Path(__file__).resolve().parents[2] / "shared/data/card-transactions/transactions.csv.gz"
+SHARED = Path("shared/data/card-transactions/transactions.csv.gz")
+# The shared data sits next to the checkout (../shared), or next to the folder of worktrees.
+DEFAULT = next(
+    (p / SHARED for p in Path(__file__).resolve().parents if (p / SHARED).is_file()),
+    Path(__file__).resolve().parents[2] / SHARED,
+)
 TRAIN, DELAY, TEST, STEP = 7, 7, 7, 7
 MODELS = {
     "model": "ours (LightGBM)",
