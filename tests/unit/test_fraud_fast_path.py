@@ -15,7 +15,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from tests.fraud_data import simulate
 
-from trustdesk.fraud.learning.classifier import _platt, fit_platt
+from trustdesk.fraud.learning.classifier import FraudModel, _platt, fit_platt
 from trustdesk.fraud.learning.features import FEATURES, build_features
 from trustdesk.fraud.learning.online import History, Transaction, _spread
 from trustdesk.fraud.rules.ruleset import apply_actions, default_rules_text, parse_rules
@@ -23,6 +23,7 @@ from trustdesk.fraud.schemas import TransactionIn
 from trustdesk.fraud.scoring.decisions import CostModel, Customer, Decision, cheapest, decide
 from trustdesk.fraud.scoring.engine import FraudEngine
 from trustdesk.fraud.scoring.holder import shipped_model
+from trustdesk.fraud.training import SHIPPED_FEATURES
 
 DELAY = timedelta(days=7)
 
@@ -52,7 +53,11 @@ def test_features_come_in_the_models_order(model):
     history = History(DELAY)
     tx = Transaction("a", pd.Timestamp("2026-03-01", tz="UTC").to_pydatetime(), "c", "t", 12.5)
     history.add(tx)
-    assert tuple(history.features(tx)) == FEATURES == model.features
+    assert tuple(history.features(tx)) == FEATURES
+    assert model.features == SHIPPED_FEATURES == FEATURES[: len(model.features)]
+
+
+PLATT = {"method": "platt", "slope": 0.7, "intercept": -0.2}
 
 
 def test_single_row_predictions_equal_booster_predict(model):
@@ -62,9 +67,13 @@ def test_single_row_predictions_equal_booster_predict(model):
     for row in rows:
         features = dict(zip(model.features, row.tolist(), strict=True))
         raw = float(model.booster.predict(row[None, :], num_threads=1)[0])
-        assert model.calibration is not None
-        calibrated = float(model.score(pd.DataFrame([row], columns=list(model.features)))[0])
-        assert model.score_one(features) == calibrated == _platt(raw, *model.calibration)
+        batch = float(model.score(pd.DataFrame([row], columns=list(model.features)))[0])
+        assert model.score_one(features) == batch == raw  # the shipped model is not calibrated
+        calibrated = FraudModel(model.booster, model.features, {"calibration": PLATT})
+        assert calibrated.score_one(features) == _platt(raw, 0.7, -0.2)
+        assert calibrated.score_one(features) == float(
+            calibrated.score(pd.DataFrame([row], columns=list(model.features)))[0]
+        )
         assert model.explain_one(features) == model.reasons_one(features)
 
 

@@ -156,6 +156,8 @@ def run_backtest(
     *,
     with_baseline: bool = False,
     with_forest: bool = False,
+    feature_names: tuple[str, ...] = FEATURES,
+    calibrate: bool = True,
 ) -> BacktestResult:
     start = pd.Timestamp(protocol.train_start) - pd.Timedelta(days=HISTORY_DAYS)
     frame = transactions[
@@ -180,8 +182,8 @@ def run_backtest(
     model = train_model(
         features[in_train],
         truth[in_train].to_numpy(),
-        FEATURES,
-        calibration_slice=later.to_numpy() if protocol.train_days >= 3 else None,
+        feature_names,
+        calibration_slice=later.to_numpy() if calibrate and protocol.train_days >= 3 else None,
     )
     test_scores = model.score(features[in_test])
     scored = frame.loc[in_test, ["transaction_id"]].assign(score=test_scores)
