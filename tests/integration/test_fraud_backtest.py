@@ -3,12 +3,17 @@ uses test-period labels."""
 
 from __future__ import annotations
 
+import itertools
+import json
+from datetime import date, timedelta
+
 import pandas as pd
 import pytest
 from tests.fraud_data import simulate
 from typer.testing import CliRunner
 
 from trustdesk.cli import app
+from trustdesk.fraud.learning.backtest import rolling_windows
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +77,23 @@ def test_backtest_json_and_bad_input(transactions, tmp_path):
     failed = _backtest(bad, tmp_path / "s2.csv")
     assert failed.exit_code == 2 and "missing column" in failed.output
     assert _backtest(transactions, tmp_path / "s3.csv", "--train-start", "bogus").exit_code == 2
+
+
+def test_backtest_scores_the_random_forest_baseline_in_the_same_run(transactions, tmp_path):
+    result = _backtest(transactions, tmp_path / "s.csv", "--forest")
+    assert result.exit_code == 0, result.output
+    assert "random forest" in result.output
+    summary = json.loads(_backtest(transactions, tmp_path / "t.csv", "--forest", "--json").output)
+    forest = summary["baseline_random_forest"]
+    assert set(forest) == {"auc_roc", "average_precision", "card_precision_at_100"}
+    assert 0.5 < forest["auc_roc"] <= 1
+
+
+def test_rolling_windows_cover_every_week_with_full_history_and_a_test_week_in_the_data():
+    got = rolling_windows(date(2018, 4, 1), date(2018, 8, 31))
+    starts = [w.train_start for w in got]
+    assert starts[-1] == date(2018, 8, 11)  # test 2018-08-25 … 2018-08-31, the data's last day
+    assert starts[0] == date(2018, 6, 2)  # 2018-05-26 would have 55 days of history, not 60
+    assert all(b - a == timedelta(days=7) for a, b in itertools.pairwise(starts))
+    assert got[-1].test_end == pd.Timestamp("2018-09-01")
+    assert rolling_windows(date(2018, 4, 1), date(2018, 5, 1)) == []

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 from tests.fraud_data import simulate
 
-from trustdesk.fraud import training
+from trustdesk.db import utcnow
+from trustdesk.fraud import service, training
 from trustdesk.fraud.models import FraudLabel, FraudTransaction
+from trustdesk.fraud.schemas import LabelIn, LabelKind
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +118,33 @@ def test_train_versions_a_model_validated_on_later_days_and_activate_switches(
     listed = json.loads(cli("fraud", "models", "list", "--json").output)
     assert [(m["version"], m["active"]) for m in listed] == [(2, True), (1, False)]
     assert cli("fraud", "models", "activate", "9").exit_code == 3
+
+
+def test_review_outcomes_become_training_data_and_a_retrained_version_can_be_rolled_back(
+    cli, platform, history_file
+):
+    """A reviewer's decision is a label (source review) that the next `fraud train` reads; the
+    new version carries its validation figures and calibration; the earlier one can come back."""
+    assert cli("fraud", "import", "--transactions", str(history_file)).exit_code == 0
+    data = pd.read_csv(history_file)
+    genuine = str(data.loc[data.tx_fraud == 0, "transaction_id"].iloc[-1])
+    fraud = str(data.loc[data.tx_fraud == 1, "transaction_id"].iloc[-1])
+    for tx_id, outcome in ((genuine, LabelKind.FRAUD), (fraud, LabelKind.GENUINE)):
+        label = LabelIn(label=outcome, source="review")
+        service.label_transaction(platform.db, None, tx_id, label, actor="analyst")
+    with platform.db.reading() as session:
+        frame = training.stored_frame(session, labels_known_by=utcnow())
+    by_id = frame.set_index("transaction_id")["tx_fraud"]
+    assert (by_id[genuine], by_id[fraud]) == (1, 0)  # the reviewer's word wins over the import's
+
+    first = json.loads(cli("fraud", "train", "--json").output)
+    second = json.loads(cli("fraud", "train", "--json", "--activate").output)
+    assert (first["version"], second["version"]) == (1, 2) and second["active"] is True
+    for key in ("auc_roc", "average_precision", "card_precision_at_100", "validation_window"):
+        assert key in second
+    assert cli("fraud", "models", "activate", "1").exit_code == 0  # roll back
+    listed = json.loads(cli("fraud", "models", "list", "--json").output)
+    assert [(m["version"], m["active"]) for m in listed] == [(2, False), (1, True)]
 
 
 def test_train_refuses_too_little_history(cli, tmp_path):

@@ -15,6 +15,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from tests.fraud_data import simulate
 
+from trustdesk.fraud.learning.classifier import FraudModel, _platt, fit_platt
 from trustdesk.fraud.learning.features import FEATURES, build_features
 from trustdesk.fraud.learning.online import History, Transaction, _spread
 from trustdesk.fraud.rules.ruleset import apply_actions, default_rules_text, parse_rules
@@ -22,6 +23,7 @@ from trustdesk.fraud.schemas import TransactionIn
 from trustdesk.fraud.scoring.decisions import CostModel, Customer, Decision, cheapest, decide
 from trustdesk.fraud.scoring.engine import FraudEngine
 from trustdesk.fraud.scoring.holder import shipped_model
+from trustdesk.fraud.training import SHIPPED_FEATURES
 
 DELAY = timedelta(days=7)
 
@@ -51,7 +53,11 @@ def test_features_come_in_the_models_order(model):
     history = History(DELAY)
     tx = Transaction("a", pd.Timestamp("2026-03-01", tz="UTC").to_pydatetime(), "c", "t", 12.5)
     history.add(tx)
-    assert tuple(history.features(tx)) == FEATURES == model.features
+    assert tuple(history.features(tx)) == FEATURES
+    assert model.features == SHIPPED_FEATURES == FEATURES[: len(model.features)]
+
+
+PLATT = {"method": "platt", "slope": 0.7, "intercept": -0.2}
 
 
 def test_single_row_predictions_equal_booster_predict(model):
@@ -60,9 +66,27 @@ def test_single_row_predictions_equal_booster_predict(model):
     rows[::5, 2] = 0.0
     for row in rows:
         features = dict(zip(model.features, row.tolist(), strict=True))
-        expected = float(model.booster.predict(row[None, :], num_threads=1)[0])
-        assert model.score_one(features) == expected
+        raw = float(model.booster.predict(row[None, :], num_threads=1)[0])
+        batch = float(model.score(pd.DataFrame([row], columns=list(model.features)))[0])
+        assert model.score_one(features) == batch == raw  # the shipped model is not calibrated
+        calibrated = FraudModel(model.booster, model.features, {"calibration": PLATT})
+        assert calibrated.score_one(features) == _platt(raw, 0.7, -0.2)
+        assert calibrated.score_one(features) == float(
+            calibrated.score(pd.DataFrame([row], columns=list(model.features)))[0]
+        )
         assert model.explain_one(features) == model.reasons_one(features)
+
+
+def test_platt_scaling_recovers_an_overconfident_models_true_probabilities_keeping_its_order():
+    rng = np.random.default_rng(3)
+    raw = rng.uniform(0.001, 0.999, 40_000)
+    logit = np.log(raw / (1 - raw))
+    truth = 1 / (1 + np.exp(-(0.5 * logit - 1.0)))  # the model is twice too sure, and too high
+    labels = (rng.random(raw.size) < truth).astype(int)
+    slope, intercept = fit_platt(raw, labels)
+    assert slope == pytest.approx(0.5, abs=0.05) and intercept == pytest.approx(-1.0, abs=0.1)
+    calibrated = [_platt(float(p), slope, intercept) for p in np.sort(raw)]
+    assert calibrated == sorted(calibrated)
 
 
 @given(

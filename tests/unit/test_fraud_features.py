@@ -55,6 +55,27 @@ def test_terminal_risk_rises_after_its_frauds_become_known():
     assert risk[3] == pytest.approx(1.0)
 
 
+def test_days_since_a_known_fraud_count_from_the_latest_fraud_once_it_is_known():
+    frame = pd.DataFrame(
+        {
+            "transaction_id": range(5),
+            "tx_datetime": pd.to_datetime(
+                ["2018-04-01", "2018-04-02", "2018-04-05", "2018-04-10", "2018-05-20"]
+            ),
+            "customer_id": [1, 1, 1, 1, 1],
+            "terminal_id": [9, 9, 9, 9, 9],
+            "tx_amount": [10.0, 20.0, 30.0, 40.0, 50.0],
+            "tx_fraud": [1, 1, 0, 0, 0],
+        }
+    )
+    features = build_features(frame, label_delay=DELAY)
+    for column in ("terminal_days_since_known_fraud", "customer_days_since_known_fraud"):
+        days = features[column].tolist()
+        assert all(np.isnan(days[:3]))  # not known before the 7-day delay
+        assert days[3] == pytest.approx(8.0)  # the 2018-04-02 fraud, known since 2018-04-09
+        assert np.isnan(days[4])  # more than 30 days before the labels known at the time
+
+
 def test_card_precision_at_k_counts_compromised_cards_among_the_top_k():
     frame = pd.DataFrame(
         {

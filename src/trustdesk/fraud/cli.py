@@ -63,6 +63,9 @@ def backtest(
     baseline: Annotated[
         bool, typer.Option(help="Also score the handbook's logistic regression.")
     ] = False,
+    forest: Annotated[
+        bool, typer.Option(help="Also score a handbook-style random forest (100 trees, depth 20).")
+    ] = False,
     model_out: Annotated[Path | None, typer.Option(help="Save the trained model here.")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     engine: Annotated[Engine, typer.Option(help=ENGINE_HELP)] = Engine.embedded,
@@ -91,7 +94,9 @@ def backtest(
             workers = len(client.scheduler_info().get("workers", {})) or 1
             group_map = DaskGroups(client, shards=4 * workers)
         stack.enter_context(working("backtest: features, training, scoring the test week"))
-        result = run_backtest(frame, protocol, with_baseline=baseline, group_map=group_map)
+        result = run_backtest(
+            frame, protocol, with_baseline=baseline, with_forest=forest, group_map=group_map
+        )
     output.parent.mkdir(parents=True, exist_ok=True)
     with output.open("w", encoding="utf-8", newline="") as fh:
         writer = SafeWriter(fh)  # transaction ids come from the input file
@@ -109,6 +114,8 @@ def backtest(
     rows = [("model (LightGBM)", result.metrics)]
     if result.baseline:
         rows.append(("baseline (logistic regression)", result.baseline))
+    if result.forest:
+        rows.append(("baseline (random forest)", result.forest))
     rows.append(("model, all test transactions", result.metrics_all))
     for name, m in rows:
         out.print(f"{name:<32} AUC {m.auc:.3f}  AP {m.ap:.3f}  CP@100 {m.cp_at_100:.3f}")

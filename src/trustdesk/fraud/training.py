@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from trustdesk.db import Database, utcnow
 from trustdesk.errors import InvalidInput
 from trustdesk.fraud.learning.backtest import BacktestResult, Protocol, run_backtest
+from trustdesk.fraud.learning.features import FEATURES
 from trustdesk.fraud.learning.simulator import simulate
 from trustdesk.fraud.models import FraudLabel, FraudTransaction
 from trustdesk.fraud.schemas import LabelKind
@@ -163,6 +164,14 @@ def train_and_register(
 
 SHIPPED_SIMULATION = {"days": 100, "customers": 400, "terminals": 400, "seed": 11}
 SHIPPED_WINDOW = TrainingWindow(train_days=14, delay_days=7, valid_days=7)
+# The shipped model keeps the features and raw (uncalibrated) scores it was built with: the decision
+# thresholds of the demo and of the tests were set against its scores. Trained versions (`fraud
+# train`) use every feature and are calibrated.
+SHIPPED_FEATURES = tuple(
+    f
+    for f in FEATURES
+    if f not in ("terminal_days_since_known_fraud", "customer_days_since_known_fraud")
+)
 
 
 def default_model_dir() -> Path:
@@ -174,7 +183,8 @@ def build_default_model(out: Path | None = None) -> dict[str, Any]:
     same data, window and parameters give the same artefact. Its metrics.json."""
     args = SHIPPED_SIMULATION
     frame = simulate(**args)
-    result, protocol = train_frame(frame, SHIPPED_WINDOW)
+    protocol = SHIPPED_WINDOW.protocol(frame)
+    result = run_backtest(frame, protocol, feature_names=SHIPPED_FEATURES, calibrate=False)
     directory = out or default_model_dir()
     result.model.meta.pop("trained_at", None)  # rebuilding the same model changes no file
     result.model.save(directory)

@@ -16,7 +16,12 @@ import numpy as np
 import pandas as pd
 
 from trustdesk.errors import InvalidInput
-from trustdesk.fraud.learning.classifier import FraudModel, train_baseline, train_model
+from trustdesk.fraud.learning.classifier import (
+    FraudModel,
+    train_baseline,
+    train_forest,
+    train_model,
+)
 from trustdesk.fraud.learning.features import (
     FEATURES,
     HANDBOOK_FEATURES,
@@ -27,9 +32,17 @@ from trustdesk.fraud.learning.features import (
 from trustdesk.fraud.learning.metrics import Scores, score
 from trustdesk.input_files import check_input_file
 
-__all__ = ["BacktestResult", "Protocol", "load_transactions", "run_backtest"]
+__all__ = [
+    "BacktestResult",
+    "Protocol",
+    "load_transactions",
+    "rolling_windows",
+    "run_backtest",
+]
 
 HISTORY_DAYS = 75  # enough for the longest feature window (60 days) before the training week
+CALIBRATION_SHARE = 2 / 7  # of the training days, the latest ones, for calibration
+LONGEST_WINDOW_DAYS = 60  # the card's baseline spending, 14-60 days back
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,7 @@ class BacktestResult:
     model: FraudModel
     train_rows: int
     test_rows: int
+    forest: Scores | None = None  # the handbook-style random forest, same window
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -67,7 +81,32 @@ class BacktestResult:
         }
         if self.baseline:
             out["baseline_logistic_regression"] = self.baseline.as_dict()
+        if self.forest:
+            out["baseline_random_forest"] = self.forest.as_dict()
         return out
+
+
+def rolling_windows(
+    first: date,
+    last: date,
+    *,
+    train_days: int = 7,
+    delay_days: int = 7,
+    test_days: int = 7,
+    step_days: int = 7,
+) -> list[Protocol]:
+    """Every window (oldest first) of a rolling-origin evaluation over the days [first, last].
+
+    The latest window's test period ends with `last`; each earlier one starts `step_days` sooner,
+    as long as its first training day has the longest feature window of history before it.
+    """
+    span = timedelta(days=train_days + delay_days + test_days)
+    start = last + timedelta(days=1) - span
+    out: list[Protocol] = []
+    while start - timedelta(days=LONGEST_WINDOW_DAYS) >= first:
+        out.append(Protocol(start, train_days, delay_days, test_days))
+        start -= timedelta(days=step_days)
+    return out[::-1]
 
 
 def load_transactions(path: Path) -> pd.DataFrame:
@@ -118,6 +157,9 @@ def run_backtest(
     *,
     with_baseline: bool = False,
     group_map: GroupMap | None = None,
+    with_forest: bool = False,
+    feature_names: tuple[str, ...] = FEATURES,
+    calibrate: bool = True,
 ) -> BacktestResult:
     """Train on the training days, score the test days. `group_map`: where the per-card and
     per-terminal feature windows run (`DaskGroups` for a Dask cluster); training and scoring
@@ -143,7 +185,16 @@ def run_backtest(
     )
     if truth[in_train].nunique() < 2:
         raise InvalidInput("the training period needs both fraudulent and genuine transactions")
-    model = train_model(features[in_train], truth[in_train].to_numpy(), FEATURES)
+    # The training window's later days (two of seven) calibrate the probabilities out of time.
+    later = frame.loc[in_train, "tx_datetime"] >= day0 + pd.Timedelta(
+        days=protocol.train_days - max(1, round(protocol.train_days * CALIBRATION_SHARE))
+    )
+    model = train_model(
+        features[in_train],
+        truth[in_train].to_numpy(),
+        feature_names,
+        calibration_slice=later.to_numpy() if calibrate and protocol.train_days >= 3 else None,
+    )
     test_scores = model.score(features[in_test])
     scored = frame.loc[in_test, ["transaction_id"]].assign(score=test_scores)
 
@@ -162,12 +213,20 @@ def run_backtest(
             features.loc[handbook.index, list(HANDBOOK_FEATURES)].fillna(0)
         )[:, 1]
         baseline = score(handbook, base_scores)
+    forest = None
+    if with_forest:
+        rf = train_forest(features[in_train], truth[in_train].to_numpy(), HANDBOOK_FEATURES)
+        rf_scores = rf.predict_proba(
+            features.loc[handbook.index, list(HANDBOOK_FEATURES)].fillna(0)
+        )[:, 1]
+        forest = score(handbook, rf_scores)
     model.meta["validation"] = {"protocol": protocol.__dict__, **metrics.as_dict()}
     return BacktestResult(
         scores=scored.reset_index(drop=True),
         metrics=metrics,
         metrics_all=metrics_all,
         baseline=baseline,
+        forest=forest,
         model=model,
         train_rows=int(in_train.sum()),
         test_rows=int(in_test.sum()),

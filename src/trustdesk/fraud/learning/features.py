@@ -54,11 +54,15 @@ FEATURES = (
     "amount_to_customer_median_30d",
     "terminal_nb_tx_last_day",
     "customer_known_frauds_14d",
+    "terminal_days_since_known_fraud",
+    "customer_days_since_known_fraud",
 )
 
 # A customer's "normal" spending: days 14 to 60 before the transaction, before any recent
 # compromise could have inflated it.
 _BASELINE_FROM, _BASELINE_TO = 60, 14
+# How far back (before t - delay) the latest known fraud of a card or terminal is looked for.
+KNOWN_FRAUD_DAYS = 30
 
 
 GroupMap = Callable[[pd.DataFrame, str, object], pd.DataFrame]
@@ -105,6 +109,21 @@ def _delayed_sum(values: pd.Series, window_days: int, delay: timedelta) -> np.nd
     return np.asarray((wide - recent).to_numpy())
 
 
+def _days_since_known_fraud(g: pd.DataFrame, delay: timedelta) -> np.ndarray:
+    """Days from the latest fraud known at t (in (t - delay - 30 days, t - delay]) to t, or NaN.
+
+    A compromised card or terminal stays compromised for a while, so a recent known fraud tells
+    more than a rate.
+    """
+    seconds = g.index.to_numpy().astype("datetime64[ns]").astype(np.int64) / 1e9
+    frauds = seconds[g["tx_fraud"].to_numpy() == 1]
+    known_until = seconds - delay.total_seconds()
+    at = np.searchsorted(frauds, known_until, side="right") - 1
+    latest = np.where(at >= 0, frauds[np.maximum(at, 0)] if len(frauds) else 0.0, np.nan)
+    recent = latest > known_until - KNOWN_FRAUD_DAYS * 86_400.0
+    return np.asarray(np.where(recent, (seconds - latest) / 86_400.0, np.nan))
+
+
 def _terminal_history(delay: timedelta) -> object:
     def compute(g: pd.DataFrame) -> pd.DataFrame:
         fraud = g["tx_fraud"].astype(float)
@@ -116,6 +135,7 @@ def _terminal_history(delay: timedelta) -> object:
             out[f"terminal_nb_tx_{w}d"] = n
             out[f"terminal_risk_{w}d"] = np.where(n > 0, frauds / np.maximum(n, 1), 0.0)
         out["terminal_nb_tx_last_day"] = one.rolling("1D").sum().to_numpy()
+        out["terminal_days_since_known_fraud"] = _days_since_known_fraud(g, delay)
         return pd.DataFrame(out)
 
     return compute
@@ -124,7 +144,12 @@ def _terminal_history(delay: timedelta) -> object:
 def _customer_labels(delay: timedelta) -> object:
     def compute(g: pd.DataFrame) -> pd.DataFrame:
         fraud = g["tx_fraud"].astype(float)
-        return pd.DataFrame({"customer_known_frauds_14d": _delayed_sum(fraud, 14, delay)})
+        return pd.DataFrame(
+            {
+                "customer_known_frauds_14d": _delayed_sum(fraud, 14, delay),
+                "customer_days_since_known_fraud": _days_since_known_fraud(g, delay),
+            }
+        )
 
     return compute
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import mul
 
-from trustdesk.fraud.learning.features import _BASELINE_FROM, _BASELINE_TO
+from trustdesk.fraud.learning.features import _BASELINE_FROM, _BASELINE_TO, KNOWN_FRAUD_DAYS
 
 __all__ = ["History", "Transaction"]
 
@@ -114,6 +114,13 @@ class _Series:
     def fraud_flag(self, t: float, tx_id: str) -> bool | None:
         i = self._index(t, tx_id)
         return None if i is None else bool(self.flags[i])
+
+    def days_since_fraud(self, t: float, lo: int, hi: int) -> float:
+        """Days from the latest known fraud among events [lo, hi) to t; NaN if none."""
+        if not self.frauds or lo >= hi:
+            return math.nan
+        at = self.flags.rfind(_FRAUD, lo, hi)
+        return math.nan if at < 0 else (t - self.times[at]) / _DAY
 
     def count_frauds(self, lo: int, hi: int) -> int:
         return self.flags.count(_FRAUD, lo, hi) if self.frauds and lo < hi else 0
@@ -220,9 +227,16 @@ class History:
         frauds_30 = frauds_7 + terminal.count_frauds(k_30, k_7)
         t_1, t_7, t_30 = known_end - k_1, known_end - k_7, known_end - k_30
         last_day = bisect_right(t_times, t) - bisect_right(t_times, t - _DAY)
+        card_known_end = bisect_right(times, known_until, 0, end)
         card_frauds = card.count_frauds(
-            bisect_right(times, known_until - 14 * _DAY, 0, end),
-            bisect_right(times, known_until, 0, end),
+            bisect_right(times, known_until - 14 * _DAY, 0, card_known_end), card_known_end
+        )
+        since = known_until - KNOWN_FRAUD_DAYS * _DAY
+        terminal_since = terminal.days_since_fraud(
+            t, bisect_right(t_times, since, 0, known_end), known_end
+        )
+        card_since = card.days_since_fraud(
+            t, bisect_right(times, since, 0, card_known_end), card_known_end
         )
         amount = tx.amount
         hour = tx.at.hour
@@ -257,6 +271,8 @@ class History:
             "amount_to_customer_median_30d": _ratio(amount, median_30d),
             "terminal_nb_tx_last_day": float(last_day),
             "customer_known_frauds_14d": float(card_frauds),
+            "terminal_days_since_known_fraud": terminal_since,
+            "customer_days_since_known_fraud": card_since,
         }
 
     def forget_before(self, t: datetime) -> int:
