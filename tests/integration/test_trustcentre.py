@@ -550,3 +550,158 @@ def test_email_updates_need_confirmation_arrive_once_and_stop_with_one_click(
     assert {"trustcentre.subscription_confirmed", "trustcentre.unsubscribed"} <= set(
         actions(platform, "trust_subscriber")
     )
+
+
+def test_subscriptions_are_consents_in_the_ledger_and_a_withdrawal_anywhere_stops_updates(
+    cli, client, api, platform, tmp_path, monkeypatch
+):
+    from trustdesk.customers.models import Customer
+    from trustdesk.jobs.context import JobContext
+    from trustdesk.outbox.models import OutboxMessage
+    from trustdesk.trustcentre import subscriptions
+    from trustdesk.trustcentre.jobs import mail_updates
+
+    def updates_to(who):  # addresses are sealed in the outbox: count by subscriber
+        with platform.db.reading() as session:
+            sub_id = session.scalar(
+                select(subscriptions.Subscriber.id).where(
+                    subscriptions.Subscriber.confirm_hash == subscriptions._hash(f"ok-{who}")
+                )
+            )
+            keys = session.scalars(
+                select(OutboxMessage.idempotency_key).where(
+                    OutboxMessage.kind == "trustcentre.update"
+                )
+            )
+            return sum(1 for k in keys if k.endswith(f"-{sub_id}"))
+
+    def run_job():
+        context = JobContext(
+            platform=platform, job="trustcentre.updates", now=utcnow(), attempt=1, reason="manual"
+        )
+        return mail_updates(context)
+
+    def proof(external_id):
+        found = api.get(f"/api/v1/consent/customers/{external_id}/proof")
+        assert found.status_code == 200, found.text
+        body = found.json()
+        assert body["entries_ok"] and body["chain"]["ok"]
+        return [
+            (e["purpose"], e["channel"], e["state"], e["source"])
+            for e in body["entries"]
+            if e["purpose"] == "trust_centre_updates"
+        ]
+
+    # Kim is a known customer; Lee is unknown and becomes an email-only contact.
+    (tmp_path / "c.csv").write_text("external_id,email,jurisdiction\nkim1,kim@example.com,DE\n")
+    assert cli("customers", "import", str(tmp_path / "c.csv")).exit_code == 0
+    for who in ("kim", "lee"):
+        monkeypatch.setattr(subscriptions.secrets, "token_urlsafe", lambda n, w=who: f"ok-{w}")
+        asked = client.post("/trust-centre/subscribe", data={"email": f"{who}@example.com"})
+        assert asked.status_code == 200
+    with platform.db.reading() as session:
+        contacts = session.scalars(
+            select(Customer).where(Customer.external_id.like("contact:%"))
+        ).all()
+        assert len(contacts) == 1 and contacts[0].email_enc is not None  # encrypted, as any
+        assert b"lee@example.com" not in contacts[0].email_enc
+        lee = contacts[0].external_id
+    assert proof("kim1") == [] and proof(lee) == []  # pending: no consent yet
+    for who in ("kim", "lee"):
+        confirmed = client.get("/trust-centre/subscribe/confirm", params={"token": f"ok-{who}"})
+        assert confirmed.status_code == 200
+    granted = [("trust_centre_updates", "email", "granted", "double_opt_in")]
+    assert proof("kim1") == granted and proof(lee) == granted
+    checked = api.get(
+        "/api/v1/consent/check",
+        params={"customer_id": lee, "purpose": "trust_centre_updates", "channel": "email"},
+    )
+    assert checked.status_code == 200 and checked.json()["allowed"] is True
+
+    publish(cli, "--title", "First", "--body", "To both.")
+    assert run_job() == "1 updates mailed to subscribers"
+    assert updates_to("kim") == 1 and updates_to("lee") == 1
+
+    # Lee unsubscribes with one click: a withdrawal in the ledger, no more updates.
+    with platform.db.reading() as session:
+        lee_sub = session.scalar(
+            select(subscriptions.Subscriber.id).where(
+                subscriptions.Subscriber.confirm_hash == subscriptions._hash("ok-lee")
+            )
+        )
+    link = subscriptions.unsubscribe_link(platform.vault, "http://testserver", lee_sub)
+    assert client.post(link.removeprefix("http://testserver")).status_code == 200
+    assert proof(lee)[-1] == ("trust_centre_updates", "email", "withdrawn", "double_opt_in")
+
+    # Kim withdraws through the consent API (the preference centre, staff…): the ledger wins.
+    withdrawn = api.post(
+        "/api/v1/consent",
+        json={
+            "customer_id": "kim1",
+            "purpose": "trust_centre_updates",
+            "channel": "email",
+            "state": "withdrawn",
+        },
+    )
+    assert withdrawn.status_code == 201, withdrawn.text
+    publish(cli, "--title", "Second", "--body", "To nobody.")
+    assert run_job() == "1 updates mailed to subscribers"
+    assert updates_to("kim") == 1 and updates_to("lee") == 1
+
+    # Kim grants again where she withdrew: updates resume (the ledger decides, both ways).
+    regranted = api.post(
+        "/api/v1/consent",
+        json={
+            "customer_id": "kim1",
+            "purpose": "trust_centre_updates",
+            "channel": "email",
+            "state": "granted",
+        },
+    )
+    assert regranted.status_code == 201
+    publish(cli, "--title", "Third", "--body", "To Kim.")
+    run_job()
+    assert updates_to("kim") == 2 and updates_to("lee") == 1
+
+
+def test_an_incidents_public_statement_reaches_subscribers_once(cli, client, platform, monkeypatch):
+    from trustdesk.jobs.context import JobContext
+    from trustdesk.outbox.models import OutboxMessage
+    from trustdesk.trustcentre import subscriptions
+    from trustdesk.trustcentre.jobs import mail_updates
+
+    def updates():
+        with platform.db.reading() as session:
+            return list(
+                session.scalars(
+                    select(OutboxMessage.idempotency_key).where(
+                        OutboxMessage.kind == "trustcentre.update"
+                    )
+                )
+            )
+
+    def run_job():
+        context = JobContext(
+            platform=platform, job="trustcentre.updates", now=utcnow(), attempt=1, reason="manual"
+        )
+        return mail_updates(context)
+
+    monkeypatch.setattr(subscriptions.secrets, "token_urlsafe", lambda n: "ok")
+    assert client.post("/trust-centre/subscribe", data={"email": "ann@example.com"}).is_success
+    assert client.get("/trust-centre/subscribe/confirm", params={"token": "ok"}).is_success
+    opened = cli(
+        "incidents", "open", "--title", "Mailing list exposed", "--aware-at",
+        "2026-03-02T09:00:00Z", "--json",
+    )  # fmt: skip
+    assert opened.exit_code == 0, opened.output
+    iid = json.loads(opened.stdout)["id"]
+    assert run_job() == "0 updates mailed to subscribers"  # nothing public yet
+    changed = cli(
+        "incidents", "update", str(iid), "--public-statement",
+        "On 2 March a list of email addresses was exposed. We closed the access.",
+    )  # fmt: skip
+    assert changed.exit_code == 0, changed.output
+    assert run_job() == "1 updates mailed to subscribers"
+    assert run_job() == "0 updates mailed to subscribers"  # once, however often the job runs
+    (key,) = updates()
+    assert key.startswith("trust-update-incident-")

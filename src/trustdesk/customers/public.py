@@ -4,6 +4,7 @@ add through `register_eraser`, wired by the manifest)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import NamedTuple
@@ -36,6 +37,7 @@ __all__ = [
     "customer_ids_by_email_index",
     "customer_subjects",
     "customers_present",
+    "email_contact",
     "erase",
     "every_place",
     "external_ids",
@@ -132,6 +134,28 @@ def customer_ids_by_email(session: Session, vault: Vault, email: str) -> list[in
             select(Customer.id).where(Customer.email_index == digest).order_by(Customer.id)
         )
     )
+
+
+def email_contact(session: Session, vault: Vault, email: str, *, actor: str) -> CustomerPlace:
+    """The customer to whom consents given from `email` belong: the one customer with that
+    address, else an email-only contact (external id `contact:…`, the address encrypted under its
+    own key like any customer's; created and audited once, found again by the blind index)."""
+    matches = customer_ids_by_email(session, vault, email)
+    places = jurisdictions_by_id(session, matches)
+    if len(places) == 1:
+        return next(iter(places.values()))
+    for place in places.values():
+        if place.external_id.startswith("contact:"):
+            return place
+    external_id = f"contact:{uuid.uuid4().hex}"
+    try:
+        record = CustomerIn(external_id=external_id, email=email)
+    except ValidationError as exc:
+        raise InvalidInput(f"email: {exc.errors()[0]['msg']}") from None
+    service.upsert_customers(session, vault, [record], actor=actor)
+    found = jurisdiction(session, external_id)
+    assert found is not None
+    return found
 
 
 def customer_subjects(session: Session, ids: Iterable[int]) -> dict[int, str]:

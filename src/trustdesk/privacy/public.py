@@ -17,8 +17,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trustdesk.privacy.consent import enforcement
-from trustdesk.privacy.consent.policy import load_policy
+from trustdesk.privacy.consent import enforcement, service
+from trustdesk.privacy.consent.policy import ConsentState, load_policy
+from trustdesk.privacy.consent.schemas import Source
 from trustdesk.privacy.datamap import datamap, notice
 from trustdesk.privacy.export.registry import (
     ExportContext,
@@ -49,6 +50,7 @@ __all__ = [
     "notice_versions",
     "open_requests",
     "overdue_requests",
+    "record_consent",
     "register_exporter",
     "register_retention",
 ]
@@ -92,6 +94,33 @@ def may_contact(
     return enforcement.contactable_ids(
         session, load_policy(policy_file), customer_ids, purpose, channel
     )
+
+
+def record_consent(
+    session: Session,
+    external_id: str,
+    purpose: str,
+    channel: str,
+    *,
+    granted: bool,
+    actor: str,
+    source: str = Source.DOUBLE_OPT_IN.value,
+    policy_file: Path | None = None,
+) -> int:
+    """Grant or withdraw one consent in the ledger (appended, projected and audited in the
+    caller's transaction, as the consent API does); the ledger event's id. For capabilities that
+    collect consent themselves, e.g. a double opt-in link that was followed."""
+    event = service.set_consent(
+        session,
+        load_policy(policy_file),
+        external_id=external_id,
+        purpose=purpose,
+        channel=channel,
+        state=ConsentState.GRANTED if granted else ConsentState.WITHDRAWN,
+        source=Source(source),
+        actor=actor,
+    )
+    return event.id
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ __all__ = ["mail_updates", "remind_reviews"]
 
 
 def mail_updates(context: JobContext) -> str:
-    """New statements and new recipients of personal data, mailed once to active subscribers."""
+    """New statements, incidents' public statements and new recipients of personal data, mailed
+    once to active subscribers whose consent the ledger allows."""
     platform = context.platform
     with platform.db.transaction() as session:
         sent = send_updates(
@@ -22,6 +23,7 @@ def mail_updates(context: JobContext) -> str:
             base_url=public_base_url(platform.settings),
             now=context.now,
             notice_days=platform.settings.trustcentre_notice_days,
+            policy_file=platform.settings.consent_policy_file,
         )
     return f"{sent} updates mailed to subscribers"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trustdesk.db import Base, UTCDateTime, utcnow
@@ -139,14 +139,17 @@ class DocumentRequest(Base):
 
 class Subscriber(Base):
     """An email subscriber to trust-centre updates: pending until they confirm (double opt-in),
-    then active until they unsubscribe. The address is encrypted under a vault subject of its own
-    and found by its blind index; unsubscribe links carry a keyed hash of the id (nothing
-    stored)."""
+    then active until they unsubscribe. The consent itself lives in the consent ledger, under
+    `customer_id` (the customer with that address, or an email-only contact): confirming grants
+    it, unsubscribing withdraws it. The address is the customer's (encrypted there; `email_enc`
+    only on rows made before the ledger held these consents), found here by its blind index;
+    unsubscribe links carry a keyed hash of the id (nothing stored)."""
 
     __tablename__ = "trust_subscribers"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key_subject: Mapped[str] = mapped_column(String(36), nullable=False)
+    customer_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
     email_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     email_index: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     status: Mapped[str] = mapped_column(String(16), nullable=False, index=True)

@@ -215,14 +215,18 @@ def subscribe(
 
 
 @public_router.get("/subscribe/confirm")
-def confirm_subscription(token: str, session: WriteSession) -> HTMLResponse:
+def confirm_subscription(
+    token: str, session: WriteSession, platform: Platform = Depends(get_platform)
+) -> HTMLResponse:
     try:
-        subscriptions.confirm(session, token, now=utcnow())
+        subscriptions.confirm(
+            session, token, now=utcnow(), policy_file=platform.settings.consent_policy_file
+        )
     except DomainError as exc:
         return _message_page("Link not valid", exc.detail, exc.status)
     return _message_page(
-        "Subscribed", "You will get an email when we publish a statement or change who receives "
-        "your data. Every email has a one-click link to stop them."
+        "Subscribed", "You will get an email when we publish a statement, disclose an incident or "
+        "change who receives your data. Every email has a one-click link to stop them."
     )  # fmt: skip
 
 
@@ -238,7 +242,10 @@ def unsubscribe(
 ) -> HTMLResponse:
     """One click (RFC 8058 style: a POST to the link itself)."""
     try:
-        subscriptions.unsubscribe(session, platform.vault, id, token, now=utcnow())
+        subscriptions.unsubscribe(
+            session, platform.vault, id, token, now=utcnow(),
+            policy_file=platform.settings.consent_policy_file,
+        )  # fmt: skip
     except DomainError as exc:
         return _message_page("Link not valid", exc.detail, exc.status)
     return _message_page("Unsubscribed", "You will get no more emails from our trust centre.")

@@ -1,7 +1,13 @@
 """Email updates from the trust centre: double opt-in (a confirmation link), one-click
-unsubscribe, and the updates themselves (new statements; a new recipient of personal data with the
-earliest day it may start, `notice_days` after the notice) sent once each through the shared outbox.
-Addresses are encrypted and never audited; every state change is."""
+unsubscribe, and the updates themselves (new statements; incidents' public statements; a new
+recipient of personal data with the earliest day it may start, `notice_days` after the notice)
+sent once each through the shared outbox.
+
+The consent is the consent ledger's, never this module's: a subscriber is the customer with that
+address, or an email-only contact (`customers.public.email_contact`); following the confirmation
+link records a grant of `PURPOSE` on email, unsubscribing a withdrawal, and every update goes only
+to those the ledger allows at send time (a withdrawal made anywhere else stops them too).
+Addresses are encrypted (the customer's) and never audited; every state change is."""
 
 from __future__ import annotations
 
@@ -11,18 +17,23 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.audit import chain as audit
 from trustdesk.crypto import Vault
+from trustdesk.customers import public as customers
 from trustdesk.errors import InvalidInput, NotFound
+from trustdesk.incidents import public as incidents
 from trustdesk.outbox import public as outbox
 from trustdesk.privacy import public as privacy
 from trustdesk.trustcentre.models import SentUpdate, Subscriber, TrustStatement
 
 __all__ = [
+    "CHANNEL",
+    "PURPOSE",
     "UPDATE_EVENT",
     "confirm",
     "send_updates",
@@ -32,7 +43,9 @@ __all__ = [
 ]
 
 UPDATE_EVENT = "trustcentre.updated"
-EMAIL_FIELD = "trust_subscriber.email"
+PURPOSE = "trust_centre_updates"  # in the shipped consent policy, on email only
+CHANNEL = "email"
+ACTOR = "public:trust-centre"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -64,14 +77,13 @@ def subscribe(session: Session, vault: Vault, email: str, *, base_url: str, now:
     if row is not None and row.status == "active":
         return
     confirm_token = secrets.token_urlsafe(24)
-    if row is None:
-        (subject,) = vault.new_subjects(1)
-        key = vault.data_keys([subject])[subject]
-        row = Subscriber(
-            key_subject=subject, email_enc=vault.encrypt(key, subject, EMAIL_FIELD, email),
-            email_index=index, created_at=now,
-        )  # fmt: skip
-        session.add(row)
+    if row is None or row.customer_id is None:
+        place = customers.email_contact(session, vault, email, actor=ACTOR)
+        subject = customers.customer_subjects(session, [place.id])[place.id]
+        if row is None:
+            row = Subscriber(email_index=index, created_at=now)
+            session.add(row)
+        row.customer_id, row.key_subject, row.email_enc = place.id, subject, None
     row.status, row.confirm_hash = "pending", _hash(confirm_token)
     session.flush()
     base = base_url.rstrip("/")
@@ -92,25 +104,53 @@ def subscribe(session: Session, vault: Vault, email: str, *, base_url: str, now:
     )  # fmt: skip
 
 
-def confirm(session: Session, token: str, *, now: datetime) -> None:
+def _external_id(session: Session, row: Subscriber) -> str | None:
+    if row.customer_id is None:
+        return None
+    return customers.external_ids(session, [row.customer_id]).get(row.customer_id)
+
+
+def confirm(
+    session: Session, token: str, *, now: datetime, policy_file: Path | None = None
+) -> None:
+    """The link was followed: the grant goes into the consent ledger (its proof: source
+    `double_opt_in`, the notice version, the time), then the subscription is active."""
     row = session.scalar(select(Subscriber).where(Subscriber.confirm_hash == _hash(token)))
-    if row is None or row.status == "unsubscribed":
+    external_id = None if row is None else _external_id(session, row)
+    if row is None or row.status == "unsubscribed" or external_id is None:
         raise NotFound("this confirmation link is not valid (any more)")
     if row.status == "pending":
+        privacy.record_consent(
+            session, external_id, PURPOSE, CHANNEL, granted=True, actor=ACTOR,
+            policy_file=policy_file,
+        )  # fmt: skip
         row.status, row.confirmed_at = "active", now
         audit.record(
-            session, actor="public:trust-centre", action="trustcentre.subscription_confirmed",
+            session, actor=ACTOR, action="trustcentre.subscription_confirmed",
             entity_type="trust_subscriber", entity_id=row.id,
         )  # fmt: skip
 
 
 def unsubscribe(
-    session: Session, vault: Vault, subscriber_id: int, token: str, *, now: datetime
+    session: Session,
+    vault: Vault,
+    subscriber_id: int,
+    token: str,
+    *,
+    now: datetime,
+    policy_file: Path | None = None,
 ) -> None:
+    """One click: a withdrawal in the consent ledger, and the subscription ends."""
     row = session.get(Subscriber, subscriber_id)
     if row is None or not hmac.compare_digest(token, _stop_token(vault, subscriber_id)):
         raise NotFound("this unsubscribe link is not valid")
     if row.status != "unsubscribed":
+        external_id = _external_id(session, row)
+        if external_id is not None:
+            privacy.record_consent(
+                session, external_id, PURPOSE, CHANNEL, granted=False, actor=ACTOR,
+                policy_file=policy_file,
+            )  # fmt: skip
         row.status, row.unsubscribed_at = "unsubscribed", now
         audit.record(
             session, actor="public:trust-centre", action="trustcentre.unsubscribed",
@@ -132,6 +172,16 @@ def _pending_updates(session: Session, now: datetime, notice_days: int) -> list[
     for s in session.scalars(select(TrustStatement).order_by(TrustStatement.id)):
         if ("statement", str(s.id)) not in sent:
             updates.append(_Update("statement", str(s.id), s.title, s.body))
+    for incident in reversed(incidents.disclosed_incidents(session)):  # oldest first
+        if incident.statement and ("incident", str(incident.id)) not in sent:
+            updates.append(
+                _Update(
+                    "incident",
+                    str(incident.id),
+                    f"Incident: {incident.title}",
+                    f"{incident.statement}\n\nStatus: {incident.status}.",
+                )
+            )
     history = privacy.datamap_sharing_history(session)
     if len(history) > 1:  # recipients added since the shipped map, newest version first
         current = set(history[0].recipients)
@@ -153,21 +203,36 @@ def _pending_updates(session: Session, now: datetime, notice_days: int) -> list[
 
 
 def send_updates(
-    session: Session, vault: Vault, *, base_url: str, now: datetime, notice_days: int
+    session: Session,
+    vault: Vault,
+    *,
+    base_url: str,
+    now: datetime,
+    notice_days: int,
+    policy_file: Path | None = None,
 ) -> int:
-    """Mail every update not sent yet to every active subscriber; the number of updates."""
+    """Mail every update not sent yet to every active subscriber whose consent the ledger
+    allows now (a subscription is never more than the ledger says); the number of updates."""
     updates = _pending_updates(session, now, notice_days)
     if not updates:
         return 0
-    active = list(session.scalars(select(Subscriber).where(Subscriber.status == "active")))
-    keys = vault.data_keys({s.key_subject for s in active})
+    active = list(
+        session.scalars(
+            select(Subscriber).where(
+                Subscriber.status == "active", Subscriber.customer_id.is_not(None)
+            )
+        )
+    )
+    ids = [s.customer_id for s in active if s.customer_id is not None]
+    allowed = set(privacy.may_contact(session, ids, PURPOSE, CHANNEL, policy_file=policy_file))
+    reach = customers.contacts(session, vault, allowed)
     base = base_url.rstrip("/")
     for update in updates:
         messages = []
         for sub in active:
-            key = keys.get(sub.key_subject)
-            email = vault.decrypt(key, sub.key_subject, EMAIL_FIELD, sub.email_enc)
-            if email is None:
+            found = reach.get(sub.customer_id) if sub.customer_id is not None else None
+            email = found.email if found is not None else None
+            if email is None:  # no consent in the ledger, or erased since
                 continue
             messages.append(
                 outbox.Email(

@@ -37,6 +37,7 @@ class Source(StrEnum):
     IMPORT = "import"
     STAFF = "staff"
     REQUEST = "request"  # carrying out a data-subject request (an objection)
+    DOUBLE_OPT_IN = "double_opt_in"  # a link mailed to the address was followed (or unsubscribe)
 
 
 class CheckOut(BaseModel):
