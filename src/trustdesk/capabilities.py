@@ -557,14 +557,16 @@ CAPABILITIES: tuple[Capability, ...] = (
                 ("privacy_officer", "incident_manager"),
             ),
         ),
+        erasers=("trustdesk.trustcentre.erasure:TRUSTCENTRE_ERASER",),
         demo=(DemoStep("trustdesk.trustcentre.demo:load_demo_trust_centre", 60),),
         jobs=(
             Job(
                 "trustcentre.updates",
                 "trustdesk.trustcentre.jobs:mail_updates",
-                "Mail new statements and new recipients of personal data to confirmed subscribers.",
+                "Mail new statements, incidents' public statements and new recipients of personal "
+                "data to confirmed subscribers whom the consent ledger allows.",
                 every_s=3600,
-                triggered_by=("trustcentre.updated",),
+                triggered_by=("trustcentre.updated", "incidents.statement_published"),
             ),
             Job(
                 "risks.reviews",

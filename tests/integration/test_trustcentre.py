@@ -663,8 +663,17 @@ def test_subscriptions_are_consents_in_the_ledger_and_a_withdrawal_anywhere_stop
     run_job()
     assert updates_to("kim") == 2 and updates_to("lee") == 1
 
+    # Erasing Kim everywhere drops her subscription (its blind index) too.
+    erased = cli("privacy", "erase", "--customer", "kim1")
+    assert erased.exit_code == 0, erased.output
+    assert erased.stdout.strip().endswith("verified")
+    with platform.db.reading() as session:
+        left = session.scalars(select(subscriptions.Subscriber.customer_id)).all()
+    assert len(left) == 1  # Lee's (unsubscribed) only
+
 
 def test_an_incidents_public_statement_reaches_subscribers_once(cli, client, platform, monkeypatch):
+    from trustdesk.incidents import public as incidents
     from trustdesk.jobs.context import JobContext
     from trustdesk.outbox.models import OutboxMessage
     from trustdesk.trustcentre import subscriptions
@@ -701,6 +710,10 @@ def test_an_incidents_public_statement_reaches_subscribers_once(cli, client, pla
         "On 2 March a list of email addresses was exposed. We closed the access.",
     )  # fmt: skip
     assert changed.exit_code == 0, changed.output
+    from trustdesk.jobs.registry import triggered_by
+
+    woken = [j.name for j in triggered_by(incidents.STATEMENT_PUBLISHED)]
+    assert woken == ["trustcentre.updates"]  # publishing wakes the mailing job
     assert run_job() == "1 updates mailed to subscribers"
     assert run_job() == "0 updates mailed to subscribers"  # once, however often the job runs
     (key,) = updates()

@@ -115,7 +115,7 @@ def test_signals_export_sections_and_erasers_do_not_depend_on_import_order(impor
             "cases",
             "messages",
         ],
-        "erasers": ["feedback", "cases"],
+        "erasers": ["feedback", "cases", "trustcentre"],
     }
 
 

@@ -19,12 +19,13 @@ from trustdesk.incidents.obligations.service import (
     reevaluate_open,
     rules_from,
 )
-from trustdesk.incidents.register.service import load
+from trustdesk.incidents.register.service import STATEMENT_PUBLISHED, load
 from trustdesk.jobs.public import changed
 from trustdesk.platform import Platform
 
 __all__ = [
     "CLOCK_ALERTS_RAISED",
+    "STATEMENT_PUBLISHED",
     "ClockAlert",
     "ClockRun",
     "DisclosedIncident",

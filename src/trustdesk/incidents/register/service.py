@@ -32,9 +32,11 @@ from trustdesk.incidents.schemas import (
     TaskOut,
     UpdateIn,
 )
+from trustdesk.jobs.public import changed as jobs_changed
 from trustdesk.privacy.public import datamap_systems
 
 __all__ = [
+    "STATEMENT_PUBLISHED",
     "add_decision",
     "add_participant",
     "add_task",
@@ -137,6 +139,10 @@ def open_incident(session: Session, data: IncidentIn, *, actor: str, now: dateti
 _NULLABLE = {c.name: bool(c.nullable) for c in Incident.__table__.columns}
 
 
+STATEMENT_PUBLISHED = "incidents.statement_published"
+"""The job-system event recorded when an incident's public statement was written or changed."""
+
+
 def update_incident(
     session: Session, incident_id: int, patch: IncidentPatch, *, actor: str, now: datetime
 ) -> Incident:
@@ -192,6 +198,8 @@ def update_incident(
         if before != value:
             setattr(incident, field, value)
             changes[field] = [before, value]
+    if changes.get("public_statement", ["", ""])[1].strip():
+        jobs_changed(session, STATEMENT_PUBLISHED, now=now)  # e.g. mail trust-centre subscribers
     if changes:
         incident.updated_at = now
         audit.record(
