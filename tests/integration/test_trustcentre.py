@@ -66,6 +66,20 @@ def test_an_anonymous_visitor_sees_the_notice_recipients_and_a_published_stateme
     assert f'id="statement-{published["id"]}"' in again.text
 
 
+def test_automated_decisions_publish_the_validation_figures_of_the_models_in_use(client):
+    from trustdesk.feedback.analysis import default_model_dir
+
+    meta = json.loads((default_model_dir("sentiment") / "meta.json").read_text(encoding="utf-8"))
+    page = client.get("/trust-centre")
+    assert page.status_code == 200
+    section = page.text[page.text.index('id="automated-decisions"') :]
+    # The shipped sentiment model's stored figure, not a sentence written on the page.
+    assert f"sentiment: accuracy {meta['metrics']['accuracy']:.3f}" in section
+    assert "topics: " in section
+    # No intent model installed: routing says it runs on keyword rules.
+    assert "keyword rules (no trained intent model installed)" in section
+
+
 def test_the_feed_is_valid_atom_listing_statements(cli, client):
     first = publish(cli, "--title", "First statement", "--body", "One.")
     second = publish(cli, "--title", "Second statement", "--body", "Two.")

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from trustdesk.cases.csat import SurveyRun, send_surveys
 from trustdesk.cases.intake import BODY_FIELD, SUBJECT_FIELD, open_case
 from trustdesk.cases.models import Case, CaseEvent
-from trustdesk.cases.routing import classifier_for
+from trustdesk.cases.routing import classifier_for, routing_model_figures
 from trustdesk.cases.schemas import CaseIn, SlaReport
 from trustdesk.cases.sla import ACTIVE_STATUSES, evaluate_sla_in
 from trustdesk.cases.stats import case_figures
@@ -33,6 +33,7 @@ __all__ = [
     "forget_customer_cases",
     "open_cases_of",
     "open_public_case",
+    "routing_model_figures",
     "send_csat_surveys",
     "sla_breaches_since",
 ]

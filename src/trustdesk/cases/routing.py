@@ -17,7 +17,7 @@ from pathlib import Path
 from trustdesk.config import Settings
 from trustdesk.feedback import public as feedback
 
-__all__ = ["Classifier", "classifier_for", "keyword_classifier"]
+__all__ = ["Classifier", "classifier_for", "keyword_classifier", "routing_model_figures"]
 
 Classifier = Callable[[str], tuple[str, float]]
 
@@ -82,3 +82,9 @@ def classifier_for(settings: Settings) -> Classifier:
 
             found = _LOADED[(path, stamp)] = predict
     return found
+
+
+def routing_model_figures(settings: Settings) -> feedback.ModelFigures | None:
+    """The installed intent model's stored validation figures; None while keywords route."""
+    path = _model_dir(settings)
+    return feedback.stored_model_figures(path, "classify") if path is not None else None

@@ -6,10 +6,13 @@ bounded memory; items carry decrypted text, for explanations, and are fetched by
 `recent_feedback` is a customer's latest feedback as listed on the feedback pages.
 `load_classifier` / `train_default_classifier`: single-label text classification (e.g. routing a
 complaint by intent) with a probability per prediction, from a `model train --task classify` dir.
+`active_model_figures` / `stored_model_figures`: which model version is in use and the validation
+figures saved with it (the trust centre publishes them), read without loading the model.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,7 +31,9 @@ from trustdesk.feedback.analysis import (
     load_model,
     predict_best,
 )
+from trustdesk.feedback.model_meta import META_FILE
 from trustdesk.feedback.models import Feedback
+from trustdesk.feedback.registry import REGISTRY_TASKS, list_versions
 from trustdesk.feedback.schemas import FeedbackOut
 from trustdesk.feedback.service import (
     FeedbackFilter,
@@ -49,7 +54,9 @@ __all__ = [
     "FeedbackBatch",
     "FeedbackItem",
     "FeedbackOut",
+    "ModelFigures",
     "TextReading",
+    "active_model_figures",
     "count_feedback_before",
     "customer_feedback",
     "delete_feedback_before",
@@ -59,6 +66,7 @@ __all__ = [
     "load_classifier",
     "read_texts",
     "recent_feedback",
+    "stored_model_figures",
     "train_default_classifier",
 ]
 
@@ -260,3 +268,37 @@ def read_texts(texts: Sequence[str]) -> list[TextReading]:
         )
         for i in range(len(texts))
     ]
+
+
+@dataclass(frozen=True)
+class ModelFigures:
+    """A model in use: its task, version and the validation figures stored with it."""
+
+    task: str
+    version: str
+    metrics: dict[str, float]
+
+
+def _numbers(metrics: dict[str, object]) -> dict[str, float]:
+    return {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
+
+
+def active_model_figures(data_dir: Path) -> list[ModelFigures]:
+    """The active sentiment and topic models under `data_dir` (the shipped ones unless a
+    retrained version was activated), with their validation figures."""
+    return [
+        ModelFigures(v.task, v.version, _numbers(v.metrics))
+        for task in REGISTRY_TASKS
+        for v in list_versions(data_dir, task)
+        if v.active
+    ]
+
+
+def stored_model_figures(path: Path, task: str) -> ModelFigures | None:
+    """The figures saved with a trained model directory (e.g. the intent model), None if absent."""
+    meta = path / META_FILE
+    if not meta.is_file():
+        return None
+    document = json.loads(meta.read_text(encoding="utf-8"))
+    metrics = document.get("metrics") or {}
+    return ModelFigures(task, str(document.get("version") or path.name), _numbers(metrics))

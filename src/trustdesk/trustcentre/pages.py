@@ -47,7 +47,7 @@ def _render_page(platform: Platform) -> str:
     with platform.db.reading() as session:
 
         def build() -> str:
-            centre = gather(session, utcnow())
+            centre = gather(session, utcnow(), platform.settings)
             return environment().get_template("trustcentre/public.html").render({"c": centre})
 
         html: str = CACHE.get(_db_key(platform), "page", own_stamp(session), build)
@@ -58,7 +58,7 @@ def _render_feed(platform: Platform, base: str) -> bytes:
     with platform.db.reading() as session:
         body: bytes = CACHE.get(
             _db_key(platform), f"feed {base}", own_stamp(session),
-            lambda: atom_feed(gather(session, utcnow()), base),
+            lambda: atom_feed(gather(session, utcnow(), platform.settings), base),
         )  # fmt: skip
         return body
 

@@ -17,6 +17,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from trustdesk.cases import public as cases
+from trustdesk.config import Settings
+from trustdesk.feedback import public as feedback
 from trustdesk.fraud import public as fraud
 from trustdesk.incidents import public as incidents
 from trustdesk.privacy import public as privacy
@@ -81,7 +84,14 @@ def recipient_changes(history: list[privacy.DataMapSharing]) -> list[SharingChan
     return list(reversed(changes))
 
 
-def _automated(session: Session) -> list[dict[str, Any]]:
+def _figures(found: feedback.ModelFigures | None, keys: tuple[str, ...]) -> list[str]:
+    if found is None:
+        return []
+    shown = [f"{k.replace('_', ' ')} {found.metrics[k]:.3f}" for k in keys if k in found.metrics]
+    return [f"model version {found.version}", *shown] if shown else []
+
+
+def _automated(session: Session, settings: Settings | None) -> list[dict[str, Any]]:
     fraud_model = fraud.active_model_metrics(session)
     fraud_figures: list[str] = []
     if fraud_model is not None:
@@ -91,6 +101,12 @@ def _automated(session: Session) -> list[dict[str, Any]]:
             value = metrics.get(key)
             if isinstance(value, int | float):
                 fraud_figures.append(f"{key.replace('_', ' ')} {value:.3f}")
+    routing = cases.routing_model_figures(settings) if settings is not None else None
+    text: dict[str, feedback.ModelFigures] = {}
+    if settings is not None:
+        text = {m.task: m for m in feedback.active_model_figures(settings.data_dir)}
+    sentiment = _figures(text.get("sentiment"), ("accuracy", "macro_f1"))
+    topics = _figures(text.get("topic"), ("micro_f1", "macro_f1", "top1_accuracy"))
     return [
         {
             "name": "Fraud checks on payments",
@@ -102,17 +118,21 @@ def _automated(session: Session) -> list[dict[str, Any]]:
             "name": "Routing of complaints",
             "decides": "which team first handles your complaint and how urgent it is; a person "
             "always answers it",
-            "figures": ["intent classifier trained on public banking questions (Banking77)"],
+            "figures": _figures(routing, ("accuracy", "macro_f1", "cv_accuracy"))
+            or ["keyword rules (no trained intent model installed); unsure ones go to triage"],
         },
         {
             "name": "Sentiment and topics of feedback",
             "decides": "nothing about you: it summarises feedback into figures for our staff",
-            "figures": ["text classifier; staff corrections are kept to retrain it"],
+            "figures": [f"sentiment: {f}" for f in sentiment] + [f"topics: {f}" for f in topics]
+            or ["text classifier; staff corrections are kept to retrain it"],
         },
     ]
 
 
-def gather(session: Session, now: datetime) -> TrustCentre:
+def gather(session: Session, now: datetime, settings: Settings | None = None) -> TrustCentre:
+    """Everything the public page and feed show; `settings` locates the models in use (their
+    validation figures are published under automated decisions)."""
     versions = privacy.notice_versions(session)
     sharing = privacy.datamap_sharing_history(session)
     current = sharing[0] if sharing else None
@@ -137,7 +157,7 @@ def gather(session: Session, now: datetime) -> TrustCentre:
         statements=statements,
         incidents=incidents.disclosed_incidents(session),
         sections=sections,
-        automated=_automated(session),
+        automated=_automated(session, settings),
         documents=list_documents(session),
     )
 
