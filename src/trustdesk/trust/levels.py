@@ -171,7 +171,8 @@ def level_points(
 
     `parents` (from `as_of_parents`) replaces a segment's parent: the overall level as of that
     segment's own latest evidence, so rows dated after it never move it. A segment without rows
-    on a facet in a bucket still gets a score there: its parent's.
+    on a facet in a bucket still gets a score there: its parent's (all-time: only when the
+    overall level had evidence on that facet by the segment's own latest day).
     """
     keys = list(overall)
     stats = np.array([overall[key] for key in keys]).reshape(len(keys), len(STAT_FIELDS))
@@ -193,8 +194,13 @@ def level_points(
             wanted.setdefault((seg, facet, b), empty)
 
     def parent_of(key: tuple[str, str, int]) -> Point | None:
-        if parents is not None and key in parents:
-            return parents[key]
+        if parents is not None:
+            if key in parents:
+                return parents[key]
+            if key[2] == ALL_TIME and key not in segments:
+                # Nobody had evidence on this facet as of the segment's own latest day: no
+                # score, rather than the overall level of later rows (they must not move it).
+                return None
         return top.get(("", key[1], key[2]))
 
     chosen = [(key, p) for key in wanted if (p := parent_of(key)) is not None]

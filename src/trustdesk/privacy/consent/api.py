@@ -42,7 +42,7 @@ def _policy(platform: Platform = Depends(get_platform)) -> Policy:
     return load_policy(platform.settings.consent_policy_file)
 
 
-@router.get("/check", response_model=CheckOut)
+@router.get("/check", response_model=CheckOut, responses=problem_responses(404))
 async def check(
     request: Request,
     customer_id: str = Query(min_length=1, max_length=128, description="External id."),
