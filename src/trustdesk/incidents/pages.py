@@ -7,6 +7,8 @@ approve, send) and remediation codes. Plain server-rendered forms with the sessi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from shutil import rmtree
 from typing import Annotated, Any, TypeVar
@@ -74,15 +76,21 @@ def _back(incident_id: int) -> Response:
     return RedirectResponse(f"/incidents/{incident_id}", status_code=303)
 
 
-def _saved(platform: Platform, file: UploadFile | None) -> Path:
+@contextmanager
+def _uploaded(platform: Platform, file: UploadFile | None) -> Iterator[Path]:
+    """The uploaded file saved owner-only for the import, deleted after it whatever happens."""
     if file is None or not file.filename:
         raise InvalidInput("choose a CSV file to upload")
-    return save_upload(
+    path = save_upload(
         platform.settings.data_dir / "uploads" / "incidents",
         file.filename,
         file.file,
         limit=platform.settings.max_bulk_body_bytes,
     )
+    try:
+        yield path
+    finally:
+        rmtree(path.parent, ignore_errors=True)
 
 
 def _left(seconds: float | None) -> str:
@@ -235,13 +243,10 @@ def import_affected(
 ) -> Response:
     """The forensic list (`external_id` or `email`, `data_categories`), as the CLI imports it."""
     register.load(session, incident_id)
-    path = _saved(platform, file)
-    try:
+    with _uploaded(platform, file) as path:
         report = import_affected_file(
             session, platform.vault, incident_id, path, actor=principal.actor
         )
-    finally:
-        rmtree(path.parent, ignore_errors=True)
     message = (
         f"Forensic list imported: {report.added} customers added, {report.changed} widened, "
         f"{report.unchanged} unchanged, {len(report.rejected)} rows rejected."
@@ -319,11 +324,8 @@ def import_offer_codes(
 ) -> Response:
     """A pool of remediation codes (a CSV with one `code` per line)."""
     register.load(session, incident_id)
-    path = _saved(platform, file)
-    try:
+    with _uploaded(platform, file) as path:
         added = offers.import_codes(session, incident_id, path, actor=principal.actor)
-    finally:
-        rmtree(path.parent, ignore_errors=True)
     flash(request, f"{added} new remediation codes in the pool.")
     return _back(incident_id)
 
