@@ -18,13 +18,13 @@ import json
 from collections.abc import Iterator, Sequence
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from trustdesk.cases.models import Case, CaseEvent
 from trustdesk.crypto import Vault
 from trustdesk.customers import public as customers
-from trustdesk.trust.public import Observations, dimension_mask
+from trustdesk.trust.public import Observations, dimension_mask, utc_of
 
 __all__ = ["CASES_SIGNAL", "CaseHandlingSignal", "observation_of"]
 
@@ -59,6 +59,21 @@ class CaseHandlingSignal:
     topics: tuple[str, ...] = ()
 
     def read(self, session: Session, *, after_ref: int, batch_size: int) -> Iterator[Observations]:
+        return self._read(session, after_ref, batch_size, [])
+
+    def read_between(
+        self, session: Session, *, start: int, end: int, batch_size: int
+    ) -> Iterator[Observations]:
+        window = [CaseEvent.at >= utc_of(start), CaseEvent.at < utc_of(end)]
+        return self._read(session, 0, batch_size, window)
+
+    def _read(
+        self,
+        session: Session,
+        after_ref: int,
+        batch_size: int,
+        window: list[ColumnElement[bool]],
+    ) -> Iterator[Observations]:
         after = after_ref
         while True:
             batch = session.execute(
@@ -75,6 +90,7 @@ class CaseHandlingSignal:
                     CaseEvent.id > after,
                     CaseEvent.kind.in_(_KINDS),
                     Case.customer_id.is_not(None),
+                    *window,
                 )
                 .order_by(CaseEvent.id)
                 .limit(batch_size)

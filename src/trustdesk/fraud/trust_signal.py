@@ -20,13 +20,13 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
 from trustdesk.crypto import Vault
 from trustdesk.customers import public as customers
 from trustdesk.fraud.models import FraudLabel, FraudTransaction
-from trustdesk.trust.public import Observations, dimension_mask
+from trustdesk.trust.public import Observations, dimension_mask, utc_of
 
 __all__ = ["FRAUD_SIGNAL", "VALUES", "FalseDeclineSignal"]
 
@@ -40,7 +40,9 @@ class FalseDeclineSignal:
     label = "payments we declined or challenged that were genuine"
     topics: tuple[str, ...] = ()
 
-    def _query(self, after_ref: int, limit: int) -> Select[int, datetime, str, str | None]:
+    def _query(
+        self, after_ref: int, limit: int, window: Sequence[ColumnElement[bool]] = ()
+    ) -> Select[int, datetime, str, str | None]:
         return (
             select(
                 FraudLabel.id,
@@ -53,15 +55,31 @@ class FalseDeclineSignal:
                 FraudLabel.id > after_ref,
                 FraudLabel.label == "genuine",
                 FraudTransaction.decision.in_(list(VALUES)),
+                *window,
             )
             .order_by(FraudLabel.id)
             .limit(limit)
         )
 
     def read(self, session: Session, *, after_ref: int, batch_size: int) -> Iterator[Observations]:
+        return self._read(session, after_ref, batch_size, ())
+
+    def read_between(
+        self, session: Session, *, start: int, end: int, batch_size: int
+    ) -> Iterator[Observations]:
+        window = (FraudLabel.known_at >= utc_of(start), FraudLabel.known_at < utc_of(end))
+        return self._read(session, 0, batch_size, window)
+
+    def _read(
+        self,
+        session: Session,
+        after_ref: int,
+        batch_size: int,
+        window: Sequence[ColumnElement[bool]],
+    ) -> Iterator[Observations]:
         after = after_ref
         while True:
-            batch = session.execute(self._query(after, batch_size)).all()
+            batch = session.execute(self._query(after, batch_size, window)).all()
             if not batch:
                 return
             ids = customers.customer_ids(session, [r[2] for r in batch])

@@ -15,14 +15,14 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from trustdesk.crypto import Vault
 from trustdesk.customers import public as customers
 from trustdesk.surveys.bank import DIMENSIONS
 from trustdesk.surveys.models import Survey, SurveyResponse
-from trustdesk.trust.public import Observations, dimension_mask
+from trustdesk.trust.public import Observations, dimension_mask, utc_of
 
 __all__ = ["DIRECT_WEIGHT", "SURVEY_SIGNAL", "SurveySignal"]
 
@@ -37,6 +37,24 @@ class SurveySignal:
     topics: tuple[str, ...] = ()
 
     def read(self, session: Session, *, after_ref: int, batch_size: int) -> Iterator[Observations]:
+        return self._read(session, after_ref, batch_size, [])
+
+    def read_between(
+        self, session: Session, *, start: int, end: int, batch_size: int
+    ) -> Iterator[Observations]:
+        window = [
+            SurveyResponse.submitted_at >= utc_of(start),
+            SurveyResponse.submitted_at < utc_of(end),
+        ]
+        return self._read(session, 0, batch_size, window)
+
+    def _read(
+        self,
+        session: Session,
+        after_ref: int,
+        batch_size: int,
+        window: list[ColumnElement[bool]],
+    ) -> Iterator[Observations]:
         columns = [getattr(SurveyResponse, d) for d in DIMENSIONS]
         while True:
             batch = session.execute(
@@ -50,6 +68,7 @@ class SurveySignal:
                     SurveyResponse.id > after_ref,
                     SurveyResponse.respondent == "customer",
                     SurveyResponse.customer_id.is_not(None),
+                    *window,
                 )
                 .order_by(SurveyResponse.id)
                 .limit(batch_size)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from datetime import UTC, datetime
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -23,9 +24,12 @@ __all__ = [
     "DIMENSIONS",
     "Observations",
     "Signal",
+    "WindowedSignal",
     "dimension_mask",
+    "observations_between",
     "register_signal",
     "registered_signals",
+    "utc_of",
 ]
 
 DIMENSIONS: tuple[str, ...] = ("ability", "integrity", "benevolence", "data_care")
@@ -108,6 +112,39 @@ class Signal(Protocol):
     def describe(self, session: Session, vault: Vault, refs: Sequence[int]) -> dict[int, str]:
         """A short, displayable description of each evidence row (for explanations)."""
         ...
+
+
+@runtime_checkable
+class WindowedSignal(Protocol):
+    """A signal that can also read only the source rows of a time window (optional: a signal
+    without it is read whole and filtered, see `observations_between`)."""
+
+    def read_between(
+        self, session: Session, *, start: int, end: int, batch_size: int
+    ) -> Iterator[Observations]:
+        """Observations with start <= at < end (epoch seconds UTC), in ascending ref order."""
+        ...
+
+
+def utc_of(epoch_s: int) -> datetime:
+    """The UTC time of whole epoch seconds: `at >= utc_of(start)` in SQL keeps exactly the rows
+    whose observation has `at >= start` (an observation's `at` is its time's whole seconds)."""
+    return datetime.fromtimestamp(epoch_s, UTC)
+
+
+def observations_between(
+    session: Session, signal: Signal, *, start: int, end: int, batch_size: int = 100_000
+) -> Iterator[Observations]:
+    """The signal's observations with start <= at < end (epoch seconds UTC): through its own
+    windowed read when it has one (`WindowedSignal`: rows outside the window are not read from
+    the database), else its whole `read`, filtered here."""
+    if isinstance(signal, WindowedSignal):
+        yield from signal.read_between(session, start=start, end=end, batch_size=batch_size)
+        return
+    for obs in signal.read(session, after_ref=0, batch_size=batch_size):
+        keep = (obs.at >= start) & (obs.at < end)
+        if keep.any():
+            yield obs.take(keep)
 
 
 _REGISTRY: dict[str, Signal] = {}
