@@ -4,7 +4,7 @@ rate with its p50/p95/p99.
 
     with serve(data_dir, env={"TRUSTDESK_JOBS_IN_SERVER": "false"}) as server:
         health = paced(server.port, [request("GET", "/healthz")], rate=300, count=900)
-    print(health.line("GET /healthz"))
+    print(f"GET /healthz: p50 {health.p(0.5):.1f} ms, p99 {health.p(0.99):.1f} ms")
 
 Benchmarks import it as `from _server import ...` (they run as scripts, from this folder).
 """
@@ -180,12 +180,6 @@ class Sample:
 
     def p(self, q: float) -> float:
         return pct(self.latencies, q)
-
-    def line(self, label: str, width: int = 30) -> str:
-        return (
-            f"  {label:{width}s} p50 {self.p(0.5):6.2f} ms  p95 {self.p(0.95):6.2f} ms"
-            f"  p99 {self.p(0.99):6.2f} ms"
-        )
 
 
 Request = bytes | Callable[[], bytes]
