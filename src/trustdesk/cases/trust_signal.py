@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from trustdesk.cases.models import Case, CaseEvent
 from trustdesk.crypto import Vault
 from trustdesk.customers import public as customers
-from trustdesk.trust.public import Observations, dimension_mask, utc_of
+from trustdesk.trust.public import Observations, TimeColumnSignal, dimension_mask
 
 __all__ = ["CASES_SIGNAL", "CaseHandlingSignal", "observation_of"]
 
@@ -53,26 +53,18 @@ def observation_of(
     return None
 
 
-class CaseHandlingSignal:
+class CaseHandlingSignal(TimeColumnSignal):
     name = "cases"
     label = "how the customer's complaints were handled"
     topics: tuple[str, ...] = ()
-
-    def read(self, session: Session, *, after_ref: int, batch_size: int) -> Iterator[Observations]:
-        return self._read(session, after_ref, batch_size, [])
-
-    def read_between(
-        self, session: Session, *, start: int, end: int, batch_size: int
-    ) -> Iterator[Observations]:
-        window = [CaseEvent.at >= utc_of(start), CaseEvent.at < utc_of(end)]
-        return self._read(session, 0, batch_size, window)
+    time_column = CaseEvent.at
 
     def _read(
         self,
         session: Session,
         after_ref: int,
         batch_size: int,
-        window: list[ColumnElement[bool]],
+        conditions: Sequence[ColumnElement[bool]],
     ) -> Iterator[Observations]:
         after = after_ref
         while True:
@@ -90,7 +82,7 @@ class CaseHandlingSignal:
                     CaseEvent.id > after,
                     CaseEvent.kind.in_(_KINDS),
                     Case.customer_id.is_not(None),
-                    *window,
+                    *conditions,
                 )
                 .order_by(CaseEvent.id)
                 .limit(batch_size)

@@ -22,7 +22,7 @@ from trustdesk.crypto import Vault
 from trustdesk.customers import public as customers
 from trustdesk.surveys.bank import DIMENSIONS
 from trustdesk.surveys.models import Survey, SurveyResponse
-from trustdesk.trust.public import Observations, dimension_mask, utc_of
+from trustdesk.trust.public import Observations, TimeColumnSignal, dimension_mask
 
 __all__ = ["DIRECT_WEIGHT", "SURVEY_SIGNAL", "SurveySignal"]
 
@@ -31,29 +31,18 @@ NEGATIVE_BELOW = 35.0  # a dimension score this low counts as a complaint-like r
 _MASKS = [dimension_mask([d]) for d in DIMENSIONS]
 
 
-class SurveySignal:
+class SurveySignal(TimeColumnSignal):
     name = "surveys"
     label = "what customers answered in trust surveys"
     topics: tuple[str, ...] = ()
-
-    def read(self, session: Session, *, after_ref: int, batch_size: int) -> Iterator[Observations]:
-        return self._read(session, after_ref, batch_size, [])
-
-    def read_between(
-        self, session: Session, *, start: int, end: int, batch_size: int
-    ) -> Iterator[Observations]:
-        window = [
-            SurveyResponse.submitted_at >= utc_of(start),
-            SurveyResponse.submitted_at < utc_of(end),
-        ]
-        return self._read(session, 0, batch_size, window)
+    time_column = SurveyResponse.submitted_at
 
     def _read(
         self,
         session: Session,
         after_ref: int,
         batch_size: int,
-        window: list[ColumnElement[bool]],
+        conditions: Sequence[ColumnElement[bool]],
     ) -> Iterator[Observations]:
         columns = [getattr(SurveyResponse, d) for d in DIMENSIONS]
         while True:
@@ -68,7 +57,7 @@ class SurveySignal:
                     SurveyResponse.id > after_ref,
                     SurveyResponse.respondent == "customer",
                     SurveyResponse.customer_id.is_not(None),
-                    *window,
+                    *conditions,
                 )
                 .order_by(SurveyResponse.id)
                 .limit(batch_size)

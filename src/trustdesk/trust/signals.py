@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from trustdesk import capabilities
@@ -24,6 +25,7 @@ __all__ = [
     "DIMENSIONS",
     "Observations",
     "Signal",
+    "TimeColumnSignal",
     "WindowedSignal",
     "dimension_mask",
     "observations_between",
@@ -130,6 +132,32 @@ def utc_of(epoch_s: int) -> datetime:
     """The UTC time of whole epoch seconds: `at >= utc_of(start)` in SQL keeps exactly the rows
     whose observation has `at >= start` (an observation's `at` is its time's whole seconds)."""
     return datetime.fromtimestamp(epoch_s, UTC)
+
+
+class TimeColumnSignal:
+    """Base of a signal whose source rows carry the observation's time in one column
+    (`time_column`): `read` and the windowed `read_between` both come from its `_read`, which
+    adds `conditions` to its query (none, or the window on `time_column`)."""
+
+    time_column: ClassVar[Any]
+
+    def read(self, session: Session, *, after_ref: int, batch_size: int) -> Iterator[Observations]:
+        return self._read(session, after_ref, batch_size, ())
+
+    def read_between(
+        self, session: Session, *, start: int, end: int, batch_size: int
+    ) -> Iterator[Observations]:
+        column = type(self).time_column  # a mapped column is a descriptor: read it off the class
+        return self._read(session, 0, batch_size, (column >= utc_of(start), column < utc_of(end)))
+
+    def _read(
+        self,
+        session: Session,
+        after_ref: int,
+        batch_size: int,
+        conditions: Sequence[ColumnElement[bool]],
+    ) -> Iterator[Observations]:
+        raise NotImplementedError
 
 
 def observations_between(
