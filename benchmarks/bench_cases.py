@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from _server import pct, serve
 from sqlalchemy import insert
 
 from trustdesk import migrate
@@ -84,12 +82,6 @@ def seed(platform: Platform) -> str:
         return auth_service.create_token(session, name="b", role=Role.ADMIN, actor="bench").token
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def timed(client: httpx.Client, method: str, url: str, **kwargs: object) -> float:
     start = time.perf_counter()
     response = client.request(method, url, **kwargs)  # type: ignore[arg-type]
@@ -118,10 +110,6 @@ def rate(url: str, headers: dict[str, str], requests: list[tuple[str, str, objec
     return len(requests) / elapsed
 
 
-def p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=20)[18] * 1000
-
-
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp) / "td", log_level="WARNING")
@@ -131,30 +119,8 @@ def main() -> None:
         token = seed(platform)
         print(f"seeded {CASES:,} cases in {time.perf_counter() - started:.1f} s")
         platform.close()
-        port = free_port()
-        env = {**os.environ, "TRUSTDESK_DATA_DIR": str(settings.data_dir),
-               "TRUSTDESK_LOG_LEVEL": "WARNING", "TRUSTDESK_COOKIE_SECURE": "false"}  # fmt: skip
-        exe = Path(sys.executable).with_name("trustdesk")
-        server = subprocess.Popen(
-            [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the server did not start")
-                time.sleep(0.2)
-            run(url, {"Authorization": f"Bearer {token}"})
-        finally:
-            server.terminate()
-            server.wait(timeout=15)
+        with serve(settings.data_dir, env={"TRUSTDESK_COOKIE_SECURE": "false"}) as server:
+            run(server.url, {"Authorization": f"Bearer {token}"})
 
 
 def run(url: str, auth: dict[str, str]) -> None:
@@ -212,7 +178,7 @@ def run(url: str, auth: dict[str, str]) -> None:
     ):
         times = [timed(client, "GET", path, params=params) for _ in range(PAGES)]
         print(
-            f"  {label:<34} {statistics.median(times) * 1000:7.1f} / {p95(times):7.1f}"
+            f"  {label:<34} {statistics.median(times) * 1000:7.1f} / {pct(times, 0.95) * 1000:7.1f}"
             + ("  (target p95 <= 300)" if path == "/cases" else "")
         )
     api.close()

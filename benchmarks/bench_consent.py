@@ -10,19 +10,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
-import socket
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-import httpx
+from _server import paced, request, serve
 from sqlalchemy import insert
 
 from trustdesk import migrate
@@ -114,79 +109,10 @@ def seed(platform: Platform, count: int) -> list[str]:
     return ids
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Connection:
-    """A minimal keep-alive HTTP/1.1 client connection: cheap enough that the client, sharing
-    the machine's cores with the server, does not become the bottleneck (httpx costs ~1 ms of CPU
-    per request, which at 500 requests/s would take half a core from the server)."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-
-    async def get(self, request: bytes) -> int:
-        self.writer.write(request)
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        status = int(head[9:12])
-        length = 0
-        for line in head.split(b"\r\n"):
-            if line[:15].lower() == b"content-length:":
-                length = int(line[15:])
-        await self.reader.readexactly(length)
-        return status
-
-
-async def paced(port: int, paths: list[str], headers: dict[str, str]) -> list[float]:
-    """Open loop: request i starts at i/RATE s whatever earlier ones do; returns latencies (ms)."""
-    extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    requests = [f"GET {p} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}\r\n".encode() for p in paths]
-    idle: asyncio.Queue[Connection] = asyncio.Queue()
-    for _ in range(32):
-        idle.put_nowait(Connection(*await asyncio.open_connection("127.0.0.1", port)))
-    latencies: list[float] = []
-    failures = 0
-
-    async def one(request: bytes) -> None:
-        nonlocal failures
-        start = time.perf_counter()
-        conn = await idle.get()  # waiting for a free connection counts as latency
-        status = await conn.get(request)
-        latencies.append((time.perf_counter() - start) * 1000)
-        idle.put_nowait(conn)
-        failures += status != 200
-
-    for request in requests[:200]:  # warm up
-        await one(request)
-    latencies.clear()
-    tasks = []
-    begin = time.perf_counter()
-    for i in range(RATE * SECONDS):
-        delay = begin + i / RATE - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(requests[i % len(requests)])))
-    await asyncio.gather(*tasks)
-    achieved = len(tasks) / (time.perf_counter() - begin)
-    while not idle.empty():
-        idle.get_nowait().writer.close()
-    if failures:
-        raise SystemExit(f"{failures} requests failed")
-    print(f"  sent {len(tasks)} requests at {achieved:,.0f}/s")
-    return latencies
-
-
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=1000)[int(q * 1000) - 1]
 
 
 def http_latency(base: Path) -> None:
@@ -198,58 +124,37 @@ def http_latency(base: Path) -> None:
         token = auth_service.create_token(session, name="bench", role=Role.AGENT, actor="bench")
     platform.close()
 
-    port = free_port()
-    env = {
-        **os.environ,
-        "TRUSTDESK_DATA_DIR": str(settings.data_dir),
-        "TRUSTDESK_LOG_LEVEL": "WARNING",
-    }
-    exe = Path(sys.executable).with_name("trustdesk")
-    server_log = (base / "server.log").open("wb")
-    server = subprocess.Popen(
-        [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=server_log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120  # a loaded machine starts it slowly
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                tail = (base / "server.log").read_text(errors="replace")[-2000:]
-                raise SystemExit(f"the server did not start:\n{tail}")
-            time.sleep(0.1)
-        rnd = random.Random(1)
-        checks = [
-            f"/api/v1/consent/check?customer_id={rnd.choice(ids)}&purpose=marketing&channel=email"
-            for _ in range(5_000)
-        ]
+    rnd = random.Random(1)
+    checks = [
+        request(
+            "GET",
+            f"/api/v1/consent/check?customer_id={rnd.choice(ids)}&purpose=marketing&channel=email",
+            headers={"Authorization": f"Bearer {token.token}"},
+        )
+        for _ in range(5_000)
+    ]
+    with serve(settings.data_dir) as server:
         print(f"HTTP, {HTTP_CUSTOMERS:,} customers, target {RATE}/s for {SECONDS} s:")
-        before = cpu_seconds(server.pid)
-        health = asyncio.run(paced(port, ["/healthz"], {}))
-        middle = cpu_seconds(server.pid)
-        check = asyncio.run(paced(port, checks, {"Authorization": f"Bearer {token.token}"}))
-        after = cpu_seconds(server.pid)
+        pid = server.process.pid
+        before = cpu_seconds(pid)
+        health = paced(
+            server.port, [request("GET", "/healthz")], rate=RATE, count=RATE * SECONDS, warmup=200
+        )
+        print(f"  sent {RATE * SECONDS} requests at {health.achieved:,.0f}/s")
+        middle = cpu_seconds(pid)
+        check = paced(server.port, checks, rate=RATE, count=RATE * SECONDS, warmup=200)
+        print(f"  sent {RATE * SECONDS} requests at {check.achieved:,.0f}/s")
+        after = cpu_seconds(pid)
         # Server CPU per request: what the latency target needs on a quiet machine (< 2 ms, so
         # that 500 requests/s keep one core under full load), whatever else the machine runs.
-        health_cpu = (middle - before) / (len(health) + 200) * 1000
-        check_cpu = (after - middle) / (len(check) + 200) * 1000
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
-        server_log.close()
+        health_cpu = (middle - before) / (RATE * SECONDS + 200) * 1000
+        check_cpu = (after - middle) / (RATE * SECONDS + 200) * 1000
     print(
-        f"  baseline GET /healthz:        p50 {pct(health, 0.5):6.2f} ms  p99 {pct(health, 0.99):6.2f} ms"
+        f"  baseline GET /healthz:        p50 {health.p(0.5):6.2f} ms  p99 {health.p(0.99):6.2f} ms"
         f"  server CPU {health_cpu:.2f} ms/request"
     )
     print(
-        f"  GET /api/v1/consent/check:    p50 {pct(check, 0.5):6.2f} ms  p99 {pct(check, 0.99):6.2f} ms"
+        f"  GET /api/v1/consent/check:    p50 {check.p(0.5):6.2f} ms  p99 {check.p(0.99):6.2f} ms"
         f"  server CPU {check_cpu:.2f} ms/request  (target p99 <= 5 ms)"
     )
 

@@ -18,22 +18,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the load driver in tests/
 
+from _server import pct, serve
 from tests.mixed_writes import KINDS, Run, missing_writes, run_mix, seed_customers
 
 from trustdesk import migrate
@@ -71,18 +67,6 @@ def _serve(port: int, audit: bool) -> None:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _pct(values: list[float], q: float) -> float:
-    if len(values) < 2:
-        return values[0] if values else float("nan")
-    return statistics.quantiles(values, n=1000)[int(q * 1000) - 1]
-
-
 @dataclass
 class Result:
     run: Run
@@ -105,29 +89,16 @@ def _one_run(
         ).token
     url_of_db = settings.effective_database_url
     platform.close()
-    port = _free_port()
-    env = {**os.environ, "TRUSTDESK_DATA_DIR": str(data_dir), "TRUSTDESK_LOG_LEVEL": "WARNING"}
-    if database_url:
-        env["TRUSTDESK_DATABASE_URL"] = database_url
-    args = [sys.executable, __file__, "--serve", str(port), *([] if audit else ["--no-audit"])]
-    server = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("the server did not start")
-            time.sleep(0.1)
-        seed_customers(base, token, clients)
-        run = run_mix(base, token, clients=clients, seconds=seconds, timeout_s=10.0)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    env = {"TRUSTDESK_DATABASE_URL": database_url} if database_url else {}
+    with serve(
+        data_dir,
+        env=env,
+        command=lambda port: (
+            [sys.executable, __file__, "--serve", str(port)] + ([] if audit else ["--no-audit"])
+        ),
+    ) as server:
+        seed_customers(server.url, token, clients)
+        run = run_mix(server.url, token, clients=clients, seconds=seconds, timeout_s=10.0)
     return Result(run, missing_writes(url_of_db, run))
 
 
@@ -138,7 +109,7 @@ def _report(name: str, result: Result) -> bool:
         done = [o.seconds * 1000 for o in run.of(kind) if 200 <= o.status < 300]
         print(
             f"    {kind:9s} {len(done):6,} stored  {len(done) / run.seconds:7.1f}/s"
-            f"  p50 {_pct(done, 0.5):7.1f} ms  p99 {_pct(done, 0.99):7.1f} ms"
+            f"  p50 {pct(done, 0.5):7.1f} ms  p99 {pct(done, 0.99):7.1f} ms"
         )
     other = [o for o in run.outcomes if 300 <= o.status < 500]
     lost = sum(len(v) for v in result.missing.values())

@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import os
 import smtplib
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _server import free_port
 
 from trustdesk import migrate
 from trustdesk.config import Settings
@@ -56,12 +57,6 @@ def serve(port: int) -> None:
         asyncio.run(asyncio.sleep(3600))
     finally:
         controller.stop()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 CPU: dict[str, float] = {}

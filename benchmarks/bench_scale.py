@@ -32,8 +32,6 @@ import asyncio
 import csv
 import gzip
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _server import serve
 
 from trustdesk.feedback.analysis import default_analyser
 from trustdesk.feedback.file_analysis import analyse_csv, analyse_partitions
@@ -214,12 +213,6 @@ def _history_memory(payments: int) -> None:
     print(f"  {grown / 2**20:,.0f} MiB resident, {grown / payments:,.0f} bytes per payment")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _api(seconds: float) -> None:
     url = os.environ.get("TRUSTDESK_BENCH_POSTGRES_URL") or os.environ.get(
         "TRUSTDESK_TEST_POSTGRES_URL"
@@ -257,12 +250,10 @@ def _api(seconds: float) -> None:
                 ).token
             platform.close()
             db.dispose()
-            env = {k: v for k, v in os.environ.items() if not k.startswith("TRUSTDESK_")}
-            env |= {"TRUSTDESK_DATA_DIR": tmp, "TRUSTDESK_DATABASE_URL": db_url,
-                    "TRUSTDESK_LOG_LEVEL": "WARNING", "TRUSTDESK_JOBS_IN_SERVER": "false"}  # fmt: skip
+            env = {"TRUSTDESK_DATABASE_URL": db_url, "TRUSTDESK_JOBS_IN_SERVER": "false"}
             base_rate = None
             for workers in (1, 2, 4):
-                rate, errors = _api_run(env, token, workers, seconds)
+                rate, errors = _api_run(Path(tmp), env, token, workers, seconds)
                 base_rate = base_rate or rate
                 print(f"  {workers} worker{'s' if workers > 1 else ' '}  {rate:>7,.0f} requests/s"
                       f"   x{rate / base_rate:.2f}   {errors} errors")  # fmt: skip
@@ -272,34 +263,14 @@ def _api(seconds: float) -> None:
         admin.dispose()
 
 
-def _api_run(env: dict[str, str], token: str, workers: int, seconds: float) -> tuple[float, int]:
-    import httpx
-
-    port = _free_port()
-    exe = str(Path(sys.executable).with_name("trustdesk"))
-    proc = subprocess.Popen(
-        [exe, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the server did not start")
-            time.sleep(0.3)
+def _api_run(
+    data_dir: Path, env: dict[str, str], token: str, workers: int, seconds: float
+) -> tuple[float, int]:
+    with serve(
+        data_dir, env=env, args=["--workers", str(workers)], inherit_trustdesk_env=False
+    ) as server:
         time.sleep(2 * workers)  # every worker up and its scorer loaded
-        return asyncio.run(_load(base, token, seconds))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
+        return asyncio.run(_load(server.url, token, seconds))
 
 
 async def _load(base: str, token: str, seconds: float) -> tuple[float, int]:

@@ -19,18 +19,15 @@ import json
 import os
 import random
 import secrets
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
-import httpx
+from _server import FORM, paced, pct, request, serve
 from sqlalchemy import insert
 
 from trustdesk import migrate
@@ -171,78 +168,16 @@ def invitations(platform: Platform, n: int) -> list[str]:
         return [links.token(i, nonce) for i, nonce in made]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def paced(url: str, requests: list[tuple[str, str, dict[str, str] | None]]) -> list[float]:
-    """Latency (s) of each request, started on a fixed schedule at RATE/s (open loop)."""
-    clients = [httpx.Client(base_url=url, timeout=30) for _ in range(CLIENTS)]
-    latencies: list[float] = [0.0] * len(requests)
-    t0 = time.perf_counter() + 0.2
-    errors: list[str] = []
-    lock = threading.Lock()
-
-    def run(k: int) -> None:
-        for i in range(k, len(requests), CLIENTS):
-            due = t0 + i / RATE
-            pause = due - time.perf_counter()
-            if pause > 0:
-                time.sleep(pause)
-            method, path, form = requests[i]
-            response = clients[k].request(method, path, data=form)
-            latencies[i] = time.perf_counter() - due
-            if response.status_code >= 400:
-                with lock:
-                    errors.append(f"{method} {path[:20]}: {response.status_code}")
-
-    with ThreadPoolExecutor(CLIENTS) as pool:
-        list(pool.map(run, range(CLIENTS)))
-    for c in clients:
-        c.close()
-    if errors:
-        raise SystemExit(f"{len(errors)} failed, e.g. {errors[0]}")
-    return latencies
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(int(q * len(ordered)), len(ordered) - 1)] * 1000
-
-
 def response_page(platform: Platform, settings: Settings) -> None:
     tokens = invitations(platform, SUBMISSIONS)
     platform.close()
-    port = free_port()
-    env = {**os.environ, "TRUSTDESK_DATA_DIR": str(settings.data_dir), "TRUSTDESK_LOG_LEVEL": "WARNING",
-           "TRUSTDESK_JOBS_IN_SERVER": "false"}  # fmt: skip
-    exe = Path(sys.executable).with_name("trustdesk")
-    log = (settings.data_dir / "serve.log").open("wb")
-    server = subprocess.Popen(
-        [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                log.flush()
-                tail = (settings.data_dir / "serve.log").read_text(errors="replace")[-2000:]
-                raise SystemExit(f"the server did not start:\n{tail}")
-            time.sleep(0.2)
+    with serve(settings.data_dir, env={"TRUSTDESK_JOBS_IN_SERVER": "false"}) as server:
         rng = random.Random(3)
         form = lambda: {"action": "submit", "nps": str(rng.randint(0, 10)),  # noqa: E731
                         **{item: str(rng.randint(1, 7)) for item in TRUST_ITEMS}}  # fmt: skip
-        health = paced(url, [("GET", "/healthz", None)] * SUBMISSIONS)
-        submit = paced(url, [("POST", f"/s/{t}", form()) for t in tokens])
+        health = paced(server.port, [request("GET", "/healthz")] * SUBMISSIONS, rate=RATE, connections=CLIENTS).latencies  # fmt: skip
+        submit = paced(server.port, [request("POST", f"/s/{t}", body=urlencode(form()).encode(), content_type=FORM) for t in tokens],
+                       rate=RATE, connections=CLIENTS, ok=range(200, 400)).latencies  # fmt: skip
         print(
             f"response page, {SUBMISSIONS:,} submissions paced at {RATE:.0f}/s by {CLIENTS} clients (p50 / p99 ms):"
         )
@@ -252,14 +187,6 @@ def response_page(platform: Platform, settings: Settings) -> None:
         print(
             f"  POST /s/{{token}} (submit):      {pct(submit, 0.5):6.1f} / {pct(submit, 0.99):6.1f}  (target p99 <= 50)"
         )
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
 
 
 def main() -> None:

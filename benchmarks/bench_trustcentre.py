@@ -11,18 +11,13 @@ fixed rate against a real `trustdesk serve`, and the cost of one uncached page b
 
 from __future__ import annotations
 
-import asyncio
 import os
-import socket
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
+from _server import paced, request, serve
 
 from trustdesk import migrate
 from trustdesk.config import Settings
@@ -65,72 +60,6 @@ def seed(platform: Platform) -> None:
             )  # fmt: skip
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Connection:
-    """A minimal keep-alive HTTP/1.1 connection, cheap enough not to be the bottleneck."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-
-    async def get(self, request: bytes) -> int:
-        self.writer.write(request)
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        status = int(head[9:12])
-        length = 0
-        for line in head.split(b"\r\n"):
-            if line[:15].lower() == b"content-length:":
-                length = int(line[15:])
-        await self.reader.readexactly(length)
-        return status
-
-
-async def paced(port: int, path: str) -> list[float]:
-    """Open loop: request i starts at i/RATE s whatever earlier ones do; latencies in ms."""
-    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
-    idle: asyncio.Queue[Connection] = asyncio.Queue()
-    for _ in range(32):
-        idle.put_nowait(Connection(*await asyncio.open_connection("127.0.0.1", port)))
-    latencies: list[float] = []
-    failures = 0
-
-    async def one() -> None:
-        nonlocal failures
-        start = time.perf_counter()
-        conn = await idle.get()
-        status = await conn.get(request)
-        latencies.append((time.perf_counter() - start) * 1000)
-        idle.put_nowait(conn)
-        failures += status != 200
-
-    for _ in range(100):  # warm up
-        await one()
-    latencies.clear()
-    tasks = []
-    begin = time.perf_counter()
-    for i in range(RATE * SECONDS):
-        delay = begin + i / RATE - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one()))
-    await asyncio.gather(*tasks)
-    achieved = len(tasks) / (time.perf_counter() - begin)
-    while not idle.empty():
-        idle.get_nowait().writer.close()
-    if failures:
-        raise SystemExit(f"{failures} requests to {path} failed")
-    print(f"  {path}: sent {len(tasks)} requests at {achieved:,.0f}/s")
-    return latencies
-
-
-def pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=1000)[int(q * 1000) - 1]
-
-
 def cold_build(platform: Platform) -> None:
     template = environment().get_template("trustcentre/public.html")
     rounds = 5 if QUICK else 20
@@ -156,40 +85,23 @@ def main() -> None:
         seed(platform)
         cold_build(platform)
         platform.close()
-        port = free_port()
-        env = {
-            **os.environ,
-            "TRUSTDESK_DATA_DIR": str(settings.data_dir),
-            "TRUSTDESK_LOG_LEVEL": "WARNING",
-        }
-        exe = Path(sys.executable).with_name("trustdesk")
-        server = subprocess.Popen(
-            [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the server did not start")
-                time.sleep(0.1)
+        with serve(settings.data_dir) as server:
             print(f"HTTP, target {RATE}/s for {SECONDS} s each:")
-            figures = {p: asyncio.run(paced(port, p)) for p in ("/healthz", "/trust-centre",
-                                                                 "/trust-centre/feed.atom")}  # fmt: skip
-        finally:
-            server.terminate()
-            server.wait(timeout=15)
-    base = pct(figures["/healthz"], 0.99)
-    for path, values in figures.items():
-        p99 = pct(values, 0.99)
+            figures = {}
+            for path in ("/healthz", "/trust-centre", "/trust-centre/feed.atom"):
+                figures[path] = paced(
+                    server.port, [request("GET", path)], rate=RATE, count=RATE * SECONDS,
+                    warmup=100,
+                )  # fmt: skip
+                print(
+                    f"  {path}: sent {RATE * SECONDS} requests at {figures[path].achieved:,.0f}/s"
+                )
+    base = figures["/healthz"].p(0.99)
+    for path, sample in figures.items():
+        p99 = sample.p(0.99)
         note = "baseline" if path == "/healthz" else f"{p99 / base:.2f} x baseline"
         target = "" if path == "/healthz" else f"  (target p99 <= {TARGET_P99_MS:.0f} ms)"
-        print(f"  GET {path:26s} p50 {pct(values, 0.5):6.2f} ms  p99 {p99:6.2f} ms  {note}{target}")
+        print(f"  GET {path:26s} p50 {sample.p(0.5):6.2f} ms  p99 {p99:6.2f} ms  {note}{target}")
 
 
 if __name__ == "__main__":

@@ -5,14 +5,15 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.console import Console
 
 if TYPE_CHECKING:  # imported when used: `trustdesk --help` must not load the storage stack
     from rich.progress import Progress
+    from sqlalchemy.orm import Session
 
     from trustdesk.platform import Platform
 
@@ -24,6 +25,7 @@ __all__ = [
     "out",
     "print_json",
     "progress",
+    "run_and_show",
     "working",
 ]
 
@@ -74,6 +76,33 @@ def print_json(value: Any) -> None:
     else:
         text = json.dumps(value, indent=2, default=str)
     sys.stdout.write(text + "\n")
+
+
+T = TypeVar("T")
+
+
+def run_and_show(
+    call: Callable[[Platform, Session], T],
+    *,
+    as_json: bool,
+    text: Callable[[T], Iterable[str]],
+    json_of: Callable[[T], Any] | None = None,
+    write: bool = False,
+    markup: bool = False,
+) -> T:
+    """The usual command: `call` the service in a session of this command's platform (a read, or
+    with `write` a transaction committed before anything is printed), then print what it returned
+    as JSON (`json_of` of it, or itself) or as `text`'s lines (taken literally unless `markup`:
+    square brackets in titles and categories are text, not Rich styles)."""
+    platform = open_platform()
+    with platform.db.transaction() if write else platform.db.reading() as session:
+        found = call(platform, session)
+    if as_json:
+        print_json(found if json_of is None else json_of(found))
+    else:
+        for line in text(found):
+            out.print(line, markup=markup)
+    return found
 
 
 def _columns(description: str) -> tuple[Any, ...]:

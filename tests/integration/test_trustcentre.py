@@ -235,6 +235,56 @@ def test_risks_add_and_list_follow_the_contract_and_reject_bad_input(cli, platfo
     assert actions(platform, "risk").count("risk.added") == 2
 
 
+def test_the_register_and_listings_read_the_same_as_text_and_as_json(cli):
+    owner = staff(cli)
+    added = cli(
+        "risks", "add", "--title", "Card testing", "--category", "fraud", "--likelihood", "4",
+        "--impact", "3", "--owner", owner,
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    risk_id = json.loads(cli("risks", "list", "--json").stdout)[0]["id"]
+    line = f"risk {risk_id}: Card testing [fraud] score 12, owner {owner}"
+    assert added.stdout.strip() == line
+    changed = cli(
+        "risks", "update", str(risk_id), "--residual-likelihood", "2", "--residual-impact", "2"
+    )
+    assert changed.stdout.strip() == line.replace("score 12,", "score 12, residual 4,")
+    reviewed = json.loads(cli("risks", "review", str(risk_id), "--json").stdout)
+    assert reviewed["id"] == risk_id and reviewed["residual_score"] == 4
+    linked = cli("risks", "link", str(risk_id), "--kind", "alert", "--ref", "7", "--json")
+    assert linked.exit_code == 0, linked.output
+    assert json.loads(cli("risks", "show", str(risk_id), "--json").stdout) == json.loads(
+        linked.stdout
+    )
+    assert cli("risks", "show", str(risk_id)).stdout == cli("risks", "list").stdout
+    assert cli("risks", "show", "999").exit_code == 3
+    heat = cli("risks", "heatmap", "--residual")
+    assert heat.stdout.splitlines()[0] == "impact \\ likelihood  1  2  3  4  5"
+    assert heat.stdout.splitlines()[4] == "                  2   0  1  0  0  0"
+    cells = json.loads(cli("risks", "heatmap", "--json").stdout)["cells"]
+    assert cells[2][3] == 1 and sum(map(sum, cells)) == 1
+
+    published = cli("trustcentre", "statement", "publish", "--title", "Hello", "--body", "B")
+    assert published.stdout.startswith("statement ") and published.stdout.strip().endswith(
+        " published"
+    )
+    statements = json.loads(cli("trustcentre", "statement", "list", "--json").stdout)
+    assert [s["title"] for s in statements] == ["Hello"]
+    assert cli("trustcentre", "statement", "list").stdout.strip().endswith("  Hello")
+    cli(
+        "trustcentre", "section", "set", "encryption", "--title", "Encryption", "--owner", owner,
+        "--body", "Encrypted.",
+    )  # fmt: skip
+    assert cli("trustcentre", "section", "list").stdout.strip() == (
+        f"encryption  practice  Encryption  (owner {owner})"
+    )
+    assert json.loads(cli("trustcentre", "section", "list", "--json").stdout)[0]["key"] == (
+        "encryption"
+    )
+    assert cli("trustcentre", "document", "requests").stdout == ""
+    assert cli("trustcentre", "document", "refuse", "999").exit_code == 3
+
+
 def test_risk_changes_links_overdue_reviews_and_csv_through_the_api(
     cli, client, token_for, platform
 ):

@@ -18,13 +18,13 @@ import json
 from collections.abc import Iterator, Sequence
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from trustdesk.cases.models import Case, CaseEvent
 from trustdesk.crypto import Vault
 from trustdesk.customers import public as customers
-from trustdesk.trust.public import Observations, dimension_mask
+from trustdesk.trust.public import Observations, TimeColumnSignal, dimension_mask
 
 __all__ = ["CASES_SIGNAL", "CaseHandlingSignal", "observation_of"]
 
@@ -53,12 +53,19 @@ def observation_of(
     return None
 
 
-class CaseHandlingSignal:
+class CaseHandlingSignal(TimeColumnSignal):
     name = "cases"
     label = "how the customer's complaints were handled"
     topics: tuple[str, ...] = ()
+    time_column = CaseEvent.at
 
-    def read(self, session: Session, *, after_ref: int, batch_size: int) -> Iterator[Observations]:
+    def _read(
+        self,
+        session: Session,
+        after_ref: int,
+        batch_size: int,
+        conditions: Sequence[ColumnElement[bool]],
+    ) -> Iterator[Observations]:
         after = after_ref
         while True:
             batch = session.execute(
@@ -75,6 +82,7 @@ class CaseHandlingSignal:
                     CaseEvent.id > after,
                     CaseEvent.kind.in_(_KINDS),
                     Case.customer_id.is_not(None),
+                    *conditions,
                 )
                 .order_by(CaseEvent.id)
                 .limit(batch_size)

@@ -140,17 +140,29 @@ def _batch(rows: Sequence[tuple[object, ...]]) -> FeedbackBatch:
 
 
 def iter_feedback_batches(
-    session: Session, *, after_id: int = 0, batch_size: int = 100_000
+    session: Session,
+    *,
+    after_id: int = 0,
+    batch_size: int = 100_000,
+    at_from: datetime | None = None,
+    at_to: datetime | None = None,
 ) -> Iterator[FeedbackBatch]:
-    """Analysed feedback with id > after_id, in id order, `batch_size` rows at a time.
+    """Analysed feedback with id > after_id, in id order, `batch_size` rows at a time; only
+    that written at or after `at_from` and before `at_to` when given.
 
     Stops before the oldest row still waiting for analysis, so a reader that remembers the last id
     it saw (the trust index's watermark) never skips a row analysed later.
     """
     last = after_id
     pending = first_pending_id(session, after_id=after_id)
+    window = [
+        *([Feedback.at >= at_from] if at_from is not None else []),
+        *([Feedback.at < at_to] if at_to is not None else []),
+    ]
     while True:
-        query = select(*_COLUMNS).where(Feedback.id > last, Feedback.p_negative.is_not(None))
+        query = select(*_COLUMNS).where(
+            Feedback.id > last, Feedback.p_negative.is_not(None), *window
+        )
         if pending is not None:
             query = query.where(Feedback.id < pending)
         rows = session.execute(query.order_by(Feedback.id).limit(batch_size)).all()

@@ -20,13 +20,13 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
 from trustdesk.crypto import Vault
 from trustdesk.customers import public as customers
 from trustdesk.fraud.models import FraudLabel, FraudTransaction
-from trustdesk.trust.public import Observations, dimension_mask
+from trustdesk.trust.public import Observations, TimeColumnSignal, dimension_mask
 
 __all__ = ["FRAUD_SIGNAL", "VALUES", "FalseDeclineSignal"]
 
@@ -35,12 +35,15 @@ WEIGHTS = {"decline": 2.0, "step_up": 1.0}  # a refused payment is felt more tha
 _DIMS = dimension_mask(["ability", "benevolence"])
 
 
-class FalseDeclineSignal:
+class FalseDeclineSignal(TimeColumnSignal):
     name = "fraud"
     label = "payments we declined or challenged that were genuine"
     topics: tuple[str, ...] = ()
+    time_column = FraudLabel.known_at
 
-    def _query(self, after_ref: int, limit: int) -> Select[int, datetime, str, str | None]:
+    def _query(
+        self, after_ref: int, limit: int, conditions: Sequence[ColumnElement[bool]] = ()
+    ) -> Select[int, datetime, str, str | None]:
         return (
             select(
                 FraudLabel.id,
@@ -53,15 +56,22 @@ class FalseDeclineSignal:
                 FraudLabel.id > after_ref,
                 FraudLabel.label == "genuine",
                 FraudTransaction.decision.in_(list(VALUES)),
+                *conditions,
             )
             .order_by(FraudLabel.id)
             .limit(limit)
         )
 
-    def read(self, session: Session, *, after_ref: int, batch_size: int) -> Iterator[Observations]:
+    def _read(
+        self,
+        session: Session,
+        after_ref: int,
+        batch_size: int,
+        conditions: Sequence[ColumnElement[bool]],
+    ) -> Iterator[Observations]:
         after = after_ref
         while True:
-            batch = session.execute(self._query(after, batch_size)).all()
+            batch = session.execute(self._query(after, batch_size, conditions)).all()
             if not batch:
                 return
             ids = customers.customer_ids(session, [r[2] for r in batch])

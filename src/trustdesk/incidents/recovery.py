@@ -35,7 +35,7 @@ from trustdesk.customers import public as customers
 from trustdesk.feedback import public as feedback
 from trustdesk.incidents.models import AffectedRecord
 from trustdesk.incidents.register.service import load
-from trustdesk.trust.public import registered_signals
+from trustdesk.trust.public import observations_between, registered_signals, utc_of
 
 __all__ = [
     "DEFAULT_WINDOW_DAYS",
@@ -257,8 +257,8 @@ def _evidence(session: Session, start: int, end: int) -> Evidence:
     for signal in registered_signals():
         if signal.name == _OWN_SIGNAL:
             continue
-        for obs in signal.read(session, after_ref=0, batch_size=100_000):
-            keep = (obs.customer_id >= 0) & (obs.at >= start) & (obs.at < end)
+        for obs in observations_between(session, signal, start=start, end=end):
+            keep = obs.customer_id >= 0
             parts.append((obs.customer_id[keep], obs.at[keep], obs.value[keep], obs.weight[keep]))
     if not parts:
         empty = np.zeros(0, dtype=np.int64)
@@ -270,7 +270,9 @@ def _related(session: Session, affected: set[int], t0: int, span: int) -> Relate
     privacy = 1 << feedback.TOPICS.index("privacy_security")
     counts = dict.fromkeys(("ab", "aa", "pb", "pa", "ua", "upa"), 0)
     wanted = np.fromiter(affected, dtype=np.int64, count=len(affected))
-    for batch in feedback.iter_feedback_batches(session):
+    for batch in feedback.iter_feedback_batches(
+        session, at_from=utc_of(t0 - span), at_to=utc_of(t0 + span)
+    ):
         known = batch.customer_id >= 0
         mine = known & np.isin(batch.customer_id, wanted)
         others = known & ~mine

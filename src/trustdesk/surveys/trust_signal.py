@@ -15,14 +15,14 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from trustdesk.crypto import Vault
 from trustdesk.customers import public as customers
 from trustdesk.surveys.bank import DIMENSIONS
 from trustdesk.surveys.models import Survey, SurveyResponse
-from trustdesk.trust.public import Observations, dimension_mask
+from trustdesk.trust.public import Observations, TimeColumnSignal, dimension_mask
 
 __all__ = ["DIRECT_WEIGHT", "SURVEY_SIGNAL", "SurveySignal"]
 
@@ -31,12 +31,19 @@ NEGATIVE_BELOW = 35.0  # a dimension score this low counts as a complaint-like r
 _MASKS = [dimension_mask([d]) for d in DIMENSIONS]
 
 
-class SurveySignal:
+class SurveySignal(TimeColumnSignal):
     name = "surveys"
     label = "what customers answered in trust surveys"
     topics: tuple[str, ...] = ()
+    time_column = SurveyResponse.submitted_at
 
-    def read(self, session: Session, *, after_ref: int, batch_size: int) -> Iterator[Observations]:
+    def _read(
+        self,
+        session: Session,
+        after_ref: int,
+        batch_size: int,
+        conditions: Sequence[ColumnElement[bool]],
+    ) -> Iterator[Observations]:
         columns = [getattr(SurveyResponse, d) for d in DIMENSIONS]
         while True:
             batch = session.execute(
@@ -50,6 +57,7 @@ class SurveySignal:
                     SurveyResponse.id > after_ref,
                     SurveyResponse.respondent == "customer",
                     SurveyResponse.customer_id.is_not(None),
+                    *conditions,
                 )
                 .order_by(SurveyResponse.id)
                 .limit(batch_size)

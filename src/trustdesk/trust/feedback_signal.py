@@ -21,7 +21,7 @@ from trustdesk.feedback.public import (
     feedback_items,
     iter_feedback_batches,
 )
-from trustdesk.trust.signals import DIMENSIONS, Observations
+from trustdesk.trust.signals import DIMENSIONS, Observations, utc_of
 
 __all__ = ["FEEDBACK_SIGNAL", "STATED_SHARE", "FeedbackSignal", "feedback_observations"]
 
@@ -77,6 +77,14 @@ class FeedbackSignal:
 
     def read(self, session: Session, *, after_ref: int, batch_size: int) -> Iterator[Observations]:
         for batch in iter_feedback_batches(session, after_id=after_ref, batch_size=batch_size):
+            yield feedback_observations(batch)
+
+    def read_between(
+        self, session: Session, *, start: int, end: int, batch_size: int
+    ) -> Iterator[Observations]:
+        for batch in iter_feedback_batches(
+            session, batch_size=batch_size, at_from=utc_of(start), at_to=utc_of(end)
+        ):
             yield feedback_observations(batch)
 
     def describe(self, session: Session, vault: Vault, refs: Sequence[int]) -> dict[int, str]:

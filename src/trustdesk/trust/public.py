@@ -1,5 +1,6 @@
-"""What other capabilities may know about trust: customers' indices, as plain frozen data; and
-the registry of signals (`register_signal`), which the manifest wires every declared signal to."""
+"""What other capabilities may know about trust: customers' indices, as plain frozen data; the
+registry of signals (`register_signal`), which the manifest wires every declared signal to; and
+a time-windowed read of a signal's observations (`observations_between`)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,13 @@ from trustdesk.trust.signals import (
     DIMENSIONS,
     Observations,
     Signal,
+    TimeColumnSignal,
+    WindowedSignal,
     dimension_mask,
+    observations_between,
     register_signal,
     registered_signals,
+    utc_of,
 )
 
 __all__ = [
@@ -29,12 +34,16 @@ __all__ = [
     "Observations",
     "RaisedAlert",
     "Signal",
+    "TimeColumnSignal",
+    "WindowedSignal",
     "alerts_raised_since",
     "customer_trust",
     "customer_trust_indices",
     "dimension_mask",
+    "observations_between",
     "register_signal",
     "registered_signals",
+    "utc_of",
 ]
 
 _PAGE = 5000

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from trustdesk import capabilities
@@ -23,9 +25,13 @@ __all__ = [
     "DIMENSIONS",
     "Observations",
     "Signal",
+    "TimeColumnSignal",
+    "WindowedSignal",
     "dimension_mask",
+    "observations_between",
     "register_signal",
     "registered_signals",
+    "utc_of",
 ]
 
 DIMENSIONS: tuple[str, ...] = ("ability", "integrity", "benevolence", "data_care")
@@ -108,6 +114,65 @@ class Signal(Protocol):
     def describe(self, session: Session, vault: Vault, refs: Sequence[int]) -> dict[int, str]:
         """A short, displayable description of each evidence row (for explanations)."""
         ...
+
+
+@runtime_checkable
+class WindowedSignal(Protocol):
+    """A signal that can also read only the source rows of a time window (optional: a signal
+    without it is read whole and filtered, see `observations_between`)."""
+
+    def read_between(
+        self, session: Session, *, start: int, end: int, batch_size: int
+    ) -> Iterator[Observations]:
+        """Observations with start <= at < end (epoch seconds UTC), in ascending ref order."""
+        ...
+
+
+def utc_of(epoch_s: int) -> datetime:
+    """The UTC time of whole epoch seconds: `at >= utc_of(start)` in SQL keeps exactly the rows
+    whose observation has `at >= start` (an observation's `at` is its time's whole seconds)."""
+    return datetime.fromtimestamp(epoch_s, UTC)
+
+
+class TimeColumnSignal:
+    """Base of a signal whose source rows carry the observation's time in one column
+    (`time_column`): `read` and the windowed `read_between` both come from its `_read`, which
+    adds `conditions` to its query (none, or the window on `time_column`)."""
+
+    time_column: ClassVar[Any]
+
+    def read(self, session: Session, *, after_ref: int, batch_size: int) -> Iterator[Observations]:
+        return self._read(session, after_ref, batch_size, ())
+
+    def read_between(
+        self, session: Session, *, start: int, end: int, batch_size: int
+    ) -> Iterator[Observations]:
+        column = type(self).time_column  # a mapped column is a descriptor: read it off the class
+        return self._read(session, 0, batch_size, (column >= utc_of(start), column < utc_of(end)))
+
+    def _read(
+        self,
+        session: Session,
+        after_ref: int,
+        batch_size: int,
+        conditions: Sequence[ColumnElement[bool]],
+    ) -> Iterator[Observations]:
+        raise NotImplementedError
+
+
+def observations_between(
+    session: Session, signal: Signal, *, start: int, end: int, batch_size: int = 100_000
+) -> Iterator[Observations]:
+    """The signal's observations with start <= at < end (epoch seconds UTC): through its own
+    windowed read when it has one (`WindowedSignal`: rows outside the window are not read from
+    the database), else its whole `read`, filtered here."""
+    if isinstance(signal, WindowedSignal):
+        yield from signal.read_between(session, start=start, end=end, batch_size=batch_size)
+        return
+    for obs in signal.read(session, after_ref=0, batch_size=batch_size):
+        keep = (obs.at >= start) & (obs.at < end)
+        if keep.any():
+            yield obs.take(keep)
 
 
 _REGISTRY: dict[str, Signal] = {}

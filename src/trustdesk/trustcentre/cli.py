@@ -3,20 +3,22 @@ register)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session
 
 from trustdesk.bounds import parse_row_id
-from trustdesk.console import cli_actor, open_platform, out, print_json
+from trustdesk.console import cli_actor, open_platform, out, run_and_show
 from trustdesk.db import utcnow
 from trustdesk.errors import InvalidInput
 from trustdesk.serving import public_base_url
 from trustdesk.trustcentre import documents
 from trustdesk.trustcentre import risks as register
-from trustdesk.trustcentre.promises import compute_promises
+from trustdesk.trustcentre.promises import Promise, compute_promises
 from trustdesk.trustcentre.sections import KINDS, list_sections, set_section
 from trustdesk.trustcentre.statements import list_statements, publish_statement
 
@@ -53,48 +55,45 @@ def statement_publish(
     as_json: AsJson = False,
 ) -> None:
     """Publish a statement on /trust-centre and in its feed."""
-    platform = open_platform()
-    with platform.db.transaction() as session:
-        row = publish_statement(
+    run_and_show(
+        lambda _, session: publish_statement(
             session, title=title, body=body, incident_id=incident, actor=cli_actor(),
             now=utcnow(),
-        )  # fmt: skip
-        statement_id = row.id
-    if as_json:
-        print_json({"id": statement_id})
-    else:
-        out.print(f"statement {statement_id} published")
+        ).id,
+        as_json=as_json, write=True, json_of=lambda statement_id: {"id": statement_id},
+        text=lambda statement_id: [f"statement {statement_id} published"],
+    )  # fmt: skip
 
 
 @statement_app.command("list")
 def statement_list(as_json: AsJson = False) -> None:
     """Published statements, newest first."""
-    platform = open_platform()
-    with platform.db.reading() as session:
-        rows = [
+    run_and_show(
+        lambda _, session: [
             {"id": s.id, "title": s.title, "incident_id": s.incident_id,
              "published_at": _iso(s.published_at)}
             for s in list_statements(session)
-        ]  # fmt: skip
-    if as_json:
-        print_json(rows)
-        return
-    for r in rows:
-        out.print(f"{r['id']}  {r['published_at']}  {r['title']}")
+        ],
+        as_json=as_json,
+        text=lambda rows: [f"{r['id']}  {r['published_at']}  {r['title']}" for r in rows],
+    )  # fmt: skip
 
 
 @app.command("promises")
 def promises(as_json: AsJson = False) -> None:
     """Each promise with the figure measured from our records, its target, count and period."""
-    platform = open_platform()
-    with platform.db.reading() as session:
-        found = compute_promises(session, utcnow())
-    if as_json:
-        print_json([p.as_json() for p in found])
-        return
-    for p in found:
-        state = "not enough data" if p.kept is None else ("kept" if p.kept else "NOT KEPT")
-        out.print(f"{p.promise}\n  {p.measure}: {p.shown} (target {p.target_shown}) - {state}")
+
+    def lines(found: list[Promise]) -> Iterator[str]:
+        for p in found:
+            state = "not enough data" if p.kept is None else ("kept" if p.kept else "NOT KEPT")
+            yield f"{p.promise}\n  {p.measure}: {p.shown} (target {p.target_shown}) - {state}"
+
+    run_and_show(
+        lambda _, session: compute_promises(session, utcnow()),
+        as_json=as_json,
+        json_of=lambda found: [p.as_json() for p in found],
+        text=lines,
+    )
 
 
 @section_app.command("set")
@@ -118,13 +117,13 @@ def section_set(
             due = datetime.fromisoformat(review_due)
         except ValueError:
             raise InvalidInput(f"--review-due {review_due!r}: expected an ISO date") from None
-    platform = open_platform()
-    with platform.db.transaction() as session:
-        set_section(
+    run_and_show(
+        lambda _, session: set_section(
             session, key=key, title=title, body=text, owner=owner, kind=kind, review_due=due,
             position=position, actor=cli_actor(), now=utcnow(),
-        )  # fmt: skip
-    out.print(f"section {key} saved")
+        ),
+        as_json=False, write=True, text=lambda _: [f"section {key} saved"],
+    )  # fmt: skip
 
 
 def _read(file: Path | None) -> str:
@@ -137,18 +136,17 @@ def _read(file: Path | None) -> str:
 
 @section_app.command("list")
 def section_list(as_json: AsJson = False) -> None:
-    platform = open_platform()
-    with platform.db.reading() as session:
-        rows = [
+    run_and_show(
+        lambda _, session: [
             {"key": s.key, "title": s.title, "kind": s.kind, "owner": s.owner,
              "review_due": _iso(s.review_due) if s.review_due else None}
             for s in list_sections(session)
-        ]  # fmt: skip
-    if as_json:
-        print_json(rows)
-        return
-    for r in rows:
-        out.print(f"{r['key']}  {r['kind']}  {r['title']}  (owner {r['owner']})")
+        ],
+        as_json=as_json,
+        text=lambda rows: [
+            f"{r['key']}  {r['kind']}  {r['title']}  (owner {r['owner']})" for r in rows
+        ],
+    )  # fmt: skip
 
 
 @document_app.command("add")
@@ -165,13 +163,14 @@ def document_add(
         content = file.read_bytes()
     except OSError as exc:
         raise InvalidInput(f"{file}: cannot read it ({exc.__class__.__name__})") from None
-    platform = open_platform()
-    with platform.db.transaction() as session:
-        info = documents.add_document(
+    run_and_show(
+        lambda _, session: documents.add_document(
             session, key=key, title=title, description=description, access=access, terms=terms,
             filename=file.name, content=content, actor=cli_actor(), now=utcnow(),
-        )  # fmt: skip
-    out.print(f"document {info.key} saved ({info.access}, {info.size} bytes)")
+        ),
+        as_json=False, write=True,
+        text=lambda info: [f"document {info.key} saved ({info.access}, {info.size} bytes)"],
+    )  # fmt: skip
 
 
 @document_app.command("requests")
@@ -180,28 +179,27 @@ def document_requests(
     as_json: AsJson = False,
 ) -> None:
     """Requests for documents (pending ones unless --all); the requester's email is not shown."""
-    platform = open_platform()
-    with platform.db.reading() as session:
-        rows = [
+    run_and_show(
+        lambda _, session: [
             {"id": r.id, "document": r.document_key, "company": r.company, "status": r.status,
              "requested_at": _iso(r.requested_at), "downloads": r.downloads}
             for r in documents.list_requests(session, status=None if all_ else "pending")
-        ]  # fmt: skip
-    if as_json:
-        print_json(rows)
-        return
-    for r in rows:
-        out.print(f"{r['id']}  {r['document']}  {r['company']}  {r['status']}", markup=False)
+        ],
+        as_json=as_json,
+        text=lambda rows: [
+            f"{r['id']}  {r['document']}  {r['company']}  {r['status']}" for r in rows
+        ],
+    )  # fmt: skip
 
 
 def _decide(request_id: int, approve: bool) -> None:
-    platform = open_platform()
-    with platform.db.transaction() as session:
-        status = documents.decide_request(
+    run_and_show(
+        lambda platform, session: documents.decide_request(
             session, platform.vault, request_id, approve=approve,
             base_url=public_base_url(platform.settings), actor=cli_actor(), now=utcnow(),
-        )  # fmt: skip
-    out.print(f"document request {request_id}: {status}")
+        ),
+        as_json=False, write=True, text=lambda status: [f"document request {request_id}: {status}"],
+    )  # fmt: skip
 
 
 @document_app.command("approve")
@@ -227,16 +225,23 @@ RiskId = Annotated[int, typer.Argument(parser=parse_row_id, help="The risk id.")
 Scale = Annotated[int, typer.Option(min=1, max=5)]
 
 
-def _show(view: register.RiskView, as_json: bool) -> None:
-    if as_json:
-        print_json(view.as_json())
-        return
+def _line(view: register.RiskView) -> str:
     residual = f", residual {view.residual_score}" if view.residual_score is not None else ""
     flag = " OVERDUE REVIEW" if view.overdue else ""
-    out.print(
+    return (
         f"risk {view.id}: {view.title} [{view.category}] score {view.inherent_score}{residual}, "
         f"owner {view.owner}{flag}"
     )
+
+
+def _risk(
+    call: Callable[[Session], register.RiskView], as_json: bool, *, write: bool = True
+) -> None:
+    """One risk changed (or read) by `call`, then shown as JSON or one line."""
+    run_and_show(
+        lambda _, session: call(session), as_json=as_json, write=write,
+        json_of=lambda view: view.as_json(), text=lambda view: [_line(view)],
+    )  # fmt: skip
 
 
 @risks_app.command("add")
@@ -265,10 +270,9 @@ def risks_add(
         "treatment": treatment, "treatment_plan": treatment_plan,
         "review_every_days": review_every_days,
     }  # fmt: skip
-    platform = open_platform()
-    with platform.db.transaction() as session:
-        view = register.add_risk(session, values, actor=cli_actor(), now=utcnow())
-    _show(view, as_json)
+    _risk(
+        lambda session: register.add_risk(session, values, actor=cli_actor(), now=utcnow()), as_json
+    )
 
 
 @risks_app.command("list")
@@ -279,24 +283,19 @@ def risks_list(
     as_json: AsJson = False,
 ) -> None:
     """The register, highest inherent score first."""
-    platform = open_platform()
-    with platform.db.reading() as session:
-        found = register.list_risks(
+    run_and_show(
+        lambda _, session: register.list_risks(
             session, now=utcnow(), category=category, overdue_only=overdue,
             include_closed=include_closed,
-        )  # fmt: skip
-    if as_json:
-        print_json([r.as_json() for r in found])
-        return
-    for view in found:
-        _show(view, False)
+        ),
+        as_json=as_json, json_of=lambda found: [r.as_json() for r in found],
+        text=lambda found: [_line(view) for view in found],
+    )  # fmt: skip
 
 
 @risks_app.command("show")
 def risks_show(risk_id: RiskId, as_json: AsJson = False) -> None:
-    platform = open_platform()
-    with platform.db.reading() as session:
-        _show(register.get_risk(session, risk_id, now=utcnow()), as_json)
+    _risk(lambda session: register.get_risk(session, risk_id, now=utcnow()), as_json, write=False)
 
 
 @risks_app.command("update")
@@ -321,22 +320,22 @@ def risks_update(
         "treatment": treatment, "treatment_plan": treatment_plan, "status": status,
         "review_every_days": review_every_days,
     }  # fmt: skip
-    platform = open_platform()
-    with platform.db.transaction() as session:
-        view = register.update_risk(
-            session, risk_id, {k: v for k, v in given.items() if v is not None},
-            actor=cli_actor(), now=utcnow(),
-        )  # fmt: skip
-    _show(view, as_json)
+    changes = {k: v for k, v in given.items() if v is not None}
+    _risk(
+        lambda session: register.update_risk(
+            session, risk_id, changes, actor=cli_actor(), now=utcnow()
+        ),
+        as_json,
+    )
 
 
 @risks_app.command("review")
 def risks_review(risk_id: RiskId, as_json: AsJson = False) -> None:
     """Record a review: the next one is due one cadence from now."""
-    platform = open_platform()
-    with platform.db.transaction() as session:
-        view = register.review_risk(session, risk_id, actor=cli_actor(), now=utcnow())
-    _show(view, as_json)
+    _risk(
+        lambda session: register.review_risk(session, risk_id, actor=cli_actor(), now=utcnow()),
+        as_json,
+    )
 
 
 @risks_app.command("link")
@@ -348,12 +347,12 @@ def risks_link(
     as_json: AsJson = False,
 ) -> None:
     """Link an event that materialised the risk."""
-    platform = open_platform()
-    with platform.db.transaction() as session:
-        view = register.link_event(
+    _risk(
+        lambda session: register.link_event(
             session, risk_id, kind=kind, ref=ref, note=note, actor=cli_actor(), now=utcnow()
-        )
-    _show(view, as_json)
+        ),
+        as_json,
+    )
 
 
 @risks_app.command("export")
@@ -377,13 +376,17 @@ def risks_heatmap(
     as_json: AsJson = False,
 ) -> None:
     """Open risks per likelihood (columns 1-5) and impact (rows 5-1)."""
-    platform = open_platform()
-    with platform.db.reading() as session:
-        cells = register.heat_map(register.list_risks(session, now=utcnow()), residual=residual)
-    if as_json:
-        print_json({"cells": cells, "rows": "impact 1-5", "columns": "likelihood 1-5"})
-        return
-    out.print("impact \\ likelihood  1  2  3  4  5")
-    for impact in range(5, 0, -1):
-        row = "".join(f"{n:3d}" for n in cells[impact - 1])
-        out.print(f"{impact:>19} {row}")
+
+    def lines(cells: list[list[int]]) -> Iterator[str]:
+        yield "impact \\ likelihood  1  2  3  4  5"
+        for impact in range(5, 0, -1):
+            yield f"{impact:>19} " + "".join(f"{n:3d}" for n in cells[impact - 1])
+
+    run_and_show(
+        lambda _, session: register.heat_map(
+            register.list_risks(session, now=utcnow()), residual=residual
+        ),
+        as_json=as_json,
+        json_of=lambda cells: {"cells": cells, "rows": "impact 1-5", "columns": "likelihood 1-5"},
+        text=lines,
+    )
