@@ -54,6 +54,9 @@ from trustdesk.trust.signals import Observations
 QUICK = os.environ.get("TRUSTDESK_BENCH_QUICK") == "1" or "--quick" in sys.argv
 PART_ROWS = 50_000
 BATCH = 100_000
+FRAUD_DATA = (
+    Path(__file__).resolve().parents[2] / "shared/data/card-transactions/transactions.csv.gz"
+)
 VALUE = {"negative": 15.0, "neutral": 55.0, "positive": 90.0}
 
 
@@ -214,6 +217,120 @@ def _history_memory(payments: int) -> None:
     print(f"  {grown / 2**20:,.0f} MiB resident, {grown / payments:,.0f} bytes per payment")
 
 
+def _fraud_training(path: Path) -> None:
+    """`fraud train` on a transactions file: the latest window (7 training days, 7 days' label
+    delay, 7 validation days, with 75 days of history before them for the feature windows),
+    embedded against a 2-worker LocalCluster (`DaskGroups` features, `DaskTrainer` trees)."""
+    if not path.is_file():
+        print(f"\nfraud training: skipped ({path} not found; set TRUSTDESK_BENCH_TRANSACTIONS)")
+        return
+    from trustdesk.fraud.learning.backtest import load_transactions
+    from trustdesk.fraud.learning.distributed import DaskTrainer
+    from trustdesk.fraud.learning.features import DaskGroups
+    from trustdesk.fraud.training import Engine, TrainingWindow, train_frame
+
+    frame = load_transactions(path)
+    window = TrainingWindow(7, 7, 7)
+    print(f"\nfraud training (`fraud train`), {path.name}: {len(frame):,} payments in the file")
+
+    def show(name: str, took: float, result: Any, base: float | None) -> None:
+        m = result.metrics_all
+        ratio = "(baseline)" if base is None else f"x{base / took:.2f}"
+        print(f"  {name:<18} {took:>7.1f} s  {ratio:<10}  validation AUC {m.auc:.3f}  "
+              f"AP {m.ap:.3f}  ({result.train_rows:,} training rows)")  # fmt: skip
+
+    start = time.perf_counter()
+    result, _ = train_frame(frame, window)
+    embedded = time.perf_counter() - start
+    show("embedded", embedded, result, None)
+    cluster, client = _cluster(2)
+    try:
+        trainer = DaskTrainer(client)
+        engine = Engine(DaskGroups(client, shards=8), trainer, trainer.describe)
+        start = time.perf_counter()
+        result, _ = train_frame(frame, window, engine)
+        took = time.perf_counter() - start
+    finally:
+        client.close()
+        cluster.close()
+    show("dask, 2 workers", took, result, embedded)
+    print(f"  (workers that held training rows, per training: {trainer.machines})")
+
+
+def _postgres_url() -> str | None:
+    return os.environ.get("TRUSTDESK_BENCH_POSTGRES_URL") or os.environ.get(
+        "TRUSTDESK_TEST_POSTGRES_URL"
+    )
+
+
+def _retention(rows: int) -> None:
+    """The payments' retention sweep (`retention apply`: old payments lose their customer link)
+    on PostgreSQL, against what a Dask path would have to add before any work: reading the same
+    rows out of the database. `rows` payments over 400 days on a fresh database, half past the
+    cut-off."""
+    url = _postgres_url()
+    if not url:
+        print("\nretention sweep: skipped (set TRUSTDESK_BENCH_POSTGRES_URL)")
+        return
+    from datetime import timedelta
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from trustdesk import migrate
+    from trustdesk.db import Database
+    from trustdesk.fraud.retention import PAYMENT_RETENTION
+
+    server_url = make_url(url)
+    name = f"trustdesk_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        db = Database(server_url.set(database=name).render_as_string(hide_password=False))
+        migrate.upgrade(db)
+        now = datetime.now(UTC)
+        with db.transaction() as session:
+            session.execute(
+                text(
+                    "INSERT INTO fraud_transactions (transaction_id, at, received_at, customer_ref,"
+                    " terminal_id, amount, currency, channel, device_id, content_hash)"
+                    " SELECT 'tx' || g, :start + g * (interval '400 days' / :n), now(),"
+                    " 'card' || (g % 50000), 'term' || (g % 5000), 42.00, 'EUR', 'pos',"
+                    " 'dev' || (g % 50000), md5(g::text) FROM generate_series(1, :n) AS g"
+                ),
+                {"start": now - timedelta(days=400), "n": rows},
+            )
+        with db.transaction() as session:
+            session.execute(text("ANALYZE fraud_transactions"))
+        cutoff = now - timedelta(days=200)
+        with db.transaction() as session:
+            start = time.perf_counter()
+            read = session.execute(
+                text(
+                    "SELECT id, customer_ref, device_id FROM fraud_transactions"
+                    " WHERE at < :c AND customer_ref <> 'anonymised'"
+                ),
+                {"c": cutoff},
+            ).all()
+            read_s = time.perf_counter() - start
+        with db.transaction() as session:
+            start = time.perf_counter()
+            changed = PAYMENT_RETENTION.apply(session, cutoff, "anonymise")
+            sweep_s = time.perf_counter() - start
+        assert changed == len(read), (changed, len(read))
+        db.dispose()
+        print(f"\nretention sweep on PostgreSQL, {rows:,} payments, {changed:,} past the cut-off")
+        print(f"  set-based UPDATE (the service)  {sweep_s:>7.2f} s  "
+              f"{changed / sweep_s:>10,.0f} rows/s   (baseline)")  # fmt: skip
+        print(f"  only reading those rows out     {read_s:>7.2f} s  "
+              f"{changed / read_s:>10,.0f} rows/s   x{sweep_s / read_s:.2f} of the sweep")  # fmt: skip
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -221,9 +338,7 @@ def _free_port() -> int:
 
 
 def _api(seconds: float) -> None:
-    url = os.environ.get("TRUSTDESK_BENCH_POSTGRES_URL") or os.environ.get(
-        "TRUSTDESK_TEST_POSTGRES_URL"
-    )
+    url = _postgres_url()
     if not url:
         print("\nAPI throughput: skipped (set TRUSTDESK_BENCH_POSTGRES_URL)")
         return
@@ -339,8 +454,18 @@ def main() -> None:
     parser.add_argument("--trust-rows", type=int, default=1_000_000 if QUICK else 10_000_000)
     parser.add_argument("--seconds", type=float, default=10 if QUICK else 30)
     parser.add_argument("--history", type=int, default=150_000 if QUICK else 1_500_000)
+    parser.add_argument("--retention-rows", type=int, default=200_000 if QUICK else 2_000_000)
     parser.add_argument(
-        "--skip", action="append", default=[], help="feedback, trust, history or api"
+        "--transactions",
+        type=Path,
+        default=Path(os.environ.get("TRUSTDESK_BENCH_TRANSACTIONS") or FRAUD_DATA),
+        help="card transactions for the fraud training figure",
+    )
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        help="feedback, trust, history, retention, fraud or api",
     )
     args = parser.parse_args()
     print(f"bench_scale ({'quick' if QUICK else 'full'}): {os.cpu_count()} cores on this machine")
@@ -352,6 +477,10 @@ def main() -> None:
         _trust(tweets, args.trust_rows)
     if "history" not in args.skip:
         _history_memory(args.history)
+    if "retention" not in args.skip:
+        _retention(args.retention_rows)
+    if "fraud" not in args.skip:
+        _fraud_training(args.transactions)
     if "api" not in args.skip:
         _api(args.seconds)
 

@@ -248,3 +248,65 @@ def test_fraud_train_on_dask_gives_a_model_version_as_good_as_the_embedded_one(
     assert model.calibration is not None
     row = dict.fromkeys(model.features, 1.0)
     assert 0.0 < model.score_one(row) < 1.0
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])  # storing is the embedded import's own code
+def test_breach_list_resolved_on_dask_gives_the_embedded_affected_set(
+    cli, platform, scheduler, tmp_path
+):
+    from trustdesk.incidents.models import AffectedRecord
+
+    people = ["external_id,name,email,jurisdiction"]
+    people += [
+        f"c{i},Person {i},p{i}@example.com,{('DE', 'US-FL', 'US-CA')[i % 3]}" for i in range(30)
+    ]
+    (tmp_path / "customers.csv").write_text("\n".join(people) + "\n")
+    assert cli("customers", "import", str(tmp_path / "customers.csv")).exit_code == 0
+    header = "external_id,email,data_categories"
+    rows = [
+        f"c{i},,name;{('email', 'financial_account', 'health')[i % 3]}" for i in range(0, 30, 2)
+    ]
+    rows += [f"c{i},,government_id" for i in range(0, 30, 5)]  # repeats widen the categories
+    rows += [f",P{i}@EXAMPLE.com,name" for i in range(1, 30, 4)]  # by email only, some repeated
+    rows += ["nobody,,name", "c3,,ssn", ",,name", ",ghost@example.com,name"]  # four bad rows
+    whole = tmp_path / "affected.csv"
+    whole.write_text("\n".join([header, *rows]) + "\n")
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for k, start in enumerate(range(0, len(rows), 9)):
+        (parts / f"p{k:02d}.csv").write_text("\n".join([header, *rows[start : start + 9]]) + "\n")
+
+    def opened() -> int:
+        made = cli("incidents", "open", "--title", "Breach", "--aware-at", "2026-03-02T09:00:00Z",
+                   "--json")  # fmt: skip
+        return int(json.loads(made.stdout)["id"])
+
+    def imported(incident: int, source: Path, *engine: str) -> dict:
+        result = cli("incidents", "affected", "import", str(incident), str(source), "--json",
+                     "--rejects", str(tmp_path / f"rejects-{incident}.csv"), *engine)  # fmt: skip
+        assert result.exit_code == 2, result.output  # the bad rows are named
+        return json.loads(result.stdout)
+
+    def affected(incident: int) -> set[tuple]:
+        with platform.db.reading() as session:
+            found = session.execute(
+                select(
+                    AffectedRecord.customer_id, AffectedRecord.jurisdiction,
+                    AffectedRecord.categories,
+                ).where(AffectedRecord.incident_id == incident)
+            ).all()  # fmt: skip
+        return {tuple(r) for r in found}
+
+    on_dask = ("--engine", "dask", "--scheduler", scheduler)
+    a, b = opened(), opened()
+    embedded = imported(a, whole)
+    got = imported(b, parts, *on_dask)
+    assert got["rows"] == embedded["rows"] == len(rows)
+    assert (got["added"], got["rejected"]) == (embedded["added"], embedded["rejected"])
+    assert embedded["rejected"] == 4 and embedded["added"] == 24
+    assert affected(b) == affected(a)
+    assert len({cats for _, _, cats in affected(a)}) > 3  # merged masks differ between customers
+    rejects = [(tmp_path / f"rejects-{i}.csv").read_text() for i in (a, b)]
+    assert rejects[0] == rejects[1]  # same rows (numbered as in one file), same reasons
+    again = imported(b, parts, *on_dask)
+    assert (again["added"], again["changed"], again["unchanged"]) == (0, 0, 24)  # idempotent
