@@ -11,7 +11,12 @@ throughput with 1, 2 and 4 server processes (`serve --workers N`) on PostgreSQL.
    batches of 100,000 (the service's batch). Reading them from the database and storing the
    statistics stay in the calling process and are not in this figure (bench_trust.py has the
    whole recompute: about 18 s per million rows on this machine).
-3. API throughput: `trustdesk serve --workers N` on a fresh PostgreSQL database
+3. Retention (`retention apply`, the payments' sweep) on PostgreSQL: --retention-rows payments
+   (200,000 quick, 2,000,000 full), half past the cut-off; the set-based UPDATE against merely
+   reading the same rows out (the least a Dask path would add).
+4. Fraud training (`fraud train`): the full shared card-transactions set (quick: the shipped
+   model's simulation), embedded against 2 Dask workers (features and LightGBM's trees).
+5. API throughput: `trustdesk serve --workers N` on a fresh PostgreSQL database
    (TRUSTDESK_BENCH_POSTGRES_URL, else TRUSTDESK_TEST_POSTGRES_URL; skipped without one),
    64 concurrent keep-alive clients for --seconds (10 quick, 30 full), half `POST
    /api/v1/transactions/score`, half `GET /api/v1/trust?by=segment`. Load generator and server
@@ -22,7 +27,10 @@ same run. Per-partition costs (seconds per 50,000-row task, per 100,000-observat
 what docs/scale.md projects from. The machine these figures were taken on has 2 cores, shared:
 more workers than cores cannot run faster, so the 2-worker figures bound the per-worker cost.
 
-    python benchmarks/bench_scale.py [--quick] [--feedback-rows N] [--trust-rows N] [--seconds S]
+Every section ends with the machine's load average, since the figures were taken on a shared machine.
+
+    python benchmarks/bench_scale.py [--quick] [--rows N] [--feedback-rows N] [--trust-rows N]
+        [--retention-rows N] [--transactions FILE] [--seconds S] [--skip SECTION]
 """
 
 from __future__ import annotations
@@ -217,21 +225,29 @@ def _history_memory(payments: int) -> None:
     print(f"  {grown / 2**20:,.0f} MiB resident, {grown / payments:,.0f} bytes per payment")
 
 
-def _fraud_training(path: Path) -> None:
-    """`fraud train` on a transactions file: the latest window (7 training days, 7 days' label
-    delay, 7 validation days, with 75 days of history before them for the feature windows),
-    embedded against a 2-worker LocalCluster (`DaskGroups` features, `DaskTrainer` trees)."""
-    if not path.is_file():
-        print(f"\nfraud training: skipped ({path} not found; set TRUSTDESK_BENCH_TRANSACTIONS)")
-        return
+def _fraud_training(path: Path | None) -> None:
+    """`fraud train` on a transactions file (None: the shipped model's simulation, 100 days of
+    400 cards): the latest window (7 training days, 7 days' label delay, 7 validation days, with
+    75 days of history before them for the feature windows), embedded against a 2-worker
+    LocalCluster (`DaskGroups` features, `DaskTrainer` trees)."""
     from trustdesk.fraud.learning.backtest import load_transactions
     from trustdesk.fraud.learning.distributed import DaskTrainer
     from trustdesk.fraud.learning.features import DaskGroups
-    from trustdesk.fraud.training import Engine, TrainingWindow, train_frame
+    from trustdesk.fraud.learning.simulator import simulate
+    from trustdesk.fraud.training import (
+        SHIPPED_SIMULATION,
+        Engine,
+        TrainingWindow,
+        train_frame,
+    )
 
-    frame = load_transactions(path)
+    if path is not None and not path.is_file():
+        print(f"\nfraud training: skipped ({path} not found; set TRUSTDESK_BENCH_TRANSACTIONS)")
+        return
+    frame = simulate(**SHIPPED_SIMULATION) if path is None else load_transactions(path)
+    name = "simulated (100 days, 400 cards)" if path is None else path.name
     window = TrainingWindow(7, 7, 7)
-    print(f"\nfraud training (`fraud train`), {path.name}: {len(frame):,} payments in the file")
+    print(f"\nfraud training (`fraud train`), {name}: {len(frame):,} payments")
 
     def show(name: str, took: float, result: Any, base: float | None) -> None:
         m = result.metrics_all
@@ -458,8 +474,15 @@ def main() -> None:
     parser.add_argument(
         "--transactions",
         type=Path,
-        default=Path(os.environ.get("TRUSTDESK_BENCH_TRANSACTIONS") or FRAUD_DATA),
-        help="card transactions for the fraud training figure",
+        default=None
+        if QUICK
+        else Path(os.environ.get("TRUSTDESK_BENCH_TRANSACTIONS") or FRAUD_DATA),
+        help="card transactions for the fraud training figure (quick: a small simulation)",
+    )
+    parser.add_argument(
+        "--rows",
+        type=int,
+        help="feedback, trust and retention rows at once (e.g. 1000000: the 1 M-row mode)",
     )
     parser.add_argument(
         "--skip",
@@ -468,21 +491,29 @@ def main() -> None:
         help="feedback, trust, history, retention, fraud or api",
     )
     args = parser.parse_args()
+    if args.rows:
+        args.feedback_rows = args.trust_rows = args.retention_rows = args.rows
     print(f"bench_scale ({'quick' if QUICK else 'full'}): {os.cpu_count()} cores on this machine")
     tweets = _tweets()
+    sections = {
+        "feedback": lambda: _feedback_in_tmp(tweets, args.feedback_rows),
+        "trust": lambda: _trust(tweets, args.trust_rows),
+        "history": lambda: _history_memory(args.history),
+        "retention": lambda: _retention(args.retention_rows),
+        "fraud": lambda: _fraud_training(args.transactions),
+        "api": lambda: _api(args.seconds),
+    }
+    for name, run in sections.items():
+        if name not in args.skip:
+            run()
+            one, five, _ = os.getloadavg()
+            print(f"  (load average {one:.1f} now, {five:.1f} over 5 minutes, "
+                  f"{os.cpu_count()} cores)")  # fmt: skip
+
+
+def _feedback_in_tmp(tweets: list[dict[str, str]], rows: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        if "feedback" not in args.skip:
-            _feedback(tweets, args.feedback_rows, Path(tmp))
-    if "trust" not in args.skip:
-        _trust(tweets, args.trust_rows)
-    if "history" not in args.skip:
-        _history_memory(args.history)
-    if "retention" not in args.skip:
-        _retention(args.retention_rows)
-    if "fraud" not in args.skip:
-        _fraud_training(args.transactions)
-    if "api" not in args.skip:
-        _api(args.seconds)
+        _feedback(tweets, rows, Path(tmp))
 
 
 if __name__ == "__main__":
