@@ -29,8 +29,9 @@ __all__ = ["DaskTrainer"]
 
 
 def _quiet_lightgbm() -> None:
-    """LightGBM prints its progress (ports bound, ranks connected) to stdout by default, which
-    would mix with a command's --json output: send it to the `lightgbm` logger instead."""
+    """LightGBM's Python side prints its progress ("Finding random open ports") to stdout, which
+    would mix with a command's --json output: send it to the `lightgbm` logger instead. (The
+    workers' native messages go to their stdout: see `dask_engine.dask_client`.)"""
     lgb.register_logger(logging.getLogger("lightgbm"))
 
 
@@ -48,7 +49,6 @@ class DaskTrainer:
         lgb_dask: Any = importlib.import_module("lightgbm.dask")
         labels = np.asarray(labels)
         _quiet_lightgbm()
-        self.client.run(_quiet_lightgbm)  # the workers' native messages, too
         workers = self.workers[: max(1, min(len(self.workers), len(features)))]
         # Round-robin: each worker gets a sample of every day, so its own bins resemble the whole.
         slot = np.arange(len(features)) % len(workers)
