@@ -133,7 +133,7 @@ def _feedback(tweets: list[dict[str, str]], rows: int, base: Path) -> None:
 def _load_models() -> None:
     from trustdesk.feedback.file_analysis import _worker_analyser
 
-    _worker_analyser(())
+    _worker_analyser((), None)
 
 
 def _observations(tweets: list[dict[str, str]], rows: int, seed: int) -> Observations:
