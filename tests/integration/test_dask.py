@@ -119,6 +119,10 @@ def test_engine_dask_without_the_extra_is_a_clear_error(cli, tmp_path, monkeypat
     assert not (tmp_path / "o.csv").exists()
     result = cli("trust", "recompute", "--engine", "dask")
     assert result.exit_code == 8 and "[dask]" in result.output
+    result = cli("fraud", "train", "--engine", "dask")
+    assert result.exit_code == 8 and "[dask]" in result.output
+    result = cli("incidents", "affected", "import", "1", str(source), "--engine", "dask")
+    assert result.exit_code == 8 and "[dask]" in result.output
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
