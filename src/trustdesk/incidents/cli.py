@@ -281,11 +281,12 @@ def affected_import(
     check_engine_options(engine, scheduler)
     platform = open_platform()
     with ExitStack() as stack:
+        # The cluster first: a LocalCluster takes seconds to start, no transaction waits on it.
+        client = stack.enter_context(dask_client(scheduler)) if engine is Engine.dask else None
         session = stack.enter_context(platform.db.transaction())
-        if engine is Engine.dask:
+        if client is not None:
             from trustdesk.incidents.affected.partitions import import_affected_partitions
 
-            client = stack.enter_context(dask_client(scheduler))
             report = import_affected_partitions(
                 session, platform.vault, incident_id, file, client,
                 actor=cli_actor(), rejects_path=rejects,
