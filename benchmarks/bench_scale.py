@@ -11,7 +11,12 @@ throughput with 1, 2 and 4 server processes (`serve --workers N`) on PostgreSQL.
    batches of 100,000 (the service's batch). Reading them from the database and storing the
    statistics stay in the calling process and are not in this figure (bench_trust.py has the
    whole recompute: about 18 s per million rows on this machine).
-3. API throughput: `trustdesk serve --workers N` on a fresh PostgreSQL database
+3. Retention (`retention apply`, the payments' sweep) on PostgreSQL: --retention-rows payments
+   (200,000 quick, 2,000,000 full), half past the cut-off; the set-based UPDATE against merely
+   reading the same rows out (the least a Dask path would add).
+4. Fraud training (`fraud train`): the full shared card-transactions set (quick: the shipped
+   model's simulation), embedded against 2 Dask workers (features and LightGBM's trees).
+5. API throughput: `trustdesk serve --workers N` on a fresh PostgreSQL database
    (TRUSTDESK_BENCH_POSTGRES_URL, else TRUSTDESK_TEST_POSTGRES_URL; skipped without one),
    64 concurrent keep-alive clients for --seconds (10 quick, 30 full), half `POST
    /api/v1/transactions/score`, half `GET /api/v1/trust?by=segment`. Load generator and server
@@ -22,7 +27,10 @@ same run. Per-partition costs (seconds per 50,000-row task, per 100,000-observat
 what docs/scale.md projects from. The machine these figures were taken on has 2 cores, shared:
 more workers than cores cannot run faster, so the 2-worker figures bound the per-worker cost.
 
-    python benchmarks/bench_scale.py [--quick] [--feedback-rows N] [--trust-rows N] [--seconds S]
+Every section ends with the machine's load average, since the figures were taken on a shared machine.
+
+    python benchmarks/bench_scale.py [--quick] [--rows N] [--feedback-rows N] [--trust-rows N]
+        [--retention-rows N] [--transactions FILE] [--seconds S] [--skip SECTION]
 """
 
 from __future__ import annotations
@@ -53,6 +61,9 @@ from trustdesk.trust.signals import Observations
 QUICK = os.environ.get("TRUSTDESK_BENCH_QUICK") == "1" or "--quick" in sys.argv
 PART_ROWS = 50_000
 BATCH = 100_000
+FRAUD_DATA = (
+    Path(__file__).resolve().parents[2] / "shared/data/card-transactions/transactions.csv.gz"
+)
 VALUE = {"negative": 15.0, "neutral": 55.0, "positive": 90.0}
 
 
@@ -121,7 +132,7 @@ def _feedback(tweets: list[dict[str, str]], rows: int, base: Path) -> None:
 def _load_models() -> None:
     from trustdesk.feedback.file_analysis import _worker_analyser
 
-    _worker_analyser(())
+    _worker_analyser((), None)
 
 
 def _observations(tweets: list[dict[str, str]], rows: int, seed: int) -> Observations:
@@ -213,10 +224,130 @@ def _history_memory(payments: int) -> None:
     print(f"  {grown / 2**20:,.0f} MiB resident, {grown / payments:,.0f} bytes per payment")
 
 
-def _api(seconds: float) -> None:
-    url = os.environ.get("TRUSTDESK_BENCH_POSTGRES_URL") or os.environ.get(
+def _fraud_training(path: Path | None) -> None:
+    """`fraud train` on a transactions file (None: the shipped model's simulation, 100 days of
+    400 cards): the latest window (7 training days, 7 days' label delay, 7 validation days, with
+    75 days of history before them for the feature windows), embedded against a 2-worker
+    LocalCluster (`DaskGroups` features, `DaskTrainer` trees)."""
+    from trustdesk.fraud.learning.backtest import load_transactions
+    from trustdesk.fraud.learning.distributed import DaskTrainer
+    from trustdesk.fraud.learning.features import DaskGroups
+    from trustdesk.fraud.learning.simulator import simulate
+    from trustdesk.fraud.training import (
+        SHIPPED_SIMULATION,
+        Engine,
+        TrainingWindow,
+        train_frame,
+    )
+
+    if path is not None and not path.is_file():
+        print(f"\nfraud training: skipped ({path} not found; set TRUSTDESK_BENCH_TRANSACTIONS)")
+        return
+    frame = simulate(**SHIPPED_SIMULATION) if path is None else load_transactions(path)
+    name = "simulated (100 days, 400 cards)" if path is None else path.name
+    window = TrainingWindow(7, 7, 7)
+    print(f"\nfraud training (`fraud train`), {name}: {len(frame):,} payments")
+
+    def show(name: str, took: float, result: Any, base: float | None) -> None:
+        m = result.metrics_all
+        ratio = "(baseline)" if base is None else f"x{base / took:.2f}"
+        print(f"  {name:<18} {took:>7.1f} s  {ratio:<10}  validation AUC {m.auc:.3f}  "
+              f"AP {m.ap:.3f}  ({result.train_rows:,} training rows)")  # fmt: skip
+
+    start = time.perf_counter()
+    result, _ = train_frame(frame, window)
+    embedded = time.perf_counter() - start
+    show("embedded", embedded, result, None)
+    cluster, client = _cluster(2)
+    try:
+        trainer = DaskTrainer(client)
+        engine = Engine(DaskGroups(client, shards=8), trainer, trainer.describe)
+        start = time.perf_counter()
+        result, _ = train_frame(frame, window, engine)
+        took = time.perf_counter() - start
+    finally:
+        client.close()
+        cluster.close()
+    show("dask, 2 workers", took, result, embedded)
+    print(f"  (workers that held training rows, per training: {trainer.machines})")
+
+
+def _postgres_url() -> str | None:
+    return os.environ.get("TRUSTDESK_BENCH_POSTGRES_URL") or os.environ.get(
         "TRUSTDESK_TEST_POSTGRES_URL"
     )
+
+
+def _retention(rows: int) -> None:
+    """The payments' retention sweep (`retention apply`: old payments lose their customer link)
+    on PostgreSQL, against what a Dask path would have to add before any work: reading the same
+    rows out of the database. `rows` payments over 400 days on a fresh database, half past the
+    cut-off."""
+    url = _postgres_url()
+    if not url:
+        print("\nretention sweep: skipped (set TRUSTDESK_BENCH_POSTGRES_URL)")
+        return
+    from datetime import timedelta
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from trustdesk import migrate
+    from trustdesk.db import Database
+    from trustdesk.fraud.retention import PAYMENT_RETENTION
+
+    server_url = make_url(url)
+    name = f"trustdesk_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        db = Database(server_url.set(database=name).render_as_string(hide_password=False))
+        migrate.upgrade(db)
+        now = datetime.now(UTC)
+        with db.transaction() as session:
+            session.execute(
+                text(
+                    "INSERT INTO fraud_transactions (transaction_id, at, received_at, customer_ref,"
+                    " terminal_id, amount, currency, channel, device_id, content_hash)"
+                    " SELECT 'tx' || g, :start + g * (interval '400 days' / :n), now(),"
+                    " 'card' || (g % 50000), 'term' || (g % 5000), 42.00, 'EUR', 'pos',"
+                    " 'dev' || (g % 50000), md5(g::text) FROM generate_series(1, :n) AS g"
+                ),
+                {"start": now - timedelta(days=400), "n": rows},
+            )
+        with db.transaction() as session:
+            session.execute(text("ANALYZE fraud_transactions"))
+        cutoff = now - timedelta(days=200)
+        with db.transaction() as session:
+            start = time.perf_counter()
+            read = session.execute(
+                text(
+                    "SELECT id, customer_ref, device_id FROM fraud_transactions"
+                    " WHERE at < :c AND customer_ref <> 'anonymised'"
+                ),
+                {"c": cutoff},
+            ).all()
+            read_s = time.perf_counter() - start
+        with db.transaction() as session:
+            start = time.perf_counter()
+            changed = PAYMENT_RETENTION.apply(session, cutoff, "anonymise")
+            sweep_s = time.perf_counter() - start
+        assert changed == len(read), (changed, len(read))
+        db.dispose()
+        print(f"\nretention sweep on PostgreSQL, {rows:,} payments, {changed:,} past the cut-off")
+        print(f"  set-based UPDATE (the service)  {sweep_s:>7.2f} s  "
+              f"{changed / sweep_s:>10,.0f} rows/s   (baseline)")  # fmt: skip
+        print(f"  only reading those rows out     {read_s:>7.2f} s  "
+              f"{changed / read_s:>10,.0f} rows/s   x{sweep_s / read_s:.2f} of the sweep")  # fmt: skip
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _api(seconds: float) -> None:
+    url = _postgres_url()
     if not url:
         print("\nAPI throughput: skipped (set TRUSTDESK_BENCH_POSTGRES_URL)")
         return
@@ -310,21 +441,50 @@ def main() -> None:
     parser.add_argument("--trust-rows", type=int, default=1_000_000 if QUICK else 10_000_000)
     parser.add_argument("--seconds", type=float, default=10 if QUICK else 30)
     parser.add_argument("--history", type=int, default=150_000 if QUICK else 1_500_000)
+    parser.add_argument("--retention-rows", type=int, default=200_000 if QUICK else 2_000_000)
     parser.add_argument(
-        "--skip", action="append", default=[], help="feedback, trust, history or api"
+        "--transactions",
+        type=Path,
+        default=None
+        if QUICK
+        else Path(os.environ.get("TRUSTDESK_BENCH_TRANSACTIONS") or FRAUD_DATA),
+        help="card transactions for the fraud training figure (quick: a small simulation)",
+    )
+    parser.add_argument(
+        "--rows",
+        type=int,
+        help="feedback, trust and retention rows at once (e.g. 1000000: the 1 M-row mode)",
+    )
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        help="feedback, trust, history, retention, fraud or api",
     )
     args = parser.parse_args()
+    if args.rows:
+        args.feedback_rows = args.trust_rows = args.retention_rows = args.rows
     print(f"bench_scale ({'quick' if QUICK else 'full'}): {os.cpu_count()} cores on this machine")
     tweets = _tweets()
+    sections = {
+        "feedback": lambda: _feedback_in_tmp(tweets, args.feedback_rows),
+        "trust": lambda: _trust(tweets, args.trust_rows),
+        "history": lambda: _history_memory(args.history),
+        "retention": lambda: _retention(args.retention_rows),
+        "fraud": lambda: _fraud_training(args.transactions),
+        "api": lambda: _api(args.seconds),
+    }
+    for name, run in sections.items():
+        if name not in args.skip:
+            run()
+            one, five, _ = os.getloadavg()
+            print(f"  (load average {one:.1f} now, {five:.1f} over 5 minutes, "
+                  f"{os.cpu_count()} cores)")  # fmt: skip
+
+
+def _feedback_in_tmp(tweets: list[dict[str, str]], rows: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        if "feedback" not in args.skip:
-            _feedback(tweets, args.feedback_rows, Path(tmp))
-    if "trust" not in args.skip:
-        _trust(tweets, args.trust_rows)
-    if "history" not in args.skip:
-        _history_memory(args.history)
-    if "api" not in args.skip:
-        _api(args.seconds)
+        _feedback(tweets, rows, Path(tmp))
 
 
 if __name__ == "__main__":

@@ -90,7 +90,19 @@ def dask_client(scheduler: str | None, *, workers: int | None = None) -> Iterato
         ) as cluster,
         Client(cluster) as client,
     ):
+        client.run(_stdout_to_stderr)
         yield client
+
+
+def _stdout_to_stderr() -> None:
+    """In a worker process of a LocalCluster this command started: its stdout is the command's
+    own, and libraries print there (LightGBM's network set-up does, whatever its verbosity), which
+    would corrupt a command's --json output. Send it to stderr, where progress belongs."""
+    import os
+    import sys
+
+    sys.stdout.flush()
+    os.dup2(2, 1)
 
 
 def partition_files(source: Path) -> list[Path]:

@@ -6,7 +6,7 @@ from contextlib import ExitStack
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
@@ -34,6 +34,9 @@ from trustdesk.fraud.scoring.holder import limits_from
 from trustdesk.input_files import read_text_file
 from trustdesk.terminal_tables import Col, print_table
 from trustdesk.wording import counted
+
+if TYPE_CHECKING:
+    from trustdesk.fraud.training import Engine as TrainingEngine
 
 app = typer.Typer(help="Fraud risk: intake, rules, models, backtests.", no_args_is_help=True)
 labels_app = typer.Typer(help="Late fraud labels.", no_args_is_help=True)
@@ -238,22 +241,39 @@ def train(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    engine: Annotated[Engine, typer.Option(help=ENGINE_HELP)] = Engine.embedded,
+    scheduler: Annotated[str | None, typer.Option(help=SCHEDULER_HELP)] = None,
 ) -> None:
-    """Train a model version on the latest data, validate it on the last days, record it."""
+    """Train a model version on the latest data, validate it on the last days, record it.
+
+    With --engine dask the feature windows run on the cluster's workers (sharded by card and by
+    terminal) and the trees grow there with LightGBM's data-parallel learner (`lightgbm.dask`;
+    the workers connect to each other on ports LightGBM picks). The version is an ordinary one."""
+    check_engine_options(engine, scheduler)
     settings = get_settings()
     platform = open_platform()
     from trustdesk.fraud.learning.backtest import load_transactions
-    from trustdesk.fraud.training import TrainingWindow, train_and_register
+    from trustdesk.fraud.training import EMBEDDED, TrainingWindow, train_and_register
 
     window = TrainingWindow(
         train_days,
         settings.fraud_label_delay_days if delay_days is None else delay_days,
         valid_days,
     )
-    with working("training a fraud model"):
+    with ExitStack() as stack:
+        where = EMBEDDED
+        if engine is Engine.dask:
+            where = _dask_training(stack.enter_context(dask_client(scheduler)))
+        stack.enter_context(working("training a fraud model"))
         frame = load_transactions(transactions) if transactions else None
         info = train_and_register(
-            platform.db, settings.data_dir, frame, window, actor=cli_actor(), activate=activate
+            platform.db,
+            settings.data_dir,
+            frame,
+            window,
+            actor=cli_actor(),
+            activate=activate,
+            engine=where,
         )
     if as_json:
         print_json({"version": info.version, "active": info.active, **info.metrics})
@@ -265,6 +285,17 @@ def train(
         f"AUC {m['auc_roc']:.3f}  AP {m['average_precision']:.3f}  "
         f"CP@100 {m['card_precision_at_100']:.3f}"
     )
+
+
+def _dask_training(client: object) -> TrainingEngine:
+    """Features and trees on the cluster of `client` (a `training.Engine`)."""
+    from trustdesk.fraud.learning.distributed import DaskTrainer
+    from trustdesk.fraud.learning.features import DaskGroups
+    from trustdesk.fraud.training import Engine as TrainingEngine
+
+    trainer = DaskTrainer(client)
+    shards = 4 * max(1, len(trainer.workers))
+    return TrainingEngine(DaskGroups(client, shards=shards), trainer, trainer.describe)
 
 
 @app.command("monitoring")

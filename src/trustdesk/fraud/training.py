@@ -9,6 +9,7 @@ metrics.json) and the version is recorded, audited, in the database.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.resources import files
@@ -23,7 +24,8 @@ from sqlalchemy.orm import Session
 from trustdesk.db import Database, utcnow
 from trustdesk.errors import InvalidInput
 from trustdesk.fraud.learning.backtest import BacktestResult, Protocol, run_backtest
-from trustdesk.fraud.learning.features import FEATURES
+from trustdesk.fraud.learning.classifier import Trainer, fit_local
+from trustdesk.fraud.learning.features import FEATURES, GroupMap
 from trustdesk.fraud.learning.simulator import simulate
 from trustdesk.fraud.models import FraudLabel, FraudTransaction
 from trustdesk.fraud.schemas import LabelKind
@@ -31,6 +33,8 @@ from trustdesk.fraud.scoring import versions
 from trustdesk.fraud.scoring.stored_history import HISTORY_COLUMNS
 
 __all__ = [
+    "EMBEDDED",
+    "Engine",
     "TrainingWindow",
     "build_default_model",
     "score_bins",
@@ -95,9 +99,26 @@ def score_bins(scores: np.ndarray) -> dict[str, list[float]]:
     return {"edges": [float(e) for e in edges], "shares": [float(s) for s in shares]}
 
 
-def train_frame(frame: pd.DataFrame, window: TrainingWindow) -> tuple[BacktestResult, Protocol]:
+@dataclass(frozen=True)
+class Engine:
+    """Where the features and the trees are computed: here (the default) or on a Dask cluster
+    (`DaskGroups` and `DaskTrainer`); what `describe` says after training goes into the version's
+    metrics as `trained_on`."""
+
+    group_map: GroupMap | None = None
+    trainer: Trainer = fit_local
+    describe: Callable[[], dict[str, Any]] = lambda: {"engine": "embedded"}
+
+
+EMBEDDED = Engine()
+
+
+def train_frame(
+    frame: pd.DataFrame, window: TrainingWindow, engine: Engine = EMBEDDED
+) -> tuple[BacktestResult, Protocol]:
     protocol = window.protocol(frame)
-    return run_backtest(frame, protocol), protocol
+    result = run_backtest(frame, protocol, group_map=engine.group_map, trainer=engine.trainer)
+    return result, protocol
 
 
 def _metrics(result: BacktestResult, protocol: Protocol, source: str) -> dict[str, Any]:
@@ -129,10 +150,12 @@ def train_and_register(
     actor: str,
     activate: bool | None = None,
     labels_known_by: datetime | None = None,
+    engine: Engine = EMBEDDED,
 ) -> versions.ModelInfo:
     """Train on `frame` (None: the stored payments), save the artefact, record the version.
 
     `activate=None` activates the new version only when no trained version is active yet.
+    `engine`: where features and trees are computed (a Dask cluster for large histories).
     """
     now = utcnow()
     source = "file"
@@ -142,12 +165,12 @@ def train_and_register(
         source = "stored transactions"
     if frame["tx_fraud"].nunique() < 2:
         raise InvalidInput("training needs both fraudulent and genuine labelled transactions")
-    result, protocol = train_frame(frame, window)
+    result, protocol = train_frame(frame, window, engine)
     with db.transaction() as session:
         version = versions.next_model_version(session)
         directory = data_dir / "models" / "fraud" / f"v{version}"
         result.model.save(directory)
-        metrics = _metrics(result, protocol, source)
+        metrics = {**_metrics(result, protocol, source), "trained_on": engine.describe()}
         (directory / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str))
         if activate is None:
             activate = versions.active_model(session) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -12,6 +13,13 @@ from rich.table import Table
 
 from trustdesk.bounds import parse_row_id
 from trustdesk.console import cli_actor, err, open_platform, out, print_json
+from trustdesk.dask_engine import (
+    ENGINE_HELP,
+    SCHEDULER_HELP,
+    Engine,
+    check_engine_options,
+    dask_client,
+)
 from trustdesk.db import utcnow
 from trustdesk.errors import InvalidInput
 from trustdesk.incidents import recovery as trust_recovery
@@ -263,13 +271,30 @@ def affected_import(
         Path | None, typer.Option(help="Where bad rows go; default <FILE>.rejects.csv.")
     ] = None,
     as_json: AsJson = False,
+    engine: Annotated[Engine, typer.Option(help=ENGINE_HELP)] = Engine.embedded,
+    scheduler: Annotated[str | None, typer.Option(help=SCHEDULER_HELP)] = None,
 ) -> None:
-    """Import the forensic list; idempotent. Bad rows are named, good rows kept."""
+    """Import the forensic list; idempotent. Bad rows are named, good rows kept.
+
+    With --engine dask, FILE may be a directory of CSV or Parquet partitions: the workers parse
+    the rows and match external ids; rows naming only an email are matched here."""
+    check_engine_options(engine, scheduler)
     platform = open_platform()
-    with platform.db.transaction() as session:
-        report = import_affected_file(
-            session, platform.vault, incident_id, file, actor=cli_actor(), rejects_path=rejects
-        )
+    with ExitStack() as stack:
+        # The cluster first: a LocalCluster takes seconds to start, no transaction waits on it.
+        client = stack.enter_context(dask_client(scheduler)) if engine is Engine.dask else None
+        session = stack.enter_context(platform.db.transaction())
+        if client is not None:
+            from trustdesk.incidents.affected.partitions import import_affected_partitions
+
+            report = import_affected_partitions(
+                session, platform.vault, incident_id, file, client,
+                actor=cli_actor(), rejects_path=rejects,
+            )  # fmt: skip
+        else:
+            report = import_affected_file(
+                session, platform.vault, incident_id, file, actor=cli_actor(), rejects_path=rejects
+            )
     result = {
         "rows": report.rows,
         "imported": report.imported,

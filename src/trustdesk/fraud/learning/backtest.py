@@ -18,6 +18,8 @@ import pandas as pd
 from trustdesk.errors import InvalidInput
 from trustdesk.fraud.learning.classifier import (
     FraudModel,
+    Trainer,
+    fit_local,
     train_baseline,
     train_forest,
     train_model,
@@ -160,10 +162,12 @@ def run_backtest(
     with_forest: bool = False,
     feature_names: tuple[str, ...] = FEATURES,
     calibrate: bool = True,
+    trainer: Trainer = fit_local,
 ) -> BacktestResult:
     """Train on the training days, score the test days. `group_map`: where the per-card and
-    per-terminal feature windows run (`DaskGroups` for a Dask cluster); training and scoring
-    run here, so the model and its metrics are the embedded ones."""
+    per-terminal feature windows run (`DaskGroups` for a Dask cluster: the same features);
+    `trainer`: where the trees grow (here, or `DaskTrainer`: LightGBM's data-parallel learner on
+    the cluster, a slightly different model). Scoring and metrics run here."""
     start = pd.Timestamp(protocol.train_start) - pd.Timedelta(days=HISTORY_DAYS)
     frame = transactions[
         (transactions["tx_datetime"] >= start) & (transactions["tx_datetime"] < protocol.test_end)
@@ -194,6 +198,7 @@ def run_backtest(
         truth[in_train].to_numpy(),
         feature_names,
         calibration_slice=later.to_numpy() if calibrate and protocol.train_days >= 3 else None,
+        trainer=trainer,
     )
     test_scores = model.score(features[in_test])
     scored = frame.loc[in_test, ["transaction_id"]].assign(score=test_scores)

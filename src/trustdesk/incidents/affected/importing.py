@@ -35,7 +35,18 @@ from trustdesk.incidents.register.service import load
 from trustdesk.private_files import open_private_text
 from trustdesk.tabular import read_header, read_rows
 
-__all__ = ["AffectedImport", "Rejected", "import_affected_file", "import_affected_rows", "store"]
+__all__ = [
+    "AffectedImport",
+    "Line",
+    "Masks",
+    "Rejected",
+    "check_columns",
+    "finish_import",
+    "import_affected_file",
+    "import_affected_rows",
+    "parse_line",
+    "store",
+]
 
 
 _SCAN_FROM = 20_000  # from this many ids, one scan of all customers beats chunked lookups
@@ -59,7 +70,7 @@ class AffectedImport:
     rejects_file: str | None = None
 
 
-class _Line(NamedTuple):  # a named tuple: a million are made per import
+class Line(NamedTuple):  # a named tuple: a million are made per import
     row: int
     external_id: str
     email: str
@@ -106,27 +117,55 @@ def _fields(path: Path) -> Iterator[tuple[int, dict[str, Any], str | None]]:
         yield number, dict(zip(header, record, strict=True)), None
 
 
-def _lines(path: Path, report: AffectedImport) -> Iterator[_Line]:
-    header = read_header(path)
-    if "external_id" not in header and "email" not in header:
-        raise InvalidInput(f"{path.name}: needs an external_id or an email column")
-    masks: dict[str, int | str] = {}  # a file repeats a few category lists: parse each once
+class Masks:
+    """Category lists to masks, each distinct list parsed once (a file repeats a few)."""
 
-    def mask_of_text(raw: str) -> int | str:
-        found = masks.get(raw)
+    def __init__(self) -> None:
+        self._found: dict[str, int | str] = {}
+
+    def __call__(self, raw: str) -> int | str:
+        """The mask, or why the list is refused."""
+        found = self._found.get(raw)
         if found is None:
             try:
                 found = parse_categories(raw.split(";")) or "no data categories"
             except DomainError as exc:
                 found = exc.detail
-            masks[raw] = found
+            self._found[raw] = found
         return found
+
+
+def check_columns(names: Iterable[str], what: str) -> None:
+    names = set(names)
+    if "external_id" not in names and "email" not in names:
+        raise InvalidInput(f"{what}: needs an external_id or an email column")
+    if "data_categories" not in names:
+        raise InvalidInput(f"{what}: missing column(s): data_categories")
+
+
+def parse_line(
+    number: int, external_id: str, email: str, categories: str, masks: Masks
+) -> Line | Rejected:
+    """One row of the forensic list, read as every reader of it reads it (file or partition)."""
+    external_id, email = external_id.strip(), email.strip().lower()
+    if not external_id and not email:
+        return Rejected(number, "", "no external_id or email")
+    mask = masks(categories)
+    if isinstance(mask, str):
+        return Rejected(number, external_id, mask)
+    return Line(number, external_id, email, mask)
+
+
+def _lines(path: Path, report: AffectedImport) -> Iterator[Line]:
+    header = read_header(path)
+    if "external_id" not in header and "email" not in header:
+        raise InvalidInput(f"{path.name}: needs an external_id or an email column")
+    mask_of_text = Masks()
 
     records = _plain_csv(path)
     if records is not None:  # the fast path: columns by position, no dict per row
         names = [h.strip() for h in records[0]]
-        if "data_categories" not in names:
-            raise InvalidInput(f"{path.name}: missing column(s): data_categories")
+        check_columns(names, path.name)
         at_id = names.index("external_id") if "external_id" in names else None
         at_email = names.index("email") if "email" in names else None
         at_cat = names.index("data_categories")
@@ -135,16 +174,17 @@ def _lines(path: Path, report: AffectedImport) -> Iterator[_Line]:
             if not record:
                 continue
             number += 1
-            external_id = record[at_id].strip() if at_id is not None else ""
-            email = record[at_email].strip().lower() if at_email is not None else ""
-            if not external_id and not email:
-                report.rejected.append(Rejected(number, "", "no external_id or email"))
-                continue
-            mask = mask_of_text(record[at_cat])
-            if isinstance(mask, str):
-                report.rejected.append(Rejected(number, external_id, mask))
-                continue
-            yield _Line(number, external_id, email, mask)
+            line = parse_line(
+                number,
+                record[at_id] if at_id is not None else "",
+                record[at_email] if at_email is not None else "",
+                record[at_cat],
+                mask_of_text,
+            )
+            if isinstance(line, Rejected):
+                report.rejected.append(line)
+            else:
+                yield line
         report.rows += number
         return
     for number, f, error in _fields(path):
@@ -162,11 +202,11 @@ def _lines(path: Path, report: AffectedImport) -> Iterator[_Line]:
         if isinstance(mask, str):
             report.rejected.append(Rejected(number, key, mask))
             continue
-        yield _Line(number, external_id, email, mask)
+        yield Line(number, external_id, email, mask)
 
 
 def import_affected_rows(
-    session: Session, vault: Vault, incident_id: int, lines: Iterable[_Line], report: AffectedImport
+    session: Session, vault: Vault, incident_id: int, lines: Iterable[Line], report: AffectedImport
 ) -> dict[int, tuple[str | None, int]]:
     """{customer id: (jurisdiction, mask)} of the lines' customers; unknown ones rejected."""
     lines = list(lines)
@@ -275,6 +315,22 @@ def import_affected_file(
     load(session, incident_id)
     report = AffectedImport()
     found = import_affected_rows(session, vault, incident_id, _lines(path, report), report)
+    finish_import(session, incident_id, path, found, report, actor=actor, rejects_path=rejects_path)
+    return report
+
+
+def finish_import(
+    session: Session,
+    incident_id: int,
+    path: Path,
+    found: dict[int, tuple[str | None, int]],
+    report: AffectedImport,
+    *,
+    actor: str,
+    rejects_path: Path | None,
+    engine: str = "embedded",
+) -> None:
+    """Store the resolved customers, name the rejected rows in a file, audit the import."""
     store(session, incident_id, found, source="import", report=report)
     report.rejected.sort(key=lambda r: r.row)
     if report.rejected:
@@ -297,6 +353,6 @@ def import_affected_file(
             "added": report.added,
             "changed": report.changed,
             "rejected": len(report.rejected),
+            **({} if engine == "embedded" else {"engine": engine}),
         },
     )
-    return report
