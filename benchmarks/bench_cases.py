@@ -30,6 +30,7 @@ from sqlalchemy import insert
 from trustdesk import migrate
 from trustdesk.access.roles import Role
 from trustdesk.auth import service as auth_service
+from trustdesk.cases.counts import rebuild_counts
 from trustdesk.cases.intake import BODY_FIELD, SUBJECT_FIELD
 from trustdesk.cases.models import Case
 from trustdesk.config import Settings
@@ -77,6 +78,7 @@ def seed(platform: Platform) -> str:
     with platform.db.transaction() as session:
         for chunk in range(0, len(rows), 5_000):
             session.execute(insert(Case), rows[chunk : chunk + 5_000])
+        rebuild_counts(session)  # the bulk insert bypassed the ORM hook that keeps the counts
         auth_service.create_user(
             session, platform.vault, username="agent", password="bench-password-1234",
             role=Role.AGENT, actor="bench",

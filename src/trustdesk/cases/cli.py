@@ -14,6 +14,7 @@ from trustdesk.bounds import parse_row_id
 from trustdesk.cases import service
 from trustdesk.cases.calendar import BusinessCalendar, add_business_time, parse_hours
 from trustdesk.cases.config import current_config, parse_config, save_config
+from trustdesk.cases.counts import recount_cases
 from trustdesk.cases.errors import InvalidCalendar, InvalidCase
 from trustdesk.cases.from_feedback import open_from_feedback
 from trustdesk.cases.intake import open_case, open_cases, parse_case
@@ -279,6 +280,16 @@ def sla_evaluate(as_json: AsJson = False) -> None:
         print_json(report)
     else:
         out.print(f"{report.evaluated} active, {report.amber} amber, {report.breached} breached")
+
+
+@app.command("recount")
+def recount() -> None:
+    """Count the cases per queue, status and SLA state again (the inbox's counts; kept with every
+    case write, so needed only after a bulk load that bypassed the service)."""
+    platform = open_platform()
+    with platform.db.transaction() as session:
+        counted = recount_cases(session, actor=cli_actor())
+    out.print(f"{counted} case(s) counted")
 
 
 @app.command("csat-send")
