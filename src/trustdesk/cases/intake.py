@@ -34,6 +34,7 @@ __all__ = [
     "open_case",
     "open_cases",
     "open_many",
+    "open_many_refusals",
     "parse_case",
 ]
 
@@ -213,18 +214,34 @@ def open_many(
     classify: Classifier,
     actor: str,
 ) -> list[CaseOpened | str]:
+    """`open_many_refusals` with each refusal as its reason."""
+    results = open_many_refusals(session, vault, cases, classify=classify, actor=actor)
+    return [r if isinstance(r, CaseOpened) else r.detail for r in results]
+
+
+Refusal = InvalidCase | UnknownCustomer
+
+
+def open_many_refusals(
+    session: Session,
+    vault: Vault,
+    cases: Sequence[CaseIn],
+    *,
+    classify: Classifier,
+    actor: str,
+) -> list[CaseOpened | Refusal]:
     """Open many cases set-based: one lookup each for the cases already known, the customers,
     their keys and segments, one insert of the cases and their events, one audit append.
     Per case the result or the reason it was refused (nothing stored for it); a case twice in
     the batch is opened once. Senders given by email only go one by one (blind-index lookups)."""
     now = utcnow()
-    results: list[CaseOpened | str | None] = [None] * len(cases)
+    results: list[CaseOpened | Refusal | None] = [None] * len(cases)
     firsts: dict[tuple[str, str], int] = {}
     for i, case in enumerate(cases):
         try:
             _check(case)
         except InvalidCase as exc:
-            results[i] = exc.detail
+            results[i] = exc
             continue
         firsts.setdefault((case.channel, case.external_id), i)
     pairs = list(firsts)
@@ -261,7 +278,7 @@ def open_many(
                     row = _new_row(vault, config, case, sender, key, classify, now)
             made.append((i, row, sender))
         except (InvalidCase, UnknownCustomer) as exc:
-            results[i] = exc.detail
+            results[i] = exc
     session.add_all([row for _, row, _ in made])
     session.flush()
     changes = [
@@ -280,7 +297,7 @@ def open_many(
                 if isinstance(first, CaseOpened)
                 else first
             )
-    return [r if r is not None else "not processed" for r in results]
+    return [r if r is not None else InvalidCase("not processed") for r in results]
 
 
 def _opened(row: Case, *, created: bool) -> CaseOpened:
