@@ -16,6 +16,7 @@ from trustdesk.cases.calendar import BusinessCalendar, add_business_time, parse_
 from trustdesk.cases.config import current_config, parse_config, save_config
 from trustdesk.cases.counts import recount_cases
 from trustdesk.cases.errors import InvalidCalendar, InvalidCase
+from trustdesk.cases.from_alerts import open_from_alerts
 from trustdesk.cases.from_feedback import open_from_feedback
 from trustdesk.cases.intake import open_case, open_cases, parse_case
 from trustdesk.cases.public import evaluate_sla, send_csat_surveys
@@ -152,6 +153,19 @@ def from_feedback(
         print_json(report.__dict__)
     else:
         out.print(f"{report.candidates} very negative item(s), {report.opened} case(s) opened")
+
+
+@app.command("from-alerts")
+def from_alerts(as_json: AsJson = False) -> None:
+    """Open a case for each unacknowledged trust-index drop alert of the last 30 days, once per
+    alert (the cases.from_alerts job runs the same)."""
+    platform = open_platform()
+    with platform.db.transaction() as session:
+        run = open_from_alerts(session, platform.vault, actor=cli_actor())
+    if as_json:
+        print_json(run.__dict__)
+    else:
+        out.print(f"{run.alerts} trust-drop alert(s), {run.opened} case(s) opened")
 
 
 @app.command("list")
