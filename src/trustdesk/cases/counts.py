@@ -70,16 +70,21 @@ def _upsert(session: Session, deltas: Counter[Key]) -> None:
         for (q, s, st), n in sorted(deltas.items())
         if n
     ]
-    if not rows:
-        return
-    connection = session.connection()
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(_TABLE).values(rows)
-    stmt = stmt.on_conflict_do_update(
+    if rows:
+        connection = session.connection()
+        connection.execute(_UPSERT[connection.dialect.name == "postgresql"], rows)
+
+
+def _upsert_statement(dialect: Any) -> Any:
+    stmt = dialect.insert(_TABLE)
+    return stmt.on_conflict_do_update(
         index_elements=["queue", "status", "sla_state"],
         set_={"n": _TABLE.c.n + stmt.excluded.n},
     )
-    connection.execute(stmt)
+
+
+# One statement each (compiled once), run for the rows of a flush in key order.
+_UPSERT = {False: _upsert_statement(sqlite), True: _upsert_statement(postgresql)}
 
 
 @event.listens_for(Session, "after_flush")
