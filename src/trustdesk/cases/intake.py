@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import ValidationError
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk import audit
@@ -244,14 +244,20 @@ def open_many_refusals(
             results[i] = exc
             continue
         firsts.setdefault((case.channel, case.external_id), i)
-    pairs = list(firsts)
+    by_channel: dict[str, list[str]] = {}
+    for channel, external_id in firsts:
+        by_channel.setdefault(channel, []).append(external_id)
     known: dict[tuple[str, str], Case] = {}
-    for start in range(0, len(pairs), 400):
-        chunk = pairs[start : start + 400]
-        for row in session.scalars(
-            select(Case).where(tuple_(Case.channel, Case.external_id).in_(chunk))
-        ):
-            known[(row.channel, row.external_id)] = row
+    # Per channel, `external_id IN (...)`: a range of the unique index. A row-value
+    # `(channel, external_id) IN (VALUES ...)` is a scan of the whole table on SQLite
+    # (28 ms at 100,000 cases, paid by every batch).
+    for channel, wanted in by_channel.items():
+        for start in range(0, len(wanted), 400):
+            chunk = wanted[start : start + 400]
+            for row in session.scalars(
+                select(Case).where(Case.channel == channel, Case.external_id.in_(chunk))
+            ):
+                known[(row.channel, row.external_id)] = row
     todo = [i for pair, i in firsts.items() if pair not in known]
     by_ref = [ref for i in todo if (ref := cases[i].customer) is not None]
     ids = customers.customer_ids(session, by_ref)
