@@ -335,7 +335,9 @@ def config_show() -> None:
     platform = open_platform()
     with platform.db.reading() as session:
         config = current_config(session)
-    out.print(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), markup=False)
+    # soft_wrap: never folded at the terminal's width (a folded long line is not YAML any more)
+    document = yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+    out.print(document, markup=False, highlight=False, soft_wrap=True)
 
 
 @config_app.command("load")
