@@ -476,6 +476,12 @@ CAPABILITIES: tuple[Capability, ...] = (
                 '"Did we fix it?" surveys after resolutions, where consent allows.',
                 every_s=300,
             ),
+            Job(
+                "cases.from_alerts",
+                "trustdesk.cases.jobs:from_alerts",
+                "A case for each trust-index drop alert (once per alert).",
+                every_s=300,
+            ),
         ),
     ),
     Capability(

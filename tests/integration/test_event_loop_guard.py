@@ -23,6 +23,7 @@ ASYNC_ALLOWED = {
     "trustdesk.web.forms.read_form",  # reads the posted form only
     "trustdesk.fraud.api.score",
     "trustdesk.fraud.api.intake",
+    "trustdesk.cases.api.post_case",  # the database on worker threads (group_commit.py)
     "trustdesk.privacy.consent.api.check",
     "trustdesk.app.create_app.<locals>.healthz",
     "trustdesk.trustcentre.pages.trust_centre",  # memory only; the database on a worker thread

@@ -1,1 +1,3 @@
 """Complaint cases: intake, routing, work, SLA clocks and figures."""
+
+from trustdesk.cases import counts as counts  # registers the flush hook that keeps case_counts

@@ -14,7 +14,9 @@ from trustdesk.bounds import parse_row_id
 from trustdesk.cases import service
 from trustdesk.cases.calendar import BusinessCalendar, add_business_time, parse_hours
 from trustdesk.cases.config import current_config, parse_config, save_config
+from trustdesk.cases.counts import recount_cases
 from trustdesk.cases.errors import InvalidCalendar, InvalidCase
+from trustdesk.cases.from_alerts import open_from_alerts
 from trustdesk.cases.from_feedback import open_from_feedback
 from trustdesk.cases.intake import open_case, open_cases, parse_case
 from trustdesk.cases.public import evaluate_sla, send_csat_surveys
@@ -153,6 +155,19 @@ def from_feedback(
         out.print(f"{report.candidates} very negative item(s), {report.opened} case(s) opened")
 
 
+@app.command("from-alerts")
+def from_alerts(as_json: AsJson = False) -> None:
+    """Open a case for each unacknowledged trust-index drop alert of the last 30 days, once per
+    alert (the cases.from_alerts job runs the same)."""
+    platform = open_platform()
+    with platform.db.transaction() as session:
+        run = open_from_alerts(session, platform.vault, actor=cli_actor())
+    if as_json:
+        print_json(run.__dict__)
+    else:
+        out.print(f"{run.alerts} trust-drop alert(s), {run.opened} case(s) opened")
+
+
 @app.command("list")
 def list_(
     queue: Annotated[str | None, typer.Option()] = None,
@@ -281,6 +296,16 @@ def sla_evaluate(as_json: AsJson = False) -> None:
         out.print(f"{report.evaluated} active, {report.amber} amber, {report.breached} breached")
 
 
+@app.command("recount")
+def recount() -> None:
+    """Count the cases per queue, status and SLA state again (the inbox's counts; kept with every
+    case write, so needed only after a bulk load that bypassed the service)."""
+    platform = open_platform()
+    with platform.db.transaction() as session:
+        counted = recount_cases(session, actor=cli_actor())
+    out.print(f"{counted} case(s) counted")
+
+
 @app.command("csat-send")
 def csat_send(as_json: AsJson = False) -> None:
     """Ask "did we fix it?" after each resolution, where consent allows (the job runs the same)."""
@@ -310,7 +335,9 @@ def config_show() -> None:
     platform = open_platform()
     with platform.db.reading() as session:
         config = current_config(session)
-    out.print(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), markup=False)
+    # soft_wrap: never folded at the terminal's width (a folded long line is not YAML any more)
+    document = yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+    out.print(document, markup=False, highlight=False, soft_wrap=True)
 
 
 @config_app.command("load")

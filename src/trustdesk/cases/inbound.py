@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import email
 import email.policy
 import hashlib
@@ -32,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from trustdesk import audit
 from trustdesk.cases import service
-from trustdesk.cases.errors import MessageRefused
+from trustdesk.cases.errors import CaseNotFound, InvalidCase, MessageRefused
 from trustdesk.cases.intake import open_case
 from trustdesk.cases.models import Case, CaseAttachment, CaseMessage
 from trustdesk.cases.routing import Classifier
@@ -49,9 +50,11 @@ __all__ = [
     "MAX_MESSAGE_BYTES",
     "InboundResult",
     "ParsedMail",
+    "discard",
     "ingest_mail",
     "parse_mail",
     "quarantined",
+    "release",
 ]
 
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024  # what the SMTP listener accepts (data_size_limit)
@@ -279,32 +282,108 @@ def ingest_mail(
             detail={"message": row.id, "attachments": len(mail.attachments)},
         )
     else:
-        external_id = mail.message_id
-        if len(external_id) > 128:
-            external_id = f"sha256:{hashlib.sha256(external_id.encode()).hexdigest()}"
-        opened = open_case(
-            session,
-            vault,
-            CaseIn(
-                channel="email",
-                external_id=external_id,
-                subject=mail.subject,
-                body=_clip(body),
-                email=mail.sender,
-                name=mail.name,
-                at=mail.at,
-            ),
-            classify=classify,
-            actor=actor,
-        )
-        case = session.get(Case, opened.id)
-        assert case is not None
+        case = _open_from(session, vault, mail, classify=classify, actor=actor)
         row.case_id = case.id
         session.add(row)
         session.flush()
     _store_attachments(session, vault, case, row, mail)
     session.flush()
     return InboundResult(row.status, case.id, row.id)
+
+
+def _open_from(
+    session: Session, vault: Vault, mail: ParsedMail, *, classify: Classifier, actor: str
+) -> Case:
+    external_id = mail.message_id
+    if len(external_id) > 128:
+        external_id = f"sha256:{hashlib.sha256(external_id.encode()).hexdigest()}"
+    opened = open_case(
+        session,
+        vault,
+        CaseIn(
+            channel="email",
+            external_id=external_id,
+            subject=mail.subject or "(no subject)",
+            body=_clip(mail.body or "(no text)"),
+            email=mail.sender,
+            name=mail.name,
+            at=mail.at,
+        ),
+        classify=classify,
+        actor=actor,
+    )
+    case = session.get(Case, opened.id)
+    assert case is not None
+    return case
+
+
+def _held(session: Session, message_row: int) -> CaseMessage:
+    row = session.get(CaseMessage, message_row, with_for_update=True)
+    if row is None or row.status != "quarantined":
+        raise CaseNotFound(f"no quarantined message {message_row}")
+    return row
+
+
+def release(
+    session: Session,
+    vault: Vault,
+    message_row: int,
+    *,
+    sender: str | None,
+    classify: Classifier,
+    actor: str,
+) -> int:
+    """A person looked at a quarantined message and it is a complaint: open its case (with the
+    reply address they give when the message had none; without one the case is opened from an
+    unknown contact and cannot be answered by email). A message that still cannot be read
+    becomes a case whose text is what could be decoded, the original attached. The raw copy is
+    dropped. Returns the case id."""
+    if sender is not None:
+        sender = sender.strip()
+        if (
+            not sender
+            or len(sender) > 254
+            or "@" not in sender
+            or any(c in sender for c in "<> \x00")
+        ):
+            raise InvalidCase("sender: give an email address such as name@example.org")
+    row = _held(session, message_row)
+    key = vault.data_keys([row.key_subject or ""]).get(row.key_subject or "")
+    if key is None:
+        raise InvalidCase(f"message {message_row}: its copy was erased")
+    text = vault.decrypt(key, row.key_subject or "", QUARANTINE_FIELD, row.raw_enc) or ""
+    raw = base64.b64decode(text)
+    try:
+        mail = parse_mail(raw)
+    except MessageRefused:
+        raise
+    except Exception:
+        mail = ParsedMail(
+            message_id=row.message_id, sender=None, name=None, subject="(unreadable message)",
+            body=raw.decode("utf-8", "replace").replace("\x00", "").strip(), references=(),
+            attachments=(("message.eml", "message/rfc822", raw),), at=None,
+        )  # fmt: skip
+    mail = dataclasses.replace(mail, message_id=row.message_id, sender=sender or mail.sender)
+    case = _open_from(session, vault, mail, classify=classify, actor=actor)
+    row.case_id, row.status, row.raw_enc = case.id, "opened", None
+    _store_attachments(session, vault, case, row, mail)
+    session.flush()
+    audit.record(
+        session, actor=actor, action="case_message.released", entity_type="case_message",
+        entity_id=row.id, changes={"case": case.id, "sender_given": sender is not None},
+    )  # fmt: skip
+    return case.id
+
+
+def discard(session: Session, message_row: int, *, actor: str) -> None:
+    """A quarantined message is not a complaint (spam, a bounce): its copy is dropped, the row
+    stays (status `discarded`) so the same message arriving again is not taken again."""
+    row = _held(session, message_row)
+    row.status, row.raw_enc = "discarded", None
+    audit.record(
+        session, actor=actor, action="case_message.discarded", entity_type="case_message",
+        entity_id=row.id, changes={"reason": row.reason},
+    )  # fmt: skip
 
 
 def quarantined(session: Session) -> list[dict[str, object]]:

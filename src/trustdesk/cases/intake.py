@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import ValidationError
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk import audit
@@ -34,6 +34,7 @@ __all__ = [
     "open_case",
     "open_cases",
     "open_many",
+    "open_many_refusals",
     "parse_case",
 ]
 
@@ -213,28 +214,50 @@ def open_many(
     classify: Classifier,
     actor: str,
 ) -> list[CaseOpened | str]:
+    """`open_many_refusals` with each refusal as its reason."""
+    results = open_many_refusals(session, vault, cases, classify=classify, actor=actor)
+    return [r if isinstance(r, CaseOpened) else r.detail for r in results]
+
+
+Refusal = InvalidCase | UnknownCustomer
+
+
+def open_many_refusals(
+    session: Session,
+    vault: Vault,
+    cases: Sequence[CaseIn],
+    *,
+    classify: Classifier,
+    actor: str,
+) -> list[CaseOpened | Refusal]:
     """Open many cases set-based: one lookup each for the cases already known, the customers,
     their keys and segments, one insert of the cases and their events, one audit append.
     Per case the result or the reason it was refused (nothing stored for it); a case twice in
     the batch is opened once. Senders given by email only go one by one (blind-index lookups)."""
     now = utcnow()
-    results: list[CaseOpened | str | None] = [None] * len(cases)
+    results: list[CaseOpened | Refusal | None] = [None] * len(cases)
     firsts: dict[tuple[str, str], int] = {}
     for i, case in enumerate(cases):
         try:
             _check(case)
         except InvalidCase as exc:
-            results[i] = exc.detail
+            results[i] = exc
             continue
         firsts.setdefault((case.channel, case.external_id), i)
-    pairs = list(firsts)
+    by_channel: dict[str, list[str]] = {}
+    for channel, external_id in firsts:
+        by_channel.setdefault(channel, []).append(external_id)
     known: dict[tuple[str, str], Case] = {}
-    for start in range(0, len(pairs), 400):
-        chunk = pairs[start : start + 400]
-        for row in session.scalars(
-            select(Case).where(tuple_(Case.channel, Case.external_id).in_(chunk))
-        ):
-            known[(row.channel, row.external_id)] = row
+    # Per channel, `external_id IN (...)`: a range of the unique index. A row-value
+    # `(channel, external_id) IN (VALUES ...)` is a scan of the whole table on SQLite
+    # (28 ms at 100,000 cases, paid by every batch).
+    for channel, wanted in by_channel.items():
+        for start in range(0, len(wanted), 400):
+            chunk = wanted[start : start + 400]
+            for row in session.scalars(
+                select(Case).where(Case.channel == channel, Case.external_id.in_(chunk))
+            ):
+                known[(row.channel, row.external_id)] = row
     todo = [i for pair, i in firsts.items() if pair not in known]
     by_ref = [ref for i in todo if (ref := cases[i].customer) is not None]
     ids = customers.customer_ids(session, by_ref)
@@ -261,7 +284,7 @@ def open_many(
                     row = _new_row(vault, config, case, sender, key, classify, now)
             made.append((i, row, sender))
         except (InvalidCase, UnknownCustomer) as exc:
-            results[i] = exc.detail
+            results[i] = exc
     session.add_all([row for _, row, _ in made])
     session.flush()
     changes = [
@@ -280,7 +303,7 @@ def open_many(
                 if isinstance(first, CaseOpened)
                 else first
             )
-    return [r if r is not None else "not processed" for r in results]
+    return [r if r is not None else InvalidCase("not processed") for r in results]
 
 
 def _opened(row: Case, *, created: bool) -> CaseOpened:

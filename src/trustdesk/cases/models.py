@@ -24,6 +24,7 @@ __all__ = [
     "CaseAttachment",
     "CaseConfig",
     "CaseContact",
+    "CaseCount",
     "CaseEvent",
     "CaseLink",
     "CaseMessage",
@@ -78,11 +79,12 @@ class Case(Base):
     body_length: Mapped[int] = mapped_column(Integer, nullable=False)
     category: Mapped[str] = mapped_column(String(64), nullable=False)
     probability: Mapped[float] = mapped_column(Float, nullable=False)
-    queue: Mapped[str] = mapped_column(String(64), nullable=False)
+    # active_history: the old value is at hand when they change (`counts.py` moves the count)
+    queue: Mapped[str] = mapped_column(String(64), nullable=False, active_history=True)
     priority: Mapped[str] = mapped_column(String(16), nullable=False)
     playbook: Mapped[str | None] = mapped_column(String(64), nullable=True)
     playbook_done: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    status: Mapped[str] = mapped_column(String(24), nullable=False)
+    status: Mapped[str] = mapped_column(String(24), nullable=False, active_history=True)
     team: Mapped[str | None] = mapped_column(String(64), nullable=True)
     assignee: Mapped[str | None] = mapped_column(String(128), nullable=True)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
@@ -94,7 +96,9 @@ class Case(Base):
     next_update_due: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     resolution_due: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    sla_state: Mapped[str] = mapped_column(String(8), nullable=False, default="ok")
+    sla_state: Mapped[str] = mapped_column(
+        String(8), nullable=False, default="ok", active_history=True
+    )
     breached: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # 0/1 ever breached
     reopen_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     merged_into_id: Mapped[int | None] = mapped_column(
@@ -204,3 +208,17 @@ class CaseSurvey(Base):
     score: Mapped[int | None] = mapped_column(Integer, nullable=True)  # 1..5
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class CaseCount(Base):
+    """How many cases are in each (queue, status, SLA state): the inbox's queue counts without a
+    scan of the cases. Kept in the same transaction as every write to a case (`counts.py`: a
+    flush hook, so intake, status changes, reassignment, merges, batches, imports and the SLA
+    pass all count); `trustdesk cases recount` rebuilds it from the cases."""
+
+    __tablename__ = "case_counts"
+
+    queue: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(24), primary_key=True)
+    sla_state: Mapped[str] = mapped_column(String(8), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

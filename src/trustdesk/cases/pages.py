@@ -4,7 +4,7 @@ context and the forms to work it, and the supervisor dashboard with the CFPB-sty
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse
@@ -13,9 +13,11 @@ from starlette.responses import Response
 from trustdesk.access.principal import Principal
 from trustdesk.auth.http import ReadSession, WriteSession, get_platform, require_page
 from trustdesk.bounds import RowId
-from trustdesk.cases import service
+from trustdesk.cases import inbound, service
 from trustdesk.cases.advocates import advocates_and_detractors, open_recovery_case
 from trustdesk.cases.context import case_page
+from trustdesk.cases.errors import CaseNotFound
+from trustdesk.cases.routing import classifier_for
 from trustdesk.cases.schemas import STATUSES
 from trustdesk.cases.stats import case_figures
 from trustdesk.cases.templates import apply_macro, list_templates
@@ -39,6 +41,13 @@ section = Section(
             permission="cases:read",
             description="Complaint cases by queue, with their SLA clocks.",
             order=25,
+        ),
+        NavEntry(
+            "Quarantined mail",
+            "/cases/quarantine",
+            permission="cases:read",
+            description="Inbound mail kept for a person: no sender, unreadable.",
+            order=27,
         ),
         NavEntry(
             "Case figures",
@@ -129,6 +138,72 @@ def post_recovery(
     return _back(request, opened.id, f"Service-recovery case opened for {customer}.")
 
 
+@router.get("/quarantine")
+def quarantine(
+    *,
+    request: Request,
+    principal: Principal = Depends(require_page("cases:read")),
+    session: ReadSession,
+) -> Response:
+    context = {"messages": inbound.quarantined(session), "can_write": principal.can("cases:write")}
+    return render(request, "cases/quarantine.html", context)
+
+
+@router.post("/quarantine/{message_id}/release")
+def post_release(
+    *,
+    request: Request,
+    message_id: RowId,
+    sender: Annotated[str, Form(max_length=254)] = "",
+    principal: Principal = Depends(require_page("cases:write")),
+    platform: Platform = Depends(get_platform),
+    session: WriteSession,
+) -> Response:
+    case_id = inbound.release(
+        session, platform.vault, message_id, sender=sender.strip() or None,
+        classify=classifier_for(platform.settings), actor=principal.actor,
+    )  # fmt: skip
+    return _back(request, case_id, f"Message {message_id} released as case {case_id}.")
+
+
+@router.post("/quarantine/{message_id}/discard")
+def post_discard(
+    *,
+    request: Request,
+    message_id: RowId,
+    principal: Principal = Depends(require_page("cases:write")),
+    session: WriteSession,
+) -> Response:
+    inbound.discard(session, message_id, actor=principal.actor)
+    flash(request, f"Message {message_id} discarded.")
+    return RedirectResponse("/cases/quarantine", status_code=303)
+
+
+@router.get("/{case_id}/attachments/{attachment_id}")
+def attachment(
+    *,
+    case_id: RowId,
+    attachment_id: RowId,
+    principal: Principal = Depends(require_page("cases:read_personal")),
+    platform: Platform = Depends(get_platform),
+    session: ReadSession,
+) -> Response:
+    """A file of the case, always as a download (never shown inline: it came from outside)."""
+    (found,) = service.attachments(
+        session, platform.vault, case_id, with_data=True, attachment_id=attachment_id
+    )
+    if found.data is None or found.filename is None:
+        raise CaseNotFound(f"case {case_id}: attachment {attachment_id} was erased")
+    return Response(
+        found.data,
+        media_type="application/octet-stream",
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(found.filename)}",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
 @router.get("/{case_id}")
 def case_detail(
     *,
@@ -146,10 +221,13 @@ def case_detail(
         reveal=principal.can("cases:read_personal"),
     )
     can_write = principal.can("cases:write")
+    reveal = principal.can("cases:read_personal")
+    files = service.attachments(session, platform.vault, case_id)
     nexts = service.TRANSITIONS.get(detail.status, ()) if can_write else ()
     page: dict[str, object] = {
         "case": detail, "context": context, "can_write": can_write, "next_statuses": nexts,
         "templates": list_templates(session) if can_write else [],
+        "attachments": files, "reveal": reveal,
     }  # fmt: skip
     return render(request, "cases/case.html", page)
 

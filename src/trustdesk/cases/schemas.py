@@ -20,7 +20,7 @@ __all__ = [
     "SlaReport",
 ]
 
-CHANNELS = ("api", "web", "email", "csv", "feedback", "phone", "social")
+CHANNELS = ("api", "web", "email", "csv", "feedback", "phone", "social", "alert")
 STATUSES = (
     "new",
     "open",
