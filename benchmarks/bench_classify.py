@@ -1,14 +1,20 @@
 """The classify task on Banking77 (77 intents): accuracy and throughput, with the TF-IDF + logistic
 regression baseline measured in the same run.
 
-    python benchmarks/bench_classify.py [--folds 5] [--data CSV] [--test CSV] [--threads 2]
+    python benchmarks/bench_classify.py [--encoder DIR ...] [--folds 5] [--data CSV] [--test CSV]
 
-Accuracy: stratified k-fold cross-validation on the training data (default: the shipped official
-train split, 10,003 queries), mean ± sd over folds; with `--test` (e.g. the official test split,
-3,080 queries, columns `text,category`), also trained on all of the data and scored on that file.
-Throughput: texts/s of prediction (features, encoder, linear models) on held-out texts with the
-process limited to `--threads` cores, and texts per CPU-second (all threads), which a busy shared
-machine does not distort: the encoder runs on 2 threads, so 2 free cores give up to twice that. Quick mode (TRUSTDESK_BENCH_QUICK=1): 2 folds of 5.
+Accuracy on texts no part of the model saw. A frozen encoder (no `holdout` in its encoder.json):
+stratified k-fold cross-validation. An encoder fine-tuned on intents (scripts/train_intent_encoder.py
+writes which rows it held out): the heads are trained on the rows the encoder was tuned on and
+scored on its held-out rows only; give several such encoders (`--encoder` repeated, e.g. the
+shipped one, held out on `model train`'s sha1 fifth, and one held out on fold 0) for several
+held-out splits. Mean ± sd over splits. With `--test` (e.g. the official test split, 3,080
+queries, columns `text,category`), also trained on all of the data and scored on that file.
+
+Throughput on the first split's held-out texts: wall-clock texts/s with the process on `--threads`
+cores, and texts per CPU-second with everything on one thread, which a busy shared machine does
+not distort (2 free cores run two such workers: twice that). Quick mode
+(TRUSTDESK_BENCH_QUICK=1): 2 folds of 5.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
+import json
 import os
 import sys
 import time
@@ -47,13 +54,31 @@ def _read(path: Path | None, text: str, label: str) -> tuple[list[str], list[str
     return [r[text] for r in rows], [r[label] for r in rows]
 
 
+def _held_out(rule: str, texts: list[str], y: Any) -> Any:
+    """The rows an encoder was not fine-tuned on (scripts/train_intent_encoder.py's rules)."""
+    import numpy as np
+    from sklearn.model_selection import StratifiedKFold
+
+    from trustdesk.feedback.training import is_validation
+
+    if rule == "sha1":
+        return np.flatnonzero([is_validation(t) for t in texts])
+    if rule.startswith("fold:"):
+        folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+        return list(folds.split(texts, y))[int(rule.removeprefix("fold:"))][1]
+    raise SystemExit(f"unknown holdout rule {rule!r} in encoder.json")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", type=Path, default=None, help="training CSV (default: shipped)")
     ap.add_argument("--test", type=Path, default=None, help="test CSV (same columns)")
     ap.add_argument("--text-column", default="text")
     ap.add_argument("--label-column", default="category")
-    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument(
+        "--encoder", type=Path, action="append", default=None, help="default: the shipped one"
+    )
+    ap.add_argument("--folds", type=int, default=5, help="for a frozen encoder")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     _limit_threads(args.threads)
@@ -65,7 +90,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     from sklearn.pipeline import make_pipeline
 
     from trustdesk.feedback.classify import EMBEDDING_WEIGHT, StackedClassifier, fit_parts
-    from trustdesk.feedback.encoder import default_encoder
+    from trustdesk.feedback.classify import _standardise as standardise
+    from trustdesk.feedback.encoder import TextEncoder, shipped_encoder_dir
     from trustdesk.feedback.model_meta import ModelMeta
 
     texts, labels = _read(args.data, args.text_column, args.label_column)
@@ -73,15 +99,32 @@ def main(argv: Sequence[str] | None = None) -> None:
     index = {c: i for i, c in enumerate(classes)}
     y = np.array([index[c] for c in labels])
     meta = ModelMeta("stacked", "classify", classes, "bench")
-    encoder = default_encoder()
-    encoder.encode(texts[:64])  # warm-up: session and thread pools
-    started = time.perf_counter()
-    vectors = encoder.encode(texts)  # frozen encoder: the same vectors in every fold
     print(
-        f"{len(texts):,} texts, {len(classes)} labels; encoded in "
-        f"{time.perf_counter() - started:.0f} s; {args.threads} threads, "
+        f"{len(texts):,} texts, {len(classes)} labels; {args.threads} threads, "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
+    # (encoder, vectors of every text, train rows, held-out rows) for each split
+    splits: list[tuple[Any, Any, Any, Any]] = []
+    for directory in args.encoder or [shipped_encoder_dir()]:
+        encoder = TextEncoder(directory, threads=args.threads)
+        info = json.loads((directory / "encoder.json").read_text(encoding="utf-8"))
+        started = time.perf_counter()
+        vectors = encoder.encode(texts)
+        rule = info.get("holdout")
+        if args.data is not None and rule:
+            raise SystemExit("a fine-tuned encoder is scored on its own held-out rows: no --data")
+        print(
+            f"encoder {info['name']} ({directory}): encoded in {time.perf_counter() - started:.0f} s; "
+            + (f"fine-tuned, held out: {rule}" if rule else f"frozen, {args.folds}-fold CV")
+        )
+        if rule:
+            held = _held_out(rule, texts, y)
+            splits.append((encoder, vectors, np.setdiff1d(np.arange(len(texts)), held), held))
+        else:
+            folds = StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=0)
+            for k, (train, held) in enumerate(folds.split(texts, y)):
+                if not (QUICK and k >= 2):
+                    splits.append((encoder, vectors, train, held))
 
     def baseline() -> Any:
         return make_pipeline(
@@ -90,41 +133,50 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
 
     def models(
-        train: np.ndarray,
-    ) -> dict[str, Callable[[list[str]], np.ndarray]]:
+        encoder: Any, vectors: Any, train: np.ndarray
+    ) -> dict[str, tuple[Callable[[list[str]], np.ndarray], Any]]:
         train_texts = [texts[i] for i in train]
         tfidf, embedding = fit_parts(train_texts, y[train], vectors[train])
-        stacked = StackedClassifier(meta, tfidf, embedding)
+        stacked = StackedClassifier(meta, tfidf, embedding, encoder=encoder)
         fast = StackedClassifier(meta, tfidf, None)
         lr = baseline().fit(train_texts, y[train])
         return {
-            "stacked: TF-IDF SVC + MiniLM-int8 SVC (default)": stacked.predict_proba,
-            "TF-IDF SVC only (--no-embeddings)": fast.predict_proba,
-            "baseline: word 1-2 gram TF-IDF + LR": lr.predict_proba,
+            f"stacked: TF-IDF SVC + {encoder.name} SVC": (stacked.scores, stacked),
+            "TF-IDF SVC only (--no-embeddings)": (fast.scores, fast),
+            "baseline: word 1-2 gram TF-IDF + LR": (lr.predict_proba, lr),
         }
 
-    def score(predict: Callable[[list[str]], np.ndarray], idx: Sequence[str]) -> np.ndarray:
-        return np.asarray(predict(list(idx))).argmax(axis=1)
-
-    folds = StratifiedKFold(n_splits=args.folds, shuffle=True, random_state=0)
     accuracy: dict[str, list[float]] = {}
     speed: dict[str, float] = {}
     cpu: dict[str, float] = {}
-    for k, (train, held) in enumerate(folds.split(texts, y)):
-        if QUICK and k >= 2:
-            break
+    weights = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 1e6)
+    by_weight: dict[float, list[float]] = {w: [] for w in weights}
+    for k, (encoder, vectors, train, held) in enumerate(splits):
         held_texts = [texts[i] for i in held]
-        for name, predict in models(train).items():
-            started, cpu_started = time.perf_counter(), time.process_time()
-            predicted = score(predict, held_texts)
+        for name, (predict, model) in models(encoder, vectors, train).items():
+            started = time.perf_counter()
+            predicted = np.asarray(predict(held_texts)).argmax(axis=1)
             if k == 0:
                 speed[name] = len(held) / (time.perf_counter() - started)
+                if isinstance(model, StackedClassifier) and model.embedding is not None:
+                    model.encoder = TextEncoder(encoder.directory, threads=1)
+                    model.encoder.encode(held_texts[:64])  # warm-up: session arenas
+                cpu_started = time.process_time()
+                predict(held_texts)
                 cpu[name] = len(held) / max(time.process_time() - cpu_started, 1e-9)
             accuracy.setdefault(name, []).append(float((predicted == y[held]).mean()))
-        print(f"  fold {k + 1}: " + ", ".join(f"{v[-1]:.4f}" for v in accuracy.values()))
+            if isinstance(model, StackedClassifier) and model.embedding is not None:
+                # reported only: the weight in use was fixed beforehand, never chosen on these rows
+                a = standardise(model.tfidf.decision_function(held_texts))
+                b = standardise(model.embedding.decision_function(encoder.encode(held_texts)))
+                for w in weights:
+                    by_weight[w].append(float(((a + w * b).argmax(axis=1) == y[held]).mean()))
+        print(
+            f"  split {k + 1} ({len(held)} held out): "
+            + ", ".join(f"{v[-1]:.4f}" for v in accuracy.values())
+        )
         sys.stdout.flush()
-    n = len(next(iter(accuracy.values())))
-    print(f"cross-validated accuracy ({n} of {args.folds} stratified folds, mean ± sd):")
+    print(f"accuracy on held-out rows ({len(splits)} splits, mean ± sd):")
     base = speed["baseline: word 1-2 gram TF-IDF + LR"]
     for name, values in accuracy.items():
         print(
@@ -132,11 +184,16 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"{speed[name]:7,.0f} texts/s ({speed[name] / base:.2f}x baseline)"
         )
     print(
-        f"  (embedding weight {EMBEDDING_WEIGHT}; throughput on fold 1's held-out texts; on a "
-        "shared machine wall-clock texts/s understate, texts per CPU-second do not:"
+        f"  embedding weight in use: {EMBEDDING_WEIGHT}; other weights, for information only: "
+        + ", ".join(f"{w:g} {np.mean(v):.4f}" for w, v in by_weight.items() if w < 1e6)
+        + f", embeddings alone {np.mean(by_weight[1e6]):.4f}"
+    )
+    print(
+        "  throughput on split 1's held-out texts; wall-clock texts/s understate on a shared "
+        "machine, texts per CPU-second (one thread) do not; 2 free cores give about twice that:"
     )
     for name, rate in cpu.items():
-        print(f"  {name:<50} {rate:7,.0f} texts per CPU-second")
+        print(f"  {name:<50} {rate:7,.0f} texts per CPU-second (≈ {2 * rate:,.0f}/s on 2 cores)")
     if args.test is None:
         return
     test_texts, test_labels = _read(args.test, args.text_column, args.label_column)
@@ -144,10 +201,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     if unknown:
         raise SystemExit(f"test labels not in the training data: {', '.join(unknown)}")
     gold = np.array([index[c] for c in test_labels])
+    encoder, vectors = splits[0][0], splits[0][1]
     print(f"test file {args.test.name} ({len(test_texts):,} texts), trained on all data:")
-    for name, predict in models(np.arange(len(texts))).items():
+    for name, (predict, _) in models(encoder, vectors, np.arange(len(texts))).items():
         started = time.perf_counter()
-        predicted = score(predict, test_texts)
+        predicted = np.asarray(predict(test_texts)).argmax(axis=1)
         rate = len(test_texts) / (time.perf_counter() - started)
         print(f"  {name:<50} {(predicted == gold).mean():.4f}   {rate:7,.0f} texts/s")
 

@@ -48,3 +48,18 @@ def test_a_model_stacked_on_another_encoder_refuses_to_load():
     with pytest.raises(ConfigurationError, match="retrain"):
         StackedClassifier.from_state(META, state)
     StackedClassifier.from_state(META, {**state, "embedding": None})  # TF-IDF tier: no encoder
+
+
+def test_the_shipped_encoder_is_the_one_saved_models_name():
+    """A rebuilt encoder must change ENCODER_NAME, or models stacked on the old vectors would load."""
+    import hashlib
+    import json
+
+    from trustdesk.feedback.encoder import ENCODER_NAME, encoder_available, shipped_encoder_dir
+
+    if not encoder_available():
+        pytest.skip("slim build without the encoder")
+    directory = shipped_encoder_dir()
+    meta = json.loads((directory / "encoder.json").read_text(encoding="utf-8"))
+    assert meta["name"] == ENCODER_NAME
+    assert hashlib.sha256((directory / "model.onnx").read_bytes()).hexdigest() == meta["sha256"]

@@ -14,13 +14,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from trustdesk.errors import ConfigurationError, InvalidInput
 from trustdesk.feedback.encoder import ENCODER_NAME
 from trustdesk.feedback.model_meta import ModelMeta
+
+if TYPE_CHECKING:
+    from trustdesk.feedback.encoder import TextEncoder
 
 __all__ = [
     "CLASSIFY_KIND",
@@ -73,10 +76,10 @@ def _softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
     return np.asarray(weights / weights.sum(axis=1, keepdims=True), dtype=np.float32)
 
 
-def _encode(texts: Sequence[str]) -> np.ndarray:
+def _encode(texts: Sequence[str], encoder: TextEncoder | None = None) -> np.ndarray:
     from trustdesk.feedback.encoder import default_encoder
 
-    return default_encoder().encode(texts)
+    return (encoder or default_encoder()).encode(texts)
 
 
 class StackedClassifier:
@@ -90,17 +93,20 @@ class StackedClassifier:
         *,
         weight: float = EMBEDDING_WEIGHT,
         temperature: float = 1.0,
+        encoder: TextEncoder | None = None,
     ) -> None:
         self.meta = meta
         self.tfidf = tfidf
         self.embedding = embedding
         self.weight = weight
         self.temperature = temperature
+        self.encoder = encoder  # None: the shipped one (benchmarks pass another)
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         total = _standardise(self.tfidf.decision_function(list(texts)))
         if self.embedding is not None:
-            total += self.weight * _standardise(self.embedding.decision_function(_encode(texts)))
+            vectors = _encode(texts, self.encoder)
+            total += self.weight * _standardise(self.embedding.decision_function(vectors))
         return total
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:

@@ -18,7 +18,13 @@ import numpy as np
 
 from trustdesk.errors import ConfigurationError
 
-__all__ = ["ENCODER_NAME", "TextEncoder", "default_encoder", "encoder_available"]
+__all__ = [
+    "ENCODER_NAME",
+    "TextEncoder",
+    "default_encoder",
+    "encoder_available",
+    "shipped_encoder_dir",
+]
 
 ENCODER_NAME = "minilm6-int8"
 _META = "encoder.json"
@@ -26,7 +32,7 @@ _MODEL = "model.onnx"
 _TOKENIZER = "tokenizer.json"
 
 
-def _shipped_dir() -> Path:
+def shipped_encoder_dir() -> Path:
     return Path(str(files("trustdesk.feedback") / "default_models" / "encoder"))
 
 
@@ -38,6 +44,7 @@ class TextEncoder:
         from tokenizers import Tokenizer
 
         meta = json.loads((directory / _META).read_text(encoding="utf-8"))
+        self.directory = directory
         self.name = str(meta["name"])
         self.dimensions = int(meta["dimensions"])
         # Dynamic int8 scales activations per batch: a fixed batch size keeps results repeatable.
@@ -75,7 +82,7 @@ class TextEncoder:
 
 def encoder_available() -> bool:
     """Whether this installation ships the encoder (a slim build may leave it out)."""
-    directory = _shipped_dir()
+    directory = shipped_encoder_dir()
     return all((directory / f).is_file() for f in (_META, _MODEL, _TOKENIZER))
 
 
@@ -87,4 +94,4 @@ def default_encoder() -> TextEncoder:
             "the sentence encoder is not installed (trustdesk/feedback/default_models/encoder); "
             "train with --no-embeddings or rebuild it with scripts/build_text_encoder.py"
         )
-    return TextEncoder(_shipped_dir())
+    return TextEncoder(shipped_encoder_dir())
