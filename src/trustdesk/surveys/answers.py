@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, select, tuple_
+from sqlalchemy import Table, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from trustdesk import audit
@@ -25,9 +26,9 @@ from trustdesk.crypto import Vault
 from trustdesk.customers import public as customers
 from trustdesk.db import utcnow
 from trustdesk.jobs.public import changed
-from trustdesk.surveys.errors import InvalidAnswer
+from trustdesk.surveys.errors import AlreadyAnswered, InvalidAnswer
 from trustdesk.surveys.models import Survey, SurveyResponse
-from trustdesk.surveys.scoring import FACETS, dimension_scores
+from trustdesk.surveys.scoring import dimension_score_rows
 from trustdesk.surveys.service import SurveyOut, load_survey, scale_items
 
 __all__ = [
@@ -105,26 +106,27 @@ def parse_row(survey: SurveyOut, number: int, fields: dict[str, Any]) -> _Parsed
         raise InvalidAnswer("external_id: at most 128 characters, no NUL")
     answers: dict[str, float] = {}
     text: dict[str, str] = {}
+    scales = survey.scales
     for column, raw in fields.items():
-        if column in META_COLUMNS or raw is None or str(raw).strip() == "":
+        if column in META_COLUMNS or raw is None:
             continue
-        item = survey.item(column)
-        if item is None:
+        raw_text = raw.strip() if isinstance(raw, str) else str(raw).strip()
+        if not raw_text:
+            continue
+        if column not in scales:
             raise InvalidAnswer(f"{column!r} is not an item of survey {survey.id}")
-        if item.min is None or item.max is None:
+        scale = scales[column]
+        if scale is None:  # an open question
             if len(str(raw)) > MAX_TEXT or "\x00" in str(raw):
                 raise InvalidAnswer(f"{column}: at most {MAX_TEXT} characters, no NUL")
-            text[column] = str(raw).strip()
+            text[column] = raw_text
             continue
-        try:
-            value = float(str(raw).strip())
-        except ValueError:
-            raise InvalidAnswer(f"{column} = {str(raw)[:20]!r}: not a number") from None
-        if not math.isfinite(value) or value != int(value) or not item.min <= value <= item.max:
-            raise InvalidAnswer(
-                f"{column} = {str(raw)[:20]!r}: outside the item's scale {item.min}..{item.max}"
-            )
-        answers[column] = value
+        if raw_text.isdecimal() and raw_text.isascii():  # the common case: "5"
+            whole = int(raw_text)
+            if scale[0] <= whole <= scale[1]:
+                answers[column] = float(whole)
+                continue
+        answers[column] = _on_scale(column, raw_text, raw, scale)
     if not answers and not text:
         raise InvalidAnswer("no answers")
     return _Parsed(
@@ -132,6 +134,21 @@ def parse_row(survey: SurveyOut, number: int, fields: dict[str, Any]) -> _Parsed
         _time(fields.get("started_at"), "started_at"),
         _time(fields.get("submitted_at"), "submitted_at"),
     )  # fmt: skip
+
+
+def _on_scale(column: str, raw_text: str, raw: object, scale: tuple[int, int]) -> float:
+    """The answer as a number on its item's scale (a whole number min..max), else why not."""
+    try:
+        value = float(int(raw_text))  # the common case: "5"
+    except ValueError:
+        try:
+            value = float(raw_text)
+        except ValueError:
+            raise InvalidAnswer(f"{column} = {str(raw)[:20]!r}: not a number") from None
+    low, high = scale
+    if not math.isfinite(value) or value != int(value) or not low <= value <= high:
+        raise InvalidAnswer(f"{column} = {str(raw)[:20]!r}: outside the item's scale {low}..{high}")
+    return value
 
 
 def _content(parsed: _Parsed) -> str:
@@ -212,38 +229,26 @@ def _store(
     *,
     want_ids: bool = False,
 ) -> list[int]:
-    """Store the chunk's new respondents (one insert); returns their response ids."""
+    """Store the chunk's new respondents (one set-based insert); returns their response ids
+    when `want_ids`.
+
+    Who answered before is looked up per respondent kind through the unique index; the insert
+    then skips any respondent stored meanwhile (ON CONFLICT DO NOTHING). Should another import
+    have stored one of this chunk's respondents between the two, the whole import stops with a
+    Conflict and the caller's transaction stores nothing of it."""
     assert report.rejected is not None
     ids = customers.customer_ids(session, [p.key for p in chunk if p.respondent == "customer"])
-    pairs = list({(p.respondent, p.key) for p in chunk})
-    stored: dict[tuple[str, str], str] = {}
-    for start in range(0, len(pairs), 500):
-        stored.update(
-            {
-                (r, k): answers
-                for r, k, answers in session.execute(
-                    select(
-                        SurveyResponse.respondent,
-                        SurveyResponse.respondent_key,
-                        SurveyResponse.answers,
-                    ).where(
-                        SurveyResponse.survey_id == survey.id,
-                        tuple_(SurveyResponse.respondent, SurveyResponse.respondent_key).in_(
-                            pairs[start : start + 500]
-                        ),
-                    )
-                )
-            }
-        )
-    items = scale_items(survey)
+    stored = _stored_answers(session, survey.id, chunk)
+    encode = _AnswerJson()
     fresh: list[_Parsed] = []
     for p in chunk:
         if p.respondent == "customer" and not p.anonymous and p.key not in ids:
             report.rejected.append({"row": p.number, "reason": f"unknown customer {p.key[:40]!r}"})
             continue
+        mine = encode(p.answers)
         before = stored.get((p.respondent, p.key))
         if before is not None:
-            if before == json.dumps(p.answers, sort_keys=True):
+            if before == mine:
                 report.unchanged += 1
             else:
                 report.rejected.append(
@@ -254,46 +259,108 @@ def _store(
                     }
                 )
             continue
-        stored[(p.respondent, p.key)] = json.dumps(p.answers, sort_keys=True)
+        stored[(p.respondent, p.key)] = mine
         fresh.append(p)
     if not fresh:
         return []
-    subjects = customers.customer_subjects(
-        session, [ids[p.key] for p in fresh if p.text and p.respondent == "customer"]
-    )
-    key_subject = session.get(Survey, survey.id).key_subject  # type: ignore[union-attr]
-    keys = vault.data_keys([*subjects.values(), key_subject]) if any(p.text for p in fresh) else {}
-    values = []
-    for p in fresh:
-        scores = dimension_scores(p.answers, items)
-        customer_id = ids.get(p.key) if p.respondent == "customer" else None
-        subject = subjects.get(customer_id) if customer_id is not None else key_subject
-        open_enc = None
-        if p.text and subject is not None and subject in keys:
-            open_enc = vault.encrypt(
-                keys[subject], subject, "survey_open", json.dumps(p.text, sort_keys=True)
-            )
-        values.append(
-            {
-                "survey_id": survey.id,
-                "respondent": p.respondent,
-                "respondent_key": p.key,
-                "customer_id": customer_id,
-                "answers": json.dumps(p.answers, sort_keys=True),
-                **{f: scores[f] for f in FACETS},
-                "open_enc": open_enc,
-                "channel": channel,
-                "started_at": p.started_at,
-                "submitted_at": p.submitted_at or at,
-            }
-        )
+    open_enc = _encrypted_open_answers(session, vault, survey, fresh, ids)
+    scores = dimension_score_rows([p.answers for p in fresh], scale_items(survey))
+    values = [
+        {
+            "survey_id": survey.id,
+            "respondent": p.respondent,
+            "respondent_key": p.key,
+            "customer_id": ids.get(p.key) if p.respondent == "customer" else None,
+            "answers": stored[(p.respondent, p.key)],
+            **score,
+            "open_enc": enc,
+            "channel": channel,
+            "started_at": p.started_at,
+            "submitted_at": p.submitted_at or at,
+        }
+        for p, score, enc in zip(fresh, scores, open_enc, strict=True)
+    ]
     table = SurveyResponse.__table__
     assert isinstance(table, Table)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    stmt = (postgresql.insert if postgres else sqlite.insert)(table).on_conflict_do_nothing(
+        index_elements=["survey_id", "respondent", "respondent_key"]
+    )
+    if want_ids or postgres:  # psycopg's executemany does not count the rows it inserted
+        made = list(session.scalars(stmt.returning(table.c.id), values).all())
+        inserted = len(made)
+    else:  # SQLite bulk: one executemany (its row count is the total), no ORM bookkeeping
+        made, inserted = [], session.execute(stmt, values).rowcount  # type: ignore[attr-defined]
+    if inserted != len(values):
+        raise AlreadyAnswered(
+            f"another import or submission stored {len(values) - inserted} of these respondents' "
+            f"answers to survey {survey.id} at the same time; nothing was stored, run it again"
+        )
     report.created += len(values)
-    if not want_ids:  # bulk: one executemany, no ORM bookkeeping
-        session.execute(insert(table), values)
-        return []
-    return list(session.scalars(insert(table).returning(table.c.id), values).all())
+    return made
+
+
+class _AnswerJson:
+    """`json.dumps(answers, sort_keys=True)` of a respondent's numeric answers, exactly (what
+    a re-import is compared with), several times faster: keys are encoded once, and a finite
+    float is written as `repr` does, which is what json does."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, str] = {}
+
+    def __call__(self, answers: dict[str, float]) -> str:
+        keys = self._keys
+        parts = []
+        for k in sorted(answers):
+            name = keys.get(k)
+            if name is None:
+                name = keys[k] = json.dumps(k)
+            parts.append(f"{name}: {float.__repr__(answers[k])}")
+        return "{" + ", ".join(parts) + "}"
+
+
+def _stored_answers(
+    session: Session, survey_id: int, chunk: list[_Parsed]
+) -> dict[tuple[str, str], str]:
+    """{(respondent, key): stored answers JSON} of the chunk's respondents who answered."""
+    found: dict[tuple[str, str], str] = {}
+    for respondent in RESPONDENTS:
+        keys = list({p.key for p in chunk if p.respondent == respondent})
+        for start in range(0, len(keys), 900):
+            found.update(
+                ((respondent, k), answers)
+                for k, answers in session.connection().execute(
+                    select(SurveyResponse.respondent_key, SurveyResponse.answers).where(
+                        SurveyResponse.survey_id == survey_id,
+                        SurveyResponse.respondent == respondent,
+                        SurveyResponse.respondent_key.in_(keys[start : start + 900]),
+                    )
+                )
+            )
+    return found
+
+
+def _encrypted_open_answers(
+    session: Session, vault: Vault, survey: SurveyOut, fresh: list[_Parsed], ids: dict[str, int]
+) -> list[bytes | None]:
+    """Each response's open answers encrypted under its customer's data key (a leader's or an
+    anonymous respondent's under the survey's own); None where there are none."""
+    if not any(p.text for p in fresh):
+        return [None] * len(fresh)
+    named = [ids[p.key] for p in fresh if p.text and p.key in ids and p.respondent == "customer"]
+    subjects = customers.customer_subjects(session, named)
+    key_subject = session.get(Survey, survey.id).key_subject  # type: ignore[union-attr]
+    keys = vault.data_keys([*subjects.values(), key_subject])
+    found: list[bytes | None] = []
+    for p in fresh:
+        customer_id = ids.get(p.key) if p.respondent == "customer" else None
+        subject = subjects.get(customer_id) if customer_id is not None else key_subject
+        if p.text and subject is not None and subject in keys:
+            plain = json.dumps(p.text, sort_keys=True)
+            found.append(vault.encrypt(keys[subject], subject, "survey_open", plain))
+        else:
+            found.append(None)
+    return found
 
 
 def submit_one(

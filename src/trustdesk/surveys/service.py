@@ -63,6 +63,14 @@ class SurveyOut:
     def _by_id(self) -> dict[str, ItemOut]:
         return {i.id: i for i in self.items}
 
+    @cached_property
+    def scales(self) -> dict[str, tuple[int, int] | None]:
+        """Every item's (min, max), None for an open question: what an answer is checked on."""
+        return {
+            i.id: (i.min, i.max) if i.min is not None and i.max is not None else None
+            for i in self.items
+        }
+
 
 def create_survey(
     session: Session,

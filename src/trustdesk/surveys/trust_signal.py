@@ -38,8 +38,9 @@ class SurveySignal:
 
     def read(self, session: Session, *, after_ref: int, batch_size: int) -> Iterator[Observations]:
         columns = [getattr(SurveyResponse, d) for d in DIMENSIONS]
+        connection = session.connection()  # plain rows: no ORM result processing per row
         while True:
-            batch = session.execute(
+            batch = connection.execute(
                 select(
                     SurveyResponse.id,
                     SurveyResponse.submitted_at,
