@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from trustdesk.surveys.bank import load_template
 from trustdesk.surveys.answers import _AnswerJson
+from trustdesk.surveys.bank import load_template
 from trustdesk.surveys.scoring import (
     ScaleItem,
     dimension_score_rows,

@@ -13,8 +13,9 @@ import hashlib
 import json
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Table, select
@@ -25,6 +26,7 @@ from trustdesk import audit
 from trustdesk.crypto import Vault
 from trustdesk.customers import public as customers
 from trustdesk.db import utcnow
+from trustdesk.feedback import public as feedback
 from trustdesk.jobs.public import changed
 from trustdesk.surveys.errors import AlreadyAnswered, InvalidAnswer
 from trustdesk.surveys.models import Survey, SurveyResponse
@@ -35,7 +37,9 @@ __all__ = [
     "ANSWERED",
     "META_COLUMNS",
     "ImportReport",
+    "asked",
     "check_columns",
+    "check_page",
     "import_responses",
     "parse_row",
     "submit_one",
@@ -69,6 +73,7 @@ class _Parsed:
     started_at: datetime | None
     submitted_at: datetime | None
     anonymous: bool = False  # the public link: a customer we cannot name
+    choices: dict[str, list[int]] = field(default_factory=dict)  # multiple choice: options 1..n
 
 
 def check_columns(survey: SurveyOut, columns: Iterable[str]) -> None:
@@ -106,6 +111,7 @@ def parse_row(survey: SurveyOut, number: int, fields: dict[str, Any]) -> _Parsed
         raise InvalidAnswer("external_id: at most 128 characters, no NUL")
     answers: dict[str, float] = {}
     text: dict[str, str] = {}
+    choices: dict[str, list[int]] = {}
     scales = survey.scales
     for column, raw in fields.items():
         if column in META_COLUMNS or raw is None:
@@ -114,6 +120,9 @@ def parse_row(survey: SurveyOut, number: int, fields: dict[str, Any]) -> _Parsed
         if not raw_text:
             continue
         if column not in scales:
+            if column in survey.multi:
+                choices[column] = _chosen(column, raw_text, survey.multi[column])
+                continue
             raise InvalidAnswer(f"{column!r} is not an item of survey {survey.id}")
         scale = scales[column]
         if scale is None:  # an open question
@@ -127,13 +136,68 @@ def parse_row(survey: SurveyOut, number: int, fields: dict[str, Any]) -> _Parsed
                 answers[column] = float(whole)
                 continue
         answers[column] = _on_scale(column, raw_text, raw, scale)
-    if not answers and not text:
+    if not answers and not text and not choices:
         raise InvalidAnswer("no answers")
+    if survey.branching:
+        _check_branching(survey, answers, choices, text)
     return _Parsed(
         number, respondent, key, answers, text,
         _time(fields.get("started_at"), "started_at"),
-        _time(fields.get("submitted_at"), "submitted_at"),
+        _time(fields.get("submitted_at"), "submitted_at"), choices=choices,
     )  # fmt: skip
+
+
+def check_page(survey: SurveyOut, fields: dict[str, Any]) -> None:
+    """Check the answers given so far (each on its scale, asked) before the next page; nothing
+    is stored. InvalidAnswer names the first wrong one."""
+    answered = {k: v for k, v in fields.items() if k not in META_COLUMNS and str(v).strip()}
+    if answered:
+        parse_row(survey, 1, {"external_id": "-", **answered})
+
+
+def _chosen(column: str, raw_text: str, options: int) -> list[int]:
+    """A multiple-choice answer: option numbers 1..n separated by ";" (e.g. "1;3")."""
+    try:
+        chosen = sorted({int(part) for part in raw_text.split(";") if part.strip()})
+    except ValueError:
+        raise InvalidAnswer(
+            f"{column} = {raw_text[:20]!r}: option numbers 1..{options} separated by ';'"
+        ) from None
+    if not chosen or chosen[0] < 1 or chosen[-1] > options:
+        raise InvalidAnswer(f"{column} = {raw_text[:20]!r}: options are 1..{options}")
+    return chosen
+
+
+def asked(
+    condition: tuple[str, tuple[int, ...]] | None,
+    answers: dict[str, Any],
+) -> bool:
+    """Whether a question with this condition is asked, given the answers so far."""
+    if condition is None:
+        return True
+    item, wanted = condition
+    given = answers.get(item)
+    if given is None:
+        return False
+    if isinstance(given, list):
+        return any(v in wanted for v in given)
+    return given in wanted
+
+
+def _check_branching(
+    survey: SurveyOut,
+    answers: dict[str, float],
+    choices: dict[str, list[int]],
+    text: dict[str, str],
+) -> None:
+    given: dict[str, Any] = {**answers, **choices}
+    for item, condition in survey.branching.items():
+        if (item in given or item in text) and not asked(condition, given):
+            values = ", ".join(str(v) for v in condition[1])
+            raise InvalidAnswer(
+                f"{item} is asked only when {condition[0]} is one of {values}; "
+                f"this row answers it without that"
+            )
 
 
 def _on_scale(column: str, raw_text: str, raw: object, scale: tuple[int, int]) -> float:
@@ -152,7 +216,7 @@ def _on_scale(column: str, raw_text: str, raw: object, scale: tuple[int, int]) -
 
 
 def _content(parsed: _Parsed) -> str:
-    return json.dumps([parsed.answers, parsed.text], sort_keys=True)
+    return json.dumps([{**parsed.answers, **parsed.choices}, parsed.text], sort_keys=True)
 
 
 def import_responses(
@@ -164,6 +228,7 @@ def import_responses(
     actor: str,
     channel: str = "import",
     now: datetime | None = None,
+    data_dir: Path | None = None,
 ) -> ImportReport:
     """Store each good row as one response; `rows` are (number, fields or why unreadable)."""
     survey = load_survey(session, survey_id)
@@ -175,10 +240,10 @@ def import_responses(
     for parsed in _parsed(survey, rows, report.rejected, leader_seen):
         chunk.append(parsed)
         if len(chunk) >= _CHUNK:
-            _store(session, vault, survey, chunk, report, channel, at)
+            _store(session, vault, survey, chunk, report, channel, at, data_dir=data_dir)
             chunk = []
     if chunk:
-        _store(session, vault, survey, chunk, report, channel, at)
+        _store(session, vault, survey, chunk, report, channel, at, data_dir=data_dir)
     if report.created:
         changed(session, ANSWERED)
     audit.record(
@@ -211,10 +276,7 @@ def _parsed(
             digest = hashlib.sha256(_content(parsed).encode()).hexdigest()[:32]
             seen = leader_seen.get(digest, 0)
             leader_seen[digest] = seen + 1
-            parsed = _Parsed(
-                parsed.number, parsed.respondent, f"#{digest}-{seen}", parsed.answers,
-                parsed.text, parsed.started_at, parsed.submitted_at,
-            )  # fmt: skip
+            parsed = replace(parsed, key=f"#{digest}-{seen}")
         yield parsed
 
 
@@ -228,6 +290,7 @@ def _store(
     at: datetime,
     *,
     want_ids: bool = False,
+    data_dir: Path | None = None,
 ) -> list[int]:
     """Store the chunk's new respondents (one set-based insert); returns their response ids
     when `want_ids`.
@@ -245,7 +308,7 @@ def _store(
         if p.respondent == "customer" and not p.anonymous and p.key not in ids:
             report.rejected.append({"row": p.number, "reason": f"unknown customer {p.key[:40]!r}"})
             continue
-        mine = encode(p.answers)
+        mine = encode(p.answers) if not p.choices else _json({**p.answers, **p.choices})
         before = stored.get((p.respondent, p.key))
         if before is not None:
             if before == mine:
@@ -275,6 +338,7 @@ def _store(
             **score,
             "open_enc": enc,
             "channel": channel,
+            "version": survey.version,
             "started_at": p.started_at,
             "submitted_at": p.submitted_at or at,
         }
@@ -291,6 +355,8 @@ def _store(
         inserted = len(made)
     else:  # SQLite bulk: one executemany (its row count is the total), no ORM bookkeeping
         made, inserted = [], session.execute(stmt, values).rowcount  # type: ignore[attr-defined]
+    if inserted == len(values):
+        _as_feedback(session, vault, survey, fresh, data_dir)
     if inserted != len(values):
         raise AlreadyAnswered(
             f"another import or submission stored {len(values) - inserted} of these respondents' "
@@ -317,6 +383,36 @@ class _AnswerJson:
                 name = keys[k] = json.dumps(k)
             parts.append(f"{name}: {float.__repr__(answers[k])}")
         return "{" + ", ".join(parts) + "}"
+
+
+FEEDBACK_SOURCE = "survey"
+
+
+def _as_feedback(
+    session: Session, vault: Vault, survey: SurveyOut, fresh: list[_Parsed], data_dir: Path | None
+) -> None:
+    """Customers' written answers (the "why", own free-text questions) become feedback items,
+    analysed for sentiment and topics and shown in the feedback explorer; one per response and
+    question (`survey:ID:RESPONDENT:ITEM`), so storing a response again adds nothing. Leaders'
+    answers are predictions, never feedback."""
+    written = [
+        feedback.OpenAnswer(
+            f"survey:{survey.id}:{p.key}:{item}", p.submitted_at or utcnow(), text,
+            None if p.anonymous else p.key,
+        )
+        for p in fresh
+        if p.respondent == "customer"
+        for item, text in p.text.items()
+    ]  # fmt: skip
+    if written:
+        feedback.store_open_answers(
+            session, vault, data_dir, written, source=FEEDBACK_SOURCE,
+            channel="survey", actor="surveys",
+        )  # fmt: skip
+
+
+def _json(answers: dict[str, Any]) -> str:
+    return json.dumps(answers, sort_keys=True)
 
 
 def _stored_answers(
@@ -374,16 +470,19 @@ def submit_one(
     started_at: datetime | None,
     now: datetime,
     anonymous: bool = False,
+    data_dir: Path | None = None,
 ) -> int:
     """Store one customer's answers from a response page; InvalidAnswer (nothing stored) when
     an answer is off its scale or the respondent already answered. Returns the response id."""
     answers = {k: v for k, v in fields.items() if k not in META_COLUMNS}
     parsed = parse_row(survey, 1, {"external_id": key, **answers})
-    parsed = _Parsed(
-        1, "customer", key, parsed.answers, parsed.text, started_at, now, anonymous=anonymous
+    parsed = replace(
+        parsed, respondent="customer", started_at=started_at, submitted_at=now, anonymous=anonymous
     )
     report = ImportReport(rejected=[])
-    made = _store(session, vault, survey, [parsed], report, channel, now, want_ids=True)
+    made = _store(
+        session, vault, survey, [parsed], report, channel, now, want_ids=True, data_dir=data_dir
+    )
     if not made:
         reason = report.rejected[0]["reason"] if report.rejected else "already answered"
         raise InvalidAnswer(str(reason))

@@ -16,6 +16,13 @@ from trustdesk.jobs.public import run_triggered
 from trustdesk.serving import public_base_url
 from trustdesk.surveys.answers import ImportReport, check_columns, import_responses
 from trustdesk.surveys.bank import template_names
+from trustdesk.surveys.builder import (
+    KINDS,
+    QuestionIn,
+    add_question,
+    parse_show_if,
+    remove_question,
+)
 from trustdesk.surveys.distribution import INVITED, invite, public_link, response_stats
 from trustdesk.surveys.results import open_answers, survey_results, trust_gap, trust_trend
 from trustdesk.surveys.service import SurveyOut, create_survey, load_survey
@@ -57,6 +64,9 @@ def _survey_json(survey: SurveyOut, *, full: bool = False) -> dict[str, Any]:
         item: dict[str, Any] = {"id": i.id, "dimension": i.dimension, "min": i.min, "max": i.max}
         if full:
             item |= {"kind": i.kind, "text": i.text, "labels": list(i.labels), "source": i.source}
+            item["show_if"] = (
+                {"item": i.show_if[0], "in": list(i.show_if[1])} if i.show_if else None
+            )
         items.append(item)
     found: dict[str, Any] = {"id": survey.id, "items": items}
     if full:
@@ -112,10 +122,58 @@ def show(survey_id: SurveyId, as_json: AsJson = False) -> None:
     def table(survey: SurveyOut) -> None:
         out.print(f"survey {survey.id}: {survey.title} ({survey.status}, version {survey.version})")
         for i in survey.items:
-            scale = f"{i.min}..{i.max}" if i.min is not None else "text"
+            scale = f"{i.min}..{i.max}" if i.min is not None else i.kind
+            if i.show_if:
+                scale += f" if {i.show_if[0]} in {','.join(map(str, i.show_if[1]))}"
             out.print(f"  {i.id:<14} {i.dimension or '-':<12} {scale:<6} {i.text}", markup=False)
 
     _emit(survey, as_json, table, data=_survey_json(survey, full=True))
+
+
+@app.command("add-question")
+def add_question_(
+    survey_id: SurveyId,
+    id: Annotated[str, typer.Option("--id", help="The question's id (a-z, 0-9, _).")],
+    kind: Annotated[str, typer.Option(help=f"One of: {', '.join(KINDS)}.")],
+    text: Annotated[str, typer.Option(help="The wording.")],
+    option: Annotated[
+        list[str] | None, typer.Option(help="An option of a single/multi question; repeat.")
+    ] = None,
+    show_if: Annotated[
+        str | None, typer.Option(help="Ask only when an earlier answer is in a set: q1=1,2")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Add an own question next to the bank's items (a sent survey gets a new version)."""
+    item, wanted = parse_show_if(show_if)
+    question = QuestionIn(id, kind, text, tuple(option or ()), item, tuple(wanted))
+    survey = _call(
+        lambda session, _: add_question(session, survey_id, question, actor=cli_actor()),
+        write=True,
+    )
+    _emit(
+        survey, as_json,
+        lambda s: out.print(f"survey {s.id} version {s.version}: {len(s.items)} questions"),
+        data=_survey_json(survey, full=True),
+    )  # fmt: skip
+
+
+@app.command("remove-question")
+def remove_question_(
+    survey_id: SurveyId,
+    item: Annotated[str, typer.Argument(help="The question's id.")],
+    as_json: AsJson = False,
+) -> None:
+    """Remove a question (a sent survey gets a new version; answers keep theirs)."""
+    survey = _call(
+        lambda session, _: remove_question(session, survey_id, item, actor=cli_actor()),
+        write=True,
+    )
+    _emit(
+        survey, as_json,
+        lambda s: out.print(f"survey {s.id} version {s.version}: {len(s.items)} questions"),
+        data=_survey_json(survey, full=True),
+    )  # fmt: skip
 
 
 @responses_app.command("import")
@@ -132,7 +190,10 @@ def import_(
     def work(session: Session, platform: Platform) -> ImportReport:
         check_columns(load_survey(session, survey_id), read_header(file))
         rows = ((r.number, r.error if r.error else r.fields) for r in read_rows(file))
-        return import_responses(session, platform.vault, survey_id, rows, actor=cli_actor())
+        return import_responses(
+            session, platform.vault, survey_id, rows, actor=cli_actor(),
+            data_dir=platform.settings.data_dir,
+        )  # fmt: skip
 
     def table(report: ImportReport) -> None:
         out.print(

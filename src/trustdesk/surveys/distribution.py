@@ -270,7 +270,7 @@ def save_draft(
     survey = load_survey(session, invitation.survey_id)
     kept = {
         k: v for k, v in fields.items()
-        if (item := survey.item(k)) is not None and item.min is not None and v.strip()
+        if (item := survey.item(k)) is not None and item.kind != "text" and v.strip()
     }  # fmt: skip
     invitation.draft = json.dumps(kept, sort_keys=True)
     invitation.opened_at = invitation.opened_at or at
@@ -283,6 +283,7 @@ def submit_invitation(
     fields: dict[str, str],
     *,
     now: datetime | None = None,
+    data_dir: Path | None = None,
 ) -> int:
     """Store the answers once: a second submission of the link is AlreadyAnswered."""
     at = now or utcnow()
@@ -295,7 +296,7 @@ def submit_invitation(
         raise LinkInvalid("this link is not valid")
     response_id = submit_one(
         session, vault, survey, fields, key=key, channel="link",
-        started_at=invitation.opened_at, now=at,
+        started_at=invitation.opened_at, now=at, data_dir=data_dir,
     )  # fmt: skip
     invitation.responded_at = at
     invitation.response_id = response_id
@@ -330,12 +331,13 @@ def survey_for_public(session: Session, public_token: str) -> SurveyOut:
 def submit_public(
     session: Session, vault: Vault, public_token: str, fields: dict[str, str], *,
     started_at: datetime | None = None, now: datetime | None = None,
+    data_dir: Path | None = None,
 ) -> int:  # fmt: skip
     """An anonymous response: counted in results and the gap, never in a customer's index."""
     survey = survey_for_public(session, public_token)
     return submit_one(
         session, vault, survey, fields, key=f"anon:{secrets.token_hex(12)}", channel="public",
-        started_at=started_at, now=now or utcnow(), anonymous=True,
+        started_at=started_at, now=now or utcnow(), anonymous=True, data_dir=data_dir,
     )  # fmt: skip
 
 

@@ -44,6 +44,12 @@ class ItemOut:
     text: str
     labels: tuple[str, ...]
     source: str
+    show_if: tuple[str, tuple[int, ...]] | None = None  # (earlier item, answers that ask this)
+
+    @property
+    def options(self) -> int | None:
+        """How many options a multiple-choice item has (None for any other kind)."""
+        return len(self.labels) if self.kind == "multi" else None
 
 
 @dataclass(frozen=True)
@@ -69,7 +75,18 @@ class SurveyOut:
         return {
             i.id: (i.min, i.max) if i.min is not None and i.max is not None else None
             for i in self.items
+            if i.kind != "multi"
         }
+
+    @cached_property
+    def multi(self) -> dict[str, int]:
+        """Every multiple-choice item and its number of options."""
+        return {i.id: len(i.labels) for i in self.items if i.kind == "multi"}
+
+    @cached_property
+    def branching(self) -> dict[str, tuple[str, tuple[int, ...]]]:
+        """{item: (earlier item, answers that ask it)} of the items asked only sometimes."""
+        return {i.id: i.show_if for i in self.items if i.show_if is not None}
 
 
 def create_survey(
@@ -124,6 +141,7 @@ def create_survey(
                 labels=json.dumps(list(item.labels)),
                 text=_worded(item.text, name),
                 source=item.source,
+                version=1,
             )
         )
     session.flush()
@@ -139,19 +157,23 @@ def _worded(text: str, company: str) -> str:
     return worded[:1].upper() + worded[1:]
 
 
-def load_survey(session: Session, survey_id: int) -> SurveyOut:
+def load_survey(session: Session, survey_id: int, version: int | None = None) -> SurveyOut:
+    """A survey with the items of its current version (or of `version`)."""
     survey = session.get(Survey, survey_id)
     if survey is None:
         raise SurveyNotFound(f"no survey {survey_id}")
+    wanted = survey.version if version is None else version
     items = session.scalars(
-        select(SurveyItem).where(SurveyItem.survey_id == survey_id).order_by(SurveyItem.position)
+        select(SurveyItem)
+        .where(SurveyItem.survey_id == survey_id, SurveyItem.version == wanted)
+        .order_by(SurveyItem.position)
     )
     return SurveyOut(
         id=survey.id,
         title=survey.title,
         template=survey.template,
         status=survey.status,
-        version=survey.version,
+        version=wanted,
         created_at=survey.created_at,
         items=tuple(
             ItemOut(
@@ -163,10 +185,18 @@ def load_survey(session: Session, survey_id: int) -> SurveyOut:
                 text=i.text,
                 labels=tuple(json.loads(i.labels)),
                 source=i.source,
+                show_if=_condition(i.show_if),
             )
             for i in items
         ),
     )
+
+
+def _condition(stored: str | None) -> tuple[str, tuple[int, ...]] | None:
+    if stored is None:
+        return None
+    found = json.loads(stored)
+    return str(found["item"]), tuple(int(v) for v in found["in"])
 
 
 def scale_items(survey: SurveyOut) -> list[ScaleItem]:
