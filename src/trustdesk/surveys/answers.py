@@ -291,6 +291,7 @@ def _store(
     *,
     want_ids: bool = False,
     data_dir: Path | None = None,
+    known: dict[str, int] | None = None,
 ) -> list[int]:
     """Store the chunk's new respondents (one set-based insert); returns their response ids
     when `want_ids`.
@@ -300,7 +301,11 @@ def _store(
     have stored one of this chunk's respondents between the two, the whole import stops with a
     Conflict and the caller's transaction stores nothing of it."""
     assert report.rejected is not None
-    ids = customers.customer_ids(session, [p.key for p in chunk if p.respondent == "customer"])
+    ids = (
+        known
+        if known is not None
+        else customers.customer_ids(session, [p.key for p in chunk if p.respondent == "customer"])
+    )
     stored = _stored_answers(session, survey.id, chunk)
     encode = _AnswerJson()
     fresh: list[_Parsed] = []
@@ -471,9 +476,11 @@ def submit_one(
     now: datetime,
     anonymous: bool = False,
     data_dir: Path | None = None,
+    customer_id: int | None = None,
 ) -> int:
     """Store one customer's answers from a response page; InvalidAnswer (nothing stored) when
-    an answer is off its scale or the respondent already answered. Returns the response id."""
+    an answer is off its scale or the respondent already answered. Returns the response id.
+    `customer_id`: the customer `key` names, when the caller knows it (no look-up then)."""
     answers = {k: v for k, v in fields.items() if k not in META_COLUMNS}
     parsed = parse_row(survey, 1, {"external_id": key, **answers})
     parsed = replace(
@@ -481,8 +488,9 @@ def submit_one(
     )
     report = ImportReport(rejected=[])
     made = _store(
-        session, vault, survey, [parsed], report, channel, now, want_ids=True, data_dir=data_dir
-    )
+        session, vault, survey, [parsed], report, channel, now, want_ids=True, data_dir=data_dir,
+        known=None if customer_id is None else {key: customer_id},
+    )  # fmt: skip
     if not made:
         reason = report.rejected[0]["reason"] if report.rejected else "already answered"
         raise InvalidAnswer(str(reason))

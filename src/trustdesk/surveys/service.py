@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -26,6 +28,7 @@ __all__ = [
     "create_survey",
     "latest_with_leaders",
     "list_surveys",
+    "load_sent_survey",
     "load_survey",
     "scale_items",
 ]
@@ -155,6 +158,34 @@ def create_survey(
 def _worded(text: str, company: str) -> str:
     worded = text.replace("{company}", company)
     return worded[:1].upper() + worded[1:]
+
+
+_SENT_ITEMS: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], tuple[ItemOut, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Per database engine: the items of a version of a survey that has been sent."""
+
+
+def load_sent_survey(session: Session, survey_id: int) -> SurveyOut:
+    """`load_survey` for the response pages: a survey reached by a link has been sent, so the
+    items of its current version never change again (an edit makes a new version), and this
+    process keeps them instead of reading them for every submission."""
+    survey = session.get(Survey, survey_id)
+    if survey is None:
+        raise SurveyNotFound(f"no survey {survey_id}")
+    cache = _SENT_ITEMS.setdefault(session.get_bind(), {})
+    # created_at too: a database emptied and filled again may give the id to another survey.
+    key = (survey_id, survey.version, survey.created_at)
+    items = cache.get(key)
+    if items is None:
+        items = load_survey(session, survey_id).items
+        if len(cache) > 256:
+            cache.clear()
+        cache[key] = items
+    return SurveyOut(
+        id=survey.id, title=survey.title, template=survey.template, status=survey.status,
+        version=survey.version, created_at=survey.created_at, items=items,
+    )  # fmt: skip
 
 
 def load_survey(session: Session, survey_id: int, version: int | None = None) -> SurveyOut:
