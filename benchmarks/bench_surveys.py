@@ -22,6 +22,7 @@ import os
 import random
 import secrets
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -238,9 +240,11 @@ def response_page(platform: Platform, settings: Settings) -> None:
     tokens = invitations(platform, SUBMISSIONS)
     # Fold the import's write-ahead log into the database file first: a server opening a
     # database with hundreds of megabytes of WAL behind it spends its start replaying it.
-    with platform.db.engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    database = platform.db.engine.url.database
     platform.close()
+    if database:
+        with closing(sqlite3.connect(database)) as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     start = time.perf_counter()
     port = free_port()
     env = {**os.environ, "TRUSTDESK_DATA_DIR": str(settings.data_dir), "TRUSTDESK_LOG_LEVEL": "WARNING",
