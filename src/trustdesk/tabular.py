@@ -159,6 +159,12 @@ def _printable(value: Any) -> Any:
 
 
 def _checked(number: int, fields: dict[str, Any]) -> Row:
+    try:  # the common case, checked in one pass: short ASCII text without NUL
+        text = "".join(fields) + "".join(fields.values())
+    except TypeError:  # a JSON value that is no string
+        text = None
+    if text is not None and len(text) <= MAX_FIELD_CHARS and text.isascii() and "\x00" not in text:
+        return Row(number, fields)
     for key, value in fields.items():
         problem = _text_problem(key, key) or _text_problem(key, value)
         if problem:

@@ -68,8 +68,9 @@ def _chunks(values: Iterable[str] | Iterable[int]) -> list[list[object]]:
 def customer_ids(session: Session, external_ids: Iterable[str]) -> dict[str, int]:
     """{external_id: id} of the customers that exist among `external_ids` (erased ones too)."""
     found: dict[str, int] = {}
+    connection = session.connection()  # plain rows: no ORM result processing per row
     for chunk in _chunks(external_ids):
-        rows = session.execute(
+        rows = connection.execute(
             select(Customer.external_id, Customer.id).where(Customer.external_id.in_(chunk))
         )
         found.update(dict(rows.all()))
@@ -197,8 +198,9 @@ def segments(session: Session, ids: Iterable[int]) -> dict[int, tuple[str, ...]]
     """{id: segments, sorted} of the given customers that belong to at least one segment (for
     signals that must place a customer's observations in the per-segment trust indices)."""
     found: dict[int, list[str]] = {}
+    connection = session.connection()  # plain rows: no ORM result processing per row
     for chunk in _chunks(ids):
-        rows = session.execute(
+        rows = connection.execute(
             select(CustomerSegment.customer_id, CustomerSegment.segment)
             .where(CustomerSegment.customer_id.in_(chunk))
             .order_by(CustomerSegment.customer_id, CustomerSegment.segment)

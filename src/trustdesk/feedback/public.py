@@ -34,7 +34,7 @@ from trustdesk.feedback.analysis import (
 from trustdesk.feedback.model_meta import META_FILE
 from trustdesk.feedback.models import Feedback
 from trustdesk.feedback.registry import REGISTRY_TASKS, list_versions
-from trustdesk.feedback.schemas import FeedbackOut
+from trustdesk.feedback.schemas import FeedbackOut, FeedbackRecord
 from trustdesk.feedback.service import (
     FeedbackFilter,
     count_feedback_before,
@@ -43,6 +43,7 @@ from trustdesk.feedback.service import (
     first_pending_id,
     forget_customer_feedback,
     list_feedback,
+    store_feedback,
 )
 from trustdesk.feedback.topics import TOPIC_DIMENSIONS, TOPIC_LABELS, TOPICS, topics_of
 
@@ -55,6 +56,7 @@ __all__ = [
     "FeedbackItem",
     "FeedbackOut",
     "ModelFigures",
+    "OpenAnswer",
     "TextReading",
     "active_model_figures",
     "count_feedback_before",
@@ -66,6 +68,7 @@ __all__ = [
     "load_classifier",
     "read_texts",
     "recent_feedback",
+    "store_open_answers",
     "stored_model_figures",
     "train_default_classifier",
 ]
@@ -314,3 +317,39 @@ def stored_model_figures(path: Path, task: str) -> ModelFigures | None:
     document = json.loads(meta.read_text(encoding="utf-8"))
     metrics = document.get("metrics") or {}
     return ModelFigures(task, str(document.get("version") or path.name), _numbers(metrics))
+
+
+@dataclass(frozen=True)
+class OpenAnswer:
+    """A customer's written answer to another capability's question (a survey's "why")."""
+
+    external_id: str  # unique within the source: what makes storing it again a no-op
+    at: datetime
+    text: str
+    customer: str | None  # the customer's external id; None: anonymous (the source's own key)
+
+
+def store_open_answers(
+    session: Session,
+    vault: Vault,
+    data_dir: Path | None,
+    answers: Sequence[OpenAnswer],
+    *,
+    source: str,
+    channel: str,
+    actor: str,
+) -> int:
+    """Store written answers as feedback items (encrypted, analysed now with the active models,
+    so they show in the feedback explorer with sentiment and topics at once); an answer already
+    stored under the same source and external id is left as it is. Returns how many are new.
+    `data_dir`: where activated models are (None: the shipped ones)."""
+    if not answers:
+        return 0
+    records = [
+        FeedbackRecord(
+            source=source, external_id=a.external_id[:128], at=a.at, text=a.text,
+            channel=channel, language="en", customer=a.customer,
+        )
+        for a in answers
+    ]  # fmt: skip
+    return store_feedback(session, vault, records, default_analyser(data_dir), actor=actor).created

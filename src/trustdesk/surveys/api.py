@@ -14,6 +14,7 @@ from trustdesk.platform import Platform
 from trustdesk.problems import problem_responses
 from trustdesk.surveys import distribution
 from trustdesk.surveys.answers import check_columns, import_responses
+from trustdesk.surveys.builder import KINDS, QuestionIn, add_question, remove_question
 from trustdesk.surveys.results import survey_results, trust_gap, trust_trend
 from trustdesk.surveys.service import SurveyOut, create_survey, list_surveys, load_survey
 
@@ -42,6 +43,18 @@ class ResponsesIn(BaseModel):
     rows: list[dict[str, str | int | float | None]] = Field(max_length=10_000)
 
 
+class QuestionBody(BaseModel):
+    """An own question: `kind` one of likert5, likert7, scale10, single, multi, text; options for
+    single/multi; optionally asked only when `show_if_item`'s answer is in `show_if_in`."""
+
+    id: str = Field(min_length=1, max_length=40)
+    kind: str = Field(max_length=16, examples=list(KINDS))
+    text: str = Field(min_length=1, max_length=500)
+    options: list[str] = Field(default_factory=list, max_length=20)
+    show_if_item: str | None = Field(None, max_length=64)
+    show_if_in: list[int] = Field(default_factory=list, max_length=20)
+
+
 class InviteIn(BaseModel):
     segment: str | None = Field(None, max_length=64)
     customers: list[str] = Field(default_factory=list, max_length=10_000)
@@ -56,7 +69,9 @@ def _survey(survey: SurveyOut) -> dict[str, Any]:
         "version": survey.version,
         "items": [
             {"id": i.id, "dimension": i.dimension, "min": i.min, "max": i.max, "kind": i.kind,
-             "text": i.text, "source": i.source}
+             "text": i.text, "source": i.source, "options": list(i.labels)
+             if i.kind in ("single", "multi") else [],
+             "show_if": {"item": i.show_if[0], "in": list(i.show_if[1])} if i.show_if else None}
             for i in survey.items
         ],
     }  # fmt: skip
@@ -107,8 +122,36 @@ def responses(
     rows: list[tuple[int, dict[str, Any] | str]] = [
         (n, dict(row)) for n, row in enumerate(body.rows, start=1)
     ]
-    report = import_responses(session, platform.vault, survey_id, rows, actor=principal.actor)
+    report = import_responses(
+        session, platform.vault, survey_id, rows, actor=principal.actor,
+        data_dir=platform.settings.data_dir,
+    )  # fmt: skip
     return report.as_dict()
+
+
+@router.post("/{survey_id}/questions", status_code=201, responses=_404_422)
+def add(
+    body: QuestionBody,
+    *,
+    survey_id: int = SurveyId,
+    principal: Principal = Depends(require("surveys:write")),
+    session: WriteSession,
+) -> dict[str, Any]:
+    """Add an own question (a sent survey gets a new version; answers keep theirs)."""
+    question = QuestionIn(**body.model_dump())
+    return _survey(add_question(session, survey_id, question, actor=principal.actor))
+
+
+@router.delete("/{survey_id}/questions/{item_id}", responses=_404_422)
+def remove(
+    *,
+    survey_id: int = SurveyId,
+    item_id: str = Path(min_length=1, max_length=64),
+    principal: Principal = Depends(require("surveys:write")),
+    session: WriteSession,
+) -> dict[str, Any]:
+    """Remove a question (a sent survey gets a new version; answers keep theirs)."""
+    return _survey(remove_question(session, survey_id, item_id, actor=principal.actor))
 
 
 @router.post("/{survey_id}/invitations", responses=_404_422)

@@ -29,7 +29,7 @@ from trustdesk.surveys.errors import AlreadyAnswered, InvalidSurvey, LinkExpired
 from trustdesk.surveys.links import SurveyLinks
 from trustdesk.surveys.models import Survey, SurveyInvitation, SurveyResponse
 from trustdesk.surveys.quiet import next_allowed
-from trustdesk.surveys.service import SurveyOut, load_survey
+from trustdesk.surveys.service import SurveyOut, load_sent_survey, load_survey
 
 __all__ = [
     "INVITED",
@@ -247,7 +247,7 @@ def open_invitation(
     draft: dict[str, Any] = json.loads(invitation.draft or "{}")
     return Invitation(
         invitation.id,
-        load_survey(session, invitation.survey_id),
+        load_sent_survey(session, invitation.survey_id),
         external.get(invitation.customer_id or 0, ""),
         draft,
         invitation.expires_at,
@@ -267,10 +267,10 @@ def save_draft(
     at = now or utcnow()
     invitation = _invitation(session, token, vault, lock=True)
     _usable(invitation, at)
-    survey = load_survey(session, invitation.survey_id)
+    survey = load_sent_survey(session, invitation.survey_id)
     kept = {
         k: v for k, v in fields.items()
-        if (item := survey.item(k)) is not None and item.min is not None and v.strip()
+        if (item := survey.item(k)) is not None and item.kind != "text" and v.strip()
     }  # fmt: skip
     invitation.draft = json.dumps(kept, sort_keys=True)
     invitation.opened_at = invitation.opened_at or at
@@ -283,19 +283,21 @@ def submit_invitation(
     fields: dict[str, str],
     *,
     now: datetime | None = None,
+    data_dir: Path | None = None,
 ) -> int:
     """Store the answers once: a second submission of the link is AlreadyAnswered."""
     at = now or utcnow()
     invitation = _invitation(session, token, vault, lock=True)
     _usable(invitation, at)
-    survey = load_survey(session, invitation.survey_id)
+    survey = load_sent_survey(session, invitation.survey_id)
     external = customers.external_ids(session, [invitation.customer_id or 0])
     key = external.get(invitation.customer_id or 0)
     if key is None:
         raise LinkInvalid("this link is not valid")
     response_id = submit_one(
         session, vault, survey, fields, key=key, channel="link",
-        started_at=invitation.opened_at, now=at,
+        started_at=invitation.opened_at, now=at, data_dir=data_dir,
+        customer_id=invitation.customer_id,
     )  # fmt: skip
     invitation.responded_at = at
     invitation.response_id = response_id
@@ -324,18 +326,19 @@ def survey_for_public(session: Session, public_token: str) -> SurveyOut:
     )
     if survey_id is None:
         raise LinkInvalid("this link is not valid")
-    return load_survey(session, survey_id)
+    return load_sent_survey(session, survey_id)
 
 
 def submit_public(
     session: Session, vault: Vault, public_token: str, fields: dict[str, str], *,
     started_at: datetime | None = None, now: datetime | None = None,
+    data_dir: Path | None = None,
 ) -> int:  # fmt: skip
     """An anonymous response: counted in results and the gap, never in a customer's index."""
     survey = survey_for_public(session, public_token)
     return submit_one(
         session, vault, survey, fields, key=f"anon:{secrets.token_hex(12)}", channel="public",
-        started_at=started_at, now=now or utcnow(), anonymous=True,
+        started_at=started_at, now=now or utcnow(), anonymous=True, data_dir=data_dir,
     )  # fmt: skip
 
 

@@ -47,22 +47,30 @@ class Survey(Base):
 class SurveyItem(Base):
     __tablename__ = "survey_items"
     __table_args__ = (
-        UniqueConstraint("survey_id", "item_key", name="uq_survey_items_survey_id_item_key"),
+        UniqueConstraint(
+            "survey_id", "version", "item_key", name="uq_survey_items_survey_id_version_item_key"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     survey_id: Mapped[int] = mapped_column(
         ForeignKey("surveys.id", ondelete="CASCADE"), nullable=False
     )
+    # The survey's version this item belongs to: editing a sent survey copies its items into a
+    # new version, so answers keep the wording they answered.
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
     position: Mapped[int] = mapped_column(Integer, nullable=False)
     item_key: Mapped[str] = mapped_column(String(64), nullable=False)  # the id users see
-    kind: Mapped[str] = mapped_column(String(16), nullable=False)  # scale, text
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)  # scale, single, multi, text
     dimension: Mapped[str | None] = mapped_column(String(32), nullable=True)
     min_value: Mapped[int | None] = mapped_column(Integer, nullable=True)
     max_value: Mapped[int | None] = mapped_column(Integer, nullable=True)
     labels: Mapped[str] = mapped_column(Text, nullable=False, default="[]")  # JSON list
     text: Mapped[str] = mapped_column(Text, nullable=False)
     source: Mapped[str] = mapped_column(Text, nullable=False)
+    # Branching: JSON {"item": id, "in": [answers]}: asked only when that earlier item's answer
+    # is in the set (for a multiple choice: any option chosen in it). None: always asked.
+    show_if: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class SurveyResponse(Base):
@@ -94,6 +102,7 @@ class SurveyResponse(Base):
     overall: Mapped[float | None] = mapped_column(Float, nullable=True)
     open_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     channel: Mapped[str] = mapped_column(String(16), nullable=False)  # import, link, public
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default="1")
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 

@@ -5,6 +5,7 @@ printable page, CSV and PDF. Server-rendered, no JavaScript."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -17,6 +18,7 @@ from trustdesk.platform import Platform
 from trustdesk.serving import public_base_url
 from trustdesk.surveys import distribution
 from trustdesk.surveys.bank import template_names
+from trustdesk.surveys.builder import QuestionIn, add_question, parse_show_if, remove_question
 from trustdesk.surveys.report import CSV_COLUMNS, gap_report, report_pdf, report_rows
 from trustdesk.surveys.results import survey_results
 from trustdesk.surveys.service import create_survey, latest_with_leaders, list_surveys, load_survey
@@ -138,6 +140,47 @@ def distribute(
     except DomainError as exc:
         notice = exc.detail
     return RedirectResponse(f"/surveys/{survey_id}?notice={notice}", status_code=303)
+
+
+@router.post("/{survey_id}/questions")
+def add_question_page(
+    *,
+    survey_id: int,
+    id: Annotated[str, Form(max_length=40)],
+    kind: Annotated[str, Form(max_length=16)],
+    text: Annotated[str, Form(max_length=500)],
+    options: Annotated[str, Form(max_length=5000)] = "",
+    show_if: Annotated[str, Form(max_length=200)] = "",
+    principal: Principal = Depends(require_page("surveys:write")),
+    session: WriteSession,
+) -> Response:
+    try:
+        item, wanted = parse_show_if(show_if)
+        question = QuestionIn(
+            id.strip(), kind, text, tuple(o for o in options.splitlines() if o.strip()),
+            item, tuple(wanted),
+        )  # fmt: skip
+        survey = add_question(session, survey_id, question, actor=principal.actor)
+        notice = f"Question {question.id} added (version {survey.version})."
+    except DomainError as exc:
+        notice = exc.detail
+    return RedirectResponse(f"/surveys/{survey_id}?notice={quote(notice)}", status_code=303)
+
+
+@router.post("/{survey_id}/questions/remove")
+def remove_question_page(
+    *,
+    survey_id: int,
+    item: Annotated[str, Form(max_length=64)],
+    principal: Principal = Depends(require_page("surveys:write")),
+    session: WriteSession,
+) -> Response:
+    try:
+        survey = remove_question(session, survey_id, item, actor=principal.actor)
+        notice = f"Question {item} removed (version {survey.version})."
+    except DomainError as exc:
+        notice = exc.detail
+    return RedirectResponse(f"/surveys/{survey_id}?notice={quote(notice)}", status_code=303)
 
 
 @router.post("/{survey_id}/public-link")

@@ -3,7 +3,10 @@
 radio buttons in fieldsets, labels on every control, a layout that reflows on a phone.
 
 "Save and continue later" keeps the numeric answers on the invitation, so the same link opens
-the form filled in again. Errors (an answer off its scale is impossible with radio buttons, but
+the form filled in again. A survey with branching is shown page by page: a question asked only
+on an earlier answer comes on a later page, decided on the server from the answers posted
+(earlier pages' answers travel as hidden fields, so the public link needs no cookie either).
+Errors (an answer off its scale is impossible with radio buttons, but
 a hand-made POST is checked all the same, an altered or expired link, a second submission) get a
 page of their own with the right status, never a stack trace."""
 
@@ -22,8 +25,9 @@ from trustdesk.db import utcnow
 from trustdesk.errors import DomainError
 from trustdesk.platform import Platform
 from trustdesk.surveys import distribution
+from trustdesk.surveys.answers import asked, check_page
 from trustdesk.surveys.errors import AlreadyAnswered, LinkExpired
-from trustdesk.surveys.service import SurveyOut
+from trustdesk.surveys.service import ItemOut, SurveyOut
 from trustdesk.web.forms import Posted
 from trustdesk.web.nav import Section
 from trustdesk.web.templating import SECURITY_HEADERS, environment
@@ -58,7 +62,49 @@ def _problem(exc: DomainError) -> HTMLResponse:
 
 
 def _fields(form: FormData) -> dict[str, str]:
-    return {k: str(v) for k, v in form.items() if k not in {"action", "started"}}
+    """The answers posted: a multiple choice's ticked options joined as "1;3"."""
+    return {
+        k: ";".join(str(v) for v in form.getlist(k))
+        for k in dict.fromkeys(form.keys())
+        if k not in {"action", "started", "page"}
+    }
+
+
+def pages(survey: SurveyOut) -> list[list[ItemOut]]:
+    """The survey's questions split into pages: a page ends before a question asked only on an
+    answer given on that same page, so every condition is known when its page is shown."""
+    found: list[list[ItemOut]] = [[]]
+    for item in survey.items:
+        on_page = {i.id for i in found[-1]}
+        if item.show_if is not None and item.show_if[0] in on_page:
+            found.append([])
+        found[-1].append(item)
+    return found
+
+
+def _given(survey: SurveyOut, values: Mapping[str, str]) -> dict[str, Any]:
+    """The answers so far as numbers (a multiple choice as a list), to evaluate conditions."""
+    given: dict[str, Any] = {}
+    for key, raw in values.items():
+        item = survey.item(key)
+        try:
+            if item is not None and item.kind == "multi":
+                given[key] = [int(v) for v in raw.split(";") if v.strip()]
+            elif item is not None and item.min is not None and raw.strip():
+                given[key] = float(raw)
+        except ValueError:
+            continue
+    return given
+
+
+def _next_page(survey: SurveyOut, after: int, values: Mapping[str, str]) -> int | None:
+    """The first page after `after` with a question asked, given the answers so far."""
+    given = _given(survey, values)
+    split = pages(survey)
+    for number in range(after + 1, len(split)):
+        if any(asked(i.show_if, given) for i in split[number]):
+            return number
+    return None
 
 
 def _form(
@@ -70,17 +116,33 @@ def _form(
     notice: str | None = None,
     resumable: bool,
     status_code: int = 200,
+    page: int = 0,
 ) -> HTMLResponse:
+    text = {k: str(v) for k, v in values.items()}
+    split = pages(survey)
+    page = min(max(page, 0), len(split) - 1)
+    given = _given(survey, text)
+    shown = [i for i in split[page] if asked(i.show_if, given)]
+    on_page = {i.id for i in shown}
     context = {
         "survey": survey,
+        "items": shown,
+        "carried": {k: v for k, v in text.items() if k not in on_page and survey.item(k)},
+        "page": page,
+        "last": page == len(split) - 1,
         "action": action,
-        "values": {k: str(v) for k, v in values.items()},
+        "values": text,
         "error": error,
         "notice": notice,
         "resumable": resumable,
         "started": utcnow().isoformat(),
     }
     return _page("surveys/respond.html", context, status_code)
+
+
+def _page_number(form: FormData) -> int:
+    raw = str(form.get("page") or "0")
+    return int(raw) if raw.isdecimal() and len(raw) < 4 else 0
 
 
 @router.get("/{token}")
@@ -100,18 +162,28 @@ def answer(
     token: str, form: Posted, session: WriteSession, platform: Platform = Depends(get_platform)
 ) -> Response:
     fields = _fields(form)
+    page = _page_number(form)
     try:
         if form.get("action") == "save":
             distribution.save_draft(session, platform.vault, token, fields)
             return RedirectResponse(f"/s/{token}?saved=1", status_code=303)
-        distribution.submit_invitation(session, platform.vault, token, fields)
+        if form.get("action") == "next":
+            survey = distribution.open_invitation(session, platform.vault, token).survey
+            following = _next_page(survey, page, fields)
+            if following is not None:
+                check_page(survey, fields)
+                return _form(survey, f"/s/{token}", fields, resumable=True, page=following)
+        distribution.submit_invitation(
+            session, platform.vault, token, fields, data_dir=platform.settings.data_dir
+        )
     except DomainError as exc:
         if exc.status != 422:
             return _problem(exc)
         survey = distribution.open_invitation(session, platform.vault, token).survey
         return _form(
-            survey, f"/s/{token}", fields, error=exc.detail, resumable=True, status_code=422
-        )
+            survey, f"/s/{token}", fields, error=exc.detail, resumable=True, status_code=422,
+            page=page,
+        )  # fmt: skip
     return _page("surveys/thanks.html", {})
 
 
@@ -129,13 +201,23 @@ def public_answer(
     token: str, form: Posted, session: WriteSession, platform: Platform = Depends(get_platform)
 ) -> Response:
     fields = _fields(form)
+    page = _page_number(form)
     try:
-        distribution.submit_public(session, platform.vault, token, fields)
+        if form.get("action") == "next":
+            survey = distribution.survey_for_public(session, token)
+            following = _next_page(survey, page, fields)
+            if following is not None:
+                check_page(survey, fields)
+                return _form(survey, f"/s/open/{token}", fields, resumable=False, page=following)
+        distribution.submit_public(
+            session, platform.vault, token, fields, data_dir=platform.settings.data_dir
+        )
     except DomainError as exc:
         if exc.status != 422:
             return _problem(exc)
         survey = distribution.survey_for_public(session, token)
         return _form(
-            survey, f"/s/open/{token}", fields, error=exc.detail, resumable=False, status_code=422
-        )
+            survey, f"/s/open/{token}", fields, error=exc.detail, resumable=False,
+            status_code=422, page=page,
+        )  # fmt: skip
     return _page("surveys/thanks.html", {})

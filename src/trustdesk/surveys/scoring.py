@@ -16,6 +16,7 @@ __all__ = [
     "FACETS",
     "GroupGap",
     "ScaleItem",
+    "dimension_score_rows",
     "dimension_scores",
     "scipy_stats",
     "to_100",
@@ -55,6 +56,36 @@ def dimension_scores(
     every = [x for v in by_dim.values() for x in v]
     found["overall"] = sum(every) / len(every) if every else None
     return found
+
+
+def dimension_score_rows(
+    answers: Sequence[Mapping[str, float]], items: Sequence[ScaleItem]
+) -> list[dict[str, float | None]]:
+    """`dimension_scores` of many respondents at once (numpy over the answer matrix): the same
+    numbers, for an import of 100,000 responses in a fraction of a second."""
+    trust = [i for i in items if i.dimension is not None]
+    if not answers:
+        return []
+    nan = float("nan")
+    raw = np.array([[a.get(i.id, nan) for i in trust] for a in answers], dtype=np.float64)
+    raw = raw.reshape(len(answers), len(trust))
+    low = np.array([i.min for i in trust], dtype=np.float64)
+    span = np.array([i.max - i.min for i in trust], dtype=np.float64)
+    scaled = 100.0 * (raw - low) / span
+    answered = ~np.isnan(scaled)
+    filled = np.where(answered, scaled, 0.0)
+    columns: dict[str, np.ndarray] = {}
+    for facet in FACETS:
+        chosen = [k for k, i in enumerate(trust) if facet == "overall" or i.dimension == facet]
+        count = answered[:, chosen].sum(axis=1)
+        total = filled[:, chosen].sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            columns[facet] = np.where(count > 0, total / np.maximum(count, 1), nan)
+    lists = {f: v.tolist() for f, v in columns.items()}
+    return [
+        {f: (None if math.isnan(lists[f][r]) else lists[f][r]) for f in FACETS}
+        for r in range(len(answers))
+    ]
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -26,6 +28,7 @@ __all__ = [
     "create_survey",
     "latest_with_leaders",
     "list_surveys",
+    "load_sent_survey",
     "load_survey",
     "scale_items",
 ]
@@ -44,6 +47,12 @@ class ItemOut:
     text: str
     labels: tuple[str, ...]
     source: str
+    show_if: tuple[str, tuple[int, ...]] | None = None  # (earlier item, answers that ask this)
+
+    @property
+    def options(self) -> int | None:
+        """How many options a multiple-choice item has (None for any other kind)."""
+        return len(self.labels) if self.kind == "multi" else None
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,25 @@ class SurveyOut:
     @cached_property
     def _by_id(self) -> dict[str, ItemOut]:
         return {i.id: i for i in self.items}
+
+    @cached_property
+    def scales(self) -> dict[str, tuple[int, int] | None]:
+        """Every item's (min, max), None for an open question: what an answer is checked on."""
+        return {
+            i.id: (i.min, i.max) if i.min is not None and i.max is not None else None
+            for i in self.items
+            if i.kind != "multi"
+        }
+
+    @cached_property
+    def multi(self) -> dict[str, int]:
+        """Every multiple-choice item and its number of options."""
+        return {i.id: len(i.labels) for i in self.items if i.kind == "multi"}
+
+    @cached_property
+    def branching(self) -> dict[str, tuple[str, tuple[int, ...]]]:
+        """{item: (earlier item, answers that ask it)} of the items asked only sometimes."""
+        return {i.id: i.show_if for i in self.items if i.show_if is not None}
 
 
 def create_survey(
@@ -116,6 +144,7 @@ def create_survey(
                 labels=json.dumps(list(item.labels)),
                 text=_worded(item.text, name),
                 source=item.source,
+                version=1,
             )
         )
     session.flush()
@@ -131,19 +160,51 @@ def _worded(text: str, company: str) -> str:
     return worded[:1].upper() + worded[1:]
 
 
-def load_survey(session: Session, survey_id: int) -> SurveyOut:
+_SENT_ITEMS: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], tuple[ItemOut, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Per database engine: the items of a version of a survey that has been sent."""
+
+
+def load_sent_survey(session: Session, survey_id: int) -> SurveyOut:
+    """`load_survey` for the response pages: a survey reached by a link has been sent, so the
+    items of its current version never change again (an edit makes a new version), and this
+    process keeps them instead of reading them for every submission."""
     survey = session.get(Survey, survey_id)
     if survey is None:
         raise SurveyNotFound(f"no survey {survey_id}")
+    cache = _SENT_ITEMS.setdefault(session.get_bind(), {})
+    # created_at too: a database emptied and filled again may give the id to another survey.
+    key = (survey_id, survey.version, survey.created_at)
+    items = cache.get(key)
+    if items is None:
+        items = load_survey(session, survey_id).items
+        if len(cache) > 256:
+            cache.clear()
+        cache[key] = items
+    return SurveyOut(
+        id=survey.id, title=survey.title, template=survey.template, status=survey.status,
+        version=survey.version, created_at=survey.created_at, items=items,
+    )  # fmt: skip
+
+
+def load_survey(session: Session, survey_id: int, version: int | None = None) -> SurveyOut:
+    """A survey with the items of its current version (or of `version`)."""
+    survey = session.get(Survey, survey_id)
+    if survey is None:
+        raise SurveyNotFound(f"no survey {survey_id}")
+    wanted = survey.version if version is None else version
     items = session.scalars(
-        select(SurveyItem).where(SurveyItem.survey_id == survey_id).order_by(SurveyItem.position)
+        select(SurveyItem)
+        .where(SurveyItem.survey_id == survey_id, SurveyItem.version == wanted)
+        .order_by(SurveyItem.position)
     )
     return SurveyOut(
         id=survey.id,
         title=survey.title,
         template=survey.template,
         status=survey.status,
-        version=survey.version,
+        version=wanted,
         created_at=survey.created_at,
         items=tuple(
             ItemOut(
@@ -155,10 +216,18 @@ def load_survey(session: Session, survey_id: int) -> SurveyOut:
                 text=i.text,
                 labels=tuple(json.loads(i.labels)),
                 source=i.source,
+                show_if=_condition(i.show_if),
             )
             for i in items
         ),
     )
+
+
+def _condition(stored: str | None) -> tuple[str, tuple[int, ...]] | None:
+    if stored is None:
+        return None
+    found = json.loads(stored)
+    return str(found["item"]), tuple(int(v) for v in found["in"])
 
 
 def scale_items(survey: SurveyOut) -> list[ScaleItem]:

@@ -45,8 +45,9 @@ class SurveySignal(TimeColumnSignal):
         conditions: Sequence[ColumnElement[bool]],
     ) -> Iterator[Observations]:
         columns = [getattr(SurveyResponse, d) for d in DIMENSIONS]
+        connection = session.connection()  # plain rows: no ORM result processing per row
         while True:
-            batch = session.execute(
+            batch = connection.execute(
                 select(
                     SurveyResponse.id,
                     SurveyResponse.submitted_at,

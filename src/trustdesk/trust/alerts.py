@@ -87,12 +87,13 @@ class Finding:
     severity: str = ""
 
 
-def _stats() -> Any:
-    """scipy.stats, imported when a test runs: it takes a second or more to import, and commands
-    that only read alerts (`alerts list`) never need it."""
-    from scipy import stats  # type: ignore[import-untyped]
+def _special() -> Any:
+    """scipy.special, imported when a test runs (commands that only read alerts never need it).
+    Its distribution functions are what scipy.stats calls, without the seconds scipy.stats takes
+    to import: stdtr(df, t) is Student's t CDF, bdtrc(k, n, p) the binomial P(X > k)."""
+    from scipy import special  # type: ignore[import-untyped]
 
-    return stats
+    return special
 
 
 def drop_test(history: Sequence[WindowMean], window: WindowMean) -> tuple[float, float] | None:
@@ -111,7 +112,7 @@ def drop_test(history: Sequence[WindowMean], window: WindowMean) -> tuple[float,
     baseline = float(np.sum(w_star * means) / np.sum(w_star))
     predictive = tau2 + max(window.variance, 1e-9) / window.n_eff + 1.0 / float(np.sum(w_star))
     t = (window.mean - baseline) / math.sqrt(predictive)
-    return baseline, float(_stats().t.cdf(t, df=len(usable) - 1))
+    return baseline, float(_special().stdtr(len(usable) - 1, t))
 
 
 def pearson_dispersion(history: Sequence[WindowCount]) -> tuple[float, int] | None:
@@ -149,8 +150,8 @@ def surge_test(
         return expected, 1.0
     share = window.volume / (window.volume + total_volume)
     trials = round(window.count + total_count)
-    st = _stats()
-    p = float(st.binom.sf(round(window.count) - 1, trials, share))
+    sp = _special()
+    p = float(sp.bdtrc(round(window.count) - 1, trials, share))
     chi2, df = dispersion or pearson_dispersion(usable) or (0.0, 0)
     phi = chi2 / df if df > 0 else 1.0
     if phi > 1.0 and expected > 0:
@@ -158,7 +159,7 @@ def surge_test(
         # overstate it for small expected counts, so the exact test's p-value is a floor.
         variance = phi * expected * (1.0 + window.volume / total_volume)
         t = (window.count - expected) / math.sqrt(variance)
-        p = max(p, float(st.t.sf(t, df=df)))
+        p = max(p, float(sp.stdtr(df, -t)))
     return expected, p
 
 

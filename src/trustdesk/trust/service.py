@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from trustdesk import audit
@@ -42,7 +41,6 @@ from trustdesk.trust.signals import Observations, Signal, registered_signals
 __all__ = ["TrustParams", "acknowledge_alert", "recompute"]
 
 _KEY = ("scope", "segment", "customer_id", "signal", "facet", "bucket")
-_CHUNK = 5_000
 ALERT_WINDOWS = 14
 """Alerts are raised for the latest this many daily windows that changed; older days serve as
 history only (a full recompute of a year of data does not replay a year of alerts)."""
@@ -184,18 +182,47 @@ def _store_stats(session: Session, agg: Aggregates, *, additive: bool) -> None:
     if not additive:
         _bulk_insert(session, TrustStat.__tablename__, columns, rows)
         return
-    table = TrustStat.__table__
-    dialect = session.get_bind().dialect.name
-    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = make(TrustStat)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(_KEY),
-        set_={f: table.c[f] + stmt.excluded[f] for f in STAT_FIELDS},
-    )
-    records = [dict(zip(columns, row, strict=True)) for row in rows]
+    _bulk_add(session, TrustStat.__tablename__, _KEY, STAT_FIELDS, rows)
+
+
+def _bulk_add(
+    session: Session,
+    table: str,
+    key: Sequence[str],
+    fields: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+) -> None:
+    """Add `rows` (key columns, then field columns) to the stored sums: a row whose key is new
+    is inserted, an existing one gets each field added. Plain rows straight to the driver, as
+    `_bulk_insert` (the ORM's dict parameters cost more than the upsert itself); on PostgreSQL
+    COPY into a temporary table, then one set-based INSERT … ON CONFLICT DO UPDATE."""
+    if not rows:
+        return
     connection = session.connection()
-    for start in range(0, len(records), _CHUNK):
-        connection.execute(stmt, records[start : start + _CHUNK])
+    names = ", ".join((*key, *fields))
+    conflict = ", ".join(key)
+    if connection.dialect.name == "postgresql":
+        staged = f"{table}_add"
+        create = (
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {staged} ON COMMIT DELETE ROWS "  # noqa: S608
+            f"AS SELECT {names} FROM {table} WITH NO DATA"
+        )
+        connection.exec_driver_sql(create)
+        connection.exec_driver_sql(f"TRUNCATE {staged}")
+        _bulk_insert(session, staged, (*key, *fields), rows)
+        update = ", ".join(f"{f} = {table}.{f} + excluded.{f}" for f in fields)
+        connection.exec_driver_sql(
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM {staged} "  # noqa: S608
+            f"ON CONFLICT ({conflict}) DO UPDATE SET {update}"
+        )
+        return
+    update = ", ".join(f"{f} = {table}.{f} + excluded.{f}" for f in fields)
+    marks = ", ".join("?" for _ in (*key, *fields))
+    sql = (
+        f"INSERT INTO {table} ({names}) VALUES ({marks}) "  # noqa: S608 - our names only
+        f"ON CONFLICT ({conflict}) DO UPDATE SET {update}"
+    )
+    connection.exec_driver_sql(sql, list(rows))
 
 
 def recompute(
