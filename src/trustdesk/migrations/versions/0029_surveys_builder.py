@@ -3,7 +3,7 @@ version), may be asked only on an earlier answer (branching), and each response 
 it answered.
 
 Revision ID: 0029_surveys_builder
-Revises: 0027_trustcentre_consent
+Revises: 0028_cases_counts
 """
 
 from collections.abc import Sequence
