@@ -43,6 +43,7 @@ __all__ = [
     "as_of_parents",
     "combine_segments",
     "customer_point",
+    "customer_points",
     "customer_rows",
     "estimate_point",
     "estimate_rows",
@@ -388,14 +389,11 @@ def customer_rows(
     return found
 
 
-def customer_point(
-    rows: dict[tuple[str, str], np.ndarray],
-    facet: str,
-    top: Points,
-    seg_points: Points,
-    k: float,
-) -> Point | None:
-    """The customer's score on a facet, shrunk to their segments' scores weighted by evidence."""
+def _customer_prior(
+    rows: dict[tuple[str, str], np.ndarray], facet: str, top: Points, seg_points: Points
+) -> tuple[np.ndarray, float, float] | None:
+    """(summed stats, parent index, parent variance) of a customer on a facet: the parent is
+    their segments' scores weighted by evidence; None without evidence or a parent."""
     mine = [(seg, stats) for (seg, f), stats in rows.items() if f == facet]
     if not mine:
         return None
@@ -412,5 +410,45 @@ def customer_point(
         return None
     w = np.array(weights) / sum(weights)
     index, variance = float(w @ np.array(parents)), float(w @ np.array(variances))
+    return np.sum([s for _, s in mine], axis=0), index, variance
+
+
+def customer_point(
+    rows: dict[tuple[str, str], np.ndarray],
+    facet: str,
+    top: Points,
+    seg_points: Points,
+    k: float,
+) -> Point | None:
+    """The customer's score on a facet, shrunk to their segments' scores weighted by evidence."""
+    prior = _customer_prior(rows, facet, top, seg_points)
+    if prior is None:
+        return None
+    stats, index, variance = prior
     parent = Point(index, index, index, 0, 0.0, 0.0, index, variance)
-    return estimate_point(np.sum([s for _, s in mine], axis=0), parent, k)
+    return estimate_point(stats, parent, k)
+
+
+def customer_points(
+    rows_of: dict[int, dict[tuple[str, str], np.ndarray]],
+    facet: str,
+    top: Points,
+    seg_points: Points,
+    k: float,
+) -> dict[int, Point]:
+    """`customer_point` of many customers in one vectorised estimate (the fraud scorer reads
+    every customer's index when a server starts: one estimate per customer took minutes at
+    100,000 customers)."""
+    ids, stats, parents, variances = [], [], [], []
+    for cid, rows in rows_of.items():
+        prior = _customer_prior(rows, facet, top, seg_points)
+        if prior is None:
+            continue
+        ids.append(cid)
+        stats.append(prior[0])
+        parents.append(prior[1])
+        variances.append(prior[2])
+    if not ids:
+        return {}
+    points = estimate_rows(np.vstack(stats), np.array(parents), np.array(variances), k)
+    return dict(zip(ids, points, strict=True))

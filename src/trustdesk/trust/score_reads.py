@@ -28,7 +28,7 @@ from trustdesk.trust.levels import (
     Points,
     as_of_parents,
     combine_segments,
-    customer_point,
+    customer_points,
     customer_rows,
     facets_for,
     latest_evidence,
@@ -261,19 +261,20 @@ def customer_scores(
     top, seg_points = segment_points(session, params)
     external = customers.external_ids(session, list(rows))
     main, dims = facets_for(dimension)
+    k = params.prior_strength
+    mains = customer_points(rows, main, top, seg_points, k)
+    by_facet = {facet: customer_points(rows, facet, top, seg_points, k) for facet in dims}
     found = []
     for cid in customer_ids:
-        point = customer_point(rows.get(cid, {}), main, top, seg_points, params.prior_strength)
+        point = mains.get(cid)
         if point is None:
             continue
         dimensions = {}
         for facet in dims:
-            p = customer_point(rows[cid], facet, top, seg_points, params.prior_strength)
+            p = by_facet[facet].get(cid)
             if p is None:  # no own data on that dimension: the parent's score
-                p = customer_point(rows[cid], main, top, seg_points, params.prior_strength)
-                p = None if p is None else Point(p.parent, 0, 0, 0, 0, 0, p.parent, 0)
-            if p is not None:
-                dimensions[facet.removeprefix("dim:")] = p.index
+                p = Point(point.parent, 0, 0, 0, 0, 0, point.parent, 0)
+            dimensions[facet.removeprefix("dim:")] = p.index
         found.append(
             TrustScore(
                 level="customer",
