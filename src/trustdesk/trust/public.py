@@ -83,7 +83,9 @@ def customer_trust_indices(session: Session, settings: Settings) -> dict[str, fl
     found: dict[str, float] = {}
     after = 0
     while True:
-        page = score_reads.customer_scores(session, params, after_id=after, limit=_PAGE)
+        page = score_reads.customer_scores(
+            session, params, after_id=after, limit=_PAGE, with_dimensions=False
+        )
         if not page:
             return found
         found.update({s.key: s.trust_index for s in page})

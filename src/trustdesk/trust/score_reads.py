@@ -243,8 +243,10 @@ def customer_scores(
     customer_ids: Sequence[int] | None = None,
     after_id: int = 0,
     limit: int = 100,
+    with_dimensions: bool = True,
 ) -> list[TrustScore]:
-    """Customers' scores in customer-id order (a page), or of the given customers."""
+    """Customers' scores in customer-id order (a page), or of the given customers; without
+    dimensions (`dimensions` left empty) when only the index is wanted, as the fraud scorer does."""
     state = session.get(TrustState, 1)
     if state is None:
         return []
@@ -261,6 +263,7 @@ def customer_scores(
     top, seg_points = segment_points(session, params)
     external = customers.external_ids(session, list(rows))
     main, dims = facets_for(dimension)
+    dims = dims if with_dimensions else []
     k = params.prior_strength
     mains = customer_points(rows, main, top, seg_points, k)
     by_facet = {facet: customer_points(rows, facet, top, seg_points, k) for facet in dims}
