@@ -45,6 +45,8 @@ def test_every_api_error_is_documented_as_problem_json(client):
         ("PATCH", "/api/v1/customers/lookup", "GET"),
         ("PUT", "/api/v1/transactions/score", "POST"),
         ("OPTIONS", "/api/v1/customers/bulk", "POST"),
+        ("GET", "/api/v1/cases/batch", "POST"),  # not a case called "batch"
+        ("GET", "/api/v1/feedback/bulk", "POST"),
     ],
 )
 def test_a_method_the_resource_lacks_gets_405_naming_those_it_has(api, method, path, allow):

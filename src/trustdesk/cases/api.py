@@ -192,7 +192,9 @@ def preview_template(
     return RenderedTemplate(name=name, text=text)
 
 
-@router.get("/{case_id}", response_model=CaseDetail, responses=problem_responses(404))
+@router.get(
+    "/{case_id:int}", response_model=CaseDetail, responses=problem_responses(404)
+)  # /cases/batch: 405
 def get_case(
     *,
     case_id: RowId,
