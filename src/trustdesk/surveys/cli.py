@@ -151,6 +151,11 @@ def add_question_(
         lambda session, _: add_question(session, survey_id, question, actor=cli_actor()),
         write=True,
     )
+    _emit_version(survey, as_json)
+
+
+def _emit_version(survey: SurveyOut, as_json: bool) -> None:
+    """What an edit of the questions prints: the survey's version and question count."""
     _emit(
         survey, as_json,
         lambda s: out.print(f"survey {s.id} version {s.version}: {len(s.items)} questions"),
@@ -169,11 +174,7 @@ def remove_question_(
         lambda session, _: remove_question(session, survey_id, item, actor=cli_actor()),
         write=True,
     )
-    _emit(
-        survey, as_json,
-        lambda s: out.print(f"survey {s.id} version {s.version}: {len(s.items)} questions"),
-        data=_survey_json(survey, full=True),
-    )  # fmt: skip
+    _emit_version(survey, as_json)
 
 
 @responses_app.command("import")
