@@ -219,6 +219,16 @@ CAPABILITIES: tuple[Capability, ...] = (
                 ("privacy_officer",),
             ),
         ),
+        jobs=(
+            Job(
+                "customers.uploads",
+                "trustdesk.customers.uploads:import_uploads",
+                "Import customer files uploaded on the web page (progress on the upload's page).",
+                every_s=60,  # also claims an upload whose run died, once its lease expired
+                triggered_by=("customers.uploaded",),
+                lease_s=300,
+            ),
+        ),
         demo=(DemoStep("trustdesk.customers.demo:load_demo_customers", 10),),
     ),
     Capability(
@@ -321,6 +331,17 @@ CAPABILITIES: tuple[Capability, ...] = (
         erasers=("trustdesk.feedback.erasure:FEEDBACK_ERASER",),
         retention=("trustdesk.feedback.retention:FEEDBACK_RETENTION",),
         demo=(DemoStep("trustdesk.feedback.demo:load_demo_feedback", 20),),
+        jobs=(
+            Job(
+                "feedback.uploads",
+                "trustdesk.feedback.uploads:import_uploads",
+                "Import and analyse feedback files uploaded on the web page (progress on the "
+                "upload's page).",
+                every_s=60,  # also claims an upload whose run died, once its lease expired
+                triggered_by=("feedback.uploaded",),
+                lease_s=300,
+            ),
+        ),
     ),
     Capability(
         name="trust",

@@ -1,5 +1,6 @@
-"""CSV upload from the web pages: the import runs in the background with a progress page; bad
-rows are listed and downloadable; bodies are bounded and only a logged-in user may send one."""
+"""CSV upload from the web pages: the import runs as a queued job with a progress page; bad rows
+are listed and downloadable; bodies are bounded and only a logged-in user may send one.
+(tests/integration/test_upload_jobs.py: several app instances, interrupted runs, bad files.)"""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from trustdesk.app import create_app
 from trustdesk.customers import service as customer_service
 from trustdesk.feedback import browsing
 from trustdesk.feedback import service as feedback_service
+from trustdesk.jobs.public import find_upload
+from trustdesk.jobs.runner import Runner
 
 CUSTOMERS = (
     "external_id,name,email,segment\n"
@@ -42,11 +45,16 @@ def upload(client, page, data, content, filename="data.csv"):
 
 
 def finished(app, response, owner):
+    """The upload's job run here, as a worker would (tests run no job thread); its page's URL."""
     assert response.status_code == 303, response.text
-    upload_id = response.headers["location"].rsplit("/", 1)[1]
-    done = app.state.uploads.wait(upload_id, owner)
+    location = response.headers["location"]
+    kind = location.split("/")[1]
+    outcomes = Runner(app.state.platform).run_due(only=f"{kind}.uploads")
+    assert [o.status for o in outcomes] == ["succeeded"], outcomes
+    with app.state.platform.db.reading() as session:
+        done = find_upload(session, app.state.platform.vault, location.rsplit("/", 1)[1], owner)
     assert not done.running
-    return response.headers["location"]
+    return location
 
 
 def test_a_customer_csv_is_imported_with_progress_and_its_bad_row_named(client, platform, app):

@@ -7,9 +7,11 @@ re-run finds those rows unchanged.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import suppress
 from pathlib import Path
 
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from trustdesk.crypto import Vault
 from trustdesk.customers import service
@@ -38,10 +40,19 @@ def _record(row: Row) -> CustomerIn:
     return CustomerIn(**fields, segments=segments)
 
 
-def _validated(rows: Iterable[Row], report: ImportReport) -> Iterator[tuple[int, CustomerIn]]:
+def _validated(
+    rows: Iterable[Row], report: ImportReport, resume_after: int = 0
+) -> Iterator[tuple[int, CustomerIn]]:
+    """Valid rows with their numbers; bad ones go to `report`. Rows up to `resume_after` were
+    handled by an earlier run: they are only remembered, so a later repeat is still refused."""
     seen: dict[str, int] = {}
     for row in rows:
         external_id = str(row.fields.get("external_id") or "") or None
+        if row.number <= resume_after:
+            if not row.error:
+                with suppress(ValidationError):
+                    seen.setdefault(_record(row).external_id, row.number)
+            continue
         if row.error:
             report.rejected.append(
                 RowError(row=row.number, external_id=external_id, reason=row.error)
@@ -75,30 +86,37 @@ def import_customer_records(
     actor: str,
     batch_size: int = 500,
     on_batch: Callable[[ImportReport], None] | None = None,
+    resume_after: int = 0,
+    in_batch: Callable[[Session, ImportReport, int], None] | None = None,
 ) -> ImportReport:
+    """Store valid rows in batches of one transaction each. `in_batch(session, report, last_row)`
+    runs inside each batch's transaction (progress that commits with the rows); `on_batch` after
+    it commits. Rows numbered up to `resume_after` are skipped (an interrupted import resumed)."""
     report = ImportReport()
     batch: list[tuple[int, CustomerIn]] = []
 
     def flush() -> None:
         with db.transaction() as session:
             counts = service.upsert_customers(session, vault, [r for _, r in batch], actor=actor)
-        report.created += counts.created
-        report.updated += counts.updated
-        report.unchanged += counts.unchanged
-        for number, record in batch:
-            if record.external_id in counts.erased:
-                report.rejected.append(
-                    RowError(
-                        row=number,
-                        external_id=record.external_id,
-                        reason="customer was erased; their data cannot be re-imported",
+            report.created += counts.created
+            report.updated += counts.updated
+            report.unchanged += counts.unchanged
+            for number, record in batch:
+                if record.external_id in counts.erased:
+                    report.rejected.append(
+                        RowError(
+                            row=number,
+                            external_id=record.external_id,
+                            reason="customer was erased; their data cannot be re-imported",
+                        )
                     )
-                )
+            if in_batch:
+                in_batch(session, report, batch[-1][0])
         batch.clear()
         if on_batch:
             on_batch(report)
 
-    for item in _validated(rows, report):
+    for item in _validated(rows, report, resume_after):
         batch.append(item)
         if len(batch) >= batch_size:
             flush()
@@ -115,8 +133,17 @@ def import_customer_file(
     actor: str,
     batch_size: int = 500,
     on_batch: Callable[[ImportReport], None] | None = None,
+    resume_after: int = 0,
+    in_batch: Callable[[Session, ImportReport, int], None] | None = None,
 ) -> ImportReport:
     rows = read_rows(path, required=("external_id",), single_line=_SINGLE_LINE)
     return import_customer_records(
-        db, vault, rows, actor=actor, batch_size=batch_size, on_batch=on_batch
+        db,
+        vault,
+        rows,
+        actor=actor,
+        batch_size=batch_size,
+        on_batch=on_batch,
+        resume_after=resume_after,
+        in_batch=in_batch,
     )

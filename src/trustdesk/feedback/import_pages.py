@@ -1,8 +1,9 @@
 """Feedback CSV upload from the web: the form (source and column names), the import's progress
 (stored, then analysed) and its rejected rows.
 
-The file goes through the same services as `trustdesk feedback import`: rows are stored at
-storage speed, then analysed and indexed for search, in the background (`web/uploads.py`).
+The file is queued for the `feedback.uploads` job, which goes through the same services as
+`trustdesk feedback import`: rows are stored at storage speed, then analysed and indexed for
+search, with the progress in the database (`feedback/uploads.py`).
 """
 
 from __future__ import annotations
@@ -17,15 +18,13 @@ from trustdesk.access.principal import Principal
 from trustdesk.auth.http import get_platform, require_page
 from trustdesk.body_guard import UPLOAD_BODY
 from trustdesk.errors import InvalidInput
-from trustdesk.feedback.analysis import default_analyser
-from trustdesk.feedback.importing import ColumnMap, analyse_pending, import_feedback_file
+from trustdesk.feedback import uploads
 from trustdesk.feedback.ratings import DEFAULT_SCALE, SCALES
-from trustdesk.feedback.schemas import ImportReport
 from trustdesk.platform import Platform
 from trustdesk.web.nav import Section
 from trustdesk.web.routing import page_router
 from trustdesk.web.templating import render
-from trustdesk.web.uploads import Upload, UploadPages, UploadTracker, tracker
+from trustdesk.web.uploads import UploadPages
 
 __all__ = ["router", "section"]
 
@@ -52,10 +51,6 @@ _DEFAULTS = {
 }
 
 
-def _tracker(request: Request, platform: Platform) -> UploadTracker:
-    return tracker(request.app, platform.settings.data_dir)
-
-
 def _form(
     request: Request,
     platform: Platform,
@@ -68,7 +63,7 @@ def _form(
         "error": error,
         "values": values,
         "scales": SCALES,
-        "recent": _tracker(request, platform).recent(principal.id, "feedback"),
+        "recent": uploads.recent(platform, principal.id),
         "limit": platform.settings.max_bulk_body_bytes,
     }
     return render(request, "feedback/import.html", context, status_code=status)
@@ -107,57 +102,18 @@ def upload(
         "rating_column": rating_column.strip(),
         "rating_scale": rating_scale if rating_scale in SCALES else DEFAULT_SCALE,
     }
-    uploads = _tracker(request, platform)
     try:
         if not values["source"]:
             raise InvalidInput("say where the feedback came from (source), e.g. survey")
-        path = _PAGES.receive(uploads, file, limit=platform.settings.max_bulk_body_bytes)
+        path = _PAGES.receive(
+            platform.settings.data_dir, file, limit=platform.settings.max_bulk_body_bytes
+        )
     except InvalidInput as exc:
         return _form(request, platform, principal, values, exc.detail, 422)
-    columns = ColumnMap(
-        external_id=values["id_column"],
-        text=values["text_column"],
-        at=values["time_column"],
-        segment=values["segment_column"] or None,
-        customer=values["customer_column"] or None,
-        rating=values["rating_column"] or None,
-        rating_scale=None,
-        channel=None,
-        language=None,
-        source=None,
+    queued = uploads.queue(
+        platform, owner=principal.id, actor=principal.actor, path=path, options=values
     )
-
-    def work(progress: Upload) -> None:
-        def on_batch(report: ImportReport) -> None:
-            progress.processed = report.stored + len(report.rejected)
-            progress.created, progress.unchanged = report.created, report.unchanged
-
-        report = import_feedback_file(
-            platform.db,
-            platform.vault,
-            path,
-            None,  # stored first, analysed below
-            actor=principal.actor,
-            source=values["source"],
-            columns=columns,
-            rating_scale=values["rating_scale"],
-            rejects_path=path.with_name("rejects.csv"),
-            on_batch=on_batch,
-        )
-        on_batch(report)
-        progress.rejected = list(report.rejected)
-        progress.state = "analysing"
-        analyse_pending(
-            platform.db,
-            platform.vault,
-            default_analyser(platform.settings.data_dir),
-            on_batch=lambda done: setattr(progress, "analysed", done),
-        )
-
-    started = uploads.start(
-        owner=principal.id, kind="feedback", filename=path.name, path=path, work=work
-    )
-    return RedirectResponse(f"/feedback/imports/{started.id}", status_code=303)
+    return RedirectResponse(f"/feedback/imports/{queued.id}", status_code=303)
 
 
 @router.get("/imports/{upload_id}")
@@ -167,7 +123,7 @@ def progress(
     principal: _Writer,
     platform: Platform = Depends(get_platform),
 ) -> Response:
-    return _PAGES.progress(request, _tracker(request, platform), upload_id, principal.id)
+    return _PAGES.progress(request, uploads.progress(platform, upload_id, principal.id))
 
 
 @router.get("/imports/{upload_id}/rejects.csv")
@@ -177,4 +133,4 @@ def rejects(
     principal: _Writer,
     platform: Platform = Depends(get_platform),
 ) -> Response:
-    return _PAGES.rejects(_tracker(request, platform), upload_id, principal.id)
+    return _PAGES.rejects(uploads.rejects(platform, upload_id, principal.id))

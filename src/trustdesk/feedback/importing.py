@@ -13,6 +13,8 @@ from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from trustdesk.crypto import Vault
 from trustdesk.csv_output import SafeWriter
 from trustdesk.db import Database, utcnow
@@ -93,11 +95,16 @@ def import_feedback_rows(
     batch_size: int = 5000,
     now: datetime | None = None,
     on_batch: Callable[[ImportReport], None] | None = None,
+    resume_after: int = 0,
+    in_batch: Callable[[Session, ImportReport, int], None] | None = None,
 ) -> ImportReport:
     """Import numbered rows; `source` applies to rows that do not name their own.
 
     With `analyser=None` rows are stored pending, for `analyse_pending` to finish (bulk imports:
     ingestion then runs at storage speed and analysis at model speed, each measured on its own).
+    `in_batch(session, report, last_row)` runs inside each batch's transaction (progress that
+    commits with the rows), `on_batch` after it commits. Rows numbered up to `resume_after` were
+    stored by an interrupted run: they are only remembered (a later repeat is still a repeat).
     """
     if rating_scale not in SCALES:
         raise InvalidInput(f"unknown rating scale {rating_scale!r} (use {', '.join(SCALES)})")
@@ -114,17 +121,27 @@ def import_feedback_rows(
         records = [r for _, r in batch]
         with db.transaction() as session:
             stored = service.store_feedback(session, vault, records, analyser, actor=actor)
-        report.created += stored.created
-        report.unchanged += stored.unchanged
-        for index, reason in sorted(stored.rejected.items()):
-            number, record = batch[index]
-            reject(number, record.external_id, reason)
+            report.created += stored.created
+            report.unchanged += stored.unchanged
+            for index, reason in sorted(stored.rejected.items()):
+                number, record = batch[index]
+                reject(number, record.external_id, reason)
+            if in_batch:
+                in_batch(session, report, batch[-1][0])
         batch.clear()
         if on_batch:
             on_batch(report)
 
     for row in rows:
         fields = columns.canonical(row.fields)
+        if row.number <= resume_after:
+            if not row.error:
+                try:
+                    done = parse_record(fields, source=source, rating_scale=rating_scale, now=clock)
+                    seen.add((done.source, done.external_id))
+                except ValueError:
+                    pass
+            continue
         if row.error:
             reject(row.number, fields.get("external_id"), row.error)
             continue
@@ -154,12 +171,16 @@ def analyse_pending(
     *,
     batch_size: int = 2000,
     on_batch: Callable[[int], None] | None = None,
+    in_batch: Callable[[Session, int], None] | None = None,
 ) -> int:
-    """Analyse and index every pending row, one transaction per batch; returns how many."""
+    """Analyse and index every pending row, one transaction per batch; returns how many.
+    `in_batch(session, total)` runs inside each batch's transaction, `on_batch` after it."""
     total = 0
     while True:
         with db.transaction() as session:
             done = service.enrich_pending(session, vault, analyser, limit=batch_size)
+            if done and in_batch:
+                in_batch(session, total + done)
         if not done:
             return total
         total += done
@@ -190,6 +211,8 @@ def import_feedback_file(
     batch_size: int = 5000,
     now: datetime | None = None,
     on_batch: Callable[[ImportReport], None] | None = None,
+    resume_after: int = 0,
+    in_batch: Callable[[Session, ImportReport, int], None] | None = None,
 ) -> ImportReport:
     """Import a CSV/JSONL file; bad rows also go to `<FILE>.rejects.csv` (or `rejects_path`)."""
     target = rejects_path or path.with_name(path.name + ".rejects.csv")
@@ -208,6 +231,8 @@ def import_feedback_file(
         batch_size=batch_size,
         now=now,
         on_batch=on_batch,
+        resume_after=resume_after,
+        in_batch=in_batch,
     )
     if report.rejected:
         write_rejects(target, report.rejected)

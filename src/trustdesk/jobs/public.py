@@ -1,6 +1,7 @@
 """What capabilities use of the job system: the context their job functions receive, `changed`
 (an event that makes the jobs it triggers due, in the caller's transaction) and `run_triggered`
-(a command runs at once what its change made due, instead of waiting for a worker)."""
+(a command runs at once what its change made due, instead of waiting for a worker), and the
+queue of uploaded files that upload jobs import (`jobs.uploads`)."""
 
 from __future__ import annotations
 
@@ -16,16 +17,34 @@ from trustdesk.jobs.context import JobContext
 from trustdesk.jobs.models import JobRun
 from trustdesk.jobs.registry import triggered_by
 from trustdesk.jobs.runner import Runner
+from trustdesk.jobs.uploads import (
+    Rejected,
+    Upload,
+    UploadTask,
+    find_upload,
+    queue_upload,
+    recent_uploads,
+    run_uploads,
+    upload_rejects,
+)
 from trustdesk.platform import Platform
 
 __all__ = [
     "FailedRun",
     "JobContext",
+    "Rejected",
     "RunResult",
+    "Upload",
+    "UploadTask",
     "changed",
     "failed_runs_since",
+    "find_upload",
     "pause",
+    "queue_upload",
+    "recent_uploads",
     "run_triggered",
+    "run_uploads",
+    "upload_rejects",
 ]
 
 
