@@ -459,12 +459,12 @@ def run_uploads(
     kind: str,
     event: str,
     work: UploadWork,
-    slice_s: float = SLICE_S,
+    slice_s: float | None = None,
 ) -> str:
     """The body of an upload job: import queued uploads of `kind` one after another with `work`
     until none is left or the working time is over (then the job is made due again)."""
     db = context.platform.db
-    deadline = time.monotonic() + slice_s
+    deadline = time.monotonic() + (SLICE_S if slice_s is None else slice_s)
     finished: list[str] = []
     while True:
         with db.transaction() as session:
