@@ -220,3 +220,17 @@ def test_a_bad_file_fails_on_its_page_and_stores_nothing(client, platform):
     with platform.db.reading() as session:
         assert customer_service.list_customers(session, platform.vault, reveal=False)[0] == []
     assert _uploads_left(platform) == []
+
+
+def test_finished_uploads_are_forgotten_after_30_days(client, platform):
+    make_user(platform, "amy", Role.AGENT)
+    log_in(client, platform, "amy")
+    old = upload(client, "/customers/import", {}, CUSTOMERS).headers["location"]
+    assert _run_once(platform, "customers.uploads") == ["succeeded"]
+    with platform.db.transaction() as session:
+        session.get(UploadJob, _row(platform, old).id).finished_at = utcnow() - timedelta(days=31)
+    new = upload(client, "/customers/import", {}, CUSTOMERS).headers["location"]
+    assert client.get(old).status_code == 404
+    assert client.get(new).status_code == 200
+    with platform.db.reading() as session:
+        assert session.scalar(select(func.count()).select_from(UploadReject)) == 0

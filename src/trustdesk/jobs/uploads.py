@@ -27,7 +27,7 @@ import socket
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -44,6 +44,7 @@ from trustdesk.jobs.service import mark_changed
 
 __all__ = [
     "KEEP",
+    "KEEP_DAYS",
     "SLICE_S",
     "Paused",
     "Rejected",
@@ -60,6 +61,7 @@ __all__ = [
 ]
 
 KEEP = 50  # finished uploads kept per user and kind (older ones are forgotten)
+KEEP_DAYS = 30  # and none finished longer ago than this
 SLICE_S = 120.0  # a run's working time before it hands over (far below any job's lease)
 MAX_INTERRUPTIONS = 3  # runs that died or failed on one upload before it is given up
 _SHOWN = 50  # rejected rows on the progress page (all of them in the download)
@@ -212,12 +214,14 @@ def _queue(
         entity_id=row.public_id,
         changes={"kind": kind, "estimate": row.estimate},
     )
-    _forget_old(session, owner, kind)
+    _forget_old(session, owner, kind, now)
     mark_changed(session, event, now)
     return _view(row)
 
 
-def _forget_old(session: Session, owner: int, kind: str) -> None:
+def _forget_old(session: Session, owner: int, kind: str, now: datetime) -> None:
+    """Finished uploads past the user's latest `KEEP`, and anyone's finished over `KEEP_DAYS`
+    ago, are forgotten with their rejected rows."""
     old = session.scalars(
         select(UploadJob.id)
         .where(
@@ -228,6 +232,12 @@ def _forget_old(session: Session, owner: int, kind: str) -> None:
         .order_by(UploadJob.id.desc())
         .offset(KEEP)
     ).all()
+    old = [
+        *old,
+        *session.scalars(
+            select(UploadJob.id).where(UploadJob.finished_at < now - timedelta(days=KEEP_DAYS))
+        ),
+    ]
     if old:
         session.execute(delete(UploadReject).where(UploadReject.upload_id.in_(old)))
         session.execute(delete(UploadJob).where(UploadJob.id.in_(old)))
