@@ -5,12 +5,17 @@ on its page. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import uuid
 from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from tests.integration.test_pages import log_in, main_text, make_user
 from tests.integration.test_uploads import upload
@@ -19,7 +24,10 @@ from trustdesk.access.roles import Role
 from trustdesk.app import create_app
 from trustdesk.customers import service as customer_service
 from trustdesk.customers import uploads as customer_uploads
+from trustdesk.customers.importing import import_customer_records
+from trustdesk.customers.schemas import ImportReport
 from trustdesk.db import utcnow
+from trustdesk.errors import NotFound
 from trustdesk.feedback import browsing
 from trustdesk.feedback import service as feedback_service
 from trustdesk.feedback import uploads as feedback_uploads
@@ -27,6 +35,7 @@ from trustdesk.jobs import uploads as upload_queue
 from trustdesk.jobs.models import JobRun, UploadJob, UploadReject
 from trustdesk.jobs.runner import Runner
 from trustdesk.platform import Platform
+from trustdesk.tabular import Row
 
 CUSTOMERS = (
     "external_id,name,email,segment\n"
@@ -234,3 +243,79 @@ def test_finished_uploads_are_forgotten_after_30_days(client, platform):
     assert client.get(new).status_code == 200
     with platform.db.reading() as session:
         assert session.scalar(select(func.count()).select_from(UploadReject)) == 0
+
+
+_SPEC = st.lists(
+    st.tuples(
+        st.sampled_from("pqrst"),  # few ids: repeats within the file and across the seed
+        st.sampled_from(["Ann", "Ben"]),
+        st.sampled_from(["ann@example.com", "ben@example.com", "not-an-email"]),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@examples(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(seed=_SPEC, spec=_SPEC, batch=st.integers(1, 4), kill_after=st.integers(1, 5))
+def test_a_resumed_import_ends_as_an_uninterrupted_one(platform, seed, spec, batch, kill_after):
+    """Whatever the rows and wherever the run dies (after a committed batch), resuming after the
+    last stored row gives the same customers, counts and rejected rows as one run."""
+    tag = uuid.uuid4().hex[:8]
+
+    def rows(prefix: str, items: list[tuple[str, str, str]]) -> list[Row]:
+        return [
+            Row(n, {"external_id": f"{prefix}{tag}{key}", "name": name, "email": email})
+            for n, (key, name, email) in enumerate(items, start=1)
+        ]
+
+    def run(prefix: str, **kw: object) -> ImportReport:
+        return import_customer_records(
+            platform.db, platform.vault, rows(prefix, spec), actor="test", batch_size=batch, **kw
+        )
+
+    for prefix in ("a", "b"):
+        import_customer_records(platform.db, platform.vault, rows(prefix, seed), actor="test")
+    whole = run("a")
+
+    done: dict[str, object] = {"last": 0}
+    batches = {"n": 0}
+
+    def in_batch(session: object, report: ImportReport, last: int) -> None:
+        done.update(
+            last=last,
+            counts=(report.created, report.updated, report.unchanged),
+            rejected=[(r.row, r.reason) for r in report.rejected if r.row <= last],
+        )
+
+    def on_batch(_: ImportReport) -> None:
+        batches["n"] += 1
+        if batches["n"] == kill_after:
+            raise Killed()
+
+    with contextlib.suppress(Killed):
+        run("b", in_batch=in_batch, on_batch=on_batch)
+    resumed = run("b", resume_after=done["last"])
+    before = done.get("counts", (0, 0, 0))
+    assert (
+        before[0] + resumed.created,  # type: ignore[index]
+        before[1] + resumed.updated,  # type: ignore[index]
+        before[2] + resumed.unchanged,  # type: ignore[index]
+    ) == (whole.created, whole.updated, whole.unchanged)
+    rejected = [*done.get("rejected", []), *((r.row, r.reason) for r in resumed.rejected)]  # type: ignore[misc]
+    assert sorted(rejected) == sorted((r.row, r.reason) for r in whole.rejected)
+    with platform.db.reading() as session:
+        for key in {k for k, _, _ in [*seed, *spec]}:
+            assert _stored(session, platform, f"a{tag}{key}") == _stored(
+                session, platform, f"b{tag}{key}"
+            )
+
+
+def _stored(session, platform: Platform, external_id: str) -> tuple[str, str] | None:
+    try:
+        found = customer_service.get_customer(session, platform.vault, external_id, reveal=True)
+    except NotFound:
+        return None
+    return (found.name, found.email)
