@@ -3,13 +3,15 @@
 `trustdesk serve --workers N` forks N uvicorn workers behind one port; which one answers a
 request is the kernel's choice. To say "through one, refused by the other" the state tests run
 two server processes on two ports instead: the same processes, the same settings, each
-addressable. A last test starts `serve --workers 2` itself.
+addressable. A test starts `serve --workers 2` itself, and one kills the server importing a web
+upload and watches the other finish it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -24,6 +26,8 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
+from tests.integration.test_pages import make_user, submit_login
+from tests.integration.test_uploads import upload
 
 from trustdesk.access.roles import Role
 from trustdesk.auth.token_cache import TTL_S
@@ -193,3 +197,79 @@ def test_serve_with_two_workers_runs_each_due_job_once(settings, token_for):
     assert {r.status for r in runs} <= {"succeeded", "running"}
     recomputes = [r for r in runs if r.job_name == "trust.recompute"]
     assert recomputes and all(r.status == "succeeded" for r in recomputes)
+
+
+def _holds(proc: subprocess.Popen[bytes], pid: int) -> bool:
+    """Whether `pid` is the server process or one of its worker processes."""
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    return pid == proc.pid or (children.exists() and str(pid) in children.read_text().split())
+
+
+def _created(client: httpx.Client, location: str) -> tuple[int, str]:
+    page = client.get(location).text
+    found = re.search(r'<dd id="count-created">([\d,]+)</dd>', page)
+    assert found, page[-2000:]
+    return int(found.group(1).replace(",", "")), page
+
+
+@needs_postgres
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_an_upload_whose_server_is_killed_is_finished_by_the_other_one(settings, platform):
+    """Upload through one server; the other shows the same progress; the server running the
+    import is killed (SIGKILL) mid-way; once its lease is over the other server resumes it and
+    the counts come out right, with every customer stored once."""
+    make_user(platform, "amy", Role.AGENT)
+    rows = "".join(f"big{i:05d},Person {i},p{i}@example.com,retail\n" for i in range(30_000))
+    content = "external_id,name,email,segment\n" + rows + "bad,Bad,not-an-email,retail\n"
+    engine = create_engine(str(settings.database_url))
+    with _server(settings) as (a, proc_a), _server(settings) as (b, proc_b):
+        clients = {}
+        for base in (a, b):
+            clients[base] = httpx.Client(base_url=base, timeout=30)
+            assert submit_login(clients[base], "amy").status_code == 303
+        sent = upload(clients[a], "/customers/import", {}, content, filename="big.csv")
+        assert sent.status_code == 303, sent.text
+        location = sent.headers["location"]
+        deadline = time.monotonic() + 120
+        while _created(clients[b], location)[0] == 0:  # either server shows the progress
+            assert time.monotonic() < deadline, "the import did not start"
+            time.sleep(0.05)
+        with engine.connect() as conn:
+            holder = conn.execute(
+                text("SELECT lease_owner FROM jobs WHERE name = 'customers.uploads'")
+            ).scalar_one()
+        pid = int(holder.split(":")[1])
+        victim, survivor = (proc_a, b) if _holds(proc_a, pid) else (proc_b, a)
+        assert _holds(victim, pid)
+        os.killpg(victim.pid, signal.SIGKILL)
+        victim.wait(timeout=30)
+        stuck, page = _created(clients[survivor], location)
+        assert 0 < stuck < 30_000 and "Storing rows" in page  # stopped half-way, nothing lost
+        with engine.begin() as conn:  # the 300 s lease and the next minute pass
+            conn.execute(
+                text(
+                    "UPDATE jobs SET lease_until = now() - interval '1 second', "
+                    "next_due_at = now() WHERE name = 'customers.uploads'"
+                )
+            )
+        deadline = time.monotonic() + 300
+        while "Import finished" not in (page := _created(clients[survivor], location)[1]):
+            assert time.monotonic() < deadline, "the import was not resumed"
+            time.sleep(0.5)
+        assert "Import finished: 30,000 created, 0 updated, 0 unchanged, 1 rejected" in page
+        for client in clients.values():
+            client.close()
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT count(*) FROM customers WHERE external_id LIKE 'big%'")
+        ).scalar_one()
+        runs = (
+            conn.execute(
+                text("SELECT status FROM job_runs WHERE job_name = 'customers.uploads' ORDER BY id")
+            )
+            .scalars()
+            .all()
+        )
+    engine.dispose()
+    assert stored == 30_000
+    assert "lost" in runs and runs[-1] == "succeeded"

@@ -73,7 +73,7 @@ def second(settings):
 
 
 def _run_once(platform: Platform, job: str, **runner: object) -> list[str]:
-    return [o.status for o in Runner(platform, **runner).run_due(only=job, limit=1)]  # type: ignore[arg-type]
+    return [o.status for o in Runner(platform, **runner).run_due(only=job, limit=1)]
 
 
 def _row(platform: Platform, location: str) -> UploadJob:
@@ -300,11 +300,11 @@ def test_a_resumed_import_ends_as_an_uninterrupted_one(platform, seed, spec, bat
     resumed = run("b", resume_after=done["last"])
     before = done.get("counts", (0, 0, 0))
     assert (
-        before[0] + resumed.created,  # type: ignore[index]
-        before[1] + resumed.updated,  # type: ignore[index]
-        before[2] + resumed.unchanged,  # type: ignore[index]
+        before[0] + resumed.created,
+        before[1] + resumed.updated,
+        before[2] + resumed.unchanged,
     ) == (whole.created, whole.updated, whole.unchanged)
-    rejected = [*done.get("rejected", []), *((r.row, r.reason) for r in resumed.rejected)]  # type: ignore[misc]
+    rejected = [*done.get("rejected", []), *((r.row, r.reason) for r in resumed.rejected)]
     assert sorted(rejected) == sorted((r.row, r.reason) for r in whole.rejected)
     with platform.db.reading() as session:
         for key in {k for k, _, _ in [*seed, *spec]}:
