@@ -319,3 +319,27 @@ def _stored(session, platform: Platform, external_id: str) -> tuple[str, str] | 
     except NotFound:
         return None
     return (found.name, found.email)
+
+
+def test_a_server_shutting_down_hands_the_import_over_without_waiting_for_its_lease(
+    client, platform, monkeypatch
+):
+    monkeypatch.setattr(customer_uploads, "BATCH_ROWS", 2)
+    make_user(platform, "amy", Role.AGENT)
+    log_in(client, platform, "amy")
+    location = upload(client, "/customers/import", {}, CUSTOMERS).headers["location"]
+    stopping = Runner(platform, owner="stopping")
+    real = upload_queue.UploadTask.checkpoint
+
+    def halted(task: upload_queue.UploadTask) -> None:
+        stopping._stopping.set()  # what `halt()` does when `trustdesk serve` stops
+        real(task)
+
+    monkeypatch.setattr(upload_queue.UploadTask, "checkpoint", halted)
+    assert [o.status for o in stopping.run_due(only="customers.uploads")] == ["succeeded"]
+    monkeypatch.setattr(upload_queue.UploadTask, "checkpoint", real)
+    row = _row(platform, location)
+    assert (row.state, row.created, row.worker, row.interrupted) == ("storing", 2, None, 0)
+    assert _run_once(platform, "customers.uploads") == ["succeeded"]  # another process, at once
+    row = _row(platform, location)
+    assert (row.state, row.created, row.rejected, row.interrupted) == ("done", 5, 2, 0)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from trustdesk.platform import Platform
@@ -20,3 +21,6 @@ class JobContext:
     now: datetime
     attempt: int
     reason: str  # schedule, trigger, retry or manual
+    # True once the runner was asked to stop (server shutdown): a long job may end early and
+    # leave the rest to its next run instead of being cut off.
+    stopping: Callable[[], bool] = field(default=lambda: False)

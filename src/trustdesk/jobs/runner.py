@@ -56,6 +56,7 @@ class Runner:
         self.owner = owner or worker_name()
         self.clock = clock
         self._synced = False
+        self._stopping = threading.Event()
 
     def sync(self) -> None:
         with self.platform.db.transaction() as session:
@@ -63,12 +64,13 @@ class Runner:
         self._synced = True
 
     def run_due(self, *, only: str | None = None, limit: int = 100) -> list[Outcome]:
-        """Run every job due now (or only `only`), until none is left or `limit` runs."""
+        """Run every job due now (or only `only`), until none is left or `limit` runs (a stopping
+        runner starts no new run)."""
         if not self._synced:
             self.sync()
         names = [only] if only else list(self.jobs)
         outcomes: list[Outcome] = []
-        while len(outcomes) < limit:
+        while len(outcomes) < limit and not self._stopping.is_set():
             with self.platform.db.reading() as session:
                 if not service.anything_due(session, names, self.clock()):
                     break
@@ -87,6 +89,7 @@ class Runner:
             now=self.clock(),
             attempt=claimed.attempt,
             reason=claimed.reason,
+            stopping=self._stopping.is_set,
         )
         started = time.perf_counter()
         summary: str | None = None
@@ -120,8 +123,9 @@ class Runner:
         )
 
     def start(self, poll_s: float) -> Callable[[], None]:
-        """Run due jobs from a thread of its own every `poll_s` seconds; returns the stopper."""
-        stop = threading.Event()
+        """Run due jobs from a thread of its own every `poll_s` seconds; returns the stopper (a
+        running job sees `context.stopping()` turn true)."""
+        stop = self._stopping
 
         def loop() -> None:
             while not stop.is_set():

@@ -9,9 +9,11 @@ transaction also advances the upload's counts and its resume point, so any worke
 same progress and a run that dies leaves the record saying exactly what is stored.
 
 A run works for at most `SLICE_S` seconds, then makes its job due again and returns: other jobs
-get their turn, and no run outlives its lease. A run that dies (restart, kill) leaves its lease;
-once the lease expires the job's schedule claims it again (`claim` marks the dead run `lost`) and
-the import resumes after the last stored row. The file is deleted when the import ends.
+get their turn, and no run outlives its lease. A server shutting down ends the run after the
+batch in hand, so another process takes over at once. A run that dies (kill, crash) leaves its
+lease; once the lease expires the job's schedule claims it again (`claim` marks the dead run
+`lost`) and the import resumes after the last stored row. The file is deleted when the import
+ends.
 
 Rejected rows keep their number in clear; their id and reason are sealed (either may quote personal
 data). Only the uploader sees an upload.
@@ -300,7 +302,9 @@ class UploadTask:
     its working time is over.
     """
 
-    def __init__(self, row: UploadJob, deadline: float) -> None:
+    def __init__(
+        self, row: UploadJob, deadline: float, stopping: Callable[[], bool] = lambda: False
+    ) -> None:
         self.upload_id = row.id
         self.public_id = row.public_id
         self.kind = row.kind
@@ -318,6 +322,7 @@ class UploadTask:
         }
         self._mark = row.resume_after  # rejected rows up to here are recorded
         self._deadline = deadline
+        self._stopping = stopping
         self._vault: Vault | None = None
 
     def _row(self, session: Session) -> UploadJob:
@@ -389,8 +394,9 @@ class UploadTask:
         session.flush()
 
     def checkpoint(self) -> None:
-        """After a committed batch: end this run if its working time is over."""
-        if time.monotonic() >= self._deadline:
+        """After a committed batch: end this run if its working time is over or its runner is
+        stopping (a server shutting down hands the rest over instead of being cut off)."""
+        if time.monotonic() >= self._deadline or self._stopping():
             raise Paused()
 
 
@@ -401,7 +407,9 @@ def _worker() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _take(session: Session, kind: str, deadline: float) -> tuple[UploadTask | None, str | None]:
+def _take(
+    session: Session, kind: str, deadline: float, stopping: Callable[[], bool]
+) -> tuple[UploadTask | None, str | None]:
     """The oldest unfinished upload of `kind`, held for this run; or one given up (its file)."""
     row = session.scalars(
         select(UploadJob)
@@ -434,7 +442,7 @@ def _take(session: Session, kind: str, deadline: float) -> tuple[UploadTask | No
     if row.state == "queued":
         row.state = "storing"
     session.flush()
-    return UploadTask(row, deadline), None
+    return UploadTask(row, deadline, stopping), None
 
 
 def _end(session: Session, row: UploadJob, state: str, error: str | None) -> None:
@@ -478,7 +486,7 @@ def run_uploads(
     finished: list[str] = []
     while True:
         with db.transaction() as session:
-            task, dropped = _take(session, kind, deadline)
+            task, dropped = _take(session, kind, deadline, context.stopping)
         _remove(dropped)
         if dropped:
             finished.append("1 given up")
@@ -507,7 +515,7 @@ def run_uploads(
             _end(session, task._row(session), "done", None)
         _remove(str(task.path))
         finished.append("1 imported")
-        if time.monotonic() >= deadline:
+        if time.monotonic() >= deadline or context.stopping():
             with db.transaction() as session:
                 mark_changed(session, event, utcnow())
             break
