@@ -280,3 +280,16 @@ def test_a_paused_job_is_not_run_until_resumed(cli, tmp_path):
         "trust.recompute"
     ]
     assert sum(r["n"] for r in _segments(cli)) == 4
+
+
+def test_a_stopping_runner_starts_no_new_run(platform: Platform):
+    job = Job("test.counting", f"{__name__}:counting", every_s=60)
+    clock = Clock(datetime(2026, 12, 3, 10, 0, 30, tzinfo=UTC))
+    runner = Runner(platform, jobs={job.name: job}, clock=clock)
+    runner.sync()
+    clock.now += timedelta(seconds=60)  # due
+    halt = runner.start(poll_s=3600)  # one round at once, then waits
+    halt()  # what `trustdesk serve` does on shutdown
+    clock.now += timedelta(seconds=60)  # due again
+    assert runner.run_due() == []  # stopped: left to the other workers
+    assert Runner(platform, jobs={job.name: job}, clock=clock).run_due() != []
