@@ -44,6 +44,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
@@ -74,13 +76,19 @@ def _tweets() -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def _cluster(workers: int) -> Any:
+@contextmanager
+def _cluster(workers: int) -> Iterator[Any]:
+    """A client of a LocalCluster of `workers` single-threaded worker processes, both closed on
+    leaving (what every Dask figure here runs on)."""
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-    )
-    return cluster, Client(cluster)
+    with (
+        LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
 
 
 def _feedback(tweets: list[dict[str, str]], rows: int, base: Path) -> None:
@@ -111,8 +119,7 @@ def _feedback(tweets: list[dict[str, str]], rows: int, base: Path) -> None:
         f"{embedded / rows * 1e6:,.0f} s per 1M rows"
     )
     for workers in (1, 2):
-        cluster, client = _cluster(workers)
-        try:
+        with _cluster(workers) as client:
             client.run(_load_models)  # each worker loads its models once, before the clock
             start = time.perf_counter()
             analyse_partitions(
@@ -120,9 +127,6 @@ def _feedback(tweets: list[dict[str, str]], rows: int, base: Path) -> None:
                 scheduler=client.scheduler.address,
             )  # fmt: skip
             took = time.perf_counter() - start
-        finally:
-            client.close()
-            cluster.close()
         print(
             f"  dask, {workers} worker{'s' if workers > 1 else ' '}   {rows / took:>9,.0f} rows/s"
             f"   x{embedded / took:.2f}   {took * workers / rows * 1e6:,.0f} worker-s per 1M rows"
@@ -176,12 +180,8 @@ def _trust(tweets: list[dict[str, str]], rows: int) -> None:
         f"{embedded / rows * 1e6:,.1f} s per 1M obs"
     )
     for workers in (1, 2):
-        cluster, client = _cluster(workers)
-        try:
+        with _cluster(workers) as client:
             took, got = run(DaskStats(client))
-        finally:
-            client.close()
-            cluster.close()
         assert got == keys
         print(
             f"  dask, {workers} worker{'s' if workers > 1 else ' '}   {rows / took:>11,.0f} obs/s"
@@ -258,16 +258,12 @@ def _fraud_training(path: Path | None) -> None:
     result, _ = train_frame(frame, window)
     embedded = time.perf_counter() - start
     show("embedded", embedded, result, None)
-    cluster, client = _cluster(2)
-    try:
+    with _cluster(2) as client:
         trainer = DaskTrainer(client)
         engine = Engine(DaskGroups(client, shards=8), trainer, trainer.describe)
         start = time.perf_counter()
         result, _ = train_frame(frame, window, engine)
         took = time.perf_counter() - start
-    finally:
-        client.close()
-        cluster.close()
     show("dask, 2 workers", took, result, embedded)
     print(f"  (workers that held training rows, per training: {trainer.machines})")
 

@@ -43,13 +43,7 @@ def _fuzz(
         with platform.db.transaction() as session:
             made = auth_service.create_token(session, name="fuzz", role="admin", actor="fuzz")
         platform.close()
-        env = {
-            "TRUSTDESK_DATA_DIR": str(data_dir),
-            "TRUSTDESK_COOKIE_SECURE": "false",
-            "TRUSTDESK_ENVIRONMENT": "test",
-            **({"TRUSTDESK_DATABASE_URL": database_url} if database_url else {}),
-        }
-        with serve(env) as url:
+        with serve(data_dir, database_url) as url:
             return run_schemathesis(
                 url,
                 made.token,

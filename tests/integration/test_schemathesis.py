@@ -62,14 +62,7 @@ def test_schemathesis_finds_no_server_error_nor_undocumented_answer(
     """Quick profile: every operation, every check and phase, a bounded time per backend."""
     with platform.db.transaction() as session:
         made = auth_service.create_token(session, name="fuzz", role="admin", actor="test")
-    env = {
-        "TRUSTDESK_DATA_DIR": str(settings.data_dir),
-        "TRUSTDESK_COOKIE_SECURE": "false",
-        "TRUSTDESK_ENVIRONMENT": "test",
-    }
-    if settings.database_url:
-        env["TRUSTDESK_DATABASE_URL"] = settings.database_url
-    with serve(env) as url:
+    with serve(settings.data_dir, settings.database_url) as url:
         report = run_schemathesis(
             url,
             made.token,

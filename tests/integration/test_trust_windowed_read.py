@@ -10,11 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, insert, select
 from tests.integration.test_fraud_trust_signal import _label
 from tests.integration.test_trust import _import, _tweets
 
-from trustdesk.cases.models import CaseEvent
+from trustdesk.cases.models import Case, CaseEvent
+from trustdesk.customers.models import Customer
 from trustdesk.customers.public import customer_ids
 from trustdesk.surveys.models import SurveyResponse
 from trustdesk.surveys.service import create_survey
@@ -128,3 +129,89 @@ def test_a_signal_without_a_windowed_read_is_filtered():
     assert not isinstance(Plain(), WindowedSignal)
     found = list(observations_between(None, Plain(), start=200, end=500))  # type: ignore[arg-type]
     assert [p.ref.tolist() for p in found] == [[2, 3], [4]]
+
+
+def _many_rows_over_a_year(platform, rows: int) -> datetime:
+    """`rows` case events and survey responses evenly over 2025, most of known customers."""
+    base = datetime(2025, 1, 1, tzinfo=UTC)
+    every = timedelta(days=365) / rows
+    with platform.db.transaction() as session:
+        survey = create_survey(
+            session, platform.vault, template="trust-core", title="Pulse", actor="test"
+        ).id
+        session.execute(
+            insert(Customer),
+            [
+                {"id": i, "external_id": f"c{i}", "subject_id": f"s{i}", "created_at": base,
+                 "updated_at": base}
+                for i in range(1, 201)
+            ],
+        )  # fmt: skip
+        session.execute(
+            insert(Case),
+            [
+                {"id": i, "channel": "api", "external_id": f"k{i}", "key_subject": "s",
+                 "body_length": 1, "category": "c", "probability": 1.0, "queue": "q",
+                 "priority": "p", "status": "open", "opened_at": base, "updated_at": base,
+                 "customer_id": i if i % 10 else None}
+                for i in range(1, 201)
+            ],
+        )  # fmt: skip
+        session.execute(
+            insert(CaseEvent),
+            [
+                {"case_id": 1 + i % 200, "at": base + i * every, "actor": "a",
+                 "kind": ("note", "csat")[i % 2], "detail": '{"score": 4}'}
+                for i in range(rows)
+            ],
+        )  # fmt: skip
+        session.execute(
+            insert(SurveyResponse),
+            [
+                {"survey_id": survey, "respondent": "customer", "respondent_key": f"r{i}",
+                 "customer_id": 1 + i % 200, "answers": "{}", "channel": "import",
+                 "submitted_at": base + i * every, "ability": 60.0}
+                for i in range(rows)
+            ],
+        )  # fmt: skip
+    return base
+
+
+@pytest.mark.parametrize(
+    ("name", "table", "index"),
+    [
+        ("cases", "case_events", "ix_case_events_at"),
+        ("surveys", "survey_responses", "ix_survey_responses_submitted_at"),
+    ],
+)
+def test_a_windowed_read_takes_the_window_from_the_time_index(
+    platform, backend, name, table, index
+):
+    """A week of a year of rows is read through the time column's index, not a walk of the
+    table: on PostgreSQL with the statistics its autovacuum gathers, on SQLite without any."""
+    base = _many_rows_over_a_year(platform, 20_000)
+    if backend == "postgresql":
+        with platform.db.engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    signal = next(s for s in registered_signals() if s.name == name)
+    start = int((base + timedelta(days=100)).timestamp())
+    statements: list[tuple[str, object]] = []
+
+    def seen(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        statements.append((statement, parameters))
+
+    engine = platform.db.read_engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with platform.db.reading() as session:
+            found = list(observations_between(session, signal, start=start, end=start + 7 * 86400))
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert 0 < sum(map(len, found)) < 1_000
+    statement, parameters = next(
+        (q, p) for q, p in statements if q.startswith("SELECT") and f"FROM {table}" in q
+    )  # the signal's read of its source rows
+    explain = "EXPLAIN QUERY PLAN " if backend == "sqlite" else "EXPLAIN "
+    with engine.connect() as conn:
+        plan = "\n".join(str(r[-1]) for r in conn.exec_driver_sql(explain + statement, parameters))
+    assert index in plan, plan

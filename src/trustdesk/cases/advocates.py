@@ -53,26 +53,15 @@ def _why(index: float, cases: int, breached: int, last_score: int | None) -> str
 def advocates_and_detractors(
     session: Session, settings: Settings, *, per_segment: int = 5
 ) -> dict[str, SegmentStanding]:
-    indices = trust.customer_trust_indices(session, settings)
-    if not indices:
-        return {}
-    ids = customers.customer_ids(session, indices)
-    placed = customers.segments(session, ids.values())
-    by_segment: dict[str, list[tuple[float, str, int]]] = {}
-    for external_id, index in indices.items():
-        cid = ids.get(external_id)
-        if cid is None:
-            continue
-        for segment in placed.get(cid) or ("(none)",):
-            by_segment.setdefault(segment, []).append((index, external_id, cid))
-    picked: dict[str, tuple[list[tuple[float, str, int]], list[tuple[float, str, int]]]] = {}
-    for segment, rows in by_segment.items():
-        rows.sort()
-        k = min(per_segment, max(1, len(rows) // 2))  # a small segment splits in halves
-        top = rows[::-1][:k]
-        bottom = [r for r in rows[:k] if r not in top]
-        picked[segment] = (top, bottom)
-    chosen = {cid for top, bottom in picked.values() for _, _, cid in (*top, *bottom)}
+    """Per segment ("(none)" for customers in none), its `per_segment` highest and lowest trust
+    indices; a small segment splits in halves (at most half its customers each side)."""
+    picked: dict[str, tuple[list[trust.RankedCustomer], list[trust.RankedCustomer]]] = {}
+    for segment, ends in trust.segment_ends(session, settings, n=per_segment).items():
+        k = min(per_segment, max(1, ends.customers // 2))
+        top = list(ends.highest[:k])
+        bottom = [r for r in ends.lowest[:k] if r not in top]
+        picked[segment or "(none)"] = (top, bottom)
+    chosen = {r.customer_id for top, bottom in picked.values() for r in (*top, *bottom)}
     counts = {
         int(cid or 0): (int(n), int(b or 0))
         for cid, n, b in session.execute(
@@ -98,11 +87,11 @@ def advocates_and_detractors(
         )
     )
 
-    def standing(row: tuple[float, str, int]) -> Standing:
-        index, external_id, cid = row
+    def standing(row: trust.RankedCustomer) -> Standing:
+        index, cid = row.trust_index, row.customer_id
         n, breached = counts.get(cid, (0, 0))
         return Standing(
-            external_id, index, _why(index, n, breached, scores.get(cid)), cid in invitable
+            row.external_id, index, _why(index, n, breached, scores.get(cid)), cid in invitable
         )
 
     return {

@@ -110,7 +110,10 @@ class CaseEvent(Base):
     """The case's timeline: status changes, assignments, notes, playbook steps, links, merges."""
 
     __tablename__ = "case_events"
-    __table_args__ = (Index("ix_case_events_case_id_id", "case_id", "id"),)
+    __table_args__ = (
+        Index("ix_case_events_case_id_id", "case_id", "id"),
+        Index("ix_case_events_at", "at"),  # the trust signal's windowed read (`read_between`)
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), nullable=False)

@@ -82,6 +82,8 @@ class SurveyResponse(Base):
             "survey_id", "respondent", "respondent_key", name="uq_survey_responses_respondent"
         ),
         Index("ix_survey_responses_survey_id_respondent", "survey_id", "respondent"),
+        # the trust signal's windowed read (`read_between`)
+        Index("ix_survey_responses_submitted_at", "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

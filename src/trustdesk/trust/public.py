@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trustdesk.config import Settings
-from trustdesk.customers.public import customer_ids
-from trustdesk.trust import score_reads
+from trustdesk.customers.public import external_ids
+from trustdesk.trust import customer_ranks, score_reads
+from trustdesk.trust.customer_ranks import RankedCustomer, SegmentEnds, customer_index_pages
 from trustdesk.trust.models import TrustAlert
 from trustdesk.trust.service import TrustParams
 from trustdesk.trust.signals import (
@@ -33,6 +34,8 @@ __all__ = [
     "CustomerTrust",
     "Observations",
     "RaisedAlert",
+    "RankedCustomer",
+    "SegmentEnds",
     "Signal",
     "TimeColumnSignal",
     "WindowedSignal",
@@ -43,10 +46,9 @@ __all__ = [
     "observations_between",
     "register_signal",
     "registered_signals",
+    "segment_ends",
     "utc_of",
 ]
-
-_PAGE = 5000
 
 
 @dataclass(frozen=True)
@@ -79,22 +81,18 @@ def customer_trust(session: Session, settings: Settings, customer_id: int) -> Cu
 
 def customer_trust_indices(session: Session, settings: Settings) -> dict[str, float]:
     """{customer external id: trust index 0..100} of every customer the index knows."""
-    params = TrustParams.from_settings(settings)
     found: dict[str, float] = {}
-    after = 0
-    while True:
-        page = score_reads.customer_scores(
-            session, params, after_id=after, limit=_PAGE, with_dimensions=False
-        )
-        if not page:
-            return found
-        found.update({s.key: s.trust_index for s in page})
-        if len(page) < _PAGE:
-            return found
-        last = customer_ids(session, [page[-1].key]).get(page[-1].key)
-        if last is None:
-            return found
-        after = last
+    for page in customer_index_pages(session, TrustParams.from_settings(settings)):
+        external = external_ids(session, page)
+        found.update({external.get(cid, str(cid)): index for cid, index in page.items()})
+    return found
+
+
+def segment_ends(session: Session, settings: Settings, *, n: int) -> dict[str, SegmentEnds]:
+    """Per customer segment ("" for customers in none), how many customers the index knows and
+    the `n` with the highest and the `n` with the lowest trust index (ties: by external id), read
+    without holding every customer's index (see `trust/customer_ranks.py`)."""
+    return customer_ranks.segment_ends(session, TrustParams.from_settings(settings), n)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
 from trustdesk import capabilities
@@ -135,9 +135,9 @@ def utc_of(epoch_s: int) -> datetime:
 
 
 class TimeColumnSignal:
-    """Base of a signal whose source rows carry the observation's time in one column
-    (`time_column`): `read` and the windowed `read_between` both come from its `_read`, which
-    adds `conditions` to its query (none, or the window on `time_column`)."""
+    """Base of a signal whose source rows carry the observation's time in one indexed column
+    (`time_column`) and whose ref is their primary key: `read` and the windowed `read_between`
+    both come from its `_read`, which adds `conditions` to its query (none, or the window)."""
 
     time_column: ClassVar[Any]
 
@@ -148,7 +148,7 @@ class TimeColumnSignal:
         self, session: Session, *, start: int, end: int, batch_size: int
     ) -> Iterator[Observations]:
         column = type(self).time_column  # a mapped column is a descriptor: read it off the class
-        return self._read(session, 0, batch_size, (column >= utc_of(start), column < utc_of(end)))
+        return self._read(session, 0, batch_size, (in_window(session, column, start, end),))
 
     def _read(
         self,
@@ -158,6 +158,22 @@ class TimeColumnSignal:
         conditions: Sequence[ColumnElement[bool]],
     ) -> Iterator[Observations]:
         raise NotImplementedError
+
+
+def in_window(session: Session, column: Any, start: int, end: int) -> ColumnElement[bool]:
+    """The rows whose `column` (an indexed time column) is within start <= t < end, written so
+    that the window is read from the time index beside a signal's `id > after ORDER BY id`.
+
+    PostgreSQL's planner, with the statistics it keeps, takes the index for a narrow window from
+    the plain conditions. SQLite's, without statistics (nothing here gathers them), walks the
+    primary key instead and reads every row of the table to keep those of a few days: there the
+    window is `id IN (SELECT id ... WHERE window)`, whose ids come from the time index (in id
+    order, so the outer query stops at its LIMIT without sorting)."""
+    window = (column >= utc_of(start), column < utc_of(end))
+    if session.get_bind().dialect.name != "sqlite":
+        return and_(*window)
+    (ref,) = column.table.primary_key.columns
+    return ref.in_(select(ref).where(*window))  # type: ignore[no-any-return]
 
 
 def observations_between(
