@@ -148,7 +148,8 @@ def test_a_batch_answers_each_submission_in_order_and_stores_only_the_good(platf
     with platform.db.transaction() as session:
         row = session.scalars(select(SurveyInvitation).order_by(SurveyInvitation.id)).all()[2]
         row.expires_at = datetime.now(UTC) - timedelta(minutes=1)
-    altered = tokens[3][:-1] + ("A" if tokens[3][-1] != "A" else "B")  # its signature
+    swap = "A" if tokens[3][-5] != "A" else "B"
+    altered = tokens[3][:-5] + swap + tokens[3][-4:]  # a character of its signature changed
     batch = [
         Submission(tokens[0], {"ability_1": "6"}),
         Submission(tokens[0], {"ability_1": "2"}),  # the same link again, in the same batch

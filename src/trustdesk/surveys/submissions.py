@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from trustdesk import audit
@@ -82,10 +82,11 @@ def submit_many(
     # (survey id, channel) -> the pages to store, and the invitation each one uses
     groups: dict[tuple[int, str], list[PageAnswers]] = {}
     surveys: dict[int, SurveyOut] = {}
-    used: dict[int, SurveyInvitation] = {}  # submission number -> its invitation
+    used: dict[int, int] = {}  # submission number -> the invitation it answers
     _invitations(session, vault, submissions, at, outcomes, groups, surveys, used)
     _public(session, submissions, outcomes, groups, surveys)
     stored: list[audit.Change] = []
+    answered: list[dict[str, object]] = []
     for (survey_id, channel), pages in groups.items():
         done = store_submissions(
             session, vault, surveys[survey_id], pages, channel=channel, now=at,
@@ -100,15 +101,16 @@ def submit_many(
                         {"response": result, "channel": channel},
                     )
                 )  # fmt: skip
-                invitation = used.get(number)
-                if invitation is not None:
-                    invitation.responded_at = at
-                    invitation.response_id = result
-                    invitation.draft = None
+                if number in used:
+                    answered.append(
+                        {"id": used[number], "responded_at": at, "response_id": result,
+                         "draft": None}
+                    )  # fmt: skip
+    if answered:  # the links are used up: one UPDATE by primary key for all
+        session.execute(update(SurveyInvitation), answered)
     if stored:
         changed(session, ANSWERED, now=at)
         audit.record_many(session, actor=ACTOR, items=stored)
-    session.flush()
     return [outcomes[number] for number in range(len(submissions))]
 
 
@@ -120,7 +122,7 @@ def _invitations(
     outcomes: dict[int, Outcome],
     groups: dict[tuple[int, str], list[PageAnswers]],
     surveys: dict[int, SurveyOut],
-    used: dict[int, SurveyInvitation],
+    used: dict[int, int],
 ) -> None:
     """Check the invitation links and queue their answers (to survey, channel "link")."""
     links = SurveyLinks.of(vault)
@@ -139,13 +141,17 @@ def _invitations(
     # Locked in id order, so two server processes' batches never wait for each other in a ring.
     found = {
         row.id: row
-        for row in session.scalars(
-            select(SurveyInvitation)
+        for row in session.execute(
+            select(
+                SurveyInvitation.id, SurveyInvitation.survey_id, SurveyInvitation.customer_id,
+                SurveyInvitation.nonce, SurveyInvitation.expires_at,
+                SurveyInvitation.responded_at, SurveyInvitation.opened_at,
+            )
             .where(SurveyInvitation.id.in_(sorted({i for i, _ in wanted.values()})))
             .order_by(SurveyInvitation.id)
             .with_for_update()
         )
-    }
+    }  # fmt: skip
     external = customers.external_ids(
         session, {row.customer_id for row in found.values() if row.customer_id is not None}
     )
@@ -170,7 +176,7 @@ def _invitations(
                     session, invitation.survey_id
                 )
             taken.add(invitation_id)
-            used[number] = invitation
+            used[number] = invitation_id
             groups.setdefault((survey.id, "link"), []).append(
                 PageAnswers(
                     number, key, submissions[number].fields, invitation.opened_at,
