@@ -10,12 +10,19 @@ page under 100 submissions/s.
   ORM object and one flush per row) on BASELINE rows, as rows/s.
 * Response page: a real `trustdesk serve` (uvicorn, one process, SQLite); POST /s/{token}
   submissions paced at 100/s (open loop: each request starts on its schedule, latency counts from
-  then) by 8 clients. Target p99 <= 50 ms. Baseline: GET /healthz paced the same way.
-`--quick` (TRUSTDESK_BENCH_QUICK=1): 20,000 responses, 500 submissions.
+  then) by 8 clients. Target p99 <= 50 ms. Baseline: GET /healthz paced the same way. Printed
+  with the load average and the group-commit writer's transactions per submission (scraped from
+  the server's /metrics).
+
+    python benchmarks/bench_surveys.py [--quick] [--page-only] [--submissions N]
+
+`--quick` (TRUSTDESK_BENCH_QUICK=1): 20,000 responses, 500 submissions. `--page-only`: the
+response page alone (customers seeded as for the import, no import or index).
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import os
@@ -31,10 +38,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
+import httpx
 from _server import FORM, paced, pct, request, serve
 from sqlalchemy import insert
 
 from trustdesk import migrate
+from trustdesk.access.roles import Role
+from trustdesk.auth import service as auth_service
 from trustdesk.config import Settings
 from trustdesk.customers.models import Customer, CustomerSegment
 from trustdesk.platform import Platform
@@ -192,8 +202,25 @@ def invitations(platform: Platform, n: int) -> list[str]:
         return [links.token(i, nonce) for i, nonce in made]
 
 
-def response_page(platform: Platform, settings: Settings) -> None:
-    tokens = invitations(platform, SUBMISSIONS)
+def _writer_counts(port: int, token: str) -> tuple[float, float]:
+    """(transactions, submissions) the server's survey writer counted so far (/metrics)."""
+    text = httpx.get(
+        f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {token}"}
+    ).text
+    found = {"transactions": 0.0, "items": 0.0}
+    for line in text.splitlines():
+        for kind in found:
+            if line.startswith(f'trustdesk_group_commit_{kind}_total{{writer="surveys.submit"}}'):
+                found[kind] = float(line.rsplit(" ", 1)[1])
+    return found["transactions"], found["items"]
+
+
+def response_page(platform: Platform, settings: Settings, submissions: int) -> None:
+    tokens = invitations(platform, submissions)
+    with platform.db.transaction() as session:
+        monitor = auth_service.create_token(
+            session, name="bench-metrics", role=Role.MONITOR, actor="bench"
+        ).token
     # Fold the import's write-ahead log into the database file first: a server opening a
     # database with hundreds of megabytes of WAL behind it spends its start replaying it.
     database = platform.db.engine.url.database
@@ -209,12 +236,16 @@ def response_page(platform: Platform, settings: Settings) -> None:
         rng = random.Random(3)
         form = lambda: {"action": "submit", "nps": str(rng.randint(0, 10)),  # noqa: E731
                         **{item: str(rng.randint(1, 7)) for item in TRUST_ITEMS}}  # fmt: skip
-        health = paced(server.port, [request("GET", "/healthz")] * SUBMISSIONS, rate=RATE, connections=CLIENTS).latencies  # fmt: skip
+        load_before = _load()
+        health = paced(server.port, [request("GET", "/healthz")] * submissions, rate=RATE, connections=CLIENTS).latencies  # fmt: skip
+        before = _writer_counts(server.port, monitor)
         submit = paced(server.port, [request("POST", f"/s/{t}", body=urlencode(form()).encode(), content_type=FORM) for t in tokens],
                        rate=RATE, connections=CLIENTS, ok=range(200, 400)).latencies  # fmt: skip
+        after = _writer_counts(server.port, monitor)
+        transactions, written = after[0] - before[0], after[1] - before[1]
         print(
-            f"response page, {SUBMISSIONS:,} submissions paced at {RATE:.0f}/s by {CLIENTS} clients "
-            f"(p50 / p99 ms, load {_load()}):"
+            f"response page, {submissions:,} submissions paced at {RATE:.0f}/s by {CLIENTS} clients "
+            f"(p50 / p99 ms, load {load_before} before, {_load()} after):"
         )
         print(
             f"  baseline GET /healthz:          {pct(health, 0.5):6.1f} / {pct(health, 0.99):6.1f}"
@@ -222,15 +253,29 @@ def response_page(platform: Platform, settings: Settings) -> None:
         print(
             f"  POST /s/{{token}} (submit):      {pct(submit, 0.5):6.1f} / {pct(submit, 0.99):6.1f}  (target p99 <= 50)"
         )
+        print(
+            f"  writer: {written:,.0f} submissions in {transactions:,.0f} transactions "
+            f"({transactions / max(written, 1):.2f} per submission)"
+        )
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="20,000 responses, 500 submissions")
+    parser.add_argument(
+        "--page-only", action="store_true", help="only the response page (no import, no index)"
+    )
+    parser.add_argument("--submissions", type=int, default=SUBMISSIONS, help="page submissions")
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp) / "td", log_level="WARNING")
         platform = Platform.open(settings)
         migrate.upgrade(platform.db)
-        import_and_index(platform, Path(tmp))
-        response_page(platform, settings)
+        if args.page_only:
+            seed_customers(platform, RESPONSES + BASELINE + EARLIER)
+        else:
+            import_and_index(platform, Path(tmp))
+        response_page(platform, settings, args.submissions)
 
 
 if __name__ == "__main__":

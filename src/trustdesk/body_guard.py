@@ -53,13 +53,40 @@ class BodyGuard:
         self.authenticate = authenticate
         self.authenticate_page = authenticate_page
         self._routes: list[Any] = []
+        # The routes a path may reach, by its first segment: a path holding a token (a survey
+        # link, /s/{token}) is new every time, so the per-path cache below never hits for it,
+        # and a scan of all ~250 routes cost ~0.8 ms on the event loop per request.
+        self._by_segment: dict[str, list[Any]] = {}
+        self._anywhere: list[Any] = []  # routes whose first segment is a parameter (or unknown)
         self._route_rules = lru_cache(maxsize=4096)(self._rules)
+
+    def mount(self, routes: list[Any]) -> None:
+        """Take the app's routes (done by the first request, when all are mounted)."""
+        self._routes = routes
+        segments: list[str | None] = [_first_literal(getattr(r, "path", None)) for r in routes]
+        self._anywhere = [r for r, first in zip(routes, segments, strict=True) if first is None]
+        for literal in {first for first in segments if first is not None}:
+            self._by_segment[literal] = [
+                r for r, first in zip(routes, segments, strict=True) if first in (None, literal)
+            ]  # in the app's order: the first full match wins, as in the router
+
+    def route(self, method: str, path: str) -> Any:
+        """The route a request reaches (the app's first full match), None if none does."""
+        scope = {"type": "http", "method": method, "path": path, "root_path": ""}
+        candidates = self._by_segment.get(path.split("/", 2)[1] if "/" in path else "")
+        return next(
+            (
+                r
+                for r in (self._anywhere if candidates is None else candidates)
+                if r.matches(scope)[0] is Match.FULL
+            ),
+            None,
+        )
 
     def _rules(self, method: str, path: str) -> tuple[int, str | None, tuple[str, ...]]:
         """(byte limit, who to authenticate first: "api", "session" or None, the permissions its
         dependencies require) for the route a request reaches."""
-        scope = {"type": "http", "method": method, "path": path, "root_path": ""}
-        route = next((r for r in self._routes if r.matches(scope)[0] is Match.FULL), None)
+        route = self.route(method, path)
         extra = getattr(route, "openapi_extra", None) or {}
         bulk = extra.get("x-body-limit") == BULK_BODY["x-body-limit"]
         api = path.startswith("/api/") and route is not None and extra.get("security") != []
@@ -78,7 +105,7 @@ class BodyGuard:
             await self.app(scope, receive, send)
             return
         if not self._routes:  # all mounted by the first request; the rules are cached per path
-            self._routes = list(scope["app"].router.routes)
+            self.mount(list(scope["app"].router.routes))
         limit, authenticate_first, permissions = self._route_rules(scope["method"], scope["path"])
         try:
             length = int(declared) if declared is not None else None
@@ -100,6 +127,15 @@ class BodyGuard:
                 await answer(scope, receive, send)
                 return
         await self.app(scope, _counting(receive, limit), send)
+
+
+def _first_literal(template: object) -> str | None:
+    """A route template's first path segment ("s" of "/s/{token}"), None when it is a parameter
+    or the route has no plain path (it may then match any path)."""
+    if not isinstance(template, str) or not template.startswith("/"):
+        return None
+    first = template.split("/", 2)[1]
+    return None if "{" in first else first
 
 
 def _required_permissions(dependant: Any) -> tuple[str, ...]:

@@ -66,6 +66,19 @@ class Metrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
+        # Group-commit writers (`trustdesk.group_commit`): transactions per item written.
+        self.group_commit_transactions = Counter(
+            "trustdesk_group_commit_transactions_total",
+            "Transactions opened by a group-commit writer (batches and retries alone)",
+            ["writer"],
+            registry=self.registry,
+        )
+        self.group_commit_items = Counter(
+            "trustdesk_group_commit_items_total",
+            "Items (requests) submitted to a group-commit writer",
+            ["writer"],
+            registry=self.registry,
+        )
 
 
 _log = logging.getLogger("trustdesk.http")

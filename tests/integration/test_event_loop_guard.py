@@ -24,6 +24,8 @@ ASYNC_ALLOWED = {
     "trustdesk.fraud.api.score",
     "trustdesk.fraud.api.intake",
     "trustdesk.cases.api.post_case",  # the database on worker threads (group_commit.py)
+    "trustdesk.surveys.respond_pages.answer",  # the same (surveys/group_commit.py)
+    "trustdesk.surveys.respond_pages.public_answer",
     "trustdesk.privacy.consent.api.check",
     "trustdesk.app.create_app.<locals>.healthz",
     "trustdesk.trustcentre.pages.trust_centre",  # memory only; the database on a worker thread

@@ -72,7 +72,7 @@ def intake_writer(request: Request) -> IntakeWriter:
     state = request.app.state
     writer: IntakeWriter | None = getattr(state, "case_intake", None)
     if writer is None:
-        writer = state.case_intake = IntakeWriter(state.platform)
+        writer = state.case_intake = IntakeWriter(state.platform, state.metrics)
     return writer
 
 

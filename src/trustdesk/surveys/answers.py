@@ -37,12 +37,13 @@ __all__ = [
     "ANSWERED",
     "META_COLUMNS",
     "ImportReport",
+    "PageAnswers",
     "asked",
     "check_columns",
     "check_page",
     "import_responses",
     "parse_row",
-    "submit_one",
+    "store_submissions",
 ]
 
 ANSWERED = "surveys.answered"
@@ -292,9 +293,9 @@ def _store(
     want_ids: bool = False,
     data_dir: Path | None = None,
     known: dict[str, int] | None = None,
-) -> list[int]:
-    """Store the chunk's new respondents (one set-based insert); returns their response ids
-    when `want_ids`.
+) -> dict[str, int]:
+    """Store the chunk's new respondents (one set-based insert); returns {respondent key:
+    response id} of those stored when `want_ids`.
 
     Who answered before is looked up per respondent kind through the unique index; the insert
     then skips any respondent stored meanwhile (ON CONFLICT DO NOTHING). Should another import
@@ -330,7 +331,7 @@ def _store(
         stored[(p.respondent, p.key)] = mine
         fresh.append(p)
     if not fresh:
-        return []
+        return {}
     open_enc = _encrypted_open_answers(session, vault, survey, fresh, ids)
     scores = dimension_score_rows([p.answers for p in fresh], scale_items(survey))
     values = [
@@ -355,11 +356,13 @@ def _store(
     stmt = (postgresql.insert if postgres else sqlite.insert)(table).on_conflict_do_nothing(
         index_elements=["survey_id", "respondent", "respondent_key"]
     )
+    made: dict[str, int] = {}
     if want_ids or postgres:  # psycopg's executemany does not count the rows it inserted
-        made = list(session.scalars(stmt.returning(table.c.id), values).all())
+        returned = session.execute(stmt.returning(table.c.respondent_key, table.c.id), values)
+        made = {str(key): int(made_id) for key, made_id in returned}
         inserted = len(made)
     else:  # SQLite bulk: one executemany (its row count is the total), no ORM bookkeeping
-        made, inserted = [], session.execute(stmt, values).rowcount  # type: ignore[attr-defined]
+        inserted = session.execute(stmt, values).rowcount  # type: ignore[attr-defined]
     if inserted == len(values):
         _as_feedback(session, vault, survey, fresh, data_dir)
     if inserted != len(values):
@@ -464,35 +467,61 @@ def _encrypted_open_answers(
     return found
 
 
-def submit_one(
+@dataclass(frozen=True)
+class PageAnswers:
+    """One response page's answers to store: `number` names it in the result, `key` is the
+    customer's external id (or an anonymous respondent's own key)."""
+
+    number: int
+    key: str
+    fields: dict[str, Any]
+    started_at: datetime | None
+    customer_id: int | None = None  # the customer `key` names (None: anonymous)
+
+
+def store_submissions(
     session: Session,
     vault: Vault,
     survey: SurveyOut,
-    fields: dict[str, Any],
+    submitted: list[PageAnswers],
     *,
-    key: str,
     channel: str,
-    started_at: datetime | None,
     now: datetime,
-    anonymous: bool = False,
     data_dir: Path | None = None,
-    customer_id: int | None = None,
-) -> int:
-    """Store one customer's answers from a response page; InvalidAnswer (nothing stored) when
-    an answer is off its scale or the respondent already answered. Returns the response id.
-    `customer_id`: the customer `key` names, when the caller knows it (no look-up then)."""
-    answers = {k: v for k, v in fields.items() if k not in META_COLUMNS}
-    parsed = parse_row(survey, 1, {"external_id": key, **answers})
-    parsed = replace(
-        parsed, respondent="customer", started_at=started_at, submitted_at=now, anonymous=anonymous
-    )
+) -> dict[int, int | InvalidAnswer]:
+    """Store response pages' answers to one survey, one set-based insert for all; returns
+    {number: response id, or InvalidAnswer when an answer is off its scale or the respondent
+    already answered}. A refused one stores nothing; the others are stored. AlreadyAnswered (a
+    conflict for the whole call) when another writer stored one of them meanwhile."""
+    outcome: dict[int, int | InvalidAnswer] = {}
+    parsed: list[_Parsed] = []
+    known: dict[str, int] = {}
+    for page in submitted:
+        answers = {k: v for k, v in page.fields.items() if k not in META_COLUMNS}
+        try:
+            row = parse_row(survey, page.number, {"external_id": page.key, **answers})
+        except InvalidAnswer as exc:
+            outcome[page.number] = exc
+            continue
+        parsed.append(
+            replace(
+                row, respondent="customer", started_at=page.started_at, submitted_at=now,
+                anonymous=page.customer_id is None,
+            )
+        )  # fmt: skip
+        if page.customer_id is not None:
+            known[page.key] = page.customer_id
+    if not parsed:
+        return outcome
     report = ImportReport(rejected=[])
     made = _store(
-        session, vault, survey, [parsed], report, channel, now, want_ids=True, data_dir=data_dir,
-        known=None if customer_id is None else {key: customer_id},
+        session, vault, survey, parsed, report, channel, now, want_ids=True, data_dir=data_dir,
+        known=known,
     )  # fmt: skip
-    if not made:
-        reason = report.rejected[0]["reason"] if report.rejected else "already answered"
-        raise InvalidAnswer(str(reason))
-    changed(session, ANSWERED)
-    return made[0]
+    reasons = {r["row"]: str(r["reason"]) for r in report.rejected or []}
+    for p in parsed:
+        found = made.get(p.key)
+        outcome[p.number] = (
+            found if found is not None else InvalidAnswer(reasons.get(p.number, "already answered"))
+        )
+    return outcome

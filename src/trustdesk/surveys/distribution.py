@@ -1,7 +1,7 @@
 """Distribution: invite customers by signed, expiring, single-use links emailed through the
 outbox (only those whose consent allows "research" by email), remind once, never inside quiet
-hours; the response pages' use cases (open, save and resume, submit); and the response rate.
-Nothing commits."""
+hours; the response pages' use cases (open, save and resume; submitting is `submissions.py`);
+and the response rate. Nothing commits."""
 
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ from trustdesk.db import utcnow
 from trustdesk.jobs.public import changed
 from trustdesk.outbox.public import enqueue_email
 from trustdesk.privacy.public import may_contact
-from trustdesk.surveys.answers import submit_one
 from trustdesk.surveys.errors import AlreadyAnswered, InvalidSurvey, LinkExpired, LinkInvalid
 from trustdesk.surveys.links import SurveyLinks
 from trustdesk.surveys.models import Survey, SurveyInvitation, SurveyResponse
@@ -44,8 +43,7 @@ __all__ = [
     "public_link",
     "response_stats",
     "save_draft",
-    "submit_invitation",
-    "submit_public",
+    "survey_for_link",
     "survey_for_public",
 ]
 
@@ -254,6 +252,11 @@ def open_invitation(
     )
 
 
+def survey_for_link(session: Session, vault: Vault, token: str) -> SurveyOut:
+    """The survey behind an invitation link, read only (a refused submission's form again)."""
+    return load_sent_survey(session, _invitation(session, token, vault).survey_id)
+
+
 def save_draft(
     session: Session,
     vault: Vault,
@@ -274,35 +277,6 @@ def save_draft(
     }  # fmt: skip
     invitation.draft = json.dumps(kept, sort_keys=True)
     invitation.opened_at = invitation.opened_at or at
-
-
-def submit_invitation(
-    session: Session,
-    vault: Vault,
-    token: str,
-    fields: dict[str, str],
-    *,
-    now: datetime | None = None,
-    data_dir: Path | None = None,
-) -> int:
-    """Store the answers once: a second submission of the link is AlreadyAnswered."""
-    at = now or utcnow()
-    invitation = _invitation(session, token, vault, lock=True)
-    _usable(invitation, at)
-    survey = load_sent_survey(session, invitation.survey_id)
-    external = customers.external_ids(session, [invitation.customer_id or 0])
-    key = external.get(invitation.customer_id or 0)
-    if key is None:
-        raise LinkInvalid("this link is not valid")
-    response_id = submit_one(
-        session, vault, survey, fields, key=key, channel="link",
-        started_at=invitation.opened_at, now=at, data_dir=data_dir,
-        customer_id=invitation.customer_id,
-    )  # fmt: skip
-    invitation.responded_at = at
-    invitation.response_id = response_id
-    invitation.draft = None
-    return response_id
 
 
 def public_link(session: Session, survey_id: int, *, actor: str) -> str:
@@ -327,19 +301,6 @@ def survey_for_public(session: Session, public_token: str) -> SurveyOut:
     if survey_id is None:
         raise LinkInvalid("this link is not valid")
     return load_sent_survey(session, survey_id)
-
-
-def submit_public(
-    session: Session, vault: Vault, public_token: str, fields: dict[str, str], *,
-    started_at: datetime | None = None, now: datetime | None = None,
-    data_dir: Path | None = None,
-) -> int:  # fmt: skip
-    """An anonymous response: counted in results and the gap, never in a customer's index."""
-    survey = survey_for_public(session, public_token)
-    return submit_one(
-        session, vault, survey, fields, key=f"anon:{secrets.token_hex(12)}", channel="public",
-        started_at=started_at, now=now or utcnow(), anonymous=True, data_dir=data_dir,
-    )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,13 @@ page of their own with the right status, never a stack trace."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
@@ -27,7 +29,9 @@ from trustdesk.platform import Platform
 from trustdesk.surveys import distribution
 from trustdesk.surveys.answers import asked, check_page
 from trustdesk.surveys.errors import AlreadyAnswered, LinkExpired
+from trustdesk.surveys.group_commit import SubmissionWriter, submission_writer
 from trustdesk.surveys.service import ItemOut, SurveyOut
+from trustdesk.surveys.submissions import Submission
 from trustdesk.web.forms import Posted
 from trustdesk.web.nav import Section
 from trustdesk.web.templating import SECURITY_HEADERS, environment
@@ -158,33 +162,88 @@ def invitation_page(
 
 
 @router.post("/{token}")
-def answer(
-    token: str, form: Posted, session: WriteSession, platform: Platform = Depends(get_platform)
-) -> Response:
+async def answer(token: str, request: Request, form: Posted) -> Response:
+    """Save, go to the next page, or send the answers. Sending goes through the app's one
+    group-commit writer (`group_commit.py`): submissions that arrive together are stored in one
+    transaction, each page answered after its own commit. The rest runs on a worker thread."""
+    platform = get_platform(request)
     fields = _fields(form)
     page = _page_number(form)
+    action = form.get("action")
+    if action in ("save", "next"):
+        async with platform.db.writers.turn():
+            shown = await run_in_threadpool(_save_or_next, platform, token, action, fields, page)
+        if shown is not None:
+            return shown
     try:
-        if form.get("action") == "save":
-            distribution.save_draft(session, platform.vault, token, fields)
-            return RedirectResponse(f"/s/{token}?saved=1", status_code=303)
-        if form.get("action") == "next":
+        await _writer(request).submit(Submission(token, fields))
+    except DomainError as exc:
+        return await run_in_threadpool(_refused, platform, token, fields, page, exc)
+    return _thanks()
+
+
+def _save_or_next(
+    platform: Platform, token: str, action: object, fields: dict[str, str], page: int
+) -> Response | None:
+    """Save the answers so far, or show the next page; None when there is no next page (the
+    answers are then sent)."""
+    with platform.db.transaction() as session:
+        try:
+            if action == "save":
+                distribution.save_draft(session, platform.vault, token, fields)
+                return RedirectResponse(f"/s/{token}?saved=1", status_code=303)
             survey = distribution.open_invitation(session, platform.vault, token).survey
             following = _next_page(survey, page, fields)
-            if following is not None:
-                check_page(survey, fields)
-                return _form(survey, f"/s/{token}", fields, resumable=True, page=following)
-        distribution.submit_invitation(
-            session, platform.vault, token, fields, data_dir=platform.settings.data_dir
-        )
-    except DomainError as exc:
-        if exc.status != 422:
-            return _problem(exc)
-        survey = distribution.open_invitation(session, platform.vault, token).survey
-        return _form(
-            survey, f"/s/{token}", fields, error=exc.detail, resumable=True, status_code=422,
-            page=page,
-        )  # fmt: skip
-    return _page("surveys/thanks.html", {})
+            if following is None:
+                return None
+            check_page(survey, fields)
+            return _form(survey, f"/s/{token}", fields, resumable=True, page=following)
+        except DomainError as exc:
+            if exc.status != 422:
+                return _problem(exc)
+            survey = distribution.open_invitation(session, platform.vault, token).survey
+            return _form(
+                survey, f"/s/{token}", fields, error=exc.detail, resumable=True, status_code=422,
+                page=page,
+            )  # fmt: skip
+
+
+def _refused(
+    platform: Platform, token: str, fields: dict[str, str], page: int, exc: DomainError
+) -> Response:
+    """A submission refused: its own page (used, expired, not valid), or the form again with
+    the reason (an answer off its scale; 422)."""
+    if exc.status != 422:
+        return _problem(exc)
+    with platform.db.reading() as session:
+        try:
+            survey = distribution.survey_for_link(session, platform.vault, token)
+        except DomainError as other:
+            return _problem(other)
+    return _form(
+        survey, f"/s/{token}", fields, error=exc.detail, resumable=True, status_code=422,
+        page=page,
+    )  # fmt: skip
+
+
+@functools.cache
+def _thanks_html() -> str:
+    """The thank-you page says the same to everyone: rendered once per process (the first time
+    reads the template from disk, once), so a submission's answer costs no rendering."""
+    return environment().get_template("surveys/thanks.html").render({})
+
+
+def _thanks() -> HTMLResponse:
+    return HTMLResponse(_thanks_html(), headers=_HEADERS)
+
+
+def _writer(request: Request) -> SubmissionWriter:
+    """The app's one group-commit writer for response pages (made on first use)."""
+    state = request.app.state
+    writer: SubmissionWriter | None = getattr(state, "survey_submissions", None)
+    if writer is None:
+        writer = state.survey_submissions = submission_writer(state.platform, state.metrics)
+    return writer
 
 
 @router.get("/open/{token}")
@@ -197,27 +256,48 @@ def public_page(token: str, session: ReadSession) -> Response:
 
 
 @router.post("/open/{token}")
-def public_answer(
-    token: str, form: Posted, session: WriteSession, platform: Platform = Depends(get_platform)
-) -> Response:
+async def public_answer(token: str, request: Request, form: Posted) -> Response:
+    """As `answer`, for the anonymous public link (no save: it would need a cookie)."""
+    platform = get_platform(request)
     fields = _fields(form)
     page = _page_number(form)
+    if form.get("action") == "next":
+        shown = await run_in_threadpool(_public_next, platform, token, fields, page)
+        if shown is not None:
+            return shown
     try:
-        if form.get("action") == "next":
+        await _writer(request).submit(Submission(token, fields, public=True))
+    except DomainError as exc:
+        return await run_in_threadpool(_public_refused, platform, token, fields, page, exc)
+    return _thanks()
+
+
+def _public_next(
+    platform: Platform, token: str, fields: dict[str, str], page: int
+) -> Response | None:
+    with platform.db.reading() as session:
+        try:
             survey = distribution.survey_for_public(session, token)
             following = _next_page(survey, page, fields)
-            if following is not None:
-                check_page(survey, fields)
-                return _form(survey, f"/s/open/{token}", fields, resumable=False, page=following)
-        distribution.submit_public(
-            session, platform.vault, token, fields, data_dir=platform.settings.data_dir
-        )
-    except DomainError as exc:
-        if exc.status != 422:
-            return _problem(exc)
-        survey = distribution.survey_for_public(session, token)
-        return _form(
-            survey, f"/s/open/{token}", fields, error=exc.detail, resumable=False,
-            status_code=422, page=page,
-        )  # fmt: skip
-    return _page("surveys/thanks.html", {})
+            if following is None:
+                return None
+            check_page(survey, fields)
+            return _form(survey, f"/s/open/{token}", fields, resumable=False, page=following)
+        except DomainError as exc:
+            return _public_refused(platform, token, fields, page, exc)
+
+
+def _public_refused(
+    platform: Platform, token: str, fields: dict[str, str], page: int, exc: DomainError
+) -> Response:
+    if exc.status != 422:
+        return _problem(exc)
+    with platform.db.reading() as session:
+        try:
+            survey = distribution.survey_for_public(session, token)
+        except DomainError as other:
+            return _problem(other)
+    return _form(
+        survey, f"/s/open/{token}", fields, error=exc.detail, resumable=False,
+        status_code=422, page=page,
+    )  # fmt: skip
