@@ -1,8 +1,8 @@
 """upload jobs: files uploaded on web pages, imported by queued jobs, with progress and sealed
 rejected rows
 
-Revision ID: 0032_upload_jobs
-Revises: 0029_surveys_builder
+Revision ID: 0031_upload_jobs
+Revises: 0030_mend_indexes
 Create Date: 2026-12-03
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 from trustdesk.db import UTCDateTime
 
-revision: str = "0032_upload_jobs"
-down_revision: str | Sequence[str] | None = "0029_surveys_builder"
+revision: str = "0031_upload_jobs"
+down_revision: str | Sequence[str] | None = "0030_mend_indexes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,7 +2,7 @@
 window): the time of a case's timeline event and of a survey response, which the window reads
 filtered on without an index (every row was read to keep those of a few days).
 
-Revision ID: 0031_mend_indexes
+Revision ID: 0030_mend_indexes
 Revises: 0029_surveys_builder
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0031_mend_indexes"
+revision: str = "0030_mend_indexes"
 down_revision: str | Sequence[str] | None = "0029_surveys_builder"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
