@@ -6,7 +6,9 @@ item retried alone, so one bad item never sinks the others."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -42,6 +44,12 @@ def _writer(platform) -> GroupCommit[str, str]:
     return GroupCommit(platform.db, "test", together=together, alone=alone)
 
 
+def _run(coroutine: Coroutine[Any, Any, list[object]]) -> list[object]:
+    """On a thread of its own: the browser tests' session leaves an event loop running here."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 async def _submit_all(writer: GroupCommit[str, str], items: list[str]) -> list[object]:
     return await asyncio.gather(*(writer.submit(i) for i in items), return_exceptions=True)
 
@@ -59,7 +67,7 @@ def _written(platform) -> list[str]:
 
 def test_items_submitted_together_share_one_transaction_with_their_own_results(platform):
     writer = _writer(platform)
-    results = asyncio.run(_submit_all(writer, ["a", "refuse-b", "c"]))
+    results = _run(_submit_all(writer, ["a", "refuse-b", "c"]))
     assert results[0] == "wrote a" and results[2] == "wrote c"
     assert isinstance(results[1], InvalidInput) and "refuse-b" in str(results[1])
     assert (writer.transactions, writer.items) == (1, 3)
@@ -68,7 +76,7 @@ def test_items_submitted_together_share_one_transaction_with_their_own_results(p
 
 def test_a_batch_that_fails_is_retried_item_by_item(platform):
     writer = _writer(platform)
-    results = asyncio.run(_submit_all(writer, ["a", "explode", "refuse-c", "d"]))
+    results = _run(_submit_all(writer, ["a", "explode", "refuse-c", "d"]))
     assert results[0] == "wrote a" and results[3] == "wrote d"
     assert isinstance(results[1], RuntimeError) and isinstance(results[2], InvalidInput)
     assert writer.transactions == 1 + 4  # the batch rolled back, then each alone
