@@ -11,7 +11,7 @@ shipped one, held out on `model train`'s sha1 fifth, and one held out on fold 0)
 held-out splits. Mean ± sd over splits. With `--test` (e.g. the official test split, 3,080
 queries, columns `text,category`), also trained on all of the data and scored on that file.
 
-Throughput on the first split's held-out texts: wall-clock texts/s with the process on `--threads`
+Throughput on the first split's held-out texts: wall-clock texts/s (median of 3 warm runs) on `--threads`
 cores, and texts per CPU-second with everything on one thread, which a busy shared machine does
 not distort (2 free cores run two such workers: twice that). Quick mode
 (TRUSTDESK_BENCH_QUICK=1): 2 folds of 5.
@@ -24,6 +24,7 @@ import csv
 import gzip
 import json
 import os
+import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -41,6 +42,16 @@ def _limit_threads(n: int) -> None:
     if hasattr(os, "sched_setaffinity"):
         cpus = sorted(os.sched_getaffinity(0))
         os.sched_setaffinity(0, cpus[:n])
+
+
+def _rate(predict: Callable[[list[str]], Any], texts: list[str]) -> float:
+    """Wall-clock texts/s, the median of three runs after the one that warmed the model up."""
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        predict(texts)
+        times.append(time.perf_counter() - started)
+    return len(texts) / statistics.median(times)
 
 
 def _read(path: Path | None, text: str, label: str) -> tuple[list[str], list[str]]:
@@ -154,10 +165,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     for k, (encoder, vectors, train, held) in enumerate(splits):
         held_texts = [texts[i] for i in held]
         for name, (predict, model) in models(encoder, vectors, train).items():
-            started = time.perf_counter()
             predicted = np.asarray(predict(held_texts)).argmax(axis=1)
             if k == 0:
-                speed[name] = len(held) / (time.perf_counter() - started)
+                speed[name] = _rate(predict, held_texts)
                 if isinstance(model, StackedClassifier) and model.embedding is not None:
                     model.encoder = TextEncoder(encoder.directory, threads=1)
                     model.encoder.encode(held_texts[:64])  # warm-up: session arenas
@@ -204,9 +214,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     encoder, vectors = splits[0][0], splits[0][1]
     print(f"test file {args.test.name} ({len(test_texts):,} texts), trained on all data:")
     for name, (predict, _) in models(encoder, vectors, np.arange(len(texts))).items():
-        started = time.perf_counter()
         predicted = np.asarray(predict(test_texts)).argmax(axis=1)
-        rate = len(test_texts) / (time.perf_counter() - started)
+        rate = _rate(predict, test_texts)
         print(f"  {name:<50} {(predicted == gold).mean():.4f}   {rate:7,.0f} texts/s")
 
 

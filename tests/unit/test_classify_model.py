@@ -63,3 +63,21 @@ def test_the_shipped_encoder_is_the_one_saved_models_name():
     meta = json.loads((directory / "encoder.json").read_text(encoding="utf-8"))
     assert meta["name"] == ENCODER_NAME
     assert hashlib.sha256((directory / "model.onnx").read_bytes()).hexdigest() == meta["sha256"]
+
+
+def test_the_encoder_gives_the_same_vectors_on_one_thread_or_several():
+    """Batches run in parallel; a text's vector must not depend on how many cores ran it."""
+    from trustdesk.feedback.encoder import TextEncoder, encoder_available, shipped_encoder_dir
+
+    if not encoder_available():
+        pytest.skip("slim build without the encoder")
+    texts = [f"my card {i} was {'declined' if i % 2 else 'charged twice'} " * (i % 9 + 1)
+             for i in range(300)]  # fmt: skip
+    one = TextEncoder(shipped_encoder_dir(), threads=1).encode(texts)
+    two = TextEncoder(shipped_encoder_dir(), threads=2).encode(texts)
+    assert one.shape == (300, 384) and np.array_equal(one, two)
+    assert np.allclose(np.linalg.norm(one, axis=1), 1, atol=1e-3)
+    # each row is its own text's vector, whatever batch it was sorted into
+    alone = TextEncoder(shipped_encoder_dir(), threads=2).encode(texts[:1])
+    assert np.allclose(alone[0], one[0], atol=0.05)
+    assert TextEncoder(shipped_encoder_dir()).encode([]).shape == (0, 384)

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from trustdesk.errors import ConfigurationError
+from trustdesk.feedback.onnx_batches import inference_threads, run_by_length, single_thread_session
 
 __all__ = [
     "ENCODER_NAME",
@@ -37,10 +38,9 @@ def shipped_encoder_dir() -> Path:
 
 
 class TextEncoder:
-    """Embeddings of many texts at once; rows are sorted by length so batches pad little."""
+    """Embeddings of many texts at once, batches in parallel on `threads` (`onnx_batches`)."""
 
-    def __init__(self, directory: Path, threads: int = 2) -> None:
-        import onnxruntime as ort
+    def __init__(self, directory: Path, threads: int | None = None) -> None:
         from tokenizers import Tokenizer
 
         meta = json.loads((directory / _META).read_text(encoding="utf-8"))
@@ -52,32 +52,17 @@ class TextEncoder:
         self.tokenizer = Tokenizer.from_file(str(directory / _TOKENIZER))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length=int(meta.get("max_length", 64)))
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(
-            str(directory / _MODEL), options, providers=["CPUExecutionProvider"]
-        )
+        self.threads = threads or inference_threads()
+        self.session = single_thread_session(str(directory / _MODEL))
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
-        if not len(texts):
-            return out
-        encoded = self.tokenizer.encode_batch([" ".join(t.split()) for t in texts])
-        lengths = np.fromiter((len(e.ids) for e in encoded), dtype=np.int64, count=len(encoded))
-        order = np.argsort(lengths, kind="stable")
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start : start + self.batch_size]
-            width = max(int(lengths[batch].max()), 1)
-            ids = np.zeros((len(batch), width), dtype=np.int64)
-            mask = np.zeros((len(batch), width), dtype=np.int64)
-            for row, i in enumerate(batch):
-                tokens = encoded[i].ids
-                ids[row, : len(tokens)] = tokens
-                mask[row, : len(tokens)] = 1
-            out[batch] = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
-        return out
+        def run(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+            return np.asarray(self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0])
+
+        encoded = (
+            self.tokenizer.encode_batch([" ".join(t.split()) for t in texts]) if len(texts) else []
+        )
+        return run_by_length(encoded, self.batch_size, self.threads, run, self.dimensions)
 
 
 def encoder_available() -> bool:
