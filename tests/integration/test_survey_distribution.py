@@ -167,3 +167,26 @@ def test_the_public_link_takes_anonymous_answers(cli, client, tmp_path):
     }
     assert gap["integrity"]["n_customers"] == 2
     assert client.get("/s/open/not-a-token").status_code == 404
+
+
+def test_an_answer_off_its_scale_before_a_later_page_shows_the_same_page_with_the_reason(
+    cli, client, platform, tmp_path
+):
+    survey = _setup(cli, tmp_path, "--quiet-hours", "00:00-00:00")
+    made = cli(
+        "surveys", "add-question", str(survey), "--id", "fix", "--kind", "text",
+        "--text", "What should we fix first?", "--show-if", "nps=0,1,2,3,4,5,6", "--json",
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    assert cli("surveys", "distribute", str(survey), "--customer", "yes1").exit_code == 0
+    token = next(iter(_tokens(platform, survey).values()))
+    link = cli("surveys", "public-link", str(survey)).stdout.strip()
+    for path in (f"/s/{token}", "/s/open/" + link.rsplit("/", 1)[-1]):
+        off = client.post(path, data={"action": "next", "page": "0", "nps": "3", "ability_1": "9"})
+        assert off.status_code == 422 and "1..7" in off.text, path
+        assert "What should we fix first?" not in off.text and 'value="next"' in off.text
+        assert re.search(r'name="nps" value="3" checked', off.text)
+        on = client.post(path, data={"action": "next", "page": "0", "nps": "3", "ability_1": "6"})
+        assert on.status_code == 200 and "What should we fix first?" in on.text, path
+    gap = json.loads(cli("surveys", "gap", str(survey), "--json").stdout)
+    assert all(g["n_customers"] == 0 for g in gap)  # nothing sent yet, nothing stored

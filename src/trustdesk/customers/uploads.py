@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from trustdesk.customers.importing import import_customer_file
-from trustdesk.customers.schemas import ImportReport
 from trustdesk.jobs.public import (
     JobContext,
     Rejected,
@@ -54,10 +53,6 @@ def rejects(platform: Platform, upload_id: str, owner: int) -> list[Rejected]:
         return upload_rejects(session, platform.vault, upload_id, owner)
 
 
-def _processed(report: ImportReport) -> int:
-    return report.stored + len(report.rejected)
-
-
 def _work(platform: Platform, task: UploadTask) -> None:
     vault = platform.vault
     report = import_customer_file(
@@ -67,28 +62,11 @@ def _work(platform: Platform, task: UploadTask) -> None:
         actor=task.actor,
         batch_size=BATCH_ROWS,
         resume_after=task.resume_after,
-        in_batch=lambda session, so_far, last: task.stored(
-            session,
-            vault,
-            last_row=last,
-            processed=_processed(so_far),
-            created=so_far.created,
-            updated=so_far.updated,
-            unchanged=so_far.unchanged,
-            rejected=so_far.rejected,
-        ),
+        in_batch=lambda session, so_far, last: task.stored(session, vault, so_far, last),
         on_batch=lambda _: task.checkpoint(),
     )
     with platform.db.transaction() as session:
-        task.storing_done(
-            session,
-            vault,
-            processed=_processed(report),
-            created=report.created,
-            updated=report.updated,
-            unchanged=report.unchanged,
-            rejected=report.rejected,
-        )
+        task.storing_done(session, vault, report)
 
 
 def import_uploads(context: JobContext) -> str:

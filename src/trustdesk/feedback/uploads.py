@@ -12,7 +12,6 @@ from pathlib import Path
 
 from trustdesk.feedback.analysis import default_analyser
 from trustdesk.feedback.importing import ColumnMap, analyse_pending, import_feedback_file
-from trustdesk.feedback.schemas import ImportReport
 from trustdesk.jobs.public import (
     JobContext,
     Rejected,
@@ -76,10 +75,6 @@ def _columns(options: dict[str, str]) -> ColumnMap:
     )
 
 
-def _processed(report: ImportReport) -> int:
-    return report.stored + len(report.rejected)
-
-
 def _work(platform: Platform, task: UploadTask) -> None:
     vault = platform.vault
     if task.state == "storing":
@@ -96,27 +91,11 @@ def _work(platform: Platform, task: UploadTask) -> None:
             rejects_path=task.path.with_name("rejects.csv"),
             batch_size=BATCH_ROWS,
             resume_after=task.resume_after,
-            in_batch=lambda session, so_far, last: task.stored(
-                session,
-                vault,
-                last_row=last,
-                processed=_processed(so_far),
-                created=so_far.created,
-                unchanged=so_far.unchanged,
-                rejected=so_far.rejected,
-            ),
+            in_batch=lambda session, so_far, last: task.stored(session, vault, so_far, last),
             on_batch=lambda _: task.checkpoint(),
         )
         with platform.db.transaction() as session:
-            task.storing_done(
-                session,
-                vault,
-                processed=_processed(report),
-                created=report.created,
-                unchanged=report.unchanged,
-                rejected=report.rejected,
-                then="analysing",
-            )
+            task.storing_done(session, vault, report, then="analysing")
     analyse_pending(
         platform.db,
         vault,

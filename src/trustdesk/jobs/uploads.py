@@ -27,7 +27,7 @@ import secrets
 import shutil
 import socket
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -50,6 +50,7 @@ __all__ = [
     "SLICE_S",
     "Paused",
     "Rejected",
+    "ReportLike",
     "RowLike",
     "Upload",
     "UploadTask",
@@ -81,6 +82,20 @@ class RowLike(Protocol):
     def external_id(self) -> str | None: ...
     @property
     def reason(self) -> str: ...
+
+
+class ReportLike(Protocol):
+    """An import service's report (so far) as an upload records it: its counts and rejected rows.
+    A report that also counts rows `updated` in place (customers) has those recorded too."""
+
+    @property
+    def created(self) -> int: ...
+    @property
+    def unchanged(self) -> int: ...
+    @property
+    def stored(self) -> int: ...
+    @property
+    def rejected(self) -> Sequence[RowLike]: ...
 
 
 @dataclass(frozen=True)
@@ -323,7 +338,6 @@ class UploadTask:
         self._mark = row.resume_after  # rejected rows up to here are recorded
         self._deadline = deadline
         self._stopping = stopping
-        self._vault: Vault | None = None
 
     def _row(self, session: Session) -> UploadJob:
         row = session.get(UploadJob, self.upload_id)
@@ -340,50 +354,31 @@ class UploadTask:
             session.add(UploadReject(upload_id=self.upload_id, row=r.row, sealed=blob))
         return len(new)
 
-    def stored(
-        self,
-        session: Session,
-        vault: Vault,
-        *,
-        last_row: int,
-        processed: int,
-        created: int,
-        unchanged: int,
-        rejected: Iterable[RowLike],
-        updated: int = 0,
-    ) -> None:
-        """In a stored batch's transaction: this run's counts so far, rows up to `last_row` done."""
+    def _count(self, row: UploadJob, report: ReportLike) -> None:
+        row.processed = self._base["processed"] + report.stored + len(report.rejected)
+        row.created = self._base["created"] + report.created
+        row.updated = self._base["updated"] + int(getattr(report, "updated", 0))
+        row.unchanged = self._base["unchanged"] + report.unchanged
+
+    def stored(self, session: Session, vault: Vault, report: ReportLike, last_row: int) -> None:
+        """In a stored batch's transaction: this run's report so far, rows up to `last_row` done
+        (an import service's `in_batch(session, report, last_row)`, given the vault)."""
         row = self._row(session)
-        row.rejected += self._reject(session, vault, rejected, last_row)
+        row.rejected += self._reject(session, vault, report.rejected, last_row)
         self._mark = max(self._mark, last_row)
         row.resume_after = max(row.resume_after, last_row)
-        row.processed = self._base["processed"] + processed
-        row.created = self._base["created"] + created
-        row.updated = self._base["updated"] + updated
-        row.unchanged = self._base["unchanged"] + unchanged
+        self._count(row, report)
         session.flush()
 
     def storing_done(
-        self,
-        session: Session,
-        vault: Vault,
-        *,
-        processed: int,
-        created: int,
-        unchanged: int,
-        rejected: Iterable[RowLike],
-        updated: int = 0,
-        then: str = "done",
+        self, session: Session, vault: Vault, report: ReportLike, *, then: str = "done"
     ) -> None:
-        """Every row stored or rejected: final counts; `then="analysing"` moves on to analysis."""
+        """Every row stored or rejected: this run's final report; `then="analysing"` moves on to
+        analysis."""
         row = self._row(session)
-        rows = list(rejected)
-        row.rejected += self._reject(session, vault, rows, None)
-        self._mark = row.resume_after = max([row.resume_after, *(r.row for r in rows)])
-        row.processed = self._base["processed"] + processed
-        row.created = self._base["created"] + created
-        row.updated = self._base["updated"] + updated
-        row.unchanged = self._base["unchanged"] + unchanged
+        row.rejected += self._reject(session, vault, report.rejected, None)
+        self._mark = row.resume_after = max([row.resume_after, *(r.row for r in report.rejected)])
+        self._count(row, report)
         if then == "analysing":
             row.state = self.state = "analysing"
         session.flush()

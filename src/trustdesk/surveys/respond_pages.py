@@ -13,7 +13,7 @@ page of their own with the right status, never a stack trace."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -199,31 +199,54 @@ def _save_or_next(
             check_page(survey, fields)
             return _form(survey, f"/s/{token}", fields, resumable=True, page=following)
         except DomainError as exc:
-            if exc.status != 422:
-                return _problem(exc)
-            survey = distribution.open_invitation(session, platform.vault, token).survey
-            return _form(
-                survey, f"/s/{token}", fields, error=exc.detail, resumable=True, status_code=422,
-                page=page,
+            return _again(
+                exc,
+                lambda: distribution.open_invitation(session, platform.vault, token).survey,
+                f"/s/{token}", fields, page, resumable=True,
             )  # fmt: skip
 
 
-def _refused(
-    platform: Platform, token: str, fields: dict[str, str], page: int, exc: DomainError
+def _again(
+    exc: DomainError,
+    survey: Callable[[], SurveyOut],
+    action: str,
+    fields: dict[str, str],
+    page: int,
+    *,
+    resumable: bool,
 ) -> Response:
-    """A submission refused: its own page (used, expired, not valid), or the form again with
-    the reason (an answer off its scale; 422)."""
+    """Answers refused: a page of its own (used, expired, not valid), or the form again with the
+    reason (an answer off its scale; 422), its survey read with `survey` only then."""
     if exc.status != 422:
         return _problem(exc)
-    with platform.db.reading() as session:
-        try:
-            survey = distribution.survey_for_link(session, platform.vault, token)
-        except DomainError as other:
-            return _problem(other)
+    try:
+        shown = survey()
+    except DomainError as other:
+        return _problem(other)
     return _form(
-        survey, f"/s/{token}", fields, error=exc.detail, resumable=True, status_code=422,
-        page=page,
-    )  # fmt: skip
+        shown, action, fields, error=exc.detail, resumable=resumable, status_code=422, page=page
+    )
+
+
+def _refused(
+    platform: Platform,
+    token: str,
+    fields: dict[str, str],
+    page: int,
+    exc: DomainError,
+    *,
+    public: bool = False,
+) -> Response:
+    """A submission refused (`_again`), on the invitation or the `public` link."""
+
+    def survey() -> SurveyOut:
+        with platform.db.reading() as session:
+            if public:
+                return distribution.survey_for_public(session, token)
+            return distribution.survey_for_link(session, platform.vault, token)
+
+    action = f"/s/open/{token}" if public else f"/s/{token}"
+    return _again(exc, survey, action, fields, page, resumable=not public)
 
 
 @functools.cache
@@ -268,7 +291,7 @@ async def public_answer(token: str, request: Request, form: Posted) -> Response:
     try:
         await _writer(request).submit(Submission(token, fields, public=True))
     except DomainError as exc:
-        return await run_in_threadpool(_public_refused, platform, token, fields, page, exc)
+        return await run_in_threadpool(_refused, platform, token, fields, page, exc, public=True)
     return _thanks()
 
 
@@ -284,20 +307,8 @@ def _public_next(
             check_page(survey, fields)
             return _form(survey, f"/s/open/{token}", fields, resumable=False, page=following)
         except DomainError as exc:
-            return _public_refused(platform, token, fields, page, exc)
-
-
-def _public_refused(
-    platform: Platform, token: str, fields: dict[str, str], page: int, exc: DomainError
-) -> Response:
-    if exc.status != 422:
-        return _problem(exc)
-    with platform.db.reading() as session:
-        try:
-            survey = distribution.survey_for_public(session, token)
-        except DomainError as other:
-            return _problem(other)
-    return _form(
-        survey, f"/s/open/{token}", fields, error=exc.detail, resumable=False,
-        status_code=422, page=page,
-    )  # fmt: skip
+            return _again(
+                exc,
+                lambda: distribution.survey_for_public(session, token),
+                f"/s/open/{token}", fields, page, resumable=False,
+            )  # fmt: skip
