@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,17 +11,22 @@ __all__ = [
     "CHANNELS",
     "MAX_BODY",
     "STATUSES",
+    "CaseChannel",
     "CaseDetail",
     "CaseEventOut",
     "CaseIn",
+    "CaseLinkKind",
     "CaseOpened",
+    "CaseStatus",
     "CaseSummary",
     "InboxPage",
     "SlaReport",
 ]
 
-CHANNELS = ("api", "web", "email", "csv", "feedback", "phone", "social", "alert")
-STATUSES = (
+# The one list of each: request models and query parameters take these types (so validation and
+# the OpenAPI enum are the same), services and pages the tuples made from them.
+CaseChannel = Literal["api", "web", "email", "csv", "feedback", "phone", "social", "alert"]
+CaseStatus = Literal[
     "new",
     "open",
     "waiting_on_customer",
@@ -29,14 +34,17 @@ STATUSES = (
     "resolved",
     "closed",
     "reopened",
-)
+]
+CaseLinkKind = Literal["case", "fraud_review", "incident", "privacy_request"]
+CHANNELS: tuple[str, ...] = get_args(CaseChannel)
+STATUSES: tuple[str, ...] = get_args(CaseStatus)
 MAX_BODY = 20_000  # characters: a complaint, not a document (attachments travel separately)
 
 
 class CaseIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    channel: str = Field(default="api", description=f"One of {', '.join(CHANNELS)}.")
+    channel: CaseChannel = Field(default="api", description="Where the complaint came in.")
     external_id: str = Field(
         min_length=1, max_length=128, description="The channel's id: repeats are the same case."
     )

@@ -8,9 +8,11 @@ from enum import StrEnum
 from pydantic import BaseModel, Field
 
 from trustdesk.bounds import RowId
-from trustdesk.privacy.consent.policy import ConsentState, Reason
+from trustdesk.privacy.consent.policy import KEY_PATTERN, ConsentState, Reason
 
 __all__ = [
+    "CHANNEL_HELP",
+    "PURPOSE_HELP",
     "BulkCheckIn",
     "BulkCheckOut",
     "ChainOut",
@@ -54,12 +56,16 @@ class CheckOut(BaseModel):
     legal_basis: str
 
 
+PURPOSE_HELP = "A purpose key of the consent policy (`GET /api/v1/privacy/notice` lists them)."
+CHANNEL_HELP = "A channel key of the consent policy, one the purpose uses."
+
+
 class BulkCheckIn(BaseModel):
     customer_ids: list[str] = Field(
         min_length=1, max_length=1_000_000, description="External ids to filter."
     )
-    purpose: str
-    channel: str
+    purpose: str = Field(min_length=1, max_length=64, pattern=KEY_PATTERN, description=PURPOSE_HELP)
+    channel: str = Field(min_length=1, max_length=32, pattern=KEY_PATTERN, description=CHANNEL_HELP)
 
 
 class BulkCheckOut(BaseModel):
@@ -75,8 +81,8 @@ class BulkCheckOut(BaseModel):
 
 class ConsentIn(BaseModel):
     customer_id: str = Field(min_length=1, max_length=128, description="External id.")
-    purpose: str = Field(min_length=1, max_length=64)
-    channel: str = Field(min_length=1, max_length=32)
+    purpose: str = Field(min_length=1, max_length=64, pattern=KEY_PATTERN, description=PURPOSE_HELP)
+    channel: str = Field(min_length=1, max_length=32, pattern=KEY_PATTERN, description=CHANNEL_HELP)
     state: ConsentState
     source: Source = Source.API
     notice_version: str | None = Field(
