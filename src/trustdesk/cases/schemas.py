@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 __all__ = [
     "CHANNELS",
@@ -38,6 +40,29 @@ CaseStatus = Literal[
 CaseLinkKind = Literal["case", "fraud_review", "incident", "privacy_request"]
 CHANNELS: tuple[str, ...] = get_args(CaseChannel)
 STATUSES: tuple[str, ...] = get_args(CaseStatus)
+NO_NUL = r"^[^\x00]*$"
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("contains a NUL character")
+    return value
+
+
+class _NoNulSchema:
+    """Text's JSON schema: the string's own, with NO_NUL as its pattern."""
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema: dict[str, Any] = handler(core_schema)
+        schema["pattern"] = NO_NUL
+        return schema
+
+
+Text = Annotated[str, AfterValidator(_no_nul), _NoNulSchema()]
+"""Text without NUL characters (PostgreSQL stores none): checked, and stated in the schema."""
+
 MAX_BODY = 20_000  # characters: a complaint, not a document (attachments travel separately)
 
 
@@ -45,18 +70,24 @@ class CaseIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     channel: CaseChannel = Field(default="api", description="Where the complaint came in.")
-    external_id: str = Field(
-        min_length=1, max_length=128, description="The channel's id: repeats are the same case."
+    external_id: Text = Field(
+        min_length=1,
+        max_length=128,
+        description="The channel's id: repeats are the same case.",
     )
-    subject: str = Field(min_length=1, max_length=300)
-    body: str = Field(min_length=1, max_length=MAX_BODY)
-    customer: str | None = Field(
-        default=None, max_length=128, description="The customer's external id, when known."
+    subject: Text = Field(min_length=1, max_length=300)
+    body: Text = Field(min_length=1, max_length=MAX_BODY)
+    customer: Text | None = Field(
+        default=None,
+        max_length=128,
+        description="The customer's external id, when known.",
     )
-    email: str | None = Field(
-        default=None, max_length=254, description="The sender's email (matched to customers)."
+    email: Text | None = Field(
+        default=None,
+        max_length=254,
+        description="The sender's email (matched to customers).",
     )
-    name: str | None = Field(default=None, max_length=200, description="The sender's name.")
+    name: Text | None = Field(default=None, max_length=200, description="The sender's name.")
     at: datetime | None = Field(default=None, description="When the complaint was made.")
 
 

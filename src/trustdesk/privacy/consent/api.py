@@ -15,7 +15,6 @@ from trustdesk.auth.http import (
 )
 from trustdesk.body_guard import BULK_BODY
 from trustdesk.db import utcnow
-from trustdesk.errors import InvalidInput
 from trustdesk.platform import Platform
 from trustdesk.privacy.consent import enforcement, projection, proof, service
 from trustdesk.privacy.consent.links import signer_for
@@ -33,7 +32,6 @@ from trustdesk.privacy.consent.schemas import (
     LinkOut,
     PreferenceOut,
     ProofOut,
-    Source,
 )
 from trustdesk.problems import problem_responses
 
@@ -104,8 +102,6 @@ def record(
     session: WriteSession,
 ) -> EventOut:
     """Grant or withdraw one purpose on one channel; the next check sees it."""
-    if body.source is Source.PREFERENCE_CENTRE:
-        raise InvalidInput("source preference_centre is reserved for the preference centre")
     return service.set_consent(
         session,
         policy,

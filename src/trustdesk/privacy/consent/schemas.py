@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
 
 from trustdesk.bounds import RowId
 from trustdesk.privacy.consent.policy import KEY_PATTERN, ConsentState, Reason
@@ -40,6 +41,26 @@ class Source(StrEnum):
     STAFF = "staff"
     REQUEST = "request"  # carrying out a data-subject request (an objection)
     DOUBLE_OPT_IN = "double_opt_in"  # a link mailed to the address was followed (or unsubscribe)
+
+
+def _not_reserved(source: Source) -> Source:
+    if source is Source.PREFERENCE_CENTRE:
+        raise ValueError("preference_centre is reserved for the preference centre")
+    return source
+
+
+RecordedSource = Annotated[
+    Source,
+    AfterValidator(_not_reserved),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": [s.value for s in Source if s is not Source.PREFERENCE_CENTRE],
+            "description": "Where the change came from (preference_centre: the centre's own).",
+        }
+    ),
+]
+"""A source callers may name: any but the preference centre's, which only it records."""
 
 
 class CheckOut(BaseModel):
@@ -84,7 +105,7 @@ class ConsentIn(BaseModel):
     purpose: str = Field(min_length=1, max_length=64, pattern=KEY_PATTERN, description=PURPOSE_HELP)
     channel: str = Field(min_length=1, max_length=32, pattern=KEY_PATTERN, description=CHANNEL_HELP)
     state: ConsentState
-    source: Source = Source.API
+    source: RecordedSource = Source.API
     notice_version: str | None = Field(
         None, max_length=64, description="The notice the customer saw; default: the current one."
     )
