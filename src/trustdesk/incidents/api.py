@@ -16,6 +16,7 @@ from trustdesk.incidents.affected import counts as affected_counts
 from trustdesk.incidents.affected.derive import derive_affected
 from trustdesk.incidents.notices import offers
 from trustdesk.incidents.obligations import service as obligations
+from trustdesk.incidents.obligations.rules import Audience
 from trustdesk.incidents.register import service as register
 from trustdesk.incidents.register.lifecycle import StatusFilter
 from trustdesk.incidents.schemas import (
@@ -43,7 +44,7 @@ class Created(BaseModel):
 
 class FulfilIn(BaseModel):
     jurisdiction: str
-    audience: str
+    audience: Audience
     reference: str = ""
 
 

@@ -3,12 +3,12 @@ statuses, the moves allowed between them, and the timestamp a move sets."""
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import ValidationError, ValidatorFunctionWrapHandler, WrapValidator
 
 from trustdesk.errors import Conflict, InvalidInput
+from trustdesk.incidents.schemas import Status
 
 __all__ = [
     "SEVERITIES",
@@ -18,15 +18,6 @@ __all__ = [
     "check_transition",
     "parse_status",
 ]
-
-
-class Status(StrEnum):
-    DETECTED = "detected"
-    ANALYSING = "analysing"
-    CONTAINED = "contained"
-    ERADICATED = "eradicated"
-    RECOVERED = "recovered"
-    CLOSED = "closed"
 
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {
