@@ -32,6 +32,7 @@ from trustdesk.cases.schemas import (
     CaseOpened,
     CaseStatus,
     InboxPage,
+    Words,
 )
 from trustdesk.cases.stats import case_figures
 from trustdesk.cases.templates import TemplateOut, apply_macro, list_templates, render_template
@@ -224,13 +225,12 @@ class AssignIn(BaseModel):
 
 
 class TextIn(BaseModel):
-    # Not only white space (Python's, which also counts \x1c-\x1f): the service strips it.
-    text: str = Field(min_length=1, max_length=20_000, pattern=r"[^\s\x1c-\x1f]")
+    text: Words = Field(min_length=1, max_length=20_000)
 
 
 class LinkIn(BaseModel):
     kind: CaseLinkKind
-    target: str = Field(min_length=1, max_length=128)
+    target: Words = Field(min_length=1, max_length=128)
 
 
 class MergeIn(BaseModel):

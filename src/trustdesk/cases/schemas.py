@@ -12,6 +12,8 @@ from pydantic_core import CoreSchema
 __all__ = [
     "CHANNELS",
     "MAX_BODY",
+    "NOT_BLANK",
+    "NO_NUL",
     "STATUSES",
     "CaseChannel",
     "CaseDetail",
@@ -23,6 +25,8 @@ __all__ = [
     "CaseSummary",
     "InboxPage",
     "SlaReport",
+    "Text",
+    "Words",
 ]
 
 # The one list of each: request models and query parameters take these types (so validation and
@@ -41,6 +45,8 @@ CaseLinkKind = Literal["case", "fraud_review", "incident", "privacy_request"]
 CHANNELS: tuple[str, ...] = get_args(CaseChannel)
 STATUSES: tuple[str, ...] = get_args(CaseStatus)
 NO_NUL = r"^[^\x00]*$"
+# ...and something besides white space (Python's, which also counts \x1c-\x1f): what is stripped.
+NOT_BLANK = r"^[^\x00]*[^\s\x00\x1c-\x1f][^\x00]*$"
 
 
 def _no_nul(value: str) -> str:
@@ -49,19 +55,30 @@ def _no_nul(value: str) -> str:
     return value
 
 
-class _NoNulSchema:
-    """Text's JSON schema: the string's own, with NO_NUL as its pattern."""
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("is empty (only white space)")
+    return value
+
+
+class _Pattern:
+    """A text type's JSON schema: the string's own, with the pattern its validators check."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
 
     def __get_pydantic_json_schema__(
         self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
         schema: dict[str, Any] = handler(core_schema)
-        schema["pattern"] = NO_NUL
+        schema["pattern"] = self.pattern
         return schema
 
 
-Text = Annotated[str, AfterValidator(_no_nul), _NoNulSchema()]
+Text = Annotated[str, AfterValidator(_no_nul), _Pattern(NO_NUL)]
 """Text without NUL characters (PostgreSQL stores none): checked, and stated in the schema."""
+Words = Annotated[str, AfterValidator(_no_nul), AfterValidator(_not_blank), _Pattern(NOT_BLANK)]
+"""Text as `Text`, and not only white space."""
 
 MAX_BODY = 20_000  # characters: a complaint, not a document (attachments travel separately)
 
