@@ -43,9 +43,9 @@ class Created(BaseModel):
 
 
 class FulfilIn(BaseModel):
-    jurisdiction: str
+    jurisdiction: str = Field(min_length=1, max_length=16, description="e.g. DE, US-FL, EU.")
     audience: Audience
-    reference: str = ""
+    reference: str = Field("", max_length=300)
 
 
 class DerivedOut(BaseModel):
