@@ -2,6 +2,7 @@
 `trustdesk serve` on SQLite and (with TRUSTDESK_TEST_POSTGRES_URL) on PostgreSQL.
 
     .venv/bin/python -m benchmarks.schemathesis_long [--examples 1000] [--minutes 20] [--workers 2]
+        [--backend sqlite] [--include-path-regex '^/api/v1/cases']
 
 Not one of the `bench_*` scripts `python -m benchmarks` runs: it takes as long as it is given.
 `--examples` is the most generated cases per operation and phase; `--minutes` bounds each
@@ -54,6 +55,7 @@ def _fuzz(
                 report_dir=out,
                 workers=args.workers,
                 seed=args.seed,
+                include_path_regex=args.include_path_regex,
             )
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -85,6 +87,11 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--report-dir", type=Path, default=Path("benchmarks/out/schemathesis"))
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument(
+        "--include-path-regex",
+        default=None,
+        help="Only the operations whose path matches (e.g. '^/api/v1/(cases|consent)').",
+    )
     args = parser.parse_args()
     postgres = os.environ.get("TRUSTDESK_TEST_POSTGRES_URL")
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]

@@ -93,8 +93,10 @@ def run_schemathesis(
     report_dir: Path,
     workers: int = 1,
     seed: int | None = None,
+    include_path_regex: str | None = None,
 ) -> FuzzReport:
-    """`st run` with every check and phase; returns the counts from its JSON report."""
+    """`st run` with every check and phase; returns the counts from its JSON report.
+    `include_path_regex` limits it to the operations whose path matches."""
     report_dir = report_dir.resolve()
     report_dir.mkdir(parents=True, exist_ok=True)
     report_path = report_dir / f"schemathesis-{backend}.json"
@@ -124,6 +126,7 @@ def run_schemathesis(
         "--report-json-path",
         str(report_path),
         *(["--seed", str(seed)] if seed is not None else []),
+        *(["--include-path-regex", include_path_regex] if include_path_regex else []),
     ]
     env = {
         **os.environ,

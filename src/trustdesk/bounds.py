@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from annotated_types import Interval
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from trustdesk.errors import InvalidInput
 
 __all__ = [
     "EARLIEST",
+    "INSTANT_PATTERN",
     "LATEST",
     "MAX_ROW_ID",
     "Instant",
@@ -36,6 +39,10 @@ EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(9999, 1, 1, tzinfo=UTC)
 
 _ISO_DATE = re.compile(r"^\d{4}-\d\d-\d\d")
+# The years EARLIEST .. LATEST allow, as the OpenAPI document states them next to
+# `format: date-time` (JSON Schema has no bounds for date-times; a pattern every generator and
+# validator reads). Exact but for the hours an offset moves across 1900-01-01 or 9999-01-01.
+INSTANT_PATTERN = r"^(19\d\d|[2-8]\d{3}|9[0-8]\d\d|99[0-8]\d|999[0-8])-"
 
 RowId = Annotated[int, Interval(ge=0, le=MAX_ROW_ID)]
 """A database id, cursor or version number: 0 .. 2^31 - 1."""
@@ -80,5 +87,22 @@ def _iso_8601(value: object) -> object:
     return value
 
 
-Instant = Annotated[datetime, BeforeValidator(_iso_8601), AfterValidator(utc_instant)]
+class _InstantSchema:
+    """Instant's JSON schema: `format: date-time`, the year range as a pattern, described."""
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema: dict[str, Any] = handler(core_schema)
+        schema["pattern"] = INSTANT_PATTERN
+        schema.setdefault(
+            "description",
+            "An ISO 8601 date-time between 1900-01-01 and 9998-12-31 (UTC; no offset means UTC).",
+        )
+        return schema
+
+
+Instant = Annotated[
+    datetime, BeforeValidator(_iso_8601), AfterValidator(utc_instant), _InstantSchema()
+]
 """An ISO 8601 date-time between 1900 and 9998, returned in UTC (no zone means UTC)."""

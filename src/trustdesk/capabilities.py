@@ -293,6 +293,8 @@ CAPABILITIES: tuple[Capability, ...] = (
         ),
         retention=("trustdesk.privacy.requests.retention:REQUEST_RETENTION",),
         demo=(DemoStep("trustdesk.privacy.retention.demo:pause_retention_for_demo", 5),),
+        # The OpenAPI document lists this server's consent purposes and channels as enums.
+        server_hooks=("trustdesk.privacy.consent.openapi:declare_policy_keys",),
         jobs=(
             Job(
                 "privacy.retention",

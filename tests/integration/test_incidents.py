@@ -173,6 +173,17 @@ def test_the_api_works_incidents_with_permissions(client, token_for, cli, tmp_pa
     assert (
         client.patch(f"/api/v1/incidents/{iid}", json={"status": "eradicated"}).status_code == 409
     )
+    unknown = client.patch(f"/api/v1/incidents/{iid}", json={"status": "ongoing"})
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"].endswith("status")
+    # A fulfilment is stored as the register's columns allow: too long is a 422, never a 500
+    fulfil = f"/api/v1/incidents/{iid}/fulfilments"
+    long = client.post(fulfil, json={"jurisdiction": "X" * 17, "audience": "regulator"})
+    assert long.status_code == 422 and long.json()["errors"][0]["field"] == "jurisdiction"
+    odd = client.post(fulfil, json={"jurisdiction": "DE", "audience": "press"})
+    assert odd.status_code == 422 and odd.json()["errors"][0]["field"] == "audience"
+    assert (
+        client.post(fulfil, json={"jurisdiction": "DE", "audience": "regulator"}).status_code == 204
+    )
 
 
 def test_clocks_raise_alerts_once_and_a_rules_change_says_what_changed(cli, platform, tmp_path):

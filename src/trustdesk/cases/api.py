@@ -25,7 +25,15 @@ from trustdesk.cases.errors import InvalidCase
 from trustdesk.cases.group_commit import IntakeWriter
 from trustdesk.cases.intake import open_many, parse_case
 from trustdesk.cases.routing import classifier_for
-from trustdesk.cases.schemas import CaseDetail, CaseIn, CaseOpened, InboxPage
+from trustdesk.cases.schemas import (
+    CaseDetail,
+    CaseIn,
+    CaseLinkKind,
+    CaseOpened,
+    CaseStatus,
+    InboxPage,
+    Words,
+)
 from trustdesk.cases.stats import case_figures
 from trustdesk.cases.templates import TemplateOut, apply_macro, list_templates, render_template
 from trustdesk.platform import Platform
@@ -144,7 +152,7 @@ def post_cases(
 def inbox(
     *,
     queue: str | None = Query(None, max_length=64),
-    status: str | None = Query(None, max_length=32),
+    status: CaseStatus | None = None,
     cursor: RowId | None = None,
     limit: int = Query(50, ge=1, le=200),
     principal: Principal = Depends(require("cases:read")),
@@ -208,7 +216,7 @@ def get_case(
 
 
 class StatusIn(BaseModel):
-    status: str = Field(max_length=32)
+    status: CaseStatus
 
 
 class AssignIn(BaseModel):
@@ -217,12 +225,12 @@ class AssignIn(BaseModel):
 
 
 class TextIn(BaseModel):
-    text: str = Field(min_length=1, max_length=20_000)
+    text: Words = Field(min_length=1, max_length=20_000)
 
 
 class LinkIn(BaseModel):
-    kind: str = Field(max_length=24)
-    target: str = Field(min_length=1, max_length=128)
+    kind: CaseLinkKind
+    target: Words = Field(min_length=1, max_length=128)
 
 
 class MergeIn(BaseModel):

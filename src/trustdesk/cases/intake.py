@@ -56,10 +56,6 @@ def parse_case(data: dict[str, object]) -> CaseIn:
 def _check(case: CaseIn) -> None:
     if case.channel not in CHANNELS:
         raise InvalidCase(f"channel {case.channel!r}: expected one of {', '.join(CHANNELS)}")
-    for name in ("external_id", "subject", "body", "customer", "email", "name"):
-        value = getattr(case, name)
-        if value is not None and "\x00" in value:
-            raise InvalidCase(f"{name}: contains a NUL character")
     if case.at is not None and case.at.tzinfo is None:
         raise InvalidCase("at: give the time with an offset (e.g. 2026-01-05T10:00:00Z)")
 

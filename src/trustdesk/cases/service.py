@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,6 +32,7 @@ from trustdesk.cases.schemas import (
     STATUSES,
     CaseDetail,
     CaseEventOut,
+    CaseLinkKind,
     CaseSummary,
 )
 from trustdesk.crypto import KeyDestroyed, Vault
@@ -71,7 +72,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "closed": ("reopened",),
     "reopened": ("open", *_WAITING, "resolved", "closed"),
 }
-LINK_KINDS = ("case", "fraud_review", "incident", "privacy_request")
+LINK_KINDS: tuple[str, ...] = get_args(CaseLinkKind)
 
 
 def _get(session: Session, case_id: int, *, lock: bool = False) -> Case:

@@ -16,8 +16,9 @@ from trustdesk.incidents.affected import counts as affected_counts
 from trustdesk.incidents.affected.derive import derive_affected
 from trustdesk.incidents.notices import offers
 from trustdesk.incidents.obligations import service as obligations
+from trustdesk.incidents.obligations.rules import Audience
 from trustdesk.incidents.register import service as register
-from trustdesk.incidents.register.lifecycle import parse_status
+from trustdesk.incidents.register.lifecycle import StatusFilter
 from trustdesk.incidents.schemas import (
     AffectedCounts,
     DecisionIn,
@@ -42,9 +43,9 @@ class Created(BaseModel):
 
 
 class FulfilIn(BaseModel):
-    jurisdiction: str
-    audience: str
-    reference: str = ""
+    jurisdiction: str = Field(min_length=1, max_length=16, description="e.g. DE, US-FL, EU.")
+    audience: Audience
+    reference: str = Field("", max_length=300)
 
 
 class DerivedOut(BaseModel):
@@ -56,11 +57,13 @@ class DerivedOut(BaseModel):
 
 @router.get("", response_model=list[IncidentOut], dependencies=[_READ])
 def list_incidents(
-    *, status: str | None = Query(None, max_length=16), session: ReadSession
+    *,
+    status: StatusFilter | None = Query(
+        None, description="A status, or `open`: every status but closed."
+    ),
+    session: ReadSession,
 ) -> list[IncidentOut]:
     """Incidents, newest first; `status` filters (a status, or `open`)."""
-    if status is not None and status != "open":
-        parse_status(status)
     return register.list_incidents(session, status=status)
 
 

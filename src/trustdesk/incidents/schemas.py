@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,10 +19,23 @@ __all__ = [
     "IncidentOut",
     "IncidentPatch",
     "ObligationOut",
+    "Status",
     "TaskIn",
     "TaskOut",
     "UpdateIn",
 ]
+
+
+class Status(StrEnum):
+    """An incident's place in its lifecycle (the moves between them: `register/lifecycle.py`)."""
+
+    DETECTED = "detected"
+    ANALYSING = "analysing"
+    CONTAINED = "contained"
+    ERADICATED = "eradicated"
+    RECOVERED = "recovered"
+    CLOSED = "closed"
+
 
 Severity = Literal["low", "medium", "high", "critical"]
 Risk = Literal["unlikely", "risk", "high"]
@@ -56,7 +70,7 @@ class IncidentPatch(_In):
     title: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=20_000)
     severity: Severity | None = None
-    status: str | None = Field(default=None, max_length=16)
+    status: Status | None = None
     kind: str | None = Field(default=None, max_length=32, pattern=r"^[a-z_]{1,32}$")
     aware_at: Instant | None = None
     determined_at: Instant | None = None

@@ -12,7 +12,7 @@ from trustdesk.access.principal import Principal
 from trustdesk.auth.http import ReadSession, WriteSession, require
 from trustdesk.bounds import RowId
 from trustdesk.outbox import service
-from trustdesk.outbox.schemas import MessageOut
+from trustdesk.outbox.schemas import MessageOut, MessageStatus
 
 router = APIRouter(prefix="/outbox", tags=["outbox"])
 
@@ -27,7 +27,7 @@ def list_messages(
     *,
     session: ReadSession,
     kind: Annotated[str | None, Query(max_length=64)] = None,
-    status: Annotated[str | None, Query(max_length=16)] = None,
+    status: MessageStatus | None = None,
     cursor: Annotated[RowId, Query(description="Return messages after this id.")] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> MessagePage:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel
 
@@ -19,18 +19,19 @@ __all__ = [
     "Email",
     "MessageOut",
     "MessageRef",
+    "MessageStatus",
     "StatusCounts",
 ]
 
 Channel = Literal["email", "webhook", "postal"]
-CHANNELS: tuple[str, ...] = ("email", "webhook", "postal")
+CHANNELS: tuple[str, ...] = get_args(Channel)
 
 # pending: waiting for its first attempt; sending: claimed by a run; failed: waiting to retry;
 # sent: the server accepted it; unconfirmed: the run died after the final "." of DATA may have
 # reached the server, so it is not sent again; handed_over: in a postal export for the mail house;
 # bounced: refused for good (SMTP 5xx); dead: out of attempts; unreachable: the customer was
 # erased or has no address on this channel.
-STATUSES: tuple[str, ...] = (
+MessageStatus = Literal[
     "pending",
     "sending",
     "failed",
@@ -40,7 +41,8 @@ STATUSES: tuple[str, ...] = (
     "bounced",
     "dead",
     "unreachable",
-)
+]
+STATUSES: tuple[str, ...] = get_args(MessageStatus)
 QUEUED = frozenset({"pending", "sending", "failed"})
 DELIVERED = frozenset({"sent", "unconfirmed", "handed_over"})
 FINAL = frozenset(STATUSES) - QUEUED

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from trustdesk.access.principal import Principal
 from trustdesk.auth.http import ReadSession, WriteSession, get_platform, require
@@ -14,7 +14,13 @@ from trustdesk.platform import Platform
 from trustdesk.problems import problem_responses
 from trustdesk.surveys import distribution
 from trustdesk.surveys.answers import check_columns, import_responses
-from trustdesk.surveys.builder import KINDS, QuestionIn, add_question, remove_question
+from trustdesk.surveys.builder import (
+    KINDS,
+    QUESTION_ID,
+    QuestionIn,
+    add_question,
+    remove_question,
+)
 from trustdesk.surveys.results import survey_results, trust_gap, trust_trend
 from trustdesk.surveys.service import SurveyOut, create_survey, list_surveys, load_survey
 
@@ -47,12 +53,19 @@ class QuestionBody(BaseModel):
     """An own question: `kind` one of likert5, likert7, scale10, single, multi, text; options for
     single/multi; optionally asked only when `show_if_item`'s answer is in `show_if_in`."""
 
-    id: str = Field(min_length=1, max_length=40)
-    kind: str = Field(max_length=16, examples=list(KINDS))
+    id: str = Field(min_length=1, max_length=40, pattern=QUESTION_ID)
+    kind: str = Field(max_length=16, json_schema_extra={"enum": list(KINDS)})
     text: str = Field(min_length=1, max_length=500)
     options: list[str] = Field(default_factory=list, max_length=20)
     show_if_item: str | None = Field(None, max_length=64)
     show_if_in: list[int] = Field(default_factory=list, max_length=20)
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:  # the enum above, from the same KINDS
+        if kind not in KINDS:
+            raise ValueError(f"one of {', '.join(KINDS)}")
+        return kind
 
 
 class InviteIn(BaseModel):

@@ -28,7 +28,14 @@ from trustdesk.surveys.errors import InvalidSurvey, SurveyNotFound
 from trustdesk.surveys.models import Survey, SurveyInvitation, SurveyItem, SurveyResponse
 from trustdesk.surveys.service import SurveyOut, load_survey
 
-__all__ = ["KINDS", "QuestionIn", "add_question", "parse_show_if", "remove_question"]
+__all__ = [
+    "KINDS",
+    "QUESTION_ID",
+    "QuestionIn",
+    "add_question",
+    "parse_show_if",
+    "remove_question",
+]
 
 _AGREE5 = ("Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree", "Strongly agree")
 _AGREE7 = (
@@ -44,7 +51,8 @@ KINDS: dict[str, tuple[str, int | None, int | None, tuple[str, ...]]] = {
     "multi": ("multi", None, None, ()),
     "text": ("text", None, None, ()),
 }
-_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+QUESTION_ID = r"^[a-z][a-z0-9_]{0,39}$"  # an own question's id (the API declares it)
+_ID = re.compile(QUESTION_ID)
 MAX_TEXT = 500
 MAX_OPTIONS = 20
 OWN_SOURCE = "own question (not a validated item)"

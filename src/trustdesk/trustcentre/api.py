@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path
 from fastapi.responses import Response
 
 from trustdesk.access.principal import Principal
@@ -17,6 +17,7 @@ from trustdesk.trustcentre.promises import compute_promises
 from trustdesk.trustcentre.schemas import (
     LinkIn,
     PromiseOut,
+    RiskCategory,
     RiskIn,
     RiskPatch,
     SectionIn,
@@ -108,7 +109,7 @@ def add_risk(
 @risks_router.get("")
 def list_risks(
     *,
-    category: str | None = Query(None, max_length=16),
+    category: RiskCategory | None = None,
     overdue: bool = False,
     include_closed: bool = False,
     principal: Principal = Depends(require("risks:read")),

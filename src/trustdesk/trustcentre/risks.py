@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,6 +18,7 @@ from trustdesk.csv_output import SafeWriter
 from trustdesk.errors import Conflict, InvalidInput, NotFound
 from trustdesk.incidents import public as incidents
 from trustdesk.trustcentre.models import Risk, RiskLink
+from trustdesk.trustcentre.schemas import RiskCategory, RiskLinkKind, RiskStatus, RiskTreatment
 
 __all__ = [
     "CATEGORIES",
@@ -35,10 +36,10 @@ __all__ = [
     "update_risk",
 ]
 
-CATEGORIES = ("fraud", "privacy", "security", "service", "reputation")
-TREATMENTS = ("mitigate", "accept", "transfer", "avoid")
-STATUSES = ("open", "closed")
-LINK_KINDS = ("incident", "alert", "fraud_spike", "case")
+CATEGORIES: tuple[str, ...] = get_args(RiskCategory)
+TREATMENTS: tuple[str, ...] = get_args(RiskTreatment)
+STATUSES: tuple[str, ...] = get_args(RiskStatus)
+LINK_KINDS: tuple[str, ...] = get_args(RiskLinkKind)
 _EDITABLE = (
     "title", "description", "owner", "likelihood", "impact", "residual_likelihood",
     "residual_impact", "controls", "treatment", "treatment_plan", "status", "review_every_days",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,14 +12,25 @@ from trustdesk.bounds import RowId
 __all__ = [
     "LinkIn",
     "PromiseOut",
+    "RiskCategory",
     "RiskIn",
+    "RiskLinkKind",
     "RiskPatch",
+    "RiskStatus",
+    "RiskTreatment",
     "SectionIn",
     "StatementIn",
     "StatementOut",
 ]
 
 Scale = Field(ge=1, le=5)
+
+# The risk register's vocabularies: `risks.py` checks against the tuples made from these, the
+# request models below take them as types (so the OpenAPI document lists them as enums).
+RiskCategory = Literal["fraud", "privacy", "security", "service", "reputation"]
+RiskTreatment = Literal["mitigate", "accept", "transfer", "avoid"]
+RiskStatus = Literal["open", "closed"]
+RiskLinkKind = Literal["incident", "alert", "fraud_spike", "case"]
 
 
 class StatementIn(BaseModel):
@@ -62,7 +73,7 @@ class SectionIn(BaseModel):
 class RiskIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: str = Field(min_length=1, max_length=200)
-    category: str = Field(pattern=r"^(fraud|privacy|security|service|reputation)$")
+    category: RiskCategory
     likelihood: int = Scale
     impact: int = Scale
     owner: str = Field(min_length=1, max_length=64)
@@ -70,7 +81,7 @@ class RiskIn(BaseModel):
     residual_likelihood: int | None = Field(default=None, ge=1, le=5)
     residual_impact: int | None = Field(default=None, ge=1, le=5)
     controls: str = Field(default="", max_length=10_000)
-    treatment: str = Field(default="mitigate", pattern=r"^(mitigate|accept|transfer|avoid)$")
+    treatment: RiskTreatment = "mitigate"
     treatment_plan: str = Field(default="", max_length=10_000)
     review_every_days: int = Field(default=90, ge=1, le=3650)
 
@@ -78,9 +89,7 @@ class RiskIn(BaseModel):
 class RiskPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: str | None = Field(default=None, min_length=1, max_length=200)
-    category: str | None = Field(
-        default=None, pattern=r"^(fraud|privacy|security|service|reputation)$"
-    )
+    category: RiskCategory | None = None
     likelihood: int | None = Field(default=None, ge=1, le=5)
     impact: int | None = Field(default=None, ge=1, le=5)
     owner: str | None = Field(default=None, min_length=1, max_length=64)
@@ -88,9 +97,9 @@ class RiskPatch(BaseModel):
     residual_likelihood: int | None = Field(default=None, ge=1, le=5)
     residual_impact: int | None = Field(default=None, ge=1, le=5)
     controls: str | None = Field(default=None, max_length=10_000)
-    treatment: str | None = Field(default=None, pattern=r"^(mitigate|accept|transfer|avoid)$")
+    treatment: RiskTreatment | None = None
     treatment_plan: str | None = Field(default=None, max_length=10_000)
-    status: str | None = Field(default=None, pattern=r"^(open|closed)$")
+    status: RiskStatus | None = None
     review_every_days: int | None = Field(default=None, ge=1, le=3650)
 
     def given(self) -> dict[str, Any]:
@@ -99,6 +108,6 @@ class RiskPatch(BaseModel):
 
 class LinkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    kind: str = Field(pattern=r"^(incident|alert|fraud_spike|case)$")
+    kind: RiskLinkKind
     ref: str = Field(min_length=1, max_length=64)
     note: str = Field(default="", max_length=2000)

@@ -14,7 +14,7 @@ import hashlib
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -33,7 +33,8 @@ __all__ = [
 ]
 
 DEFAULT_RULES_DIR = Path(__file__).parent.parent / "rules"
-AUDIENCES = ("individuals", "regulator", "consumer_reporting_agencies", "media")
+Audience = Literal["individuals", "regulator", "consumer_reporting_agencies", "media"]
+AUDIENCES: tuple[str, ...] = get_args(Audience)
 Clock = Literal["aware_at", "determined_at"]
 Level = Literal["any", "risk", "high"]
 Exemption = Literal["encrypted_unless_key_taken"]

@@ -3,20 +3,21 @@ statuses, the moves allowed between them, and the timestamp a move sets."""
 
 from __future__ import annotations
 
-from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import ValidationError, ValidatorFunctionWrapHandler, WrapValidator
 
 from trustdesk.errors import Conflict, InvalidInput
+from trustdesk.incidents.schemas import Status
 
-__all__ = ["SEVERITIES", "TRANSITIONS", "Status", "check_transition", "parse_status"]
-
-
-class Status(StrEnum):
-    DETECTED = "detected"
-    ANALYSING = "analysing"
-    CONTAINED = "contained"
-    ERADICATED = "eradicated"
-    RECOVERED = "recovered"
-    CLOSED = "closed"
+__all__ = [
+    "SEVERITIES",
+    "TRANSITIONS",
+    "Status",
+    "StatusFilter",
+    "check_transition",
+    "parse_status",
+]
 
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {
@@ -31,6 +32,19 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 """Allowed moves; anything else is a Conflict naming the allowed ones."""
 
 SEVERITIES = ("low", "medium", "high", "critical")
+
+
+def _status_or_open(value: object, handler: ValidatorFunctionWrapHandler) -> object:
+    try:
+        return handler(value)
+    except ValidationError:  # one error naming both choices, not one per member of the union
+        raise ValueError(
+            f"expected open or a status: {', '.join(s.value for s in Status)}"
+        ) from None
+
+
+StatusFilter = Annotated[Status | Literal["open"], WrapValidator(_status_or_open)]
+"""A list filter: one status, or `open` (every status but closed)."""
 
 
 def parse_status(value: str) -> Status:

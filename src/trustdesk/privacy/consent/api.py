@@ -15,12 +15,13 @@ from trustdesk.auth.http import (
 )
 from trustdesk.body_guard import BULK_BODY
 from trustdesk.db import utcnow
-from trustdesk.errors import InvalidInput
 from trustdesk.platform import Platform
 from trustdesk.privacy.consent import enforcement, projection, proof, service
 from trustdesk.privacy.consent.links import signer_for
-from trustdesk.privacy.consent.policy import Policy, load_policy
+from trustdesk.privacy.consent.policy import KEY_PATTERN, Policy, load_policy
 from trustdesk.privacy.consent.schemas import (
+    CHANNEL_HELP,
+    PURPOSE_HELP,
     BulkCheckIn,
     BulkCheckOut,
     CheckOut,
@@ -31,7 +32,6 @@ from trustdesk.privacy.consent.schemas import (
     LinkOut,
     PreferenceOut,
     ProofOut,
-    Source,
 )
 from trustdesk.problems import problem_responses
 
@@ -46,8 +46,12 @@ def _policy(platform: Platform = Depends(get_platform)) -> Policy:
 async def check(
     request: Request,
     customer_id: str = Query(min_length=1, max_length=128, description="External id."),
-    purpose: str = Query(min_length=1, max_length=64),
-    channel: str = Query(min_length=1, max_length=32),
+    purpose: str = Query(
+        min_length=1, max_length=64, pattern=KEY_PATTERN, description=PURPOSE_HELP
+    ),
+    channel: str = Query(
+        min_length=1, max_length=32, pattern=KEY_PATTERN, description=CHANNEL_HELP
+    ),
 ) -> CheckOut:
     """Allowed or denied, with the reason: the record, the default regime or a legal obligation.
 
@@ -98,8 +102,6 @@ def record(
     session: WriteSession,
 ) -> EventOut:
     """Grant or withdraw one purpose on one channel; the next check sees it."""
-    if body.source is Source.PREFERENCE_CENTRE:
-        raise InvalidInput("source preference_centre is reserved for the preference centre")
     return service.set_consent(
         session,
         policy,

@@ -7,6 +7,7 @@ named by the `consent_policy_file` setting.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -19,6 +20,7 @@ from trustdesk.errors import ConfigurationError, DomainError, InvalidInput
 from trustdesk.input_files import load_yaml, read_text_file
 
 __all__ = [
+    "KEY_PATTERN",
     "Channel",
     "ConsentState",
     "Decision",
@@ -30,7 +32,9 @@ __all__ = [
     "load_policy",
 ]
 
-_KEY = "abcdefghijklmnopqrstuvwxyz0123456789_"
+# What a purpose, channel or legal basis key is (the policy refuses any other): request models
+# declare it as their `pattern`, since the keys themselves are the operator's (a policy file).
+KEY_PATTERN = r"^[a-z0-9_]+$"
 
 
 class ConsentState(StrEnum):
@@ -175,7 +179,7 @@ class Policy:
 
 
 def _key(kind: str, value: object) -> str:
-    if not isinstance(value, str) or not value or not set(value) <= set(_KEY):
+    if not isinstance(value, str) or not re.fullmatch(KEY_PATTERN, value):
         raise ConfigurationError(f"consent policy: {kind} {value!r} must be a lowercase identifier")
     return value
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
 
 from trustdesk.bounds import RowId
-from trustdesk.privacy.consent.policy import ConsentState, Reason
+from trustdesk.privacy.consent.policy import KEY_PATTERN, ConsentState, Reason
 
 __all__ = [
+    "CHANNEL_HELP",
+    "PURPOSE_HELP",
     "BulkCheckIn",
     "BulkCheckOut",
     "ChainOut",
@@ -40,6 +43,26 @@ class Source(StrEnum):
     DOUBLE_OPT_IN = "double_opt_in"  # a link mailed to the address was followed (or unsubscribe)
 
 
+def _not_reserved(source: Source) -> Source:
+    if source is Source.PREFERENCE_CENTRE:
+        raise ValueError("preference_centre is reserved for the preference centre")
+    return source
+
+
+RecordedSource = Annotated[
+    Source,
+    AfterValidator(_not_reserved),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": [s.value for s in Source if s is not Source.PREFERENCE_CENTRE],
+            "description": "Where the change came from (preference_centre: the centre's own).",
+        }
+    ),
+]
+"""A source callers may name: any but the preference centre's, which only it records."""
+
+
 class CheckOut(BaseModel):
     customer_id: str = Field(description="The customer's external id.")
     purpose: str
@@ -54,12 +77,16 @@ class CheckOut(BaseModel):
     legal_basis: str
 
 
+PURPOSE_HELP = "A purpose key of the consent policy (`GET /api/v1/privacy/notice` lists them)."
+CHANNEL_HELP = "A channel key of the consent policy, one the purpose uses."
+
+
 class BulkCheckIn(BaseModel):
     customer_ids: list[str] = Field(
         min_length=1, max_length=1_000_000, description="External ids to filter."
     )
-    purpose: str
-    channel: str
+    purpose: str = Field(min_length=1, max_length=64, pattern=KEY_PATTERN, description=PURPOSE_HELP)
+    channel: str = Field(min_length=1, max_length=32, pattern=KEY_PATTERN, description=CHANNEL_HELP)
 
 
 class BulkCheckOut(BaseModel):
@@ -75,10 +102,10 @@ class BulkCheckOut(BaseModel):
 
 class ConsentIn(BaseModel):
     customer_id: str = Field(min_length=1, max_length=128, description="External id.")
-    purpose: str = Field(min_length=1, max_length=64)
-    channel: str = Field(min_length=1, max_length=32)
+    purpose: str = Field(min_length=1, max_length=64, pattern=KEY_PATTERN, description=PURPOSE_HELP)
+    channel: str = Field(min_length=1, max_length=32, pattern=KEY_PATTERN, description=CHANNEL_HELP)
     state: ConsentState
-    source: Source = Source.API
+    source: RecordedSource = Source.API
     notice_version: str | None = Field(
         None, max_length=64, description="The notice the customer saw; default: the current one."
     )
