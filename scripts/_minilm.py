@@ -138,15 +138,21 @@ def length_bucketed_batches(lengths, batch_size, rng):
 
 
 @torch.no_grad()
-def torch_predict(model, encs, batch_size=256):
+def torch_logits(model, encs, batch_size=256):
+    """The classifier's fp32 logits of the encoded texts, in their order."""
     model.eval()
     order = np.argsort([len(e.ids) for e in encs])
     out = np.zeros((len(encs), model.head.out_features), dtype=np.float32)
     for s in range(0, len(order), batch_size):
         b = order[s : s + batch_size]
         ids, mask = pad([encs[i] for i in b])
-        out[b] = F.softmax(model(ids, mask), -1).numpy()
+        out[b] = model(ids, mask).numpy()
     return out
+
+
+def torch_predict(model, encs, batch_size=256):
+    """The classifier's probabilities of the encoded texts, in their order."""
+    return F.softmax(torch.from_numpy(torch_logits(model, encs, batch_size)), -1).numpy()
 
 
 def metrics(y_true, proba):
@@ -169,13 +175,15 @@ def fine_tune(
     bf16: bool = True,
     evaluate: Callable[[], dict] | None = None,
     evaluation: str = "eval",
+    loss_fn: Callable[[torch.Tensor, list[int]], torch.Tensor] | None = None,
 ) -> tuple[list[dict], float]:
     """Train `model` on the encoded texts for `args.epochs` (fractions allowed) of
     `args.batch_size` batches, bucketed by length: AdamW (`args.lr`, the head at `args.head_lr`,
     `args.weight_decay` but none on biases and LayerNorm), linear warm-up over `args.warmup` of
     the steps then linear decay, gradients clipped at 1, bfloat16 autocast when `bf16`.
     `evaluate()` after each epoch and at the end is logged only (the number of epochs is fixed
-    beforehand, never chosen on it). Returns (the evaluations, the seconds of training)."""
+    beforehand, never chosen on it). `loss_fn(logits, rows)` replaces cross-entropy against
+    `labels` (distillation). Returns (the evaluations, the seconds of training)."""
 
     def no_decay(n: str) -> bool:
         return n.endswith("bias") or "LayerNorm" in n
@@ -209,7 +217,10 @@ def fine_tune(
             ids, mask = pad([encodings[i] for i in b])
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 logits = model(ids, mask)
-            loss = F.cross_entropy(logits.float(), labels[b])
+            if loss_fn is None:
+                loss = F.cross_entropy(logits.float(), labels[b])
+            else:
+                loss = loss_fn(logits.float(), b)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

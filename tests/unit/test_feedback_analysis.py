@@ -88,6 +88,14 @@ def test_an_onnx_model_directory_without_its_files_is_refused(tmp_path):
         load_model(tmp_path)
 
 
+def test_a_scikit_learn_model_without_its_pipeline_is_refused_when_loaded(tmp_path):
+    (tmp_path / "meta.json").write_text(
+        json.dumps({"kind": "sklearn", "task": "topic", "labels": ["billing_honesty"]})
+    )
+    with pytest.raises(InvalidInput, match=r"model\.joblib"):
+        load_model(tmp_path)
+
+
 def test_the_default_sentiment_model_is_the_accurate_transformer_tier():
     model = load_model(default_model_dir("sentiment"))
     assert model.meta.kind == "onnx" and model.meta.metrics["accuracy"] >= 0.85

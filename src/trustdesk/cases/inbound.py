@@ -11,7 +11,9 @@
 * Text and attachments are encrypted under the customer's (or contact's) key. A message over
   `MAX_MESSAGE_BYTES`, or with an attachment over `MAX_ATTACHMENT_BYTES`, is refused
   (`MessageRefused`: SMTP 552, so the sender's server keeps it and tells them); a message we cannot
-  use (no sender, unreadable) is quarantined, encrypted, never dropped.
+  use (no sender, unreadable) is quarantined, encrypted under a key of its own, never dropped.
+  Released or discarded, its copy is dropped and, once that commits, its key destroyed: copies in
+  backups become unreadable too.
 """
 
 from __future__ import annotations
@@ -22,13 +24,14 @@ import email
 import email.policy
 import hashlib
 import html
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from trustdesk import audit
@@ -41,6 +44,8 @@ from trustdesk.cases.schemas import MAX_BODY, CaseIn
 from trustdesk.cases.service import ATTACHMENT_DATA_FIELD, ATTACHMENT_NAME_FIELD
 from trustdesk.crypto import Vault
 from trustdesk.db import utcnow
+
+_log = logging.getLogger(__name__)
 
 __all__ = [
     "ATTACHMENT_DATA_FIELD",
@@ -317,6 +322,22 @@ def _open_from(
     return case
 
 
+def _shred_when_committed(session: Session, vault: Vault, subject: str) -> None:
+    """Destroy the quarantined copy's key once the transaction that drops the copy commits: the
+    key store commits apart from the main database, and a key destroyed before a rollback would
+    leave a held message that nobody can release."""
+    if not subject:
+        return
+
+    def shred(_session: Session) -> None:
+        try:
+            vault.destroy(subject)
+        except Exception:  # the copy is already dropped; the key then outlives it, as before
+            _log.warning("could not destroy a quarantined message's key", exc_info=True)
+
+    event.listen(session, "after_commit", shred, once=True)
+
+
 def _held(session: Session, message_row: int) -> CaseMessage:
     row = session.get(CaseMessage, message_row, with_for_update=True)
     if row is None or row.status != "quarantined":
@@ -351,6 +372,7 @@ def release(
     key = vault.data_keys([row.key_subject or ""]).get(row.key_subject or "")
     if key is None:
         raise InvalidCase(f"message {message_row}: its copy was erased")
+    _shred_when_committed(session, vault, row.key_subject or "")
     text = vault.decrypt(key, row.key_subject or "", QUARANTINE_FIELD, row.raw_enc) or ""
     raw = base64.b64decode(text)
     try:
@@ -375,11 +397,13 @@ def release(
     return case.id
 
 
-def discard(session: Session, message_row: int, *, actor: str) -> None:
-    """A quarantined message is not a complaint (spam, a bounce): its copy is dropped, the row
-    stays (status `discarded`) so the same message arriving again is not taken again."""
+def discard(session: Session, vault: Vault, message_row: int, *, actor: str) -> None:
+    """A quarantined message is not a complaint (spam, a bounce): its copy is dropped (and its key
+    destroyed), the row stays (status `discarded`) so the same message arriving again is not
+    taken again."""
     row = _held(session, message_row)
     row.status, row.raw_enc = "discarded", None
+    _shred_when_committed(session, vault, row.key_subject or "")
     audit.record(
         session, actor=actor, action="case_message.discarded", entity_type="case_message",
         entity_id=row.id, changes={"reason": row.reason},

@@ -172,9 +172,10 @@ def post_discard(
     request: Request,
     message_id: RowId,
     principal: Principal = Depends(require_page("cases:write")),
+    platform: Platform = Depends(get_platform),
     session: WriteSession,
 ) -> Response:
-    inbound.discard(session, message_id, actor=principal.actor)
+    inbound.discard(session, platform.vault, message_id, actor=principal.actor)
     flash(request, f"Message {message_id} discarded.")
     return RedirectResponse("/cases/quarantine", status_code=303)
 

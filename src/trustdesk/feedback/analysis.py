@@ -64,7 +64,10 @@ class SklearnTextModel:
 def _load_sklearn(directory: Path, meta: ModelMeta) -> TextModel:
     import joblib
 
-    return SklearnTextModel(meta, joblib.load(directory / SKLEARN_FILE))
+    path = directory / SKLEARN_FILE
+    if not path.is_file():
+        raise InvalidInput(f"{directory}: model directory lacks {SKLEARN_FILE}")
+    return SklearnTextModel(meta, joblib.load(path))
 
 
 def _load_onnx(directory: Path, meta: ModelMeta) -> TextModel:

@@ -45,6 +45,7 @@ __all__ = [
     "shipped_classify_rows",
     "shipped_rows",
     "split_labels",
+    "text_features",
     "train_text_model",
 ]
 
@@ -87,7 +88,8 @@ def merge_examples(
     return merged_texts, merged_labels, merged_keys
 
 
-def _vectoriser() -> Any:
+def text_features() -> Any:
+    """Word 1-2 grams and character 2-5 grams, TF-IDF weighted: the fast tier's features."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import make_union
 
@@ -128,7 +130,7 @@ def _single_label(
 
     y = np.asarray(labels, dtype=object)
     pipeline = Pipeline(
-        [("features", _vectoriser()), ("classifier", LogisticRegression(C=2.0, max_iter=2000))]
+        [("features", text_features()), ("classifier", LogisticRegression(C=2.0, max_iter=2000))]
     )
     pipeline.fit([t for t, v in zip(texts, val, strict=True) if not v], y[~val])
     classes = tuple(str(c) for c in pipeline.classes_)
@@ -182,7 +184,7 @@ def _multi_label(
         raise InvalidInput(f"no training rows for label(s) {', '.join(missing)}")
     pipeline = Pipeline(
         [
-            ("features", _vectoriser()),
+            ("features", text_features()),
             (
                 "classifier",
                 OneVsRestClassifier(
