@@ -11,6 +11,7 @@ import pytest
 
 from trustdesk.cases.schemas import CHANNELS as CASE_CHANNELS
 from trustdesk.cases.schemas import STATUSES as CASE_STATUSES
+from trustdesk.feedback.topics import TOPICS
 from trustdesk.outbox.schemas import STATUSES as MESSAGE_STATUSES
 from trustdesk.privacy.consent.openapi import declare_keys
 from trustdesk.privacy.consent.policy import load_policy, parse_policy
@@ -54,6 +55,7 @@ def test_fixed_vocabularies_are_enums_of_the_services_constants(spec):
     assert _enum(_body(spec, "CaseIn")["channel"]) == list(CASE_CHANNELS)
     assert _enum(_parameter(spec, "/api/v1/outbox/messages", "status")) == list(MESSAGE_STATUSES)
     assert _enum(_parameter(spec, "/api/v1/risks", "category")) == list(RISK_CATEGORIES)
+    assert _enum(_parameter(spec, "/api/v1/feedback", "topic")) == list(TOPICS)
     assert _enum(_body(spec, "RiskIn")["category"]) == list(RISK_CATEGORIES)
     incident = _enum(_parameter(spec, "/api/v1/incidents", "status"))
     assert set(incident) == {
@@ -110,6 +112,7 @@ def test_a_value_outside_the_enum_is_a_422_naming_the_field(api):
     assert "'api'" in r.json()["errors"][0]["reason"]  # the allowed values are named
     assert _field(api.get("/api/v1/outbox/messages", params={"status": "lost"})) == ["query.status"]
     assert _field(api.get("/api/v1/risks", params={"category": "weather"})) == ["query.category"]
+    assert _field(api.get("/api/v1/feedback", params={"topic": "weather"})) == ["query.topic"]
     assert _field(api.get("/api/v1/incidents", params={"status": "ongoing"})) == ["query.status"]
     check = {"customer_id": "c1", "purpose": "Marketing!", "channel": "email"}
     assert _field(api.get("/api/v1/consent/check", params=check)) == ["query.purpose"]

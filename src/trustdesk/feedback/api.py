@@ -21,6 +21,7 @@ from trustdesk.feedback import service
 from trustdesk.feedback.analysis import default_analyser
 from trustdesk.feedback.importing import import_feedback_rows
 from trustdesk.feedback.schemas import FeedbackIn, FeedbackOut, ImportReport, parse_record
+from trustdesk.feedback.topics import Topic
 from trustdesk.platform import Platform
 from trustdesk.tabular import Row
 
@@ -97,7 +98,7 @@ def list_feedback(
     source: str | None = None,
     segment: str | None = None,
     sentiment: str | None = Query(None, pattern="^(negative|neutral|positive)$"),
-    topic: str | None = None,
+    topic: Topic | None = Query(None, description="Only feedback with this trust topic."),
     customer_id: RowId | None = None,
     since: Instant | None = None,
     until: Instant | None = None,

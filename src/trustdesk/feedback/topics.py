@@ -7,6 +7,7 @@ care, which customers judge separately: whether their personal data is protected
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -15,19 +16,23 @@ __all__ = [
     "TOPICS",
     "TOPIC_DIMENSIONS",
     "TOPIC_LABELS",
+    "Topic",
     "mask_of",
     "masks_from_matrix",
     "topics_of",
 ]
 
-TOPICS: tuple[str, ...] = (
+# The type the API declares (an enum in the OpenAPI document) and the tuple the code indexes: one
+# list. The order is the bit order of stored topic masks: append, never reorder.
+Topic = Literal[
     "service_care",
     "reliability_delivery",
     "billing_honesty",
     "privacy_security",
     "communication_transparency",
     "product_quality",
-)
+]
+TOPICS: tuple[str, ...] = get_args(Topic)
 TOPIC_LABELS: dict[str, str] = {
     "service_care": "service & care",
     "reliability_delivery": "reliability & delivery",
