@@ -12,6 +12,7 @@ import pytest
 from trustdesk.cases.schemas import CHANNELS as CASE_CHANNELS
 from trustdesk.cases.schemas import STATUSES as CASE_STATUSES
 from trustdesk.feedback.topics import TOPICS
+from trustdesk.fraud.schemas import CHANNELS as PAYMENT_CHANNELS
 from trustdesk.outbox.schemas import STATUSES as MESSAGE_STATUSES
 from trustdesk.privacy.consent.openapi import declare_keys
 from trustdesk.privacy.consent.policy import load_policy, parse_policy
@@ -56,6 +57,7 @@ def test_fixed_vocabularies_are_enums_of_the_services_constants(spec):
     assert _enum(_parameter(spec, "/api/v1/outbox/messages", "status")) == list(MESSAGE_STATUSES)
     assert _enum(_parameter(spec, "/api/v1/risks", "category")) == list(RISK_CATEGORIES)
     assert _enum(_parameter(spec, "/api/v1/feedback", "topic")) == list(TOPICS)
+    assert _enum(_body(spec, "TransactionIn")["channel"]) == list(PAYMENT_CHANNELS)
     assert _enum(_body(spec, "RiskIn")["category"]) == list(RISK_CATEGORIES)
     incident = _enum(_parameter(spec, "/api/v1/incidents", "status"))
     assert set(incident) == {

@@ -77,7 +77,12 @@ class TransactionIn(BaseModel):
     terminal_id: str = Field(pattern=_ID, description="Terminal or merchant id.")
     amount: Decimal = Field(max_digits=14, decimal_places=2)
     currency: str = Field("EUR", min_length=3, max_length=3)
-    channel: str = Field("pos", description=f"One of {', '.join(CHANNELS)}.")
+    channel: str = Field(
+        "pos",
+        max_length=16,
+        json_schema_extra={"enum": list(CHANNELS)},  # the validator below checks the same tuple
+        description=f"One of {', '.join(CHANNELS)}.",
+    )
     device_id: str | None = Field(None, pattern=_ID)
     country: str | None = Field(None, pattern=r"^[A-Z]{2}$", description="ISO 3166 alpha-2.")
 
