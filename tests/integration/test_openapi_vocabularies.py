@@ -125,3 +125,15 @@ def test_a_purpose_the_policy_lacks_is_refused_naming_it(api):
     r = api.get("/api/v1/consent/check", params=check)
     assert r.status_code == 422, r.text
     assert "unknown purpose 'astrology'" in r.json()["detail"]
+
+
+def test_an_incident_patch_offers_null_only_where_null_clears_the_field(spec):
+    # null for a field the register always has is refused ("cannot be removed"): not offered
+    fields = _body(spec, "IncidentPatch")
+
+    def nullable(name: str) -> bool:
+        return any(o.get("type") == "null" for o in fields[name].get("anyOf", []))
+
+    kept = ("title", "description", "severity", "kind", "aware_at", "data_encrypted")
+    assert not any(nullable(name) for name in (*kept, "key_compromised", "public_statement"))
+    assert all(nullable(name) for name in ("determined_at", "contained_at", "risk", "commander"))

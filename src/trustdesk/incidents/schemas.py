@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 from trustdesk.bounds import Instant
 
@@ -65,14 +66,16 @@ class IncidentIn(_In):
 
 
 class IncidentPatch(_In):
-    """Fields to change; those left out keep their value."""
+    """Fields to change; those left out keep their value. A field the register always has (title,
+    severity, …) cannot be removed: null for it is refused, so the document does not offer null
+    (`SkipJsonSchema`); the others accept null to clear them."""
 
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=20_000)
-    severity: Severity | None = None
+    title: Annotated[str, Field(min_length=1, max_length=200)] | SkipJsonSchema[None] = None
+    description: Annotated[str, Field(max_length=20_000)] | SkipJsonSchema[None] = None
+    severity: Severity | SkipJsonSchema[None] = None
     status: Status | None = None
-    kind: str | None = Field(default=None, max_length=32, pattern=r"^[a-z_]{1,32}$")
-    aware_at: Instant | None = None
+    kind: Annotated[str, Field(pattern=r"^[a-z_]{1,32}$")] | SkipJsonSchema[None] = None
+    aware_at: Instant | SkipJsonSchema[None] = None
     determined_at: Instant | None = None
     occurred_from: Instant | None = None
     occurred_to: Instant | None = None
@@ -81,10 +84,10 @@ class IncidentPatch(_In):
     categories: list[str] | None = Field(default=None, max_length=30)
     sectors: list[Sector] | None = None
     risk: Risk | None = None
-    data_encrypted: bool | None = None
-    key_compromised: bool | None = None
+    data_encrypted: bool | SkipJsonSchema[None] = None
+    key_compromised: bool | SkipJsonSchema[None] = None
     commander: str | None = Field(default=None, max_length=64)
-    public_statement: str | None = Field(default=None, max_length=20_000)
+    public_statement: Annotated[str, Field(max_length=20_000)] | SkipJsonSchema[None] = None
 
 
 class TaskIn(_In):
