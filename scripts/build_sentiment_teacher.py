@@ -24,11 +24,9 @@ import csv
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import Pipeline
 
-from trustdesk.feedback.training import is_validation, text_features
+from trustdesk.feedback.training import is_validation, single_label_pipeline
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -39,19 +37,14 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
 def tfidf_log_proba(texts: list[str], y: np.ndarray, train: np.ndarray, folds: int) -> np.ndarray:
     """Out-of-fold on the training rows, fitted on all of them for the others."""
 
-    def model() -> Pipeline:
-        return Pipeline(
-            [("features", text_features()), ("lr", LogisticRegression(C=2.0, max_iter=2000))]
-        )
-
     proba = np.zeros((len(texts), int(y.max()) + 1))
     rows = np.flatnonzero(train)
     for fit, held in StratifiedKFold(folds, shuffle=True, random_state=0).split(rows, y[rows]):
-        m = model().fit([texts[i] for i in rows[fit]], y[rows[fit]])
+        m = single_label_pipeline().fit([texts[i] for i in rows[fit]], y[rows[fit]])
         proba[rows[held]] = m.predict_proba([texts[i] for i in rows[held]])
     rest = np.flatnonzero(~train)
     if len(rest):
-        m = model().fit([texts[i] for i in rows], y[rows])
+        m = single_label_pipeline().fit([texts[i] for i in rows], y[rows])
         proba[rest] = m.predict_proba([texts[i] for i in rest])
     return np.log(np.clip(proba, 1e-7, 1.0))
 

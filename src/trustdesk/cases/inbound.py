@@ -372,7 +372,6 @@ def release(
     key = vault.data_keys([row.key_subject or ""]).get(row.key_subject or "")
     if key is None:
         raise InvalidCase(f"message {message_row}: its copy was erased")
-    _shred_when_committed(session, vault, row.key_subject or "")
     text = vault.decrypt(key, row.key_subject or "", QUARANTINE_FIELD, row.raw_enc) or ""
     raw = base64.b64decode(text)
     try:
@@ -388,6 +387,7 @@ def release(
     mail = dataclasses.replace(mail, message_id=row.message_id, sender=sender or mail.sender)
     case = _open_from(session, vault, mail, classify=classify, actor=actor)
     row.case_id, row.status, row.raw_enc = case.id, "opened", None
+    _shred_when_committed(session, vault, row.key_subject or "")
     _store_attachments(session, vault, case, row, mail)
     session.flush()
     audit.record(

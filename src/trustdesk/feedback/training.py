@@ -44,8 +44,8 @@ __all__ = [
     "save_model",
     "shipped_classify_rows",
     "shipped_rows",
+    "single_label_pipeline",
     "split_labels",
-    "text_features",
     "train_text_model",
 ]
 
@@ -88,6 +88,17 @@ def merge_examples(
     return merged_texts, merged_labels, merged_keys
 
 
+def single_label_pipeline() -> Any:
+    """The fast tier (and any single-label text model): `text_features` + multinomial logistic
+    regression, C = 2. Unfitted."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline(
+        [("features", text_features()), ("classifier", LogisticRegression(C=2.0, max_iter=2000))]
+    )
+
+
 def text_features() -> Any:
     """Word 1-2 grams and character 2-5 grams, TF-IDF weighted: the fast tier's features."""
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -124,14 +135,10 @@ class TrainedModel:
 def _single_label(
     texts: list[str], labels: list[str], val: np.ndarray
 ) -> tuple[Any, tuple[str, ...], dict[str, Any]]:
-    from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score, f1_score
-    from sklearn.pipeline import Pipeline
 
     y = np.asarray(labels, dtype=object)
-    pipeline = Pipeline(
-        [("features", text_features()), ("classifier", LogisticRegression(C=2.0, max_iter=2000))]
-    )
+    pipeline = single_label_pipeline()
     pipeline.fit([t for t, v in zip(texts, val, strict=True) if not v], y[~val])
     classes = tuple(str(c) for c in pipeline.classes_)
     metrics: dict[str, Any] = {}

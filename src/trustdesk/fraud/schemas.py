@@ -79,7 +79,6 @@ class TransactionIn(BaseModel):
     currency: str = Field("EUR", min_length=3, max_length=3)
     channel: str = Field(
         "pos",
-        max_length=16,
         json_schema_extra={"enum": list(CHANNELS)},  # the validator below checks the same tuple
         description=f"One of {', '.join(CHANNELS)}.",
     )
